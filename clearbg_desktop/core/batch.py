@@ -1,0 +1,249 @@
+"""Batch export as a cancellable generator: the GUI relays its yields as signals, the CLI feeds tqdm.
+
+Decoding, inference and encoding overlap in a small pipeline (a decode thread and an encode
+thread around the model, with bounded queues), because at 12 MP decoding and PNG encoding take
+as long as the model. Outputs are written atomically, so a cancelled or crashed job never leaves
+a partial file, and with the default ``skip`` policy re-running a job resumes it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+from clearbg_desktop.core.export import ExportOptions, export_photo, next_free_path, output_name
+from clearbg_desktop.core.imageio import ImageLoadError, LoadedImage, OutputError, is_supported_image, load_image
+from clearbg_desktop.core.segmenter import Segmenter
+
+EXISTING_POLICIES = ("skip", "rename", "overwrite")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    source: Path
+    target: Path
+
+
+@dataclass
+class BatchPlan:
+    """What a job will do: one item per photo, plus the files it will ignore (not images)."""
+
+    items: list[BatchItem]
+    ignored: list[Path] = field(default_factory=list)
+    output_dir: Path | None = None
+
+
+def _walk(folder: Path, recursive: bool) -> list[Path]:
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    return sorted(p for p in pattern if p.is_file() and not p.name.startswith("."))
+
+
+def plan_batch(
+    inputs: Sequence[Path | str],
+    output_dir: Path | str,
+    options: ExportOptions,
+    recursive: bool = True,
+    model: str = "small",
+) -> BatchPlan:
+    """Map every photo under ``inputs`` to an output path, keeping the sub-folder structure.
+
+    A folder's photos go to ``output_dir/<relative folder>/``; single files go to
+    ``output_dir/``. Two photos that would produce the same output name (``a.jpg`` and
+    ``a.png``) are told apart by their extension.
+    """
+    output_dir = Path(output_dir)
+    sources: list[tuple[Path, Path]] = []  # (photo, relative output folder)
+    ignored: list[Path] = []
+    for raw in inputs:
+        entry = Path(raw)
+        if entry.is_dir():
+            for path in _walk(entry, recursive):
+                if output_dir in path.parents or path.parent == output_dir:
+                    continue  # never re-process our own outputs
+                if is_supported_image(path):
+                    sources.append((path, path.parent.relative_to(entry)))
+                else:
+                    ignored.append(path)
+        elif entry.is_file() and is_supported_image(entry):
+            sources.append((entry, Path()))
+        else:
+            ignored.append(entry)
+    items: list[BatchItem] = []
+    taken: set[Path] = set()
+    for path, relative in sources:
+        target = output_dir / relative / output_name(path, options, model)
+        if target in taken:
+            target = target.with_name(f"{target.stem}-{path.suffix.lstrip('.').lower()}{target.suffix}")
+        taken.add(target)
+        items.append(BatchItem(path, target))
+    return BatchPlan(items=items, ignored=ignored, output_dir=output_dir)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    item: BatchItem
+    status: str  # done | skipped | failed
+    message: str = ""
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished file and where the job stands; yielded once per file."""
+
+    done: int
+    total: int
+    result: FileResult
+    elapsed: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.images_per_second
+        return (self.total - self.done) / rate if rate > 0 else None
+
+
+@dataclass
+class BatchReport:
+    results: list[FileResult] = field(default_factory=list)
+    cancelled: bool = False
+    elapsed: float = 0.0
+
+    def _with(self, status: str) -> list[FileResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def done(self) -> list[FileResult]:
+        return self._with("done")
+
+    @property
+    def skipped(self) -> list[FileResult]:
+        return self._with("skipped")
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return self._with("failed")
+
+    def summary(self) -> str:
+        state = "cancelled" if self.cancelled else "finished"
+        return (
+            f"Batch {state}: {len(self.done)} exported, {len(self.skipped)} skipped, "
+            f"{len(self.failed)} failed in {self.elapsed:.1f} s"
+        )
+
+    def lines(self) -> list[str]:
+        out = [self.summary()]
+        out += [f"FAILED  {r.item.source}: {r.message}" for r in self.failed]
+        out += [f"skipped {r.item.source}: {r.message}" for r in self.skipped]
+        return out
+
+    def write_log(self, folder: Path) -> Path:
+        """Write the report to ``folder/batch-<timestamp>.log`` and return its path."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"batch-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
+        body = self.lines() + [f"done    {r.item.source} -> {r.output}" for r in self.done]
+        path.write_text("\n".join(body) + "\n", encoding="utf-8")
+        return path
+
+
+def _decode(item: BatchItem) -> LoadedImage:
+    return load_image(item.source)
+
+
+def iter_export(
+    plan: BatchPlan,
+    segmenter: Segmenter,
+    options: ExportOptions,
+    existing: str = "skip",
+    cancel: threading.Event | None = None,
+    report: BatchReport | None = None,
+    prefetch: int = 2,
+) -> Iterator[Progress]:
+    """Export every item, yielding a :class:`Progress` per file in plan order.
+
+    ``cancel`` is checked between files: files already being encoded are finished (they are
+    complete outputs), nothing new starts. A broken photo is a ``failed`` result, never an
+    exception. Pass a :class:`BatchReport` to collect the results.
+    """
+    if existing not in EXISTING_POLICIES:
+        raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
+    cancel = cancel or threading.Event()
+    report = report if report is not None else BatchReport()
+    started = time.perf_counter()
+    total = len(plan.items)
+    done = 0
+    todo: list[BatchItem] = []
+
+    def progress(result: FileResult) -> Progress:
+        nonlocal done
+        done += 1
+        report.results.append(result)
+        report.elapsed = time.perf_counter() - started
+        return Progress(done, total, result, report.elapsed)
+
+    for item in plan.items:
+        if existing == "skip" and item.target.exists():
+            yield progress(FileResult(item, "skipped", "output already exists", item.target))
+        else:
+            todo.append(item)
+
+    def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image) -> FileResult:
+        target = next_free_path(item.target) if existing == "rename" else item.target
+        try:
+            written = export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite")
+        except OutputError as exc:
+            return FileResult(item, "failed", str(exc))
+        note = "; ".join(loaded.notes)
+        return FileResult(item, "done", note, written)
+
+    decoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-decode")
+    encoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-encode")
+    decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()
+    encoding: deque[Future[FileResult]] = deque()
+    pending = iter(todo)
+    try:
+        def refill() -> None:
+            while len(decoding) < prefetch and not cancel.is_set():
+                item = next(pending, None)
+                if item is None:
+                    return
+                decoding.append((item, decoder.submit(_decode, item)))
+
+        refill()
+        while decoding:
+            item, future = decoding.popleft()
+            refill()
+            try:
+                loaded = future.result()
+                alpha = segmenter.predict_alpha(loaded.rgb)
+            except ImageLoadError as exc:
+                yield progress(FileResult(item, "failed", str(exc)))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
+                yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                continue
+            encoding.append(encoder.submit(encode, item, loaded, alpha))
+            while encoding and (encoding[0].done() or len(encoding) > prefetch):
+                yield progress(encoding.popleft().result())
+            if cancel.is_set():
+                for _, dropped in decoding:
+                    dropped.cancel()
+                decoding.clear()
+        while encoding:
+            yield progress(encoding.popleft().result())
+    finally:
+        decoder.shutdown(wait=True, cancel_futures=True)
+        encoder.shutdown(wait=True)
+        report.cancelled = cancel.is_set() and done < total
+        report.elapsed = time.perf_counter() - started

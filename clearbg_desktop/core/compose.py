@@ -1,0 +1,131 @@
+"""Turning a photo and its alpha into the picture the user asked for.
+
+Cut-out (RGBA), a new background (colour, image fitted to cover, blurred original), crop to
+the subject with padding, and resizing. Pure Pillow/numpy so every front end shares it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageColor, ImageFilter, ImageOps
+
+BACKGROUND_KINDS = ("transparent", "color", "image", "blur")
+
+
+@dataclass(frozen=True)
+class Background:
+    """What goes behind the subject. ``color`` is also the matte when flattening for JPEG."""
+
+    kind: str = "transparent"
+    color: tuple[int, int, int] = (255, 255, 255)
+    image_path: str | None = None
+    blur_radius: float = 24.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in BACKGROUND_KINDS:
+            raise ValueError(f"unknown background {self.kind!r}; choose one of {BACKGROUND_KINDS}")
+        if self.kind == "image" and not self.image_path:
+            raise ValueError("an image background needs an image file")
+
+    @classmethod
+    def parse(cls, spec: str) -> Background:
+        """CLI form: ``transparent``, a colour (``white``, ``#20a0ff``), ``blur[:RADIUS]`` or an image path."""
+        text = spec.strip()
+        if text.lower() in ("", "transparent", "none"):
+            return cls()
+        if text.lower().startswith("blur"):
+            _, _, radius = text.partition(":")
+            return cls(kind="blur", blur_radius=float(radius) if radius else 24.0)
+        try:
+            rgb = ImageColor.getrgb(text)
+            return cls(kind="color", color=tuple(rgb[:3]))  # type: ignore[arg-type]
+        except ValueError:
+            pass
+        if Path(text).is_file():
+            return cls(kind="image", image_path=text)
+        raise ValueError(f"background {spec!r} is neither a colour, 'blur', 'transparent' nor an existing image file")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "color": list(self.color), "image_path": self.image_path,
+                "blur_radius": self.blur_radius}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Background:
+        return cls(kind=data.get("kind", "transparent"), color=tuple(data.get("color", (255, 255, 255))),  # type: ignore[arg-type]
+                   image_path=data.get("image_path"), blur_radius=float(data.get("blur_radius", 24.0)))
+
+
+def combine_alpha(alpha: Image.Image, source_alpha: Image.Image | None) -> Image.Image:
+    """A photo that was already transparent stays transparent where it was."""
+    if source_alpha is None:
+        return alpha
+    product = np.asarray(alpha, np.uint16) * np.asarray(source_alpha, np.uint16)
+    return Image.fromarray(((product + 127) // 255).astype(np.uint8), "L")
+
+
+def subject_box(alpha: Image.Image, padding: int = 0, threshold: int = 12) -> tuple[int, int, int, int] | None:
+    """Bounding box of alpha > threshold, grown by ``padding`` px and clipped; None when empty."""
+    mask = np.asarray(alpha) > threshold
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    width, height = alpha.size
+    return (
+        max(0, int(cols[0]) - padding),
+        max(0, int(rows[0]) - padding),
+        min(width, int(cols[-1]) + 1 + padding),
+        min(height, int(rows[-1]) + 1 + padding),
+    )
+
+
+def background_layer(background: Background, rgb: Image.Image) -> Image.Image | None:
+    """The RGB layer behind the subject at the photo's size; None for transparent."""
+    if background.kind == "transparent":
+        return None
+    if background.kind == "color":
+        return Image.new("RGB", rgb.size, background.color)
+    if background.kind == "blur":
+        # Blurring a reduced copy is ~20x faster at 24 MP and looks the same.
+        factor = max(1, int(min(rgb.size) // 512))
+        small = rgb.reduce(factor) if factor > 1 else rgb
+        blurred = small.filter(ImageFilter.GaussianBlur(background.blur_radius / factor))
+        return blurred.resize(rgb.size, Image.BILINEAR)
+    with Image.open(background.image_path) as opened:  # type: ignore[arg-type]
+        picture = ImageOps.exif_transpose(opened).convert("RGB")
+    return ImageOps.fit(picture, rgb.size, Image.LANCZOS)
+
+
+def compose(rgb: Image.Image, alpha: Image.Image, background: Background) -> Image.Image:
+    """RGBA cut-out for a transparent background, else the subject flattened over it (RGB)."""
+    layer = background_layer(background, rgb)
+    if layer is None:
+        cutout = rgb.copy()
+        cutout.putalpha(alpha)
+        return cutout
+    return Image.composite(rgb, layer, alpha)
+
+
+def flatten(image: Image.Image, color: tuple[int, int, int]) -> Image.Image:
+    """Drop transparency onto a solid colour (JPEG output)."""
+    if image.mode != "RGBA":
+        return image.convert("RGB")
+    return Image.composite(image.convert("RGB"), Image.new("RGB", image.size, color), image.getchannel("A"))
+
+
+def resized(image: Image.Image, long_edge: int | None = None, percent: float | None = None) -> Image.Image:
+    """Scale down (or up) by a target long edge or a percentage; unchanged when neither is set."""
+    width, height = image.size
+    if long_edge:
+        scale = long_edge / max(width, height)
+    elif percent:
+        scale = percent / 100.0
+    else:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == image.size:
+        return image
+    return image.resize(size, Image.LANCZOS)

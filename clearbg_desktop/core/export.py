@@ -1,0 +1,132 @@
+"""One photo + alpha -> one output file: the recipe the export dialog, batch and CLI share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from PIL import Image
+
+from clearbg_desktop.core.compose import Background, combine_alpha, compose, flatten, resized, subject_box
+from clearbg_desktop.core.imageio import FORMAT_SUFFIXES, LoadedImage, encode_image, write_atomic
+from clearbg_desktop.core.refine import RefineSettings, refine_alpha
+
+TEMPLATE_FIELDS = ("name", "ext", "format", "model")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything that decides an output file; saved in settings and reused by batch jobs."""
+
+    format: str = "png"  # png | webp | tiff | jpg
+    quality: int = 92
+    lossless: bool = True  # WebP only
+    background: Background = field(default_factory=Background)
+    mask_only: bool = False
+    crop_to_subject: bool = False
+    crop_padding: int = 16
+    resize_long_edge: int | None = None
+    resize_percent: float | None = None
+    keep_icc: bool = True
+    keep_exif: bool = True
+    name_template: str = "{name}-cutout"
+    png_compress_level: int = 1
+    refine: RefineSettings = field(default_factory=RefineSettings)
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMAT_SUFFIXES:
+            raise ValueError(f"unknown format {self.format!r}; choose one of {', '.join(FORMAT_SUFFIXES)}")
+        validate_template(self.name_template)
+
+    @property
+    def suffix(self) -> str:
+        return FORMAT_SUFFIXES[self.format]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["background"] = self.background.to_dict()
+        data["refine"] = self.refine.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ExportOptions:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "background" in known:
+            known["background"] = Background.from_dict(known["background"])
+        if "refine" in known:
+            known["refine"] = RefineSettings.from_dict(known["refine"])
+        return cls(**known)
+
+    def with_changes(self, **changes: object) -> ExportOptions:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def validate_template(template: str) -> None:
+    fields = re.findall(r"{([^{}]*)}", template)
+    unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field {{{unknown[0]}}} in name template; use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
+    if "/" in template or "\\" in template or not template.strip():
+        raise ValueError("the name template must be a plain file name without folders")
+
+
+def output_name(source: Path, options: ExportOptions, model: str = "small") -> str:
+    """File name from the template, e.g. ``beach.jpg`` + ``{name}-cutout`` -> ``beach-cutout.png``."""
+    stem = options.name_template.format(
+        name=source.stem, ext=source.suffix.lstrip(".").lower(), format=options.format, model=model
+    )
+    return stem + options.suffix
+
+
+def next_free_path(target: Path) -> Path:
+    """``name.png`` -> ``name (2).png`` … for the 'rename' policy."""
+    if not target.exists():
+        return target
+    for number in range(2, 100_000):
+        candidate = target.with_name(f"{target.stem} ({number}){target.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise FileExistsError(f"no free name next to {target}")
+
+
+def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> Image.Image:
+    """The final picture (before encoding): refine, combine with source alpha, compose, crop, resize."""
+    alpha = refine_alpha(loaded.rgb, alpha, options.refine)
+    alpha = combine_alpha(alpha, loaded.source_alpha)
+    rgb = loaded.rgb
+    if options.refine.decontaminate and not options.mask_only:
+        from clearbg_desktop.core.refine import decontaminate_colors
+
+        rgb = decontaminate_colors(rgb, alpha)
+    if options.mask_only:
+        picture = alpha
+    else:
+        picture = compose(rgb, alpha, options.background)
+        if options.format == "jpg":
+            picture = flatten(picture, options.background.color)
+    if options.crop_to_subject:
+        box = subject_box(alpha, options.crop_padding)
+        if box is not None:
+            picture = picture.crop(box)
+    return resized(picture, options.resize_long_edge, options.resize_percent)
+
+
+def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> bytes:
+    picture = render_output(loaded, alpha, options)
+    return encode_image(
+        picture,
+        options.format,
+        quality=options.quality,
+        lossless=options.lossless,
+        png_compress_level=options.png_compress_level,
+        icc_profile=loaded.icc_profile if options.keep_icc and not options.mask_only else None,
+        exif=loaded.exif if options.keep_exif and not options.mask_only else None,
+    )
+
+
+def export_photo(
+    loaded: LoadedImage, alpha: Image.Image, target: Path, options: ExportOptions, overwrite: bool = False
+) -> Path:
+    """Render, encode and write atomically; never replaces a file unless ``overwrite``."""
+    return write_atomic(encode_output(loaded, alpha, options), target, overwrite=overwrite)

@@ -1,0 +1,267 @@
+"""Loading photos the way a photographer expects, and saving outputs without ever losing one.
+
+Loading applies EXIF orientation, converts every mode (CMYK, palette, LA/RGBA, 16-bit, grey)
+to 8-bit RGB plus an optional source alpha, keeps the ICC profile and EXIF (minus orientation)
+for the output, and refuses decompression bombs. Saving is atomic: a temporary file in the
+target folder, then a rename, so a crash or a cancel never leaves a half-written output, and an
+existing file is never replaced unless the caller asks.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF support is optional.
+    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+
+    register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:
+    HEIF_SUPPORTED = False
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+#: Largest photo accepted, in pixels. 100 MP medium-format files exceed it on purpose: at that
+#: size a full-resolution alpha, cut-out and preview need several GiB.
+DEFAULT_MAX_PIXELS = 90_000_000
+MIN_SIDE = 8
+EXIF_ORIENTATION_TAG = 0x0112
+
+INPUT_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+    | ({".heic", ".heif"} if HEIF_SUPPORTED else set())
+)
+
+SAVE_FORMATS = {"png": "PNG", "webp": "WEBP", "tiff": "TIFF", "jpg": "JPEG"}
+FORMAT_SUFFIXES = {"png": ".png", "webp": ".webp", "tiff": ".tif", "jpg": ".jpg"}
+
+
+class ImageLoadError(Exception):
+    """A photo could not be read; the message is written for the user."""
+
+
+class OutputError(Exception):
+    """An output could not be written; the message is written for the user."""
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and overwriting was not requested."""
+
+
+@dataclass
+class LoadedImage:
+    """A decoded photo: 8-bit RGB, optional source alpha, and metadata to carry to outputs."""
+
+    rgb: Image.Image
+    path: Path | None = None
+    source_alpha: Image.Image | None = None
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.size
+
+
+def is_supported_image(path: Path) -> bool:
+    return path.suffix.lower() in INPUT_SUFFIXES
+
+
+def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
+    # Pillow's convert("L") clips 16-bit values above 255 instead of scaling them.
+    values = np.asarray(image, dtype=np.uint32 if image.mode == "I" else np.uint16)
+    top = 65535 if values.max() > 255 else 255
+    scaled = (values.astype(np.float32) * (255.0 / top) + 0.5).clip(0, 255)
+    return Image.fromarray(scaled.astype(np.uint8), "L")
+
+
+def _to_rgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, Image.Image | None, bytes | None]:
+    """(rgb, source_alpha, icc to embed in outputs)."""
+    mode = image.mode
+    if mode == "CMYK":
+        if icc:
+            try:
+                source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                srgb = ImageCms.createProfile("sRGB")
+                rgb = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+                return rgb, None, None  # now sRGB: untagged output is correct
+            except (ImageCms.PyCMSError, OSError):
+                pass
+        return image.convert("RGB"), None, None
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        return _sixteen_bit_to_l(image).convert("RGB"), None, icc
+    if mode == "P":
+        has_alpha = "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        if alpha.getextrema() == (255, 255):
+            alpha = None
+        return rgba.convert("RGB"), alpha, icc
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        scaled = (values - values.min()) / max(float(np.ptp(values)), 1e-8) * 255
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB"), None, icc
+    return image.convert("RGB"), None, icc
+
+
+def _open_without_bomb_warning(path: Path) -> Image.Image:
+    """Our own size limit (in :func:`load_image`) replaces Pillow's bomb warning with a clear refusal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Decode ``path`` into a :class:`LoadedImage`; raises :class:`ImageLoadError` with a clear reason."""
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageLoadError(f"{name}: file not found") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{name}: cannot read the file ({exc.strerror})") from None
+    if path.is_dir():
+        raise ImageLoadError(f"{name}: is a folder, not a photo")
+    if size == 0:
+        raise ImageLoadError(f"{name}: the file is empty (0 bytes)")
+    try:
+        with _open_without_bomb_warning(path) as opened:
+            width, height = opened.size
+            if width * height > max_pixels:
+                raise ImageLoadError(
+                    f"{name}: {width}×{height} ({width * height / 1e6:.0f} MP) is larger than the "
+                    f"{max_pixels / 1e6:.0f} MP limit; refusing to decode it (possible decompression bomb)"
+                )
+            if width < MIN_SIDE or height < MIN_SIDE:
+                raise ImageLoadError(
+                    f"{name}: {width}×{height} px is too small to cut out (needs at least "
+                    f"{MIN_SIDE}×{MIN_SIDE})"
+                )
+            notes = []
+            frames = getattr(opened, "n_frames", 1)
+            if frames > 1:
+                opened.seek(0)
+                notes.append(f"animated image with {frames} frames: only the first frame was used")
+            opened.load()
+            icc = opened.info.get("icc_profile")
+            exif = opened.getexif()
+            oriented = ImageOps.exif_transpose(opened)
+    except ImageLoadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{name}: not a readable image (unknown or unsupported format)") from None
+    except Image.DecompressionBombError:
+        raise ImageLoadError(f"{name}: refused as a possible decompression bomb") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = "the file is truncated or corrupt" if "truncated" in str(exc) else f"corrupt image ({exc})"
+        raise ImageLoadError(f"{name}: {reason}") from None
+    rgb, alpha, icc = _to_rgb(oriented, icc)
+    exif_bytes = None
+    if exif:
+        exif.pop(EXIF_ORIENTATION_TAG, None)
+        exif_bytes = exif.tobytes() if len(exif) else None
+    return LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes)
+
+
+def encode_image(
+    image: Image.Image,
+    fmt: str,
+    *,
+    quality: int = 92,
+    lossless: bool = True,
+    png_compress_level: int = 1,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+) -> bytes:
+    """Encode to bytes in ``fmt`` (png, webp, tiff, jpg); JPEG callers flatten alpha first."""
+    if fmt not in SAVE_FORMATS:
+        raise OutputError(f"unknown output format {fmt!r}; choose one of {', '.join(SAVE_FORMATS)}")
+    options: dict[str, object] = {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if exif and fmt in ("jpg", "webp", "png", "tiff"):
+        options["exif"] = exif
+    if fmt == "png":
+        options["compress_level"] = png_compress_level
+    elif fmt == "webp":
+        options.update(lossless=lossless, quality=quality if not lossless else 80, method=4)
+    elif fmt == "tiff":
+        options["compression"] = "tiff_adobe_deflate"
+    elif fmt == "jpg":
+        if image.mode not in ("RGB", "L"):
+            raise OutputError("JPEG has no transparency: flatten the cut-out on a background first")
+        options.update(quality=quality, optimize=False)
+    buffer = io.BytesIO()
+    image.save(buffer, format=SAVE_FORMATS[fmt], **options)
+    return buffer.getvalue()
+
+
+def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write ``data`` to ``target`` through a temporary file in the same folder, then rename.
+
+    Without ``overwrite`` an existing target is never replaced, even if it appears between the
+    check and the rename (a hard link is created atomically and fails if the name is taken).
+    """
+    target = Path(target)
+    folder = target.parent
+    if not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the folder {folder}: {exc.strerror}") from None
+    if not overwrite and target.exists():
+        raise OutputExistsError(f"{target.name} already exists in {folder}; not overwriting it")
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{target.stem}.", suffix=".part", delete=False
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
+    temp = Path(handle.name)
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                raise OutputExistsError(
+                    f"{target.name} already exists in {folder}; not overwriting it"
+                ) from None
+            except OSError:
+                # File systems without hard links: the exists() check above is the guard.
+                os.replace(temp, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
+
+
+def save_image(
+    image: Image.Image,
+    target: str | os.PathLike[str],
+    fmt: str,
+    *,
+    overwrite: bool = False,
+    **encode_options: object,
+) -> Path:
+    """Encode then write atomically; see :func:`encode_image` for the options."""
+    return write_atomic(encode_image(image, fmt, **encode_options), target, overwrite=overwrite)  # type: ignore[arg-type]

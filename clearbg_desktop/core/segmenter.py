@@ -1,0 +1,113 @@
+"""Photo -> full-resolution alpha. The one place where model preprocessing is defined.
+
+Training (``training/transforms.py``) and evaluation (``training/evaluate.py``) call
+:func:`resize_for_model` and :func:`normalise` from here, so what is measured is what ships.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from clearbg_desktop.core.model import U2Net
+from clearbg_desktop.core.weights import WeightsEntry, find_weights, load_model
+
+MODEL_INPUT_SIZE = 320
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+
+def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE) -> Image.Image:
+    """The recipe's RescaleT: a square, bilinear (antialiased) resize of the whole photo."""
+    return rgb.resize((size, size), Image.BILINEAR, reducing_gap=3.0)
+
+
+def normalise(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 NHWC (or HWC) RGB -> float NCHW with ImageNet mean/std."""
+    tensor = torch.as_tensor(batch)
+    if tensor.ndim == 3:
+        tensor = tensor.unsqueeze(0)
+    tensor = tensor.permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(IMAGENET_MEAN, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
+    return tensor.sub_(mean).div_(std)
+
+
+def choose_device(preference: str = "auto") -> torch.device:
+    """CUDA, then Apple MPS, then CPU; an explicit choice that is unavailable falls back to CPU."""
+    if preference not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {preference!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if preference in ("auto", "cuda") and cuda:
+        return torch.device("cuda")
+    if preference in ("auto", "mps") and mps:
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def default_cpu_threads() -> int:
+    """All cores up to 8: U²-Net-small stops scaling beyond that (bench/RESULTS.md)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def upsample_alpha(probability: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """Model-resolution probability (float, HxW) -> 8-bit alpha at the photo's (width, height)."""
+    small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
+    return small.resize(size, Image.BILINEAR)
+
+
+class Segmenter:
+    """A loaded model on a device: call :meth:`predict_alpha` for each photo.
+
+    Load once and reuse; the model and thread settings are fixed for the object's lifetime.
+    """
+
+    def __init__(
+        self,
+        model: U2Net,
+        device: str = "auto",
+        threads: int | None = None,
+        input_size: int = MODEL_INPUT_SIZE,
+        weights: WeightsEntry | None = None,
+    ) -> None:
+        self.device = choose_device(device)
+        self.input_size = input_size
+        self.weights = weights
+        if self.device.type == "cpu":
+            torch.set_num_threads(threads or default_cpu_threads())
+        self.model = model.eval().to(self.device)
+
+    @classmethod
+    def from_weights(
+        cls, model_name: str = "small", device: str = "auto", threads: int | None = None
+    ) -> Segmenter:
+        """Find, verify and load the named model (raises ``WeightsError`` with a clear message)."""
+        entry = find_weights(model_name)
+        return cls(load_model(entry), device=device, threads=threads, input_size=entry.input_size, weights=entry)
+
+    @property
+    def description(self) -> str:
+        name = self.weights.name if self.weights else self.model.variant
+        return f"U²-Net {name} on {self.device.type.upper()}"
+
+    def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+        """Foreground probability at model resolution, float32 (N, S, S)."""
+        batch = np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs])
+        with torch.inference_mode():
+            tensor = normalise(batch).to(self.device)
+            probability = self.model.predict(tensor)[:, 0]
+        return probability.float().cpu().numpy()
+
+    def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:
+        """Full-resolution 8-bit alphas, one per photo (photos may differ in size)."""
+        probabilities = self.predict_probabilities(rgbs)
+        return [upsample_alpha(p, rgb.size) for p, rgb in zip(probabilities, rgbs, strict=True)]
+
+    def predict_alpha(self, rgb: Image.Image) -> Image.Image:
+        return self.predict_alphas([rgb])[0]

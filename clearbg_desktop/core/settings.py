@@ -1,0 +1,50 @@
+"""User preferences as a readable JSON file under the platformdirs config folder.
+
+Geometry, window state and recent files live in ``QSettings`` (GUI only); everything a batch
+job or the CLI also needs lives here, so the CLI and the app agree (docs/adr/0001).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.imageio import write_atomic
+from clearbg_desktop.core.paths import config_dir
+
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class AppSettings:
+    device: str = "auto"  # auto | cuda | mps | cpu
+    model: str = "small"  # small | full
+    export: ExportOptions = field(default_factory=ExportOptions)
+    batch_existing: str = "skip"  # skip | rename | overwrite
+    batch_recursive: bool = True
+    brush_size: int = 60
+    brush_hardness: float = 0.7
+    brush_opacity: float = 1.0
+
+    @staticmethod
+    def path() -> Path:
+        return config_dir() / SETTINGS_FILE
+
+    @classmethod
+    def load(cls) -> AppSettings:
+        """Saved settings, or defaults when the file is absent or unreadable (never an error)."""
+        try:
+            data = json.loads(cls.path().read_text(encoding="utf-8"))
+            known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            if "export" in known:
+                known["export"] = ExportOptions.from_dict(known["export"])
+            return cls(**known)
+        except (OSError, ValueError, TypeError):
+            return cls()
+
+    def save(self) -> Path:
+        data = asdict(self)
+        data["export"] = self.export.to_dict()
+        return write_atomic((json.dumps(data, indent=2) + "\n").encode(), self.path(), overwrite=True)

@@ -1,0 +1,168 @@
+"""Finding, verifying and safely loading model weights.
+
+A weights folder holds ``manifest.json``::
+
+    {"models": {"small": {"file": "u2net_small.pt", "sha256": "...", "variant": "small",
+                          "card": "MODEL_CARD.json"}}}
+
+The bundled folder (``resources/weights``) is searched after the user's models folder, so a
+user can drop in newer weights. Every file is SHA-256 checked before it is read, and read with
+``torch.load(weights_only=True)``: no pickled code is ever executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from clearbg_desktop.core.model import U2Net
+from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
+
+MANIFEST_NAME = "manifest.json"
+
+
+class WeightsError(Exception):
+    """Weights are missing, corrupted or unreadable; the message names the file."""
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One model listed in a manifest."""
+
+    name: str
+    path: Path
+    sha256: str
+    variant: str
+    card: dict
+    input_size: int = 320  # the square size the model was trained at and expects
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, WeightsEntry]:
+    """Entries of ``folder/manifest.json``; an absent manifest is an empty folder."""
+    manifest_path = folder / MANIFEST_NAME
+    if not manifest_path.exists():
+        return {}
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        entries = {}
+        for name, item in manifest["models"].items():
+            card: dict = {}
+            if item.get("card") and (folder / item["card"]).exists():
+                card = json.loads((folder / item["card"]).read_text(encoding="utf-8"))
+            entries[name] = WeightsEntry(
+                name=name,
+                path=folder / item["file"],
+                sha256=item["sha256"].lower(),
+                variant=item.get("variant", name),
+                card=card,
+                input_size=int(item.get("input_size", 320)),
+            )
+        return entries
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise WeightsError(f"{manifest_path}: unreadable weights manifest ({exc})") from None
+
+
+def search_folders() -> list[Path]:
+    return [user_models_dir(), bundled_weights_dir()]
+
+
+def available_models(folders: list[Path] | None = None) -> dict[str, WeightsEntry]:
+    """Model name -> entry, the first folder listing a name wins (user before bundled)."""
+    found: dict[str, WeightsEntry] = {}
+    for folder in folders if folders is not None else search_folders():
+        for name, entry in read_manifest(folder).items():
+            found.setdefault(name, entry)
+    return found
+
+
+def find_weights(name: str = "small", folders: list[Path] | None = None) -> WeightsEntry:
+    models = available_models(folders)
+    if name not in models:
+        searched = ", ".join(str(f) for f in (folders if folders is not None else search_folders()))
+        listed = ", ".join(sorted(models)) or "none"
+        raise WeightsError(
+            f"no weights for the {name!r} model (available: {listed}); searched {searched}"
+        )
+    return models[name]
+
+
+def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
+    """Verify the hash, then load tensors only."""
+    if not entry.path.exists():
+        raise WeightsError(f"weights file missing: {entry.path}")
+    actual = sha256_file(entry.path)
+    if actual != entry.sha256:
+        raise WeightsError(
+            f"weights file corrupted: {entry.path} has SHA-256 {actual[:12]}…, "
+            f"the manifest expects {entry.sha256[:12]}…; reinstall ClearBG or remove the file"
+        )
+    try:
+        state = torch.load(entry.path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise WeightsError(f"weights file unreadable: {entry.path} ({exc})") from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict):
+        raise WeightsError(f"weights file {entry.path} does not hold a state dict")
+    return state
+
+
+def load_model(entry: WeightsEntry) -> U2Net:
+    """A ready-to-use model in eval mode, on the CPU."""
+    model = U2Net(entry.variant)
+    try:
+        model.load_state_dict(load_state_dict(entry))
+    except RuntimeError as exc:
+        raise WeightsError(
+            f"weights file {entry.path} does not match the {entry.variant!r} U²-Net ({str(exc)[:200]})"
+        ) from None
+    return model.eval()
+
+
+def write_weights_folder(
+    model: U2Net,
+    folder: Path,
+    name: str,
+    card: dict | None = None,
+    file_name: str | None = None,
+    input_size: int = 320,
+) -> WeightsEntry:
+    """Save ``model`` into ``folder`` and add it to the manifest (used by export and tests)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    file_name = file_name or f"u2net_{name}.pt"
+    weights_path = folder / file_name
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, weights_path)
+    manifest_path = folder / MANIFEST_NAME
+    manifest = {"models": {}}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    item: dict = {
+        "file": file_name,
+        "sha256": sha256_file(weights_path),
+        "variant": model.variant,
+        "input_size": input_size,
+    }
+    if card is not None:
+        card_name = f"{Path(file_name).stem}.card.json"
+        (folder / card_name).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        item["card"] = card_name
+    manifest["models"][name] = item
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return read_manifest(folder)[name]

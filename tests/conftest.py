@@ -1,0 +1,63 @@
+"""Shared fixtures: every test gets private settings/log/model folders and real (small) photos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.weights import write_weights_folder
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def private_app_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings, logs and user models never touch the developer's real folders."""
+    root = tmp_path_factory.mktemp("appdirs")
+    monkeypatch.setenv("CLEARBG_CONFIG_DIR", str(root / "config"))
+    monkeypatch.setenv("CLEARBG_LOG_DIR", str(root / "logs"))
+    monkeypatch.setenv("CLEARBG_USER_MODELS", str(root / "models"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def random_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A resources folder with randomly initialised U²-Net-small weights and a real manifest."""
+    root = tmp_path_factory.mktemp("resources")
+    torch.manual_seed(0)
+    write_weights_folder(build_model("small"), root / "weights", "small", card={"note": "random, for tests"},
+                         input_size=64)
+    return root
+
+
+@pytest.fixture
+def random_weights(random_weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at the random weights (instead of the bundled ones)."""
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(random_weights_dir))
+    return random_weights_dir / "weights"
+
+
+def make_photo(size: tuple[int, int] = (160, 120), seed: int = 0) -> Image.Image:
+    """A textured background with a bright disc: a small, real, decodable photo."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    background = rng.integers(40, 90, (height, width, 3), dtype=np.uint8)
+    image = Image.fromarray(background, "RGB")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width * 0.25, height * 0.2, width * 0.75, height * 0.85), fill=(230, 180, 60))
+    return image
+
+
+@pytest.fixture
+def photo_path(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.jpg"
+    make_photo().save(path, quality=92)
+    return path

@@ -1,0 +1,125 @@
+"""Batch export (core generator) and ``clearbg-cli`` over a realistic, messy folder tree."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from clearbg_desktop.cli import main as cli_main
+from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
+from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.segmenter import Segmenter
+from tests.conftest import make_photo
+
+
+@pytest.fixture
+def messy_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "shoot"
+    (root / "day 1" / "portraits").mkdir(parents=True)
+    (root / "day 2").mkdir()
+    make_photo(seed=1).save(root / "a.jpg")
+    make_photo(seed=2).save(root / "a.png")  # same stem as a.jpg
+    make_photo(seed=3).save(root / "day 1" / "b.jpg")
+    make_photo(seed=4).save(root / "day 1" / "portraits" / "Café ü.webp")
+    make_photo(seed=5).save(root / "day 2" / "c.tif")
+    (root / "day 2" / "notes.txt").write_text("shot list")
+    good = (root / "a.jpg").read_bytes()
+    (root / "day 2" / "broken.jpg").write_bytes(good[: len(good) // 3])
+    return root
+
+
+@pytest.fixture
+def segmenter(random_weights: Path) -> Segmenter:
+    return Segmenter.from_weights("small", device="cpu")
+
+
+def test_plan_keeps_structure_and_skips_non_images(messy_tree: Path, tmp_path: Path) -> None:
+    plan = plan_batch([messy_tree], tmp_path / "out", ExportOptions())
+    targets = sorted(str(i.target.relative_to(tmp_path / "out")) for i in plan.items)
+    assert targets == sorted([
+        "a-cutout.png", "a-cutout-png.png", "day 1/b-cutout.png", "day 1/portraits/Café ü-cutout.png",
+        "day 2/c-cutout.png", "day 2/broken-cutout.png",
+    ])
+    assert [p.name for p in plan.ignored] == ["notes.txt"]
+    flat = plan_batch([messy_tree], tmp_path / "out", ExportOptions(), recursive=False)
+    assert len(flat.items) == 2
+
+
+def test_batch_reports_failures_and_goes_on(messy_tree: Path, tmp_path: Path, segmenter: Segmenter) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a-cutout.png").write_bytes(b"existing output")
+    plan = plan_batch([messy_tree], out, ExportOptions())
+    report = BatchReport()
+    steps = list(iter_export(plan, segmenter, ExportOptions(), existing="skip", report=report))
+    assert [s.done for s in steps] == list(range(1, 7)) and steps[-1].total == 6
+    assert len(report.done) == 4 and len(report.skipped) == 1 and len(report.failed) == 1
+    assert "broken.jpg" in report.failed[0].message and "truncated" in report.failed[0].message
+    assert (out / "a-cutout.png").read_bytes() == b"existing output"
+    with Image.open(out / "day 1" / "portraits" / "Café ü-cutout.png") as image:
+        assert image.mode == "RGBA" and image.size == (160, 120)
+    log = report.write_log(tmp_path / "logs")
+    assert "FAILED" in log.read_text() and "broken.jpg" in log.read_text()
+
+
+def test_rename_and_overwrite_policies(messy_tree: Path, tmp_path: Path, segmenter: Segmenter) -> None:
+    out = tmp_path / "out"
+    plan = plan_batch([messy_tree / "day 1" / "b.jpg"], out, ExportOptions())
+    out.mkdir()
+    (out / "b-cutout.png").write_bytes(b"old")
+    list(iter_export(plan, segmenter, ExportOptions(), existing="rename"))
+    assert (out / "b-cutout.png").read_bytes() == b"old" and (out / "b-cutout (2).png").exists()
+    list(iter_export(plan, segmenter, ExportOptions(), existing="overwrite"))
+    assert (out / "b-cutout.png").read_bytes() != b"old"
+
+
+def test_cancel_leaves_no_partial_files_and_rerun_resumes(tmp_path: Path, segmenter: Segmenter) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(8):
+        make_photo(seed=index).save(photos / f"p{index}.jpg")
+    out = tmp_path / "out"
+    plan = plan_batch([photos], out, ExportOptions())
+    cancel = threading.Event()
+    report = BatchReport()
+    for step in iter_export(plan, segmenter, ExportOptions(), cancel=cancel, report=report):
+        if step.done == 2:
+            cancel.set()
+    assert report.cancelled
+    written = sorted(p.name for p in out.iterdir())
+    assert 2 <= len(written) < 8
+    assert not [n for n in written if n.endswith(".part") or n.startswith(".")]
+    for name in written:
+        with Image.open(out / name) as image:
+            image.load()  # complete, decodable files only
+    second = BatchReport()
+    list(iter_export(plan_batch([photos], out, ExportOptions()), segmenter, ExportOptions(), report=second))
+    assert len(second.skipped) == len(written) and len(second.done) == 8 - len(written)
+    assert not second.cancelled and len(list(out.iterdir())) == 8
+
+
+def test_cli_end_to_end(messy_tree: Path, tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli-out"
+    code = cli_main([str(messy_tree), "-o", str(out), "--format", "jpg", "--bg", "#00ff00", "-q"])
+    captured = capsys.readouterr()
+    assert code == 1  # one broken file
+    assert "5 exported" in captured.out and "broken.jpg" in captured.err
+    with Image.open(out / "day 2" / "c-cutout.jpg") as image:
+        assert image.mode == "RGB"
+    assert cli_main([str(messy_tree / "a.jpg"), "-o", str(out), "-q"]) == 0
+    assert cli_main([str(messy_tree / "a.jpg"), "-o", str(out), "-q"]) == 0  # exists: skipped, not an error
+    assert "1 skipped" in capsys.readouterr().out
+
+
+def test_cli_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main([str(tmp_path / "nope"), "-o", str(tmp_path / "o")]) == 2
+    assert "not found" in capsys.readouterr().err
+    make_photo().save(tmp_path / "x.jpg")
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(tmp_path / "empty"))
+    assert cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "o")]) == 2
+    assert "no weights for the 'small' model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "o"), "--name", "{bad}"])

@@ -1,0 +1,68 @@
+"""Photo -> alpha through the shipped preprocessing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.segmenter import Segmenter, choose_device, normalise, resize_for_model
+from clearbg_desktop.core.weights import WeightsError
+from tests.conftest import make_photo
+
+
+def test_normalise_uses_imagenet_statistics() -> None:
+    pixel = np.array([[[124, 116, 104]]], np.uint8)  # ≈ ImageNet mean
+    tensor = normalise(pixel)
+    assert tensor.shape == (1, 3, 1, 1)
+    assert torch.all(tensor.abs() < 0.02)
+
+
+def test_resize_for_model_is_square() -> None:
+    assert resize_for_model(make_photo((400, 300)), 320).size == (320, 320)
+
+
+def test_alpha_has_the_photo_size_and_is_8_bit(random_weights: Path) -> None:
+    segmenter = Segmenter.from_weights("small", device="cpu")
+    assert segmenter.input_size == 64  # taken from the manifest
+    photo = make_photo((203, 151))
+    alpha = segmenter.predict_alpha(photo)
+    assert alpha.mode == "L" and alpha.size == (203, 151)
+
+
+def test_batch_matches_single_predictions(random_weights: Path) -> None:
+    segmenter = Segmenter.from_weights("small", device="cpu")
+    photos = [make_photo((120, 90), seed=1), make_photo((64, 200), seed=2)]
+    batch = segmenter.predict_alphas(photos)
+    for photo, alpha in zip(photos, batch, strict=True):
+        single = np.asarray(segmenter.predict_alpha(photo), np.int16)
+        assert np.abs(single - np.asarray(alpha, np.int16)).max() <= 1
+
+
+def test_prediction_uses_the_model(random_weights: Path) -> None:
+    """Two different models give different alphas: the output is not a constant."""
+    torch.manual_seed(1)
+    other = Segmenter(build_model("small"), device="cpu", input_size=64)
+    ours = Segmenter.from_weights("small", device="cpu")
+    photo = make_photo()
+    assert not np.array_equal(np.asarray(ours.predict_alpha(photo)), np.asarray(other.predict_alpha(photo)))
+
+
+def test_missing_weights_is_a_weights_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(tmp_path))
+    with pytest.raises(WeightsError, match="no weights for the 'small' model"):
+        Segmenter.from_weights("small")
+
+
+def test_device_choice_falls_back_to_cpu_without_accelerators() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("has CUDA")
+    assert choose_device("auto").type in ("cpu", "mps")
+    assert choose_device("cuda").type in ("cpu", "mps")
+    assert choose_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="unknown device"):
+        choose_device("tpu")

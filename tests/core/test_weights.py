@@ -1,0 +1,88 @@
+"""Weights are found through manifests, hash-checked, and loaded without pickled code."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.weights import WeightsError, available_models, find_weights, load_model, write_weights_folder
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    model = build_model("small")
+    entry = write_weights_folder(model, tmp_path, "small", card={"k": 1}, input_size=256)
+    assert entry.input_size == 256 and entry.card == {"k": 1}
+    loaded = load_model(find_weights("small", [tmp_path]))
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor)
+
+
+def test_user_folder_wins_over_bundled(tmp_path: Path) -> None:
+    user, bundled = tmp_path / "user", tmp_path / "bundled"
+    write_weights_folder(build_model("small"), bundled, "small")
+    write_weights_folder(build_model("small"), user, "small", card={"who": "user"})
+    assert available_models([user, bundled])["small"].card == {"who": "user"}
+
+
+def test_missing_model_names_what_was_searched(tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="no weights for the 'full' model.*searched"):
+        find_weights("full", [tmp_path])
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    entry = write_weights_folder(build_model("small"), tmp_path, "small")
+    entry.path.unlink()
+    with pytest.raises(WeightsError, match="weights file missing: .*u2net_small.pt"):
+        load_model(entry)
+
+
+def test_corrupted_file_is_detected_by_hash(tmp_path: Path) -> None:
+    entry = write_weights_folder(build_model("small"), tmp_path, "small")
+    data = bytearray(entry.path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="corrupted: .*SHA-256"):
+        load_model(entry)
+
+
+def test_pickled_code_is_never_executed(tmp_path: Path) -> None:
+    """A file with a matching hash but a malicious pickle is refused by weights_only loading."""
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (shutil.copy, (__file__, str(marker)))
+
+    entry = write_weights_folder(build_model("small"), tmp_path, "small")
+    with open(entry.path, "wb") as handle:
+        pickle.dump({"model": Exploit()}, handle)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    from clearbg_desktop.core.weights import sha256_file
+
+    manifest["models"]["small"]["sha256"] = sha256_file(entry.path)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError, match="unreadable"):
+        load_model(find_weights("small", [tmp_path]))
+    assert not marker.exists()
+
+
+def test_wrong_architecture_is_a_clear_error(tmp_path: Path) -> None:
+    entry = write_weights_folder(build_model("small"), tmp_path, "small")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["models"]["small"]["variant"] = "full"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError, match="does not match the 'full'"):
+        load_model(find_weights("small", [tmp_path]))
+    assert entry.path.exists()
+
+
+def test_broken_manifest_is_named(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(WeightsError, match="manifest.json: unreadable weights manifest"):
+        available_models([tmp_path])

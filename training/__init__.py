@@ -1,0 +1,1 @@
+"""ClearBG training package: reproduces the bundled U²-Net weights. Never imported by the app."""

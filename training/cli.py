@@ -1,0 +1,55 @@
+"""``python -m training {ingest,train,evaluate,export}`` — the DVC stages, runnable without DVC."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from training.config import load_params
+
+
+def apply_override(params: object, override: str) -> None:
+    """``train.max_minutes=90`` -> params.train.max_minutes = 90 (value parsed as YAML)."""
+    import yaml
+
+    key, sep, raw = override.partition("=")
+    section, _, name = key.partition(".")
+    target = getattr(params, section, None)
+    if not sep or target is None or not hasattr(target, name):
+        raise SystemExit(f"unknown parameter {key!r} in --set {override!r}")
+    setattr(target, name, yaml.safe_load(raw))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser.add_argument("stage", choices=["ingest", "train", "evaluate", "export"])
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a parameter for this run, e.g. --set train.max_minutes=90")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    for override in args.set:
+        apply_override(params, override)
+    progress = not args.no_progress
+    if args.stage == "ingest":
+        from training.ingest import ingest
+
+        path = ingest(params.data, progress=progress)
+        counts = json.loads(path.read_text())["counts"]
+        print(f"manifest: {path} ({counts})")
+    elif args.stage == "train":
+        from training.train import train
+
+        print(f"best checkpoint: {train(params, progress=progress)}")
+    elif args.stage == "evaluate":
+        from training.evaluate import run_evaluation
+
+        print(run_evaluation(params.evaluate, progress=progress))
+    else:
+        from training.export import export
+
+        entry = export(Path(params.export.checkpoint), Path(params.export.out_dir), params.export.name)
+        print(f"exported {entry.path} (sha256 {entry.sha256})")
+    return 0

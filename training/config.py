@@ -1,0 +1,96 @@
+"""Typed view of ``params.yaml``: one dataclass per section, loaded in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DataParams:
+    photo_folders: list[str] = field(default_factory=list)  # unlabelled photos -> teacher masks
+    pair_folders: list[str] = field(default_factory=list)  # labelled pairs (DUTS or images/+masks/)
+    teacher_onnx: str = ""
+    validation_folders: list[str] = field(default_factory=list)  # labelled sets used for model selection
+    val_fraction: float = 0.1
+    seed: int = 42
+    work_dir: str = "data"
+
+
+@dataclass
+class TrainParams:
+    variant: str = "small"
+    image_size: int = 320  # RescaleT
+    crop_size: int = 288  # RandomCrop
+    hflip: bool = True
+    vflip: bool = False
+    color_jitter: float = 0.0  # max relative change of brightness/contrast/saturation
+    copy_paste_prob: float = 0.0  # paste a labelled subject onto another photo's background
+    epochs: int = 100
+    batch_size: int = 12
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    loss_weights: list[float] = field(default_factory=lambda: [1.0] * 7)  # fused, side1..side6
+    checkpoint_every: int = 200  # iterations
+    max_minutes: float = 0.0  # wall-clock budget, 0 = none
+    val_every_images: int = 0  # 0 = once per epoch
+    val_max_images: int = 0  # per validation set, 0 = all
+    num_workers: int = 0
+    seed: int = 42
+    amp: bool = True  # CUDA only
+    channels_last: bool = True  # CUDA only
+    init_from: str = ""  # continue from these weights (a later session's fine-tune)
+    out_dir: str = "runs/train"
+
+
+@dataclass
+class EvalParams:
+    dataset: str = ""
+    weights: str = ""
+    compare_onnx: list[str] = field(default_factory=list)
+    out_dir: str = "runs/evaluate"
+
+
+@dataclass
+class ExportParams:
+    checkpoint: str = "runs/train/best.pt"
+    out_dir: str = "resources/weights"
+    name: str = "small"
+
+
+@dataclass
+class Params:
+    data: DataParams = field(default_factory=DataParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    evaluate: EvalParams = field(default_factory=EvalParams)
+    export: ExportParams = field(default_factory=ExportParams)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _section(cls: type, data: dict[str, Any] | None) -> Any:
+    data = data or {}
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown parameter(s) in params.yaml [{cls.__name__}]: {', '.join(sorted(unknown))}")
+    values = dict(data)
+    if "betas" in values:
+        values["betas"] = tuple(values["betas"])
+    return cls(**values)
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    import yaml
+
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return Params(
+        data=_section(DataParams, raw.get("data")),
+        train=_section(TrainParams, raw.get("train")),
+        evaluate=_section(EvalParams, raw.get("evaluate")),
+        export=_section(ExportParams, raw.get("export")),
+    )

@@ -1,0 +1,115 @@
+"""The training and validation steps, kept small and separate (torchvision references style)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from PIL import Image
+
+from clearbg_desktop.core.imageio import load_image
+from clearbg_desktop.core.segmenter import Segmenter
+from training.data import Pair, load_mask
+from training.losses import DeepSupervisionLoss
+from training.metrics import evaluate_masks
+
+
+def init_xavier(model: nn.Module) -> None:
+    """Xavier-uniform conv weights, zero biases (the U²-Net recipe)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+
+@dataclass
+class ValidationSet:
+    """Photos and ground truths decoded once, evaluated at full resolution like the app."""
+
+    name: str
+    photos: list[Image.Image]
+    truths: list[np.ndarray]
+
+    @classmethod
+    def from_pairs(cls, name: str, pairs: Sequence[Pair], limit: int = 0) -> ValidationSet:
+        chosen = list(pairs)[:limit] if limit else list(pairs)
+        photos, truths = [], []
+        for pair in chosen:
+            loaded = load_image(pair.image)
+            photos.append(loaded.rgb)
+            truths.append(np.asarray(load_mask(pair.mask, loaded.rgb.size)))
+        return cls(name, photos, truths)
+
+
+def predict_alphas(model: nn.Module, photos: Sequence[Image.Image], device: str, input_size: int) -> list[np.ndarray]:
+    """Alphas through the app's own Segmenter (so validation measures what ships)."""
+    was_training = model.training
+    segmenter = Segmenter(model, device=device, input_size=input_size)  # type: ignore[arg-type]
+    try:
+        return [np.asarray(segmenter.predict_alpha(photo)) for photo in photos]
+    finally:
+        model.train(was_training)
+
+
+def validate(
+    model: nn.Module, sets: Iterable[ValidationSet], device: str, input_size: int, weighted: bool = False
+) -> dict[str, float]:
+    """``{set/metric: value}`` plus ``score``: the mean max Fβ over the sets (model selection)."""
+    results: dict[str, float] = {}
+    scores = []
+    for val_set in sets:
+        started = time.perf_counter()
+        preds = predict_alphas(model, val_set.photos, device, input_size)
+        elapsed = time.perf_counter() - started
+        metrics = evaluate_masks(preds, val_set.truths, weighted=weighted)
+        metrics["images_per_second"] = len(preds) / max(elapsed, 1e-9)
+        results.update({f"{val_set.name}/{k}": v for k, v in metrics.items()})
+        scores.append(metrics["max_fbeta"])
+    results["score"] = float(np.mean(scores)) if scores else 0.0
+    return results
+
+
+def train_steps(
+    model: nn.Module,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    optimizer: torch.optim.Optimizer,
+    criterion: DeepSupervisionLoss,
+    device: torch.device,
+    amp: bool = False,
+    channels_last: bool = False,
+    scaler: torch.amp.GradScaler | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterable[tuple[float, int]]:
+    """One epoch, yielding ``(loss, batch size)`` after each optimiser step."""
+    model.train()
+    for images, masks in loader:
+        if should_stop():
+            return
+        images = images.to(device, non_blocking=True)
+        masks = masks.to(device, non_blocking=True)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16,
+                            enabled=amp):
+            logits = model(images)
+        loss = criterion(logits, masks)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        yield float(loss.detach()), int(images.shape[0])
+
+
+def train_one_epoch(*args: object, **kwargs: object) -> float:
+    """Mean loss over one epoch (convenience wrapper around :func:`train_steps`)."""
+    losses = [loss for loss, _ in train_steps(*args, **kwargs)]  # type: ignore[arg-type]
+    return float(np.mean(losses)) if losses else float("nan")

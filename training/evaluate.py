@@ -1,0 +1,91 @@
+"""The ``evaluate`` stage: our weights (and, side by side, reference ONNX files) on a labelled set.
+
+Our model goes through ``clearbg_desktop.core.segmenter`` exactly as in the app; ONNX files
+go through their authors' preprocessing (``training.teacher``). Same images, same run, same
+metrics code; writes ``metrics.json`` and ``metrics.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from clearbg_desktop.core.segmenter import Segmenter
+from training.config import EvalParams
+from training.data import find_pairs
+from training.engine import ValidationSet
+from training.metrics import evaluate_masks
+
+COLUMNS = ("max_fbeta", "mae", "weighted_fbeta", "s_measure", "e_measure", "images_per_second")
+HEADERS = ("max Fβ", "MAE", "weighted Fβ", "S-measure", "max Eφ", "images/s")
+
+
+def load_ours(path: Path) -> tuple[Segmenter, str]:
+    """Segmenter for an app weights folder or a training checkpoint, at its trained input size."""
+    from clearbg_desktop.core.weights import find_weights, load_model
+    from training.train import load_checkpoint, model_from_checkpoint
+
+    if path.is_dir():
+        entry = find_weights("small", [path])
+        return Segmenter(load_model(entry), device="cpu", input_size=entry.input_size, weights=entry), f"ClearBG {entry.name} ({entry.short_hash})"
+    checkpoint = load_checkpoint(path)
+    size = int(checkpoint["model_config"]["input_size"])
+    return Segmenter(model_from_checkpoint(checkpoint), device="cpu", input_size=size), f"checkpoint {path.name}"
+
+
+def time_predictions(predict, photos) -> tuple[list[np.ndarray], float]:  # type: ignore[no-untyped-def]
+    predict(photos[0])  # warm-up: first call allocates
+    started = time.perf_counter()
+    preds = [np.asarray(predict(photo)) for photo in photos]
+    return preds, len(photos) / (time.perf_counter() - started)
+
+
+def evaluate_models(
+    dataset: ValidationSet, ours: Path | None, onnx_files: list[Path], progress: bool = False
+) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    if ours is not None:
+        segmenter, label = load_ours(ours)
+        preds, speed = time_predictions(segmenter.predict_alpha, dataset.photos)
+        results[label] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
+    for onnx_path in onnx_files:
+        if not onnx_path.exists():
+            warnings.warn(f"{onnx_path} not found: skipped in the comparison", stacklevel=2)
+            continue
+        try:
+            from training.teacher import OnnxSaliencyModel
+
+            reference = OnnxSaliencyModel(onnx_path)
+        except RuntimeError as exc:
+            warnings.warn(str(exc), stacklevel=2)
+            continue
+        preds, speed = time_predictions(reference.predict_alpha, dataset.photos)
+        results[onnx_path.name] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
+    return results
+
+
+def markdown_table(results: dict[str, dict[str, float]], dataset: str, images: int) -> str:
+    lines = [f"Evaluated on `{dataset}` ({images} images), CPU.", "",
+             "| model | " + " | ".join(HEADERS) + " |", "|---|" + "---|" * len(HEADERS)]
+    for name, metrics in results.items():
+        cells = [f"{metrics[c]:.1f}" if c == "images_per_second" else f"{metrics[c]:.4f}" for c in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_evaluation(params: EvalParams, progress: bool = True) -> str:
+    dataset_path = Path(params.dataset)
+    dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
+    ours = Path(params.weights) if params.weights else None
+    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], progress)
+    out_dir = Path(params.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {"dataset": str(dataset_path), "images": len(dataset.photos), "models": results}
+    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    table = markdown_table(results, dataset_path.name, len(dataset.photos))
+    (out_dir / "metrics.md").write_text(table, encoding="utf-8")
+    return table

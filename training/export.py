@@ -1,0 +1,79 @@
+"""The ``export`` stage: best checkpoint -> the app's bundled weights folder.
+
+Writes exactly what ``clearbg_desktop.core.weights`` loads: the state dict (tensors only), a
+SHA-256 manifest entry, and a model card JSON (data manifest hash, teacher hash, params,
+metrics, cumulative training time and hardware).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from clearbg_desktop.core.model import U2Net
+from clearbg_desktop.core.weights import WeightsEntry, find_weights, load_model, write_weights_folder
+from training.train import load_checkpoint, model_from_checkpoint
+
+
+def hardware_description() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA)"
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def load_any_weights(path: Path) -> U2Net:
+    """A model from a training checkpoint or from an app weights folder/manifest entry."""
+    path = Path(path)
+    if path.is_dir():
+        return load_model(find_weights("small", [path]))
+    checkpoint = load_checkpoint(path)
+    if "model_config" in checkpoint:
+        return model_from_checkpoint(checkpoint)
+    model = U2Net("small")
+    model.load_state_dict(checkpoint)
+    return model.eval()
+
+
+def export(checkpoint_path: Path, out_dir: Path, name: str = "small", extra_card: dict | None = None) -> WeightsEntry:
+    from training.ingest import manifest_hash
+
+    checkpoint = load_checkpoint(Path(checkpoint_path))
+    model = model_from_checkpoint(checkpoint)
+    history = checkpoint.get("history", [])
+    data_manifest = Path(checkpoint.get("data_manifest", ""))
+    teacher = None
+    data_hash = None
+    if data_manifest.is_file():
+        data_hash = manifest_hash(data_manifest)
+        teacher = json.loads(data_manifest.read_text(encoding="utf-8")).get("teacher")
+    previous = {}
+    card_path = Path(out_dir) / f"u2net_{name}.card.json"
+    if card_path.exists():
+        previous = json.loads(card_path.read_text(encoding="utf-8"))
+    card = {
+        "name": name,
+        "architecture": f"U²-Net ({model.variant})",
+        "input_size": checkpoint["model_config"]["input_size"],
+        "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "training": {
+            "epoch": checkpoint["epoch"],
+            "step": checkpoint["step"],
+            "images_seen": checkpoint["images_seen"],
+            "train_hours": round(checkpoint.get("train_seconds", 0.0) / 3600, 3),
+            "hardware": hardware_description(),
+            "best_validation_score": checkpoint.get("best_metric"),
+        },
+        "train_config": checkpoint["train_config"],
+        "data_manifest_sha256": data_hash,
+        "teacher": teacher,
+        "validation_history": history,
+        "metrics": previous.get("metrics", {}),
+    }
+    if extra_card:
+        card.update(extra_card)
+    return write_weights_folder(model, Path(out_dir), name, card=card,
+                                input_size=int(checkpoint["model_config"]["input_size"]))

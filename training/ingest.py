@@ -1,0 +1,130 @@
+"""The ``ingest`` stage: validated pairs (labelled folders/archives and teacher-labelled photos)
+-> ``<work_dir>/ingest/manifest.json`` with a fixed-seed train/validation split.
+
+Sources are parameters (``params.yaml``: ``data.pair_folders``, ``data.photo_folders``,
+``data.teacher_onnx``); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tarfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from clearbg_desktop.core.imageio import ImageLoadError, load_image
+from training.config import DataParams
+from training.data import PairingError, find_pairs, load_mask
+from training.teacher import OnnxSaliencyModel, label_folders, sha256_of
+
+
+def unpack_if_archive(source: Path, work_dir: Path) -> Path:
+    """A .zip/.tar(.gz) of pairs is extracted under ``work_dir/extracted``; folders pass through."""
+    if source.is_dir():
+        return source
+    name = source.name
+    target = work_dir / "extracted" / name.split(".")[0]
+    if target.exists():
+        return target
+    if zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            archive.extractall(target)
+    elif tarfile.is_tarfile(source):
+        with tarfile.open(source) as archive:
+            archive.extractall(target, filter="data")
+    else:
+        raise PairingError(f"{source}: neither a folder nor a zip/tar archive of pairs")
+    children = [p for p in target.iterdir() if p.is_dir()]
+    if len(children) == 1 and not (target / "images").exists():
+        return children[0]
+    return target
+
+
+def validate_pair(image_path: Path, mask_path: Path) -> dict:
+    """Decode both, check sizes agree and the mask is a mask; returns the manifest record."""
+    loaded = load_image(image_path)
+    mask = np.asarray(load_mask(mask_path, loaded.rgb.size))
+    if mask.max() == mask.min() == 0:
+        pass  # an empty mask is a valid (background-only) label
+    return {
+        "image": str(image_path),
+        "mask": str(mask_path),
+        "width": loaded.rgb.width,
+        "height": loaded.rgb.height,
+        "sha256": sha256_of(image_path),
+    }
+
+
+def assign_splits(records: list[dict], val_fraction: float, seed: int) -> None:
+    order = np.random.default_rng(seed).permutation(len(records))
+    val_count = int(round(len(records) * val_fraction))
+    val_indices = set(order[:val_count].tolist())
+    for index, record in enumerate(records):
+        record["split"] = "val" if index in val_indices else "train"
+
+
+def ingest(params: DataParams, progress: bool = True) -> Path:
+    """Run the stage; returns the manifest path."""
+    work_dir = Path(params.work_dir)
+    out_dir = work_dir / "ingest"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records: list[dict] = []
+    skipped: list[dict] = []
+    for raw in params.pair_folders:
+        folder = unpack_if_archive(Path(raw), work_dir)
+        for pair in find_pairs(folder):
+            try:
+                record = validate_pair(pair.image, pair.mask)
+            except (ImageLoadError, PairingError, OSError) as exc:
+                skipped.append({"image": str(pair.image), "reason": str(exc)})
+                continue
+            record["source"] = folder.name
+            records.append(record)
+    teacher_info = None
+    if params.photo_folders:
+        if not params.teacher_onnx:
+            raise ValueError("data.photo_folders needs data.teacher_onnx (the teacher ONNX file) to label them")
+        teacher = OnnxSaliencyModel(Path(params.teacher_onnx))
+        teacher_info = {"file": Path(params.teacher_onnx).name, "sha256": teacher.sha256}
+        labelled, bad = label_folders([Path(f) for f in params.photo_folders], teacher, work_dir / "teacher", progress)
+        for record in labelled:
+            record["sha256"] = sha256_of(Path(record["image"]))
+        records += labelled
+        skipped += bad
+    if not records:
+        raise PairingError("no usable pairs: set data.pair_folders and/or data.photo_folders in params.yaml")
+    assign_splits(records, params.val_fraction, params.seed)
+    manifest = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seed": params.seed,
+        "val_fraction": params.val_fraction,
+        "teacher": teacher_info,
+        "counts": {
+            "train": sum(r["split"] == "train" for r in records),
+            "val": sum(r["split"] == "val" for r in records),
+            "skipped": len(skipped),
+        },
+        "records": records,
+        "skipped": skipped,
+    }
+    path = out_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def manifest_hash(path: Path) -> str:
+    """Hash of the records only (not the creation time), so the same data hashes the same."""
+    manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    payload = json.dumps(
+        [(Path(r["image"]).name, r["sha256"], r["split"]) for r in manifest["records"]], sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def remove_extracted(work_dir: Path) -> None:
+    shutil.rmtree(work_dir / "extracted", ignore_errors=True)

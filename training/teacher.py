@@ -1,0 +1,122 @@
+"""Teacher labelling: soft masks for unlabelled photos from the official U²-Net ONNX file.
+
+The teacher runs with its authors' own preprocessing (320×320 LANCZOS, divide by the image's
+max, ImageNet mean/std) and post-processing (per-image min-max, LANCZOS back to the photo's
+size), because that is how its published quality was measured. Our own model then learns from
+these masks with *our* preprocessing (``clearbg_desktop.core.segmenter``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from clearbg_desktop.core.imageio import ImageLoadError, load_image
+
+TEACHER_SIZE = 320
+_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class OnnxSaliencyModel:
+    """An official U²-Net ONNX file used with its authors' pre/post-processing."""
+
+    def __init__(self, onnx_path: Path, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RuntimeError(
+                "onnxruntime is needed to run an ONNX teacher: pip install 'clearbg-desktop[train]'"
+            ) from exc
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.path = Path(onnx_path)
+        self.sha256 = sha256_of(self.path)
+        self.session = ort.InferenceSession(
+            str(self.path), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    @staticmethod
+    def preprocess(rgb: Image.Image) -> np.ndarray:
+        resized = np.asarray(rgb.resize((TEACHER_SIZE, TEACHER_SIZE), Image.LANCZOS), np.float32)
+        resized = resized / max(float(resized.max()), 1e-6)
+        return ((resized - _MEAN) / _STD).transpose(2, 0, 1)[None]
+
+    def predict_alpha(self, rgb: Image.Image) -> np.ndarray:
+        """Soft alpha (uint8, photo size) exactly as the reference test script makes it."""
+        fused = self.session.run(None, {self.input_name: self.preprocess(rgb)})[0][0, 0]
+        low, high = float(fused.min()), float(fused.max())
+        normalised = (fused - low) / max(high - low, 1e-8)
+        small = Image.fromarray((normalised * 255.0 + 0.5).astype(np.uint8), "L")
+        return np.asarray(small.resize(rgb.size, Image.LANCZOS))
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def list_photos(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def source_name(folder: Path) -> str:
+    """A readable, distinct name for a photo folder (``…/photos-coco-mini/images`` -> ``photos-coco-mini``)."""
+    folder = Path(folder).resolve()
+    return folder.parent.name if folder.name.lower() in {"images", "image", "photos", "jpegimages"} else folder.name
+
+
+def label_folders(
+    folders: Sequence[Path],
+    teacher: OnnxSaliencyModel,
+    out_dir: Path,
+    progress: bool = True,
+) -> tuple[list[dict], list[dict]]:
+    """Write ``out_dir/<folder name>/<relative stem>.png`` for every photo; resumable.
+
+    Returns (labelled records, skipped records). Existing masks are reused, so an
+    interrupted run continues where it stopped.
+    """
+    from tqdm import tqdm
+
+    jobs = [(folder, photo) for folder in folders for photo in list_photos(Path(folder))]
+    records: list[dict] = []
+    skipped: list[dict] = []
+    for folder, photo in tqdm(jobs, desc="teacher", unit="photo", disable=not progress):
+        relative = photo.relative_to(folder).with_suffix(".png")
+        mask_path = out_dir / source_name(folder) / relative
+        try:
+            loaded = load_image(photo)
+        except ImageLoadError as exc:
+            skipped.append({"image": str(photo), "reason": str(exc)})
+            continue
+        if not mask_path.exists():
+            alpha = teacher.predict_alpha(loaded.rgb)
+            mask_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = mask_path.with_name(mask_path.name + ".part")
+            Image.fromarray(alpha, "L").save(tmp, format="PNG")
+            tmp.replace(mask_path)
+        records.append(
+            {
+                "image": str(photo),
+                "mask": str(mask_path),
+                "width": loaded.rgb.width,
+                "height": loaded.rgb.height,
+                "source": source_name(folder),
+            }
+        )
+    return records, skipped

@@ -1,0 +1,222 @@
+"""The ``train`` stage: U²-Net(-small) with deep supervision, Adam, checkpoints, resume, MLflow.
+
+Single process on CPU/CUDA, or several with ``torchrun`` (DistributedDataParallel; gloo on CPU,
+NCCL on CUDA). Checkpoints are self-describing, so ``export`` and ``evaluate`` need no params:
+``{model, optimizer, epoch, step, images_seen, model_config, train_config, best_metric, history}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+
+from clearbg_desktop.core.model import U2Net, build_model
+from clearbg_desktop.core.segmenter import choose_device
+from training.config import Params
+from training.data import PairDataset, find_pairs, manifest_pairs, read_manifest
+from training.engine import ValidationSet, init_xavier, train_steps, validate
+from training.losses import DeepSupervisionLoss
+from training.tracking import Tracker, flatten
+from training.transforms import TrainTransform
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic: a checkpoint interrupted mid-write must not replace the last good one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    torch.save(state, temp)
+    os.replace(temp, path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def model_from_checkpoint(checkpoint: dict) -> U2Net:
+    """Rebuild the model from a checkpoint alone (no params needed)."""
+    model = U2Net(checkpoint["model_config"]["variant"])
+    model.load_state_dict(checkpoint["model"])
+    return model.eval()
+
+
+def _validation_sets(params: Params, manifest: dict) -> list[ValidationSet]:
+    limit = params.train.val_max_images
+    sets = []
+    teacher_val = manifest_pairs(manifest, "val")
+    if teacher_val:
+        sets.append(ValidationSet.from_pairs("heldout", teacher_val, limit))
+    for folder in params.data.validation_folders:
+        sets.append(ValidationSet.from_pairs(Path(folder).name, find_pairs(folder), limit))
+    return sets
+
+
+def train(params: Params, manifest_path: Path | None = None, progress: bool = True) -> Path:
+    """Train (or resume) and return the path of the best checkpoint."""
+    from tqdm import tqdm
+
+    config = params.train
+    rank, world = _distributed()
+    main_process = rank == 0
+    seed_everything(config.seed + rank)
+    device = choose_device("auto")
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    on_cuda = device.type == "cuda"
+    out_dir = Path(config.out_dir)
+    manifest_path = manifest_path or Path(params.data.work_dir) / "ingest" / "manifest.json"
+    manifest = read_manifest(manifest_path)
+
+    dataset = PairDataset(
+        manifest_pairs(manifest, "train"),
+        config.image_size,
+        TrainTransform(config.crop_size, config.hflip, config.vflip, config.color_jitter, config.copy_paste_prob),
+        seed=config.seed,
+    )
+    sampler = (
+        DistributedSampler(dataset, num_replicas=world, rank=rank, seed=config.seed)
+        if world > 1
+        else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed))
+    )
+    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.num_workers,
+                        drop_last=len(dataset) > config.batch_size, pin_memory=on_cuda,
+                        persistent_workers=config.num_workers > 0)
+    model = build_model(config.variant)
+    init_xavier(model)
+    if config.init_from:
+        from training.export import load_any_weights
+
+        model.load_state_dict(load_any_weights(Path(config.init_from)).state_dict())
+    model.to(device)
+    use_channels_last = config.channels_last and on_cuda
+    if use_channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps,
+                                 weight_decay=config.weight_decay)
+    criterion = DeepSupervisionLoss(config.loss_weights)
+    use_amp = config.amp and on_cuda
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+
+    state = {"epoch": 0, "step": 0, "images_seen": 0, "best_metric": -math.inf, "history": [],
+             "train_seconds": 0.0}
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if last_path.exists():
+        checkpoint = load_checkpoint(last_path)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        state.update({k: checkpoint[k] for k in state if k in checkpoint})
+        if main_process:
+            print(f"resumed from {last_path}: epoch {state['epoch']}, step {state['step']}, "
+                  f"{state['images_seen']} images seen")
+    wrapped = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    base_model: U2Net = model
+
+    tracker = Tracker("clearbg-u2net", run_name=f"{config.variant}-{config.image_size}",
+                      enabled=main_process)
+    tracker.log_params(flatten("", params.to_dict()))
+    val_sets = _validation_sets(params, manifest) if main_process else []
+    model_config = {"variant": config.variant, "input_size": config.image_size}
+
+    def checkpoint_state() -> dict:
+        return {
+            "model": {k: v.detach().cpu() for k, v in base_model.state_dict().items()},
+            "optimizer": optimizer.state_dict(),
+            "model_config": model_config,
+            "train_config": json.loads(json.dumps(asdict(config))),
+            "data_manifest": str(manifest_path),
+            **state,
+        }
+
+    started = time.perf_counter()
+    session_start_seconds = state["train_seconds"]
+    deadline = started + config.max_minutes * 60 if config.max_minutes > 0 else math.inf
+    val_every = config.val_every_images or len(dataset)
+    next_val = (state["images_seen"] // val_every + 1) * val_every
+
+    def run_validation() -> None:
+        metrics = validate(base_model, val_sets, str(device), config.image_size)
+        metrics["train_loss"] = float(np.mean(recent_losses)) if recent_losses else float("nan")
+        entry = {"images_seen": state["images_seen"], "epoch": state["epoch"], "step": state["step"],
+                 "train_hours": state["train_seconds"] / 3600, **metrics}
+        state["history"].append(entry)
+        tracker.log_metrics({k.replace("/", "."): v for k, v in metrics.items()}, step=state["images_seen"])
+        improved = metrics["score"] > state["best_metric"]
+        if improved:
+            state["best_metric"] = metrics["score"]
+        save_checkpoint(last_path, checkpoint_state())
+        if improved:
+            save_checkpoint(best_path, checkpoint_state())
+        (out_dir / "history.json").write_text(json.dumps(state["history"], indent=1) + "\n")
+        summary = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if "per_second" not in k)
+        print(f"[validate] {state['images_seen']} images: {summary}{' (best)' if improved else ''}", flush=True)
+
+    recent_losses: list[float] = []
+    stopped = False
+    epoch_bar = None
+    try:
+        while state["epoch"] < config.epochs and not stopped:
+            if isinstance(sampler, DistributedSampler):
+                sampler.set_epoch(state["epoch"])
+            dataset.set_epoch(state["epoch"])
+            epoch_bar = tqdm(total=len(loader), desc=f"epoch {state['epoch'] + 1}/{config.epochs}",
+                             disable=not (progress and main_process), unit="batch")
+            steps = train_steps(wrapped, loader, optimizer, criterion, device, use_amp, use_channels_last, scaler,
+                                should_stop=lambda: time.perf_counter() > deadline)
+            for loss, batch in steps:
+                state["step"] += 1
+                state["images_seen"] += batch * world
+                state["train_seconds"] = session_start_seconds + time.perf_counter() - started
+                recent_losses = (recent_losses + [loss])[-200:]
+                epoch_bar.update(1)
+                epoch_bar.set_postfix(loss=f"{loss:.3f}")
+                if main_process:
+                    tracker.log_metrics({"loss": loss}, step=state["images_seen"])
+                    if state["images_seen"] >= next_val:
+                        next_val += val_every
+                        run_validation()
+                    elif state["step"] % config.checkpoint_every == 0:
+                        save_checkpoint(last_path, checkpoint_state())
+            epoch_bar.close()
+            if time.perf_counter() > deadline:
+                stopped = True
+                if main_process:
+                    print(f"time budget of {config.max_minutes} min reached", flush=True)
+            else:
+                state["epoch"] += 1
+        if main_process:
+            if not state["history"] or state["history"][-1]["images_seen"] != state["images_seen"]:
+                run_validation()
+            save_checkpoint(last_path, checkpoint_state())
+            tracker.log_artifact(best_path)
+            tracker.log_artifact(out_dir / "history.json")
+    finally:
+        if epoch_bar is not None:
+            epoch_bar.close()
+        tracker.close()
+        if world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+    return best_path

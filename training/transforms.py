@@ -1,0 +1,80 @@
+"""Joint image/mask transforms of the U²-Net recipe: RescaleT, RandomCrop, flips, plus our extras.
+
+Every random choice is drawn once and applied to image *and* mask, so they can never drift
+apart. Rescaling uses the app's own :func:`resize_for_model`, so training sees exactly the
+pixels inference will see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from clearbg_desktop.core.segmenter import resize_for_model
+
+
+def rescale_pair(rgb: Image.Image, mask: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """RescaleT: both to ``size``×``size`` (masks are soft, so bilinear for both)."""
+    return np.asarray(resize_for_model(rgb, size)), np.asarray(resize_for_model(mask, size))
+
+
+def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    height, width = mask.shape
+    if size >= height and size >= width:
+        return image, mask
+    top = int(rng.integers(0, height - size + 1))
+    left = int(rng.integers(0, width - size + 1))
+    return image[top : top + size, left : left + size], mask[top : top + size, left : left + size]
+
+
+def color_jitter(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Random brightness, contrast and saturation, each scaled by up to ±``strength``."""
+    if strength <= 0:
+        return image
+    pixels = image.astype(np.float32)
+    brightness, contrast, saturation = 1.0 + rng.uniform(-strength, strength, size=3)
+    pixels *= brightness
+    mean = pixels.mean()
+    pixels = (pixels - mean) * contrast + mean
+    grey = pixels.mean(axis=2, keepdims=True)
+    pixels = (pixels - grey) * saturation + grey
+    return pixels.clip(0, 255).astype(np.uint8)
+
+
+def copy_paste(
+    image: np.ndarray, mask: np.ndarray, donor_image: np.ndarray, donor_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paste this sample's subject (with its soft mask) onto a donor photo's background.
+
+    The donor's own subject is in the background now, so the target is this subject's mask.
+    """
+    alpha = mask.astype(np.float32)[..., None] / 255.0
+    blended = image.astype(np.float32) * alpha + donor_image.astype(np.float32) * (1.0 - alpha)
+    return blended.clip(0, 255).astype(np.uint8), mask
+
+
+@dataclass(frozen=True)
+class TrainTransform:
+    """The training path: [copy-paste] -> RandomCrop -> flips -> [colour jitter]."""
+
+    crop_size: int
+    hflip: bool = True
+    vflip: bool = False
+    jitter: float = 0.0
+    copy_paste_prob: float = 0.0
+
+    def __call__(
+        self, image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, dataset: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.copy_paste_prob > 0 and dataset is not None and len(dataset) > 1 and rng.random() < self.copy_paste_prob:
+            donor = int(rng.integers(0, len(dataset)))
+            image, mask = copy_paste(image, mask, dataset.images[donor], dataset.masks[donor])
+        image, mask = random_crop(image, mask, self.crop_size, rng)
+        if self.hflip and rng.random() < 0.5:
+            image, mask = image[:, ::-1], mask[:, ::-1]
+        if self.vflip and rng.random() < 0.5:
+            image, mask = image[::-1], mask[::-1]
+        return color_jitter(image, self.jitter, rng), mask
