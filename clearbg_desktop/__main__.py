@@ -1,0 +1,5 @@
+"""``python -m clearbg_desktop [FILES...]`` starts the editor."""
+
+from clearbg_desktop.gui.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""An open photo in the editor: the photo, the model's alpha and the user's edited alpha."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from clearbg_desktop.core.imageio import LoadedImage
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Document:
+    """Editing state kept free of Qt, so export and batch read exactly what the user sees.
+
+    ``predicted`` is the model's alpha (for "Reset mask"); ``alpha`` is the current, edited one.
+    """
+
+    title: str
+    path: Path | None = None
+    loaded: LoadedImage | None = None
+    predicted: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    error: str | None = None
+    doc_id: int = field(default_factory=lambda: next(_ids))
+    _rgb: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded is not None and self.alpha is not None
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The photo as a read-only HxWx3 uint8 array (computed once)."""
+        if self._rgb is None:
+            assert self.loaded is not None, "document has no photo yet"
+            self._rgb = np.asarray(self.loaded.rgb)
+        return self._rgb
+
+    def set_photo(self, loaded: LoadedImage) -> None:
+        self.loaded = loaded
+        self._rgb = None
+        self.error = None
+
+    def set_prediction(self, alpha: np.ndarray) -> None:
+        self.predicted = alpha
+        self.alpha = alpha.copy()
+
+    def alpha_image(self) -> Image.Image:
+        assert self.alpha is not None
+        return Image.fromarray(self.alpha, "L")

@@ -1,0 +1,1 @@
+"""PySide6 front end: thin widgets over ``clearbg_desktop.core``."""

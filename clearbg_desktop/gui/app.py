@@ -1,0 +1,113 @@
+"""``clearbg`` / ``python -m clearbg_desktop``: start the editor, or take a screenshot, or self-test."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from pathlib import Path
+
+from clearbg_desktop import __version__
+from clearbg_desktop.core.preview import VIEW_MODES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clearbg", description="ClearBG: remove photo backgrounds on your computer.")
+    parser.add_argument("files", nargs="*", type=Path, help="photos to open")
+    parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
+                        help="open the photo, wait for its mask, save a screenshot of the window and exit")
+    parser.add_argument("--view", choices=VIEW_MODES, default="cutout", help="view mode for --screenshot")
+    parser.add_argument("--size", default="1280x820", help="window size for --screenshot (WxH)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check the bundled weights and run one cut-out without a window; exit 0/1")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for --screenshot")
+    parser.add_argument("--version", action="version", version=f"ClearBG {__version__}")
+    return parser
+
+
+def create_application(argv: list[str]):  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setOrganizationName("ClearBG")
+    QCoreApplication.setApplicationName("ClearBG")
+    QCoreApplication.setApplicationVersion(__version__)
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(argv)
+    from clearbg_desktop.gui.resources import app_icon
+
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def take_screenshot(out: Path, photo: Path, view: str, size: str, timeout: float) -> int:
+    """Open ``photo`` in the real window, wait for the mask, grab the window to ``out``."""
+    from PySide6.QtCore import QTimer
+
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    app = create_application(sys.argv[:1])
+    window = MainWindow()
+    width, height = (int(v) for v in size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    outcome: dict[str, object] = {}
+
+    def ready(document: object) -> None:
+        window.set_view_mode(view)
+        window.canvas.zoom_fit()
+        QTimer.singleShot(200, finish)
+
+    def finish() -> None:
+        image = window.grab()
+        outcome["ok"] = image.save(str(out))
+        if not outcome["ok"]:
+            outcome["error"] = f"could not write {out}"
+        app.quit()
+
+    def failed(document: object, message: str) -> None:
+        outcome.update(ok=False, error=message)
+        app.quit()
+
+    def timed_out() -> None:
+        outcome.update(ok=False, error=f"no mask after {timeout:.0f} s")
+        app.quit()
+
+    window.document_ready.connect(ready)
+    window.document_failed.connect(failed)
+    QTimer.singleShot(int(timeout * 1000), timed_out)
+    QTimer.singleShot(0, lambda: window.open_paths([photo]))
+    app.exec()
+    window.close()
+    if outcome.get("ok"):
+        print(f"screenshot: {out}")
+        return 0
+    print(f"clearbg: screenshot failed: {outcome.get('error')}", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    args = build_parser().parse_args(argv)
+    if args.self_test:
+        from clearbg_desktop.self_test import run_self_test
+
+        return run_self_test()
+    if args.screenshot:
+        if len(args.files) != 1:
+            print("clearbg: --screenshot takes exactly one photo", file=sys.stderr)
+            return 2
+        return take_screenshot(args.screenshot, args.files[0], args.view, args.size, args.timeout)
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    app = create_application(sys.argv[:1])
+    window = MainWindow()
+    window.show()
+    if args.files:
+        window.open_paths(args.files)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

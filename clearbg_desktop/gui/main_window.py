@@ -1,0 +1,514 @@
+"""The main window: documents, menus, the canvas, and the inference worker's results."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QWidget,
+)
+
+from clearbg_desktop import __version__
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.imageio import INPUT_SUFFIXES, LoadedImage, is_supported_image
+from clearbg_desktop.core.preview import VIEW_MODES
+from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.core.weights import WeightsError, find_weights
+from clearbg_desktop.gui.canvas import MaskCanvas
+from clearbg_desktop.gui.qimage import qimage_to_rgba_array
+from clearbg_desktop.gui.resources import app_icon
+from clearbg_desktop.gui.workers import SegmentRequest, WorkerThread
+
+MAX_RECENT = 10
+VIEW_LABELS = {
+    "cutout": "Cut-out on &checkerboard",
+    "color": "Cut-out on c&olour",
+    "overlay": "Mask &overlay",
+    "mask": "&Mask only",
+    "original": "O&riginal",
+}
+
+
+class MainWindow(QMainWindow):
+    """ClearBG's editor window.
+
+    Signals:
+        document_ready(object): a Document got its mask (tests and --screenshot wait on it).
+        document_failed(object, str): a Document could not be opened or segmented.
+        folder_dropped(list): folders were dropped; the batch dialog takes them.
+    """
+
+    document_ready = Signal(object)
+    document_failed = Signal(object, str)
+    folder_dropped = Signal(list)
+
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle("ClearBG")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings.load()
+        self.qsettings = QSettings()
+        self.documents: list[Document] = []
+        self.current: Document | None = None
+        self._request_ids = itertools.count(1)
+        self._latest_request: dict[int, int] = {}
+        self._pasted = itertools.count(1)
+        self.model_description = "not loaded yet"
+        self.message_box: QMessageBox | None = None
+
+        self.canvas = MaskCanvas(self)
+        self.setCentralWidget(self.canvas)
+        self._build_filmstrip()
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+
+        self.inference = WorkerThread(self.settings.model, self.settings.device, self)
+        worker = self.inference.worker
+        worker.model_loading.connect(self._on_model_loading)
+        worker.model_ready.connect(self._on_model_ready)
+        worker.photo_loaded.connect(self._on_photo_loaded)
+        worker.finished.connect(self._on_segmented)
+        worker.failed.connect(self._on_failed)
+        self.canvas.zoom_changed.connect(self._on_zoom_changed)
+        self._restore_window_state()
+        self._update_actions()
+
+    # ----- construction ------------------------------------------------------------------
+    def _build_filmstrip(self) -> None:
+        self.filmstrip = QListWidget(self)
+        self.filmstrip.setObjectName("Filmstrip")
+        self.filmstrip.setIconSize(QSize(96, 72))
+        self.filmstrip.currentRowChanged.connect(self._on_filmstrip_row_changed)
+        dock = QDockWidget("Photos", self)
+        dock.setObjectName("PhotosDock")
+        dock.setWidget(self.filmstrip)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.photos_dock = dock
+
+    def _build_status_bar(self) -> None:
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(140)
+        self.busy.setVisible(False)
+        self.zoom_label = QLabel("", self)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().showMessage("Drop photos here, or File ▸ Open")
+
+    def _action(self, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,  # type: ignore[no-untyped-def]
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.paste_action = self._action("&Paste image", self.paste_from_clipboard, QKeySequence.StandardKey.Paste)
+        self.close_doc_action = self._action("&Close photo", self.close_current, QKeySequence.StandardKey.Close)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.rerun_action = self._action("&Re-run model", self.rerun_model, "Ctrl+R")
+        self.reset_action = self._action("Re&set mask", self.reset_mask)
+        self.invert_action = self._action("&Invert mask", self.invert_mask, "Ctrl+I")
+        self.fit_action = self._action("&Fit to window", self.canvas.zoom_fit, "Ctrl+0")
+        self.actual_action = self._action("&Actual size (100%)", self.canvas.zoom_actual, "Ctrl+1")
+        self.zoom_in_action = self._action("Zoom &in", self.canvas.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &out", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        self.compare_action = self._action("&Before/after (hold \\)", self._on_compare_toggled, "Ctrl+B",
+                                           checkable=True)
+        self.background_color_action = self._action("Background &colour…", self.choose_background_color)
+        self.preferences_action = self._action("&Preferences…", self.open_preferences,
+                                               QKeySequence.StandardKey.Preferences)
+        self.about_action = self._action("&About ClearBG", self.show_about)
+        self.view_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for index, mode in enumerate(VIEW_MODES, start=1):
+            action = self._action(VIEW_LABELS[mode], lambda _=False, m=mode: self.set_view_mode(m), f"{index}",
+                                  checkable=True)
+            group.addAction(action)
+            self.view_actions[mode] = action
+        self.view_actions[self.canvas.view_mode].setChecked(True)
+
+    def _build_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.file_menu.addAction(self.open_action)
+        self.recent_menu = self.file_menu.addMenu("Open &Recent")
+        self.file_menu.addAction(self.paste_action)
+        self.file_menu.addSeparator()
+        self.export_separator = self.file_menu.addSeparator()
+        self.file_menu.addAction(self.close_doc_action)
+        self.file_menu.addAction(self.quit_action)
+        self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu.addAction(self.preferences_action)
+        self.view_menu = bar.addMenu("&View")
+        for action in self.view_actions.values():
+            self.view_menu.addAction(action)
+        self.view_menu.addAction(self.background_color_action)
+        self.view_menu.addSeparator()
+        for action in (self.compare_action, self.fit_action, self.actual_action, self.zoom_in_action,
+                       self.zoom_out_action):
+            self.view_menu.addAction(action)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.photos_dock.toggleViewAction())
+        self.image_menu = bar.addMenu("&Image")
+        for action in (self.rerun_action, self.reset_action, self.invert_action):
+            self.image_menu.addAction(action)
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.about_action)
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("MainToolbar")
+        self.toolbar.addAction(self.open_action)
+        self.toolbar.addSeparator()
+        for mode in ("cutout", "overlay", "mask", "original"):
+            self.toolbar.addAction(self.view_actions[mode])
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.compare_action)
+        self.toolbar.addAction(self.fit_action)
+        self._rebuild_recent_menu()
+
+    # ----- opening photos ----------------------------------------------------------------
+    def open_paths(self, paths: list[Path]) -> list[Document]:
+        """Open photos (folders go to ``folder_dropped``); returns the new documents."""
+        folders = [p for p in paths if p.is_dir()]
+        if folders:
+            self.folder_dropped.emit(folders)
+        opened = []
+        for path in paths:
+            if path.is_dir():
+                continue
+            document = Document(title=path.name, path=path)
+            self._add_document(document)
+            self._submit(SegmentRequest(next(self._request_ids), document.doc_id, path=path))
+            self._remember_recent(path)
+            opened.append(document)
+        if opened:
+            self.show_document(opened[0] if len(opened) == 1 else opened[-1])
+        return opened
+
+    def open_loaded(self, title: str, loaded: LoadedImage) -> Document:
+        document = Document(title=title, loaded=loaded)
+        self._add_document(document)
+        self._submit(SegmentRequest(next(self._request_ids), document.doc_id, loaded=loaded))
+        self.show_document(document)
+        return document
+
+    def open_dialog(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(INPUT_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", self._last_folder(),
+                                                f"Images ({patterns});;All files (*)")
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def paste_from_clipboard(self) -> Document | None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.statusBar().showMessage("The clipboard holds no image", 5000)
+            return None
+        rgba = qimage_to_rgba_array(image)
+        alpha = rgba[..., 3]
+        loaded = LoadedImage(
+            rgb=Image.fromarray(rgba[..., :3].copy(), "RGB"),
+            source_alpha=None if alpha.min() == 255 else Image.fromarray(alpha.copy(), "L"),
+        )
+        return self.open_loaded(f"Pasted image {next(self._pasted)}", loaded)
+
+    def _add_document(self, document: Document) -> None:
+        self.documents.append(document)
+        item = QListWidgetItem(document.title)
+        item.setData(Qt.ItemDataRole.UserRole, document.doc_id)
+        item.setToolTip(str(document.path) if document.path else document.title)
+        self.filmstrip.addItem(item)
+
+    def _submit(self, request: SegmentRequest) -> None:
+        self._latest_request[request.doc_id] = request.request_id
+        self.busy.setVisible(True)
+        self.inference.submit.emit(request)
+
+    def document_by_id(self, doc_id: int) -> Document | None:
+        return next((d for d in self.documents if d.doc_id == doc_id), None)
+
+    def _is_current_request(self, request_id: int, doc_id: int) -> bool:
+        return self._latest_request.get(doc_id) == request_id
+
+    # ----- worker results ----------------------------------------------------------------
+    def _on_model_loading(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+
+    def _on_model_ready(self, description: str) -> None:
+        self.model_description = description
+        self.statusBar().showMessage(f"{description} ready", 3000)
+
+    def _on_photo_loaded(self, request_id: int, doc_id: int, loaded: LoadedImage) -> None:
+        document = self.document_by_id(doc_id)
+        if document is None or not self._is_current_request(request_id, doc_id):
+            return
+        document.set_photo(loaded)
+        self._update_thumbnail(document)
+        if document is self.current:
+            self.canvas.set_document(document)
+        if loaded.notes:
+            self.statusBar().showMessage(f"{document.title}: {'; '.join(loaded.notes)}", 8000)
+
+    def _on_segmented(self, request_id: int, doc_id: int, alpha: np.ndarray) -> None:
+        document = self.document_by_id(doc_id)
+        if document is None or not self._is_current_request(request_id, doc_id):
+            return  # closed meanwhile, or superseded by a newer request
+        del self._latest_request[doc_id]
+        document.set_prediction(alpha)
+        self._update_busy()
+        if document is self.current:
+            self.canvas.set_document(document, fit=False)
+        self.statusBar().showMessage(f"{document.title}: mask ready", 4000)
+        self._update_actions()
+        self.document_ready.emit(document)
+
+    def _on_failed(self, request_id: int, doc_id: int, message: str) -> None:
+        document = self.document_by_id(doc_id)
+        if document is None or not self._is_current_request(request_id, doc_id):
+            return
+        del self._latest_request[doc_id]
+        document.error = message
+        self._update_busy()
+        self.statusBar().showMessage(message, 10000)
+        if document.loaded is None:  # nothing to show: drop it from the list, keep everything else
+            self._remove_document(document)
+        self.show_error("ClearBG could not process a photo", message)
+        self.document_failed.emit(document, message)
+
+    def show_error(self, title: str, message: str) -> None:
+        """A window-modal message that does not block the event loop (work keeps going)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("ErrorMessage")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.message_box = box
+
+    def _update_busy(self) -> None:
+        self.busy.setVisible(bool(self._latest_request))
+
+    def _update_thumbnail(self, document: Document) -> None:
+        from clearbg_desktop.gui.qimage import array_to_qimage
+        from PySide6.QtGui import QPixmap
+
+        thumb = document.loaded.rgb.copy() if document.loaded else None
+        if thumb is None:
+            return
+        thumb.thumbnail((192, 144))
+        for row in range(self.filmstrip.count()):
+            item = self.filmstrip.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == document.doc_id:
+                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(np.asarray(thumb)))))
+
+    # ----- documents ---------------------------------------------------------------------
+    def show_document(self, document: Document) -> None:
+        self.current = document
+        for row in range(self.filmstrip.count()):
+            if self.filmstrip.item(row).data(Qt.ItemDataRole.UserRole) == document.doc_id:
+                if self.filmstrip.currentRow() != row:
+                    self.filmstrip.setCurrentRow(row)
+        self.canvas.set_document(document)
+        self.setWindowTitle(f"{document.title} — ClearBG")
+        self._update_actions()
+
+    def _on_filmstrip_row_changed(self, row: int) -> None:
+        if 0 <= row < self.filmstrip.count():
+            document = self.document_by_id(self.filmstrip.item(row).data(Qt.ItemDataRole.UserRole))
+            if document is not None and document is not self.current:
+                self.show_document(document)
+
+    def _remove_document(self, document: Document) -> None:
+        for row in range(self.filmstrip.count()):
+            if self.filmstrip.item(row).data(Qt.ItemDataRole.UserRole) == document.doc_id:
+                self.filmstrip.takeItem(row)
+                break
+        self.documents.remove(document)
+        self._latest_request.pop(document.doc_id, None)
+        if document is self.current:
+            self.current = None
+            if self.documents:
+                self.show_document(self.documents[-1])
+            else:
+                self.canvas.set_document(None)
+                self.setWindowTitle("ClearBG")
+        self._update_busy()
+        self._update_actions()
+
+    def close_current(self) -> None:
+        if self.current is not None:
+            self._remove_document(self.current)
+
+    def rerun_model(self) -> None:
+        document = self.current
+        if document is None or document.loaded is None:
+            return
+        self._submit(SegmentRequest(next(self._request_ids), document.doc_id, loaded=document.loaded))
+        self.statusBar().showMessage(f"Re-running the model on {document.title}…")
+
+    def reset_mask(self) -> None:
+        document = self.current
+        if document is not None and document.predicted is not None:
+            document.alpha = document.predicted.copy()
+            self.canvas.refresh()
+
+    def invert_mask(self) -> None:
+        document = self.current
+        if document is not None and document.alpha is not None:
+            document.alpha = 255 - document.alpha
+            self.canvas.refresh()
+
+    def _update_actions(self) -> None:
+        has_photo = self.current is not None and self.current.loaded is not None
+        has_mask = self.current is not None and self.current.alpha is not None
+        for action in (self.rerun_action, self.fit_action, self.actual_action, self.zoom_in_action,
+                       self.zoom_out_action, self.close_doc_action):
+            action.setEnabled(has_photo)
+        for action in (self.reset_action, self.invert_action):
+            action.setEnabled(has_mask)
+
+    # ----- view --------------------------------------------------------------------------
+    def set_view_mode(self, mode: str) -> None:
+        self.view_actions[mode].setChecked(True)
+        self.canvas.set_view_mode(mode)
+
+    def choose_background_color(self) -> None:
+        color = QColorDialog.getColor(self.canvas.background_color, self, "Background colour")
+        if color.isValid():
+            self.canvas.set_background_color(color)
+            self.set_view_mode("color")
+
+    def _on_compare_toggled(self, checked: bool) -> None:
+        self.canvas.set_comparing(checked)
+
+    def _on_zoom_changed(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f} %")
+
+    # ----- preferences and about ---------------------------------------------------------
+    def open_preferences(self) -> None:
+        from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings, self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog.device(), dialog.model()))
+        dialog.open()
+
+    def apply_preferences(self, device: str, model: str) -> None:
+        self.settings.device, self.settings.model = device, model
+        self.settings.save()
+        self.inference.reconfigure.emit(model, device)
+        self.statusBar().showMessage(f"Model {model} on {device}: used from the next photo", 5000)
+
+    def about_text(self) -> str:
+        try:
+            entry = find_weights(self.settings.model)
+            weights = f"{entry.path.name}, SHA-256 {entry.sha256[:16]}…"
+            trained = entry.card.get("training", {})
+            if trained:
+                weights += f", trained on {trained.get('images_seen', '?')} images"
+        except WeightsError as exc:
+            weights = str(exc)
+        return (
+            f"<h3>ClearBG {__version__}</h3><p>Background removal that runs on your computer.</p>"
+            f"<p><b>Model:</b> U²-Net {self.settings.model} ({self.model_description})<br>"
+            f"<b>Device preference:</b> {self.settings.device}<br><b>Weights:</b> {weights}</p>"
+        )
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About ClearBG", self.about_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("AboutBox")
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.message_box = box
+
+    # ----- recent files and window state -------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.qsettings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember_recent(self, path: Path) -> None:
+        files = [str(path.resolve())] + [f for f in self.recent_files() if f != str(path.resolve())]
+        self.qsettings.setValue("recentFiles", files[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for name in files:
+            action = self.recent_menu.addAction(Path(name).name)
+            action.setToolTip(name)
+            action.triggered.connect(lambda _=False, n=name: self.open_paths([Path(n)]))
+        self.recent_menu.setEnabled(bool(files))
+
+    def _last_folder(self) -> str:
+        files = self.recent_files()
+        return str(Path(files[0]).parent) if files else str(Path.home())
+
+    def _restore_window_state(self) -> None:
+        geometry = self.qsettings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        state = self.qsettings.value("windowState")
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.qsettings.setValue("geometry", self.saveGeometry())
+        self.qsettings.setValue("windowState", self.saveState())
+        self.inference.stop()
+        super().closeEvent(event)
+
+    # ----- drag and drop -----------------------------------------------------------------
+    @staticmethod
+    def _local_paths(urls: list[QUrl]) -> list[Path]:
+        return [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        paths = self._local_paths(event.mimeData().urls()) if event.mimeData().hasUrls() else []
+        if any(p.is_dir() or is_supported_image(p) for p in paths):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = self._local_paths(event.mimeData().urls())
+        wanted = [p for p in paths if p.is_dir() or is_supported_image(p)]
+        skipped = len(paths) - len(wanted)
+        if skipped:
+            self.statusBar().showMessage(f"Ignored {skipped} file(s) that are not photos", 5000)
+        event.acceptProposedAction()
+        # Open after the drop returns, so the source application is not kept waiting.
+        QTimer.singleShot(0, lambda: self.open_paths(wanted))

@@ -1,0 +1,42 @@
+"""``clearbg --self-test``: prove an installation works, without a window.
+
+Loads the bundled weights (hash-checked), cuts out the bundled sample photo, writes the PNG to
+a temporary folder and prints one line. Used by the installer smoke test.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from clearbg_desktop.core.export import ExportOptions, export_photo
+from clearbg_desktop.core.imageio import ImageLoadError, load_image
+from clearbg_desktop.core.paths import resources_dir
+from clearbg_desktop.core.segmenter import Segmenter
+from clearbg_desktop.core.weights import WeightsError
+
+SAMPLE = "samples/sample.jpg"
+
+
+def run_self_test(model: str = "small") -> int:
+    started = time.perf_counter()
+    try:
+        segmenter = Segmenter.from_weights(model)
+        loaded = load_image(resources_dir() / SAMPLE)
+        alpha = segmenter.predict_alpha(loaded.rgb)
+        with tempfile.TemporaryDirectory(prefix="clearbg-selftest-") as folder:
+            written = export_photo(loaded, alpha, Path(folder) / "sample-cutout.png", ExportOptions())
+            size = written.stat().st_size
+    except (WeightsError, ImageLoadError, OSError) as exc:
+        print(f"ClearBG self-test FAILED: {exc}", file=sys.stderr)
+        return 1
+    weights = segmenter.weights
+    coverage = sum(alpha.histogram()[128:]) / (alpha.width * alpha.height)
+    print(
+        f"ClearBG self-test OK: {segmenter.description}, weights {weights.short_hash if weights else '?'}, "
+        f"{loaded.size[0]}x{loaded.size[1]} sample, foreground {coverage:.0%}, PNG {size} bytes, "
+        f"{time.perf_counter() - started:.2f} s"
+    )
+    return 0
