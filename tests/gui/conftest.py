@@ -1,0 +1,52 @@
+"""GUI fixtures: QSettings in a temp folder, the real main window, and no leaked threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings, QThread
+
+from clearbg_desktop.core.settings import AppSettings
+
+
+@pytest.fixture(autouse=True)
+def private_qsettings(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "qsettings"
+    QCoreApplication.setOrganizationName("ClearBG-tests")
+    QCoreApplication.setApplicationName("ClearBG-tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
+@pytest.fixture(autouse=True)
+def no_running_threads() -> Iterator[None]:
+    """Fail any test that leaves a QThread running (the 'destroyed while running' crash)."""
+    import gc
+
+    yield
+    gc.collect()
+    leaked = [t for t in gc.get_objects() if issubclass(type(t), QThread) and _is_running(t)]
+    assert not leaked, f"test left {len(leaked)} QThread(s) running"
+
+
+def _is_running(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # C++ object already deleted
+        return False
+
+
+@pytest.fixture
+def window(qtbot, random_weights: Path):  # type: ignore[no-untyped-def]
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(AppSettings(device="cpu"))
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
