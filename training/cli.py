@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from training.export import export
 
-        entry = export(Path(params.export.checkpoint), Path(params.export.out_dir), params.export.name)
+        metrics = Path(params.evaluate.out_dir) / "metrics.json"
+        entry = export(Path(params.export.checkpoint), Path(params.export.out_dir), params.export.name, metrics)
         print(f"exported {entry.path} (sha256 {entry.sha256})")
     return 0

@@ -38,7 +38,13 @@ def load_any_weights(path: Path) -> U2Net:
     return model.eval()
 
 
-def export(checkpoint_path: Path, out_dir: Path, name: str = "small", extra_card: dict | None = None) -> WeightsEntry:
+def export(
+    checkpoint_path: Path,
+    out_dir: Path,
+    name: str = "small",
+    metrics_json: Path | str | None = None,
+    extra_card: dict | None = None,
+) -> WeightsEntry:
     from training.ingest import manifest_hash
 
     checkpoint = load_checkpoint(Path(checkpoint_path))
@@ -75,5 +81,48 @@ def export(checkpoint_path: Path, out_dir: Path, name: str = "small", extra_card
     }
     if extra_card:
         card.update(extra_card)
-    return write_weights_folder(model, Path(out_dir), name, card=card,
-                                input_size=int(checkpoint["model_config"]["input_size"]))
+    metrics_file = Path(metrics_json) if metrics_json else None
+    if metrics_file is not None and metrics_file.is_file():
+        card["metrics"] = json.loads(metrics_file.read_text(encoding="utf-8"))
+    entry = write_weights_folder(model, Path(out_dir), name, card=card,
+                                 input_size=int(checkpoint["model_config"]["input_size"]))
+    (Path(out_dir) / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
+    return entry
+
+
+def model_card_markdown(card: dict) -> str:
+    """Human-readable card: provenance, training so far, measured comparison, learning curve."""
+    from training.evaluate import markdown_table
+
+    training = card["training"]
+    config = card["train_config"]
+    lines = [
+        f"# ClearBG bundled model: {card['architecture']}",
+        "",
+        f"- Input: {card['input_size']}×{card['input_size']} RGB, ImageNet mean/std (see `clearbg_desktop/core/segmenter.py`).",
+        f"- Trained from scratch (Xavier init) by `training/` on teacher-labelled photos; teacher: "
+        f"{(card.get('teacher') or {}).get('file', 'none')} (SHA-256 {(card.get('teacher') or {}).get('sha256', '-')}).",
+        f"- Data manifest SHA-256: {card.get('data_manifest_sha256')}.",
+        f"- Cumulative training: {training['images_seen']} images seen ({training['epoch']} epochs, "
+        f"{training['step']} steps), {training['train_hours']} h on {training['hardware']}.",
+        f"- Recipe: RescaleT {config['image_size']} → RandomCrop {config['crop_size']}, hflip={config['hflip']}, "
+        f"vflip={config['vflip']}, colour jitter {config['color_jitter']}, copy-paste p={config['copy_paste_prob']}; "
+        f"Adam lr {config['lr']}, batch {config['batch_size']}, BCE on fused + 6 sides (weights {config['loss_weights']}).",
+        "",
+    ]
+    metrics = card.get("metrics") or {}
+    if metrics.get("models"):
+        lines += ["## Measured comparison", "", markdown_table(metrics["models"], Path(metrics["dataset"]).name,
+                                                               metrics["images"])]
+    history = card.get("validation_history") or []
+    if history:
+        keys = [k for k in history[-1] if k.endswith("/max_fbeta") or k.endswith("/mae") or k.endswith("/s_measure")]
+        lines += ["## Learning curve (validation during training)", "",
+                  "| images seen | hours | train loss | " + " | ".join(keys) + " |",
+                  "|---|---|---|" + "---|" * len(keys)]
+        for entry in history:
+            cells = [f"{entry.get(k, float('nan')):.4f}" for k in keys]
+            lines.append(f"| {entry['images_seen']} | {entry['train_hours']:.2f} | {entry.get('train_loss', float('nan')):.3f} | "
+                         + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Pairs, ingest, joint transforms and the deep-supervision loss."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from training.config import DataParams
+from training.data import PairDataset, PairingError, find_pairs, manifest_pairs
+from training.ingest import ingest, manifest_hash
+from training.losses import DeepSupervisionLoss
+from training.transforms import TrainTransform, copy_paste, rescale_pair
+from tests.training.conftest import make_pair
+
+
+def test_plain_and_duts_layouts(pairs_folder: Path, duts_folder: Path) -> None:
+    assert len(find_pairs(pairs_folder)) == 8
+    pairs = find_pairs(duts_folder)
+    assert len(pairs) == 4 and pairs[0].mask.parent.name == "DUTS-TR-Mask"
+
+
+def test_unpaired_files_are_named(pairs_folder: Path) -> None:
+    (pairs_folder / "masks" / "s003.png").unlink()
+    (pairs_folder / "masks" / "extra.png").write_bytes(b"")
+    with pytest.raises(PairingError, match="without a mask: s003.*without an image: extra"):
+        find_pairs(pairs_folder)
+
+
+def test_ingest_validates_and_splits_with_a_fixed_seed(pairs_folder: Path, duts_folder: Path, tmp_path: Path) -> None:
+    (pairs_folder / "images" / "s005.jpg").write_bytes(b"garbage")  # a broken pair is skipped, not fatal
+    params = DataParams(pair_folders=[str(pairs_folder), str(duts_folder)], val_fraction=0.25,
+                        work_dir=str(tmp_path / "work"))
+    manifest = json.loads(ingest(params, progress=False).read_text())
+    assert manifest["counts"] == {"train": 8, "val": 3, "skipped": 1}
+    assert "s005" in manifest["skipped"][0]["image"]
+    record = manifest["records"][0]
+    assert {"image", "mask", "width", "height", "sha256", "split"} <= set(record)
+    again = ingest(params, progress=False)
+    assert manifest_hash(again) == manifest_hash(tmp_path / "work" / "ingest" / "manifest.json")
+    assert [r["split"] for r in json.loads(again.read_text())["records"]] == [r["split"] for r in manifest["records"]]
+
+
+def test_ingest_accepts_a_zip_archive(pairs_folder: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "pairs.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in pairs_folder.rglob("*.*"):
+            handle.write(path, Path("pairs") / path.relative_to(pairs_folder))
+    params = DataParams(pair_folders=[str(archive)], work_dir=str(tmp_path / "work"))
+    assert json.loads(ingest(params, progress=False).read_text())["counts"]["train"] == 7
+
+
+def test_mask_size_mismatch_is_skipped_with_reason(pairs_folder: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("L", (10, 10)).save(pairs_folder / "masks" / "s001.png")
+    manifest = json.loads(ingest(DataParams(pair_folders=[str(pairs_folder)], work_dir=str(tmp_path / "w")),
+                                 progress=False).read_text())
+    assert "mask is 10×10" in manifest["skipped"][0]["reason"]
+
+
+def test_transforms_keep_image_and_mask_aligned() -> None:
+    """The mask is recomputable from the image; any flip/crop applied to one only would break that."""
+    image, mask = make_pair(3, (90, 70))
+    image_array, mask_array = rescale_pair(image, mask, 64)
+    transform = TrainTransform(crop_size=48, hflip=True, vflip=True, jitter=0.0)
+    flips = set()
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        out_image, out_mask = transform(image_array, mask_array, rng)
+        assert out_image.shape[:2] == out_mask.shape == (48, 48)
+        bright = out_image.min(axis=2) > 140
+        agreement = (bright == (out_mask > 127)).mean()
+        assert agreement > 0.97, f"seed {seed}: image and mask disagree on {1 - agreement:.1%} of pixels"
+        flips.add((out_mask[:, 0].sum() > 0, out_mask[0].sum() > 0))
+    assert len(flips) > 1  # the random choices really vary
+
+
+def test_copy_paste_uses_the_subject_mask() -> None:
+    image, mask = (np.asarray(x) for x in make_pair(1, (40, 40)))
+    donor = np.full_like(image, 7)
+    pasted, target = copy_paste(image, mask, donor, np.zeros_like(mask))
+    assert np.array_equal(target, mask)
+    assert (pasted[mask == 0] == 7).all() and np.array_equal(pasted[mask == 255], image[mask == 255])
+
+
+def test_dataset_yields_normalised_tensors(pairs_folder: Path) -> None:
+    dataset = PairDataset(find_pairs(pairs_folder), 64, TrainTransform(crop_size=56))
+    image, mask = dataset[0]
+    assert image.shape == (3, 56, 56) and mask.shape == (1, 56, 56)
+    assert image.min() < -1 and 0 <= mask.min() and mask.max() <= 1
+
+
+def test_loss_matches_a_hand_computation() -> None:
+    torch.manual_seed(0)
+    logits = [torch.randn(2, 1, 8, 8) for _ in range(7)]
+    target = (torch.rand(2, 1, 8, 8) > 0.5).float()
+    weights = [1.0, 0.5, 1.0, 2.0, 1.0, 1.0, 0.0]
+    by_hand = 0.0
+    for weight, logit in zip(weights, logits):
+        p = torch.sigmoid(logit)
+        by_hand += weight * float(-(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean())
+    assert float(DeepSupervisionLoss(weights)(logits, target)) == pytest.approx(by_hand, rel=1e-5)
+    assert float(DeepSupervisionLoss()(logits, target)) == pytest.approx(
+        sum(float(F.binary_cross_entropy_with_logits(l, target)) for l in logits), rel=1e-6)
+    with pytest.raises(ValueError, match="need 7 loss weights"):
+        DeepSupervisionLoss([1.0] * 6)

@@ -1,0 +1,161 @@
+"""Training really learns, resumes where it stopped, evaluates, and exports what the app loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.segmenter import Segmenter
+from clearbg_desktop.core.weights import find_weights, load_model
+from training.config import DataParams, EvalParams, Params, TrainParams
+from training.data import find_pairs
+from training.engine import init_xavier, train_steps
+from training.evaluate import run_evaluation
+from training.export import export
+from training.ingest import ingest
+from training.losses import DeepSupervisionLoss
+from training.train import load_checkpoint, train
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tiny_params(pairs: Path, work: Path, **train_overrides: object) -> Params:
+    settings: dict = {"image_size": 64, "crop_size": 56, "batch_size": 4, "epochs": 2, "val_every_images": 8,
+                      "checkpoint_every": 1, "out_dir": str(work / "runs"), **train_overrides}
+    train_params = TrainParams(**settings)
+    return Params(data=DataParams(pair_folders=[str(pairs)], validation_folders=[str(pairs)], val_fraction=0.25,
+                                  work_dir=str(work / "data")),
+                  train=train_params)
+
+
+def test_thirty_iterations_lower_the_loss_markedly(pairs_folder: Path) -> None:
+    from torch.utils.data import DataLoader
+
+    from training.data import PairDataset
+    from training.transforms import TrainTransform
+
+    torch.manual_seed(0)
+    dataset = PairDataset(find_pairs(pairs_folder), 64, TrainTransform(crop_size=56))
+    model = build_model("small")
+    init_xavier(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    loader = DataLoader(dataset, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0))
+    losses: list[float] = []
+    while len(losses) < 30:
+        dataset.set_epoch(len(losses))
+        losses += [loss for loss, _ in train_steps(model, loader, optimizer, DeepSupervisionLoss(), torch.device("cpu"))]
+    first, last = np.mean(losses[:3]), np.mean(losses[-3:])
+    assert last < 0.6 * first, f"loss went from {first:.3f} to {last:.3f}"
+
+
+def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file:{tmp_path / 'mlruns'}")
+    params = tiny_params(pairs_folder, tmp_path, epochs=1)
+    manifest = ingest(params.data, progress=False)
+    best = train(params, manifest, progress=False)
+    first = load_checkpoint(tmp_path / "runs" / "last.pt")
+    assert first["epoch"] == 1 and first["step"] == 1 and first["images_seen"] == 4
+    assert set(first) >= {"model", "optimizer", "epoch", "model_config", "train_config", "best_metric", "history"}
+    assert first["model_config"] == {"variant": "small", "input_size": 64}
+
+    params.train.epochs = 3  # resume: continues from step 1, not from scratch
+    train(params, manifest, progress=False)
+    resumed = load_checkpoint(tmp_path / "runs" / "last.pt")
+    assert resumed["step"] == 3 and resumed["epoch"] == 3 and resumed["images_seen"] == 12
+    history = json.loads((tmp_path / "runs" / "history.json").read_text())
+    assert [h["images_seen"] for h in history] == [4, 8, 12]
+    assert "people-val" not in history[0] and "pairs/max_fbeta" in history[0]
+
+    if (tmp_path / "mlruns").exists():  # MLflow installed: the run is recorded
+        assert list((tmp_path / "mlruns").rglob("metrics/loss"))
+
+    evaluation = EvalParams(dataset=str(pairs_folder), weights=str(best), out_dir=str(tmp_path / "eval"))
+    table = run_evaluation(evaluation, progress=False)
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    (name, values), = metrics["models"].items()
+    assert set(values) == {"max_fbeta", "mae", "weighted_fbeta", "s_measure", "e_measure", "images_per_second"}
+    assert 0 <= values["mae"] <= 1 and "| max Fβ |" in table
+
+    entry = export(best, tmp_path / "weights", "small")
+    loaded = find_weights("small", [tmp_path / "weights"])
+    assert loaded.sha256 == entry.sha256 and loaded.input_size == 64
+    assert loaded.card["training"]["images_seen"] >= 4 and loaded.card["data_manifest_sha256"]
+    model = load_model(loaded)
+    reference = load_checkpoint(best)["model"]
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, reference[key])
+    assert (tmp_path / "weights" / "MODEL_CARD.md").exists()
+    alpha = Segmenter(model, device="cpu", input_size=loaded.input_size).predict_alpha(
+        __import__("PIL.Image", fromlist=["Image"]).open(find_pairs(pairs_folder)[0].image).convert("RGB"))
+    assert alpha.size == (72, 56)
+
+
+def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from clearbg_desktop.core.model import FusedProbability
+    from tests.training.conftest import make_pair
+
+    teacher_path = tmp_path / "teacher.onnx"
+    torch.manual_seed(0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(FusedProbability(build_model("small").eval()), torch.randn(1, 3, 320, 320),
+                          str(teacher_path), input_names=["input.1"], dynamo=False, opset_version=17)
+    photos = tmp_path / "photos" / "images"
+    photos.mkdir(parents=True)
+    for index in range(5):
+        make_pair(index)[0].save(photos / f"p{index}.jpg")
+    (photos / "broken.jpg").write_bytes(b"nope")
+    params = DataParams(photo_folders=[str(photos)], teacher_onnx=str(teacher_path), val_fraction=0.2,
+                        work_dir=str(tmp_path / "work"))
+    manifest = json.loads(ingest(params, progress=False).read_text())
+    assert manifest["counts"] == {"train": 4, "val": 1, "skipped": 1}
+    assert len(manifest["teacher"]["sha256"]) == 64
+    masks = sorted((tmp_path / "work" / "teacher" / "photos").glob("*.png"))
+    assert len(masks) == 5
+    from PIL import Image
+
+    from training.teacher import OnnxSaliencyModel
+
+    with Image.open(masks[0]) as mask, Image.open(photos / "p0.jpg") as photo:
+        assert mask.mode == "L" and mask.size == (72, 56)
+        expected = OnnxSaliencyModel(teacher_path).predict_alpha(photo.convert("RGB"))
+        assert np.array_equal(np.asarray(mask), expected)  # exactly the teacher's soft mask, 8-bit
+    before = masks[0].stat().st_mtime_ns
+    ingest(params, progress=False)  # resume: existing masks are kept, not recomputed
+    assert masks[0].stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_on_cpu(pairs_folder: Path, tmp_path: Path) -> None:
+    import yaml
+
+    params = {
+        "data": {"pair_folders": [str(pairs_folder)], "validation_folders": [], "val_fraction": 0.25,
+                 "work_dir": str(tmp_path / "data")},
+        "train": {"image_size": 64, "crop_size": 56, "batch_size": 2, "epochs": 1, "out_dir": str(tmp_path / "runs")},
+    }
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(params))
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"file:{tmp_path / 'mlruns'}", "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "training", "ingest", "--params", str(params_file), "--no-progress"],
+                   cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "training", "train",
+         "--params", str(params_file), "--no-progress"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    checkpoint = load_checkpoint(tmp_path / "runs" / "last.pt")
+    # 6 train images: 3 per rank, one full batch of 2 each (drop_last) -> 1 step, 4 images
+    assert checkpoint["images_seen"] == 4 and checkpoint["step"] == 1
