@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 from PIL import Image
+from torch import nn
 
 from clearbg_desktop.core.imageio import load_image
 from clearbg_desktop.core.segmenter import Segmenter

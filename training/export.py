@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -64,7 +64,7 @@ def export(
         "name": name,
         "architecture": f"U²-Net ({model.variant})",
         "input_size": checkpoint["model_config"]["input_size"],
-        "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported": datetime.now(UTC).isoformat(timespec="seconds"),
         "training": {
             "epoch": checkpoint["epoch"],
             "step": checkpoint["step"],

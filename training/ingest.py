@@ -12,7 +12,7 @@ import json
 import shutil
 import tarfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +100,7 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
         raise PairingError("no usable pairs: set data.pair_folders and/or data.photo_folders in params.yaml")
     assign_splits(records, params.val_fraction, params.seed)
     manifest = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": params.seed,
         "val_fraction": params.val_fraction,
         "teacher": teacher_info,

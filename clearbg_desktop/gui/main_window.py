@@ -317,8 +317,9 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(bool(self._latest_request))
 
     def _update_thumbnail(self, document: Document) -> None:
-        from clearbg_desktop.gui.qimage import array_to_qimage
         from PySide6.QtGui import QPixmap
+
+        from clearbg_desktop.gui.qimage import array_to_qimage
 
         thumb = document.loaded.rgb.copy() if document.loaded else None
         if thumb is None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from clearbg_desktop.core.model import build_model
 from clearbg_desktop.core.segmenter import Segmenter, choose_device, normalise, resize_for_model

@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.training.conftest import make_pair
 from training.config import DataParams
-from training.data import PairDataset, PairingError, find_pairs, manifest_pairs
+from training.data import PairDataset, PairingError, find_pairs
 from training.ingest import ingest, manifest_hash
 from training.losses import DeepSupervisionLoss
 from training.transforms import TrainTransform, copy_paste, rescale_pair
-from tests.training.conftest import make_pair
 
 
 def test_plain_and_duts_layouts(pairs_folder: Path, duts_folder: Path) -> None:
@@ -102,11 +102,11 @@ def test_loss_matches_a_hand_computation() -> None:
     target = (torch.rand(2, 1, 8, 8) > 0.5).float()
     weights = [1.0, 0.5, 1.0, 2.0, 1.0, 1.0, 0.0]
     by_hand = 0.0
-    for weight, logit in zip(weights, logits):
+    for weight, logit in zip(weights, logits, strict=True):
         p = torch.sigmoid(logit)
         by_hand += weight * float(-(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean())
     assert float(DeepSupervisionLoss(weights)(logits, target)) == pytest.approx(by_hand, rel=1e-5)
     assert float(DeepSupervisionLoss()(logits, target)) == pytest.approx(
-        sum(float(F.binary_cross_entropy_with_logits(l, target)) for l in logits), rel=1e-6)
+        sum(float(F.binary_cross_entropy_with_logits(logit, target)) for logit in logits), rel=1e-6)
     with pytest.raises(ValueError, match="need 7 loss weights"):
         DeepSupervisionLoss([1.0] * 6)
