@@ -20,11 +20,14 @@ class RefineSettings:
     shift: int = 0  # >0 grows the subject, <0 shrinks it, px
     contrast: float = 1.0  # >1 hardens soft edges around 50 %
     threshold: int | None = None  # binarise at this level (0..255)
+    refine_edges: bool = False  # edge-aware matting of hair/fur in a band around the edge
+    edge_radius: int = 8  # half-width of that band, px at the photo's resolution
     decontaminate: bool = False  # replace background colour bleeding into edge pixels
 
     @property
     def is_identity(self) -> bool:
-        return self.feather == 0 and self.shift == 0 and self.contrast == 1.0 and self.threshold is None
+        return (self.feather == 0 and self.shift == 0 and self.contrast == 1.0 and self.threshold is None
+                and not self.refine_edges)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,10 +65,62 @@ def threshold(alpha: Image.Image, level: int | None) -> Image.Image:
     return alpha.point(lambda v: 255 if v >= level else 0)
 
 
+def _box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2r+1)² window with edge clamping, via an integral image: O(1) per pixel."""
+    padded = np.pad(values, ((radius + 1, radius), (radius + 1, radius)), mode="edge")
+    integral = padded.cumsum(0).cumsum(1)
+    size = 2 * radius + 1
+    total = integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size]
+    return total / float(size * size)
+
+
+def _local_colour(image: np.ndarray, weight: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean colour around each pixel, and how much weight was found there."""
+    found = _box_mean(weight, radius)
+    total = np.stack([_box_mean(image[..., c] * weight, radius) for c in range(3)], -1)
+    return total / np.maximum(found, 1e-6)[..., None], found
+
+
+def refine_edges(rgb: Image.Image, alpha: Image.Image, band: int = 8, colour_noise: float = 30.0) -> Image.Image:
+    """Alpha matting in an unknown band around the mask's edge; solid areas are kept.
+
+    Each band pixel is explained as a mix of the nearby sure-subject colour F and sure-background
+    colour B (the colour-line model behind closed-form matting): alpha = (I−B)·(F−B)/|F−B|². Where
+    F and B are too alike to tell apart, the model's alpha is kept (confidence |F−B|²/(|F−B|²+σ²)).
+    Works on the band's bounding box only, so the cost follows the edge length, not the megapixels.
+    """
+    a = np.asarray(alpha)
+    grown = np.asarray(shift_edge(alpha, band))
+    shrunk = np.asarray(shift_edge(alpha, -band))
+    unknown = (grown > 12) & (shrunk < 243)
+    if not unknown.any():
+        return alpha
+    radius = 2 * band
+    rows, cols = np.flatnonzero(unknown.any(1)), np.flatnonzero(unknown.any(0))
+    top, bottom = max(rows[0] - radius, 0), min(rows[-1] + radius + 1, a.shape[0])
+    left, right = max(cols[0] - radius, 0), min(cols[-1] + radius + 1, a.shape[1])
+    image = np.asarray(rgb, np.float32)[top:bottom, left:right]
+    coarse = a[top:bottom, left:right].astype(np.float32) / 255.0
+    fg, fg_found = _local_colour(image, (coarse > 0.95).astype(np.float32), radius)
+    bg, bg_found = _local_colour(image, (coarse < 0.05).astype(np.float32), radius)
+    spread = fg - bg
+    separation = (spread * spread).sum(-1)
+    mixed = ((image - bg) * spread).sum(-1) / np.maximum(separation, 1e-6)
+    confidence = separation / (separation + colour_noise**2)
+    confidence[(fg_found < 0.01) | (bg_found < 0.01)] = 0.0
+    estimate = confidence * mixed.clip(0, 1) + (1 - confidence) * coarse
+    out = a.copy()
+    window = unknown[top:bottom, left:right]
+    out[top:bottom, left:right][window] = (estimate[window] * 255 + 0.5).astype(np.uint8)
+    return Image.fromarray(out, "L")
+
+
 def refine_alpha(rgb: Image.Image, alpha: Image.Image, settings: RefineSettings) -> Image.Image:
-    """Apply the settings in a fixed order: shift, contrast, threshold, feather."""
+    """Apply the settings in a fixed order: edge matting, shift, contrast, threshold, feather."""
     if settings.is_identity:
         return alpha
+    if settings.refine_edges:
+        alpha = refine_edges(rgb, alpha, settings.edge_radius)
     alpha = shift_edge(alpha, settings.shift)
     alpha = adjust_contrast(alpha, settings.contrast)
     alpha = threshold(alpha, settings.threshold)

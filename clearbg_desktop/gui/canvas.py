@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QTabletEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.mask_ops import Box, Brush, MaskEdit, Stroke
 from clearbg_desktop.core.preview import render_view
 from clearbg_desktop.gui.qimage import array_to_qimage
 
@@ -28,13 +39,18 @@ def checkerboard_brush(cell: int = 10) -> QBrush:
 class MaskCanvas(QGraphicsView):
     """Shows a :class:`Document` in the current view mode.
 
+    Left-dragging paints with the current :class:`Brush` at the photo's full resolution; only
+    the dab's rectangle is re-rendered, so strokes stay smooth on 24 MP photos.
+
     Signals:
         zoom_changed(float): the new zoom factor (1.0 = 100 %).
         comparing_changed(bool): True while the original is shown for comparison.
+        stroke_finished(object): a MaskEdit for the finished stroke (the window pushes it on its undo stack).
     """
 
     zoom_changed = Signal(float)
     comparing_changed = Signal(bool)
+    stroke_finished = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +73,17 @@ class MaskCanvas(QGraphicsView):
         self.setAcceptDrops(False)  # the main window handles drops
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
+        self.brush = Brush()
+        self.painting_enabled = True
+        self._stroke: Stroke | None = None
+        self._pressure = 1.0
+        self._outline = QGraphicsEllipseItem()
+        pen = QPen(QColor(255, 255, 255), 0)
+        pen.setCosmetic(True)
+        self._outline.setPen(pen)
+        self._outline.setZValue(10)
+        self._outline.setVisible(False)
+        self._scene.addItem(self._outline)
 
     # ----- content -----------------------------------------------------------------------
     def set_document(self, document: Document | None, fit: bool = True) -> None:
@@ -91,6 +118,44 @@ class MaskCanvas(QGraphicsView):
         self._item.setPixmap(QPixmap.fromImage(array_to_qimage(array)))
         self._scene.setSceneRect(self._item.boundingRect())
         self.viewport().update()
+
+    def repaint_region(self, box: Box) -> None:
+        """Re-render only ``box`` of the photo into the displayed pixmap (brush dabs, undo)."""
+        doc = self.document
+        pixmap = self._item.pixmap()
+        if doc is None or doc.loaded is None or pixmap.isNull():
+            return
+        left, top, right, bottom = box
+        mode = "original" if self.comparing else self.view_mode
+        color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
+        alpha = None if doc.alpha is None else doc.alpha[top:bottom, left:right]
+        patch = render_view(doc.rgb[top:bottom, left:right], alpha, mode, color)
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        painter.drawImage(left, top, array_to_qimage(patch))
+        painter.end()
+        self._item.setPixmap(pixmap)
+
+    # ----- brush -------------------------------------------------------------------------
+    def set_brush(self, brush: Brush) -> None:
+        self.brush = brush
+        self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)
+
+    def _update_outline(self, centre: QPointF | None) -> None:
+        if centre is None or not self._can_paint():
+            self._outline.setVisible(False)
+            return
+        radius = self.brush.size / 2.0
+        self._outline.setRect(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius))
+        self._outline.setVisible(True)
+
+    def _can_paint(self) -> bool:
+        doc = self.document
+        return self.painting_enabled and doc is not None and doc.alpha is not None and not self.comparing
+
+    def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802
+        self._pressure = max(0.05, event.pressure())
+        event.ignore()  # let Qt synthesise the mouse events that paint
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
         super().drawBackground(painter, rect)
@@ -150,6 +215,10 @@ class MaskCanvas(QGraphicsView):
         else:
             super().keyReleaseEvent(event)
 
+    def leaveEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+        self._outline.setVisible(False)
+        super().leaveEvent(event)
+
     def set_comparing(self, comparing: bool) -> None:
         if comparing != self.comparing:
             self.comparing = comparing
@@ -167,9 +236,27 @@ class MaskCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if event.button() == Qt.MouseButton.LeftButton and self._can_paint():
+            assert self.document is not None and self.document.alpha is not None
+            self._stroke = Stroke(self.document.alpha, self.brush)
+            self._paint_to(event.position())
+            event.accept()
+            return
         super().mousePressEvent(event)
 
+    def _paint_to(self, view_position: QPointF) -> None:
+        assert self._stroke is not None
+        point = self.mapToScene(view_position.toPoint())
+        box = self._stroke.move_to(point.x(), point.y(), self._pressure)
+        if box is not None:
+            self.repaint_region(box)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._update_outline(self.mapToScene(event.position().toPoint()))
+        if self._stroke is not None:
+            self._paint_to(event.position())
+            event.accept()
+            return
         if self._pan_origin is not None:
             delta = event.position() - self._pan_origin
             self._pan_origin = event.position()
@@ -180,6 +267,14 @@ class MaskCanvas(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._stroke is not None and event.button() == Qt.MouseButton.LeftButton:
+            edit: MaskEdit | None = self._stroke.finish()
+            self._stroke = None
+            self._pressure = 1.0
+            if edit is not None:
+                self.stroke_finished.emit(edit)
+            event.accept()
+            return
         if self._pan_origin is not None:
             self._pan_origin = None
             if self._space_held:

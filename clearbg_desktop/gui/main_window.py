@@ -17,6 +17,8 @@ from PySide6.QtGui import (
     QGuiApplication,
     QIcon,
     QKeySequence,
+    QUndoGroup,
+    QUndoStack,
 )
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -28,18 +30,24 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QUndoView,
     QWidget,
 )
 
 from clearbg_desktop import __version__
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.imageio import INPUT_SUFFIXES, LoadedImage, is_supported_image
+from clearbg_desktop.core.mask_ops import Box, Brush, MaskEdit
 from clearbg_desktop.core.preview import VIEW_MODES
+from clearbg_desktop.core.refine import RefineSettings, refine_alpha
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.weights import WeightsError, find_weights
+from clearbg_desktop.gui.brush_tool import BrushOptionsBar
 from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.qimage import qimage_to_rgba_array
+from clearbg_desktop.gui.refine_panel import RefinePanel
 from clearbg_desktop.gui.resources import app_icon
+from clearbg_desktop.gui.undo import MaskEditCommand
 from clearbg_desktop.gui.workers import SegmentRequest, WorkerThread
 
 MAX_RECENT = 10
@@ -80,10 +88,16 @@ class MainWindow(QMainWindow):
         self._pasted = itertools.count(1)
         self.model_description = "not loaded yet"
         self.message_box: QMessageBox | None = None
+        self.undo_group = QUndoGroup(self)
+        self.undo_stacks: dict[int, QUndoStack] = {}
+        self._refine_base: tuple[Document, np.ndarray] | None = None
 
         self.canvas = MaskCanvas(self)
+        self.canvas.set_brush(Brush(self.settings.brush_size, self.settings.brush_hardness, self.settings.brush_opacity))
+        self.canvas.stroke_finished.connect(self._on_stroke_finished)
         self.setCentralWidget(self.canvas)
         self._build_filmstrip()
+        self._build_refine_and_history()
         self._build_status_bar()
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -110,6 +124,24 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.filmstrip)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.photos_dock = dock
+
+    def _build_refine_and_history(self) -> None:
+        self.refine_panel = RefinePanel(self)
+        self.refine_panel.preview_requested.connect(self._on_refine_preview_requested)
+        self.refine_panel.applied.connect(self._on_refine_applied)
+        self.refine_panel.cancelled.connect(self._on_refine_cancelled)
+        refine_dock = QDockWidget("Refine edge", self)
+        refine_dock.setObjectName("RefineDock")
+        refine_dock.setWidget(self.refine_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, refine_dock)
+        self.refine_dock = refine_dock
+        self.history_view = QUndoView(self.undo_group, self)
+        self.history_view.setEmptyLabel("Model prediction")
+        history_dock = QDockWidget("History", self)
+        history_dock.setObjectName("HistoryDock")
+        history_dock.setWidget(self.history_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, history_dock)
+        self.history_dock = history_dock
 
     def _build_status_bar(self) -> None:
         self.busy = QProgressBar(self)
@@ -157,6 +189,12 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             self.view_actions[mode] = action
         self.view_actions[self.canvas.view_mode].setChecked(True)
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
@@ -169,6 +207,9 @@ class MainWindow(QMainWindow):
         self.file_menu.addAction(self.close_doc_action)
         self.file_menu.addAction(self.quit_action)
         self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu.addAction(self.undo_action)
+        self.edit_menu.addAction(self.redo_action)
+        self.edit_menu.addSeparator()
         self.edit_menu.addAction(self.preferences_action)
         self.view_menu = bar.addMenu("&View")
         for action in self.view_actions.values():
@@ -179,7 +220,8 @@ class MainWindow(QMainWindow):
                        self.zoom_out_action):
             self.view_menu.addAction(action)
         self.view_menu.addSeparator()
-        self.view_menu.addAction(self.photos_dock.toggleViewAction())
+        for dock in (self.photos_dock, self.refine_dock, self.history_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
         self.image_menu = bar.addMenu("&Image")
         for action in (self.rerun_action, self.reset_action, self.invert_action):
             self.image_menu.addAction(action)
@@ -194,6 +236,16 @@ class MainWindow(QMainWindow):
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.compare_action)
         self.toolbar.addAction(self.fit_action)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.undo_action)
+        self.toolbar.addAction(self.redo_action)
+        self.brush_bar = BrushOptionsBar(self.canvas.brush, self)
+        self.brush_bar.brush_changed.connect(self._on_brush_changed)
+        for action in (self.brush_bar.toggle_action, self.brush_bar.smaller_action, self.brush_bar.bigger_action):
+            self.addAction(action)
+            self.image_menu.addAction(action)
+        self.addToolBarBreak()
+        self.addToolBar(self.brush_bar)
         self._rebuild_recent_menu()
 
     # ----- opening photos ----------------------------------------------------------------
@@ -244,6 +296,9 @@ class MainWindow(QMainWindow):
 
     def _add_document(self, document: Document) -> None:
         self.documents.append(document)
+        stack = QUndoStack(self)
+        self.undo_group.addStack(stack)
+        self.undo_stacks[document.doc_id] = stack
         item = QListWidgetItem(document.title)
         item.setData(Qt.ItemDataRole.UserRole, document.doc_id)
         item.setToolTip(str(document.path) if document.path else document.title)
@@ -284,7 +339,12 @@ class MainWindow(QMainWindow):
         if document is None or not self._is_current_request(request_id, doc_id):
             return  # closed meanwhile, or superseded by a newer request
         del self._latest_request[doc_id]
-        document.set_prediction(alpha)
+        if document.alpha is not None and document.alpha.shape == alpha.shape:  # a re-run: undoable
+            edit = MaskEdit.whole(document.alpha, alpha, "Re-run model")
+            document.predicted = alpha
+            self._push_edit(document, edit)
+        else:
+            document.set_prediction(alpha)
         self._update_busy()
         if document is self.current:
             self.canvas.set_document(document, fit=False)
@@ -332,7 +392,9 @@ class MainWindow(QMainWindow):
 
     # ----- documents ---------------------------------------------------------------------
     def show_document(self, document: Document) -> None:
+        self._on_refine_cancelled()
         self.current = document
+        self.undo_group.setActiveStack(self.undo_stacks.get(document.doc_id))
         for row in range(self.filmstrip.count()):
             if self.filmstrip.item(row).data(Qt.ItemDataRole.UserRole) == document.doc_id:
                 if self.filmstrip.currentRow() != row:
@@ -354,6 +416,10 @@ class MainWindow(QMainWindow):
                 break
         self.documents.remove(document)
         self._latest_request.pop(document.doc_id, None)
+        stack = self.undo_stacks.pop(document.doc_id, None)
+        if stack is not None:
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
         if document is self.current:
             self.current = None
             if self.documents:
@@ -377,15 +443,79 @@ class MainWindow(QMainWindow):
 
     def reset_mask(self) -> None:
         document = self.current
-        if document is not None and document.predicted is not None:
-            document.alpha = document.predicted.copy()
-            self.canvas.refresh()
+        if document is not None and document.predicted is not None and document.alpha is not None:
+            self._apply_whole(document, document.predicted, "Reset mask")
 
     def invert_mask(self) -> None:
         document = self.current
         if document is not None and document.alpha is not None:
-            document.alpha = 255 - document.alpha
-            self.canvas.refresh()
+            self._apply_whole(document, 255 - document.alpha, "Invert mask")
+
+    # ----- edits and undo ----------------------------------------------------------------
+    def _apply_whole(self, document: Document, new_alpha: np.ndarray, label: str) -> None:
+        assert document.alpha is not None
+        edit = MaskEdit.whole(document.alpha, new_alpha, label)
+        edit.apply(document.alpha)
+        self._push_edit(document, edit)
+
+    def _push_edit(self, document: Document, edit: MaskEdit) -> None:
+        """The edit is already in ``document.alpha``; record it (and repaint) via the undo stack."""
+        stack = self.undo_stacks[document.doc_id]
+        stack.push(MaskEditCommand(document, edit, self._repaint_edit))
+
+    def _repaint_edit(self, document: Document, box: Box) -> None:
+        if document is self.current:
+            self.canvas.repaint_region(box)
+
+    def _on_stroke_finished(self, edit: MaskEdit) -> None:
+        if self.current is not None:
+            self._push_edit(self.current, edit)
+
+    def _on_brush_changed(self, brush: Brush) -> None:
+        self.canvas.set_brush(brush)
+        self.settings.brush_size, self.settings.brush_hardness = int(brush.size), brush.hardness
+        self.settings.brush_opacity = brush.opacity
+
+    # ----- edge refinement (live preview, applied as one undoable step) ------------------
+    def _on_refine_preview_requested(self, settings: RefineSettings) -> None:
+        document = self.current
+        if document is None or document.alpha is None or document.loaded is None:
+            return
+        if self._refine_base is None or self._refine_base[0] is not document:
+            self._refine_base = (document, document.alpha.copy())
+        base = self._refine_base[1]
+        refined = np.asarray(refine_alpha(document.loaded.rgb, Image.fromarray(base, "L"), settings))
+        document.alpha[...] = refined
+        self.canvas.painting_enabled = False  # painting over a preview would be lost on cancel
+        self.canvas.refresh()
+        self.statusBar().showMessage("Refinement preview: Apply to keep it, Reset to drop it")
+
+    def _on_refine_applied(self, settings: RefineSettings) -> None:
+        document = self.current
+        if document is None or document.alpha is None:
+            return
+        self._on_refine_preview_requested(settings)
+        assert self._refine_base is not None
+        base = self._refine_base[1]
+        self._refine_base = None
+        self.canvas.painting_enabled = True
+        if not np.array_equal(base, document.alpha):
+            edit = MaskEdit.whole(base, document.alpha, "Refine edge")
+            self._push_edit(document, edit)
+        self.settings.export = self.settings.export.with_changes(refine=RefineSettings(
+            decontaminate=settings.decontaminate))
+        self.refine_panel.reset()
+        self.statusBar().showMessage("Refinement applied", 3000)
+
+    def _on_refine_cancelled(self) -> None:
+        if self._refine_base is not None:
+            document, base = self._refine_base
+            self._refine_base = None
+            if document.alpha is not None:
+                document.alpha[...] = base
+            if document is self.current:
+                self.canvas.refresh()
+        self.canvas.painting_enabled = True
 
     def _update_actions(self) -> None:
         has_photo = self.current is not None and self.current.loaded is not None

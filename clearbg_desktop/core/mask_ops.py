@@ -1,0 +1,153 @@
+"""Brush strokes on an alpha mask and the undo records they leave.
+
+A stroke paints into the full-resolution alpha through a per-stroke coverage buffer, so
+overlapping dabs of one stroke never exceed the brush opacity (as in any photo editor). When
+the stroke ends it becomes a :class:`MaskEdit` holding only the changed rectangle before and
+after, which keeps undo memory small on a 24 MP photo. Whole-mask operations (reset, invert,
+refine, re-running the model) are MaskEdits over the full frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
+
+
+@dataclass(frozen=True)
+class Brush:
+    size: float = 60.0  # diameter in photo pixels
+    hardness: float = 0.7  # 1 = hard edge, 0 = soft all the way from the centre
+    opacity: float = 1.0
+    mode: str = "restore"  # restore (paint subject back in) | erase
+
+    @property
+    def target(self) -> int:
+        return 255 if self.mode == "restore" else 0
+
+
+@lru_cache(maxsize=64)
+def dab_footprint(diameter: float, hardness: float) -> np.ndarray:
+    """Coverage 0..255 (uint8) of one round dab: solid inside ``hardness``·radius, smooth falloff outside."""
+    radius = max(diameter / 2.0, 0.5)
+    size = int(math.ceil(radius * 2)) | 1
+    centre = (size - 1) / 2.0
+    y, x = np.ogrid[:size, :size]
+    distance = np.sqrt((x - centre) ** 2 + (y - centre) ** 2) / radius
+    inner = min(max(hardness, 0.0), 0.999)
+    falloff = np.clip((1.0 - distance) / (1.0 - inner), 0.0, 1.0)
+    smooth = falloff * falloff * (3 - 2 * falloff)  # smoothstep: no visible ring at the edge
+    footprint = (smooth * 255 + 0.5).astype(np.uint8)
+    footprint.setflags(write=False)
+    return footprint
+
+
+def interpolate(start: tuple[float, float], end: tuple[float, float], spacing: float) -> list[tuple[float, float]]:
+    """Dab centres from ``start`` (excluded) to ``end`` (included), ``spacing`` px apart."""
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    steps = max(1, int(math.hypot(dx, dy) / max(spacing, 0.5)))
+    return [(start[0] + dx * i / steps, start[1] + dy * i / steps) for i in range(1, steps + 1)]
+
+
+def union(a: Box | None, b: Box) -> Box:
+    if a is None:
+        return b
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+@dataclass
+class MaskEdit:
+    """One undoable change: the rectangle ``box`` before and after."""
+
+    box: Box
+    before: np.ndarray
+    after: np.ndarray
+    label: str = "Brush stroke"
+
+    def apply(self, alpha: np.ndarray) -> None:
+        left, top, right, bottom = self.box
+        alpha[top:bottom, left:right] = self.after
+
+    def revert(self, alpha: np.ndarray) -> None:
+        left, top, right, bottom = self.box
+        alpha[top:bottom, left:right] = self.before
+
+    @property
+    def nbytes(self) -> int:
+        return self.before.nbytes + self.after.nbytes
+
+    @classmethod
+    def whole(cls, before: np.ndarray, after: np.ndarray, label: str) -> MaskEdit:
+        """A full-frame edit (reset, invert, refine, re-run the model)."""
+        height, width = before.shape
+        return cls((0, 0, width, height), before.copy(), after.copy(), label)
+
+
+class Stroke:
+    """Paints dabs into ``alpha`` in place; :meth:`finish` returns the undo record."""
+
+    def __init__(self, alpha: np.ndarray, brush: Brush) -> None:
+        self.alpha = alpha
+        self.brush = brush
+        self.coverage = np.zeros(alpha.shape, np.uint8)  # calloc: pages appear only where painted
+        self._touched: Box | None = None
+        self._original = np.zeros(alpha.shape, np.uint8)
+        self._saved = np.zeros(alpha.shape, bool)
+        self._last: tuple[float, float] | None = None
+
+    @property
+    def touched(self) -> Box | None:
+        return self._touched
+
+    def _dab(self, x: float, y: float, pressure: float) -> Box | None:
+        brush = self.brush
+        footprint = dab_footprint(round(brush.size * max(pressure, 0.05), 1), round(brush.hardness, 2))
+        size = footprint.shape[0]
+        left, top = int(round(x - size / 2)), int(round(y - size / 2))
+        height, width = self.alpha.shape
+        l, t, r, b = max(left, 0), max(top, 0), min(left + size, width), min(top + size, height)
+        if l >= r or t >= b:
+            return None
+        region = (slice(t, b), slice(l, r))
+        fresh = ~self._saved[region]
+        if fresh.any():  # remember original values the first time a pixel is touched
+            self._original[region][fresh] = self.alpha[region][fresh]
+            self._saved[region] = True
+        coverage = np.maximum(self.coverage[region], footprint[t - top : b - top, l - left : r - left])
+        self.coverage[region] = coverage
+        original = self._original[region].astype(np.int16)
+        weight = coverage.astype(np.float32) * (brush.opacity / 255.0)
+        self.alpha[region] = (original + (brush.target - original) * weight + 0.5).astype(np.uint8)
+        box = (l, t, r, b)
+        self._touched = union(self._touched, box)
+        return box
+
+    def move_to(self, x: float, y: float, pressure: float = 1.0) -> Box | None:
+        """Paint from the previous point to (x, y); returns the repainted rectangle."""
+        if self._last is None:
+            points = [(x, y)]
+        else:
+            points = interpolate(self._last, (x, y), spacing=max(1.0, self.brush.size * 0.15))
+        self._last = (x, y)
+        changed: Box | None = None
+        for px, py in points:
+            box = self._dab(px, py, pressure)
+            if box is not None:
+                changed = union(changed, box)
+        return changed
+
+    def finish(self) -> MaskEdit | None:
+        """The undo record (changed rectangle only), or None if nothing was painted."""
+        if self._touched is None:
+            return None
+        left, top, right, bottom = self._touched
+        region = (slice(top, bottom), slice(left, right))
+        before = np.where(self._saved[region], self._original[region], self.alpha[region])
+        label = "Restore stroke" if self.brush.mode == "restore" else "Erase stroke"
+        edit = MaskEdit(self._touched, before.copy(), self.alpha[region].copy(), label)
+        del self._original, self._saved, self.coverage
+        return edit

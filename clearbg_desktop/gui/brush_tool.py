@@ -1,0 +1,88 @@
+"""The brush's tool options bar: Restore/Erase (X), size ([ and ]), hardness, opacity."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
+
+from clearbg_desktop.core.mask_ops import Brush
+
+MIN_SIZE, MAX_SIZE = 1, 2000
+
+
+def next_size(size: float, bigger: bool) -> int:
+    """Photoshop-like steps: 10 % of the size, at least 1 px."""
+    step = max(1, round(size * 0.1))
+    return int(min(MAX_SIZE, max(MIN_SIZE, size + step if bigger else size - step)))
+
+
+class BrushOptionsBar(QToolBar):
+    """Signals:
+        brush_changed(object): the new Brush.
+    """
+
+    brush_changed = Signal(object)
+
+    def __init__(self, brush: Brush, parent: QWidget | None = None) -> None:
+        super().__init__("Brush", parent)
+        self.setObjectName("BrushOptionsBar")
+        self._brush = brush
+        group = QActionGroup(self)
+        self.restore_action = QAction("Restore", self, checkable=True)
+        self.restore_action.setToolTip("Paint the subject back in (X toggles)")
+        self.erase_action = QAction("Erase", self, checkable=True)
+        self.erase_action.setToolTip("Remove from the subject (X toggles)")
+        for action in (self.restore_action, self.erase_action):
+            group.addAction(action)
+            self.addAction(action)
+        (self.restore_action if brush.mode == "restore" else self.erase_action).setChecked(True)
+        self.restore_action.triggered.connect(lambda: self._set(mode="restore"))
+        self.erase_action.triggered.connect(lambda: self._set(mode="erase"))
+        self.toggle_action = QAction("Toggle restore/erase", self)
+        self.toggle_action.setShortcut(QKeySequence("X"))
+        self.toggle_action.triggered.connect(self.toggle_mode)
+        self.smaller_action = QAction("Smaller brush", self)
+        self.smaller_action.setShortcut(QKeySequence("["))
+        self.smaller_action.triggered.connect(lambda: self.size_box.setValue(next_size(self._brush.size, False)))
+        self.bigger_action = QAction("Bigger brush", self)
+        self.bigger_action.setShortcut(QKeySequence("]"))
+        self.bigger_action.triggered.connect(lambda: self.size_box.setValue(next_size(self._brush.size, True)))
+        for action in (self.toggle_action, self.smaller_action, self.bigger_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addSeparator()
+        self.addWidget(QLabel(" Size ", self))
+        self.size_box = QSpinBox(self)
+        self.size_box.setRange(MIN_SIZE, MAX_SIZE)
+        self.size_box.setSuffix(" px")
+        self.size_box.setValue(int(brush.size))
+        self.size_box.valueChanged.connect(lambda v: self._set(size=float(v)))
+        self.addWidget(self.size_box)
+        self.hardness_slider = self._slider("Hardness", brush.hardness, lambda v: self._set(hardness=v / 100))
+        self.opacity_slider = self._slider("Opacity", brush.opacity, lambda v: self._set(opacity=v / 100))
+
+    def _slider(self, label: str, value: float, slot) -> QSlider:  # type: ignore[no-untyped-def]
+        self.addWidget(QLabel(f"  {label} ", self))
+        slider = QSlider(Qt.Orientation.Horizontal, self)
+        slider.setRange(0 if label == "Hardness" else 1, 100)
+        slider.setValue(round(value * 100))
+        slider.setMaximumWidth(110)
+        slider.setToolTip(f"{label} (%)")
+        slider.valueChanged.connect(slot)
+        self.addWidget(slider)
+        return slider
+
+    @property
+    def brush(self) -> Brush:
+        return self._brush
+
+    def toggle_mode(self) -> None:
+        target = self.erase_action if self._brush.mode == "restore" else self.restore_action
+        target.setChecked(True)
+        self._set(mode="erase" if self._brush.mode == "restore" else "restore")
+
+    def _set(self, **changes: object) -> None:
+        self._brush = replace(self._brush, **changes)  # type: ignore[arg-type]
+        self.brush_changed.emit(self._brush)

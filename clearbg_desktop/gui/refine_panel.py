@@ -1,0 +1,108 @@
+"""Edge refinement panel: feather, shrink/grow, contrast, threshold, edge matting, decontamination."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from clearbg_desktop.core.refine import RefineSettings
+
+
+class RefinePanel(QWidget):
+    """Emits the settings as they change (debounced) for a live preview; Apply commits them.
+
+    Signals:
+        preview_requested(object): RefineSettings to preview.
+        applied(object): RefineSettings the user applied (an undoable step).
+        cancelled(): the preview should be dropped.
+    """
+
+    preview_requested = Signal(object)
+    applied = Signal(object)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RefinePanel")
+        form = QFormLayout(self)
+        self.feather = self._slider(0, 50, 0)
+        form.addRow("Feather (px)", self.feather)
+        self.shift = self._slider(-30, 30, 0)
+        form.addRow("Shrink / grow (px)", self.shift)
+        self.contrast = self._slider(100, 800, 100)
+        form.addRow("Edge contrast (%)", self.contrast)
+        self.threshold_enabled = QCheckBox("Threshold", self)
+        self.threshold = QSpinBox(self)
+        self.threshold.setRange(1, 254)
+        self.threshold.setValue(128)
+        row = QHBoxLayout()
+        row.addWidget(self.threshold_enabled)
+        row.addWidget(self.threshold)
+        form.addRow("Hard edge", row)
+        self.refine_edges = QCheckBox("Refine hair / edges (matting)", self)
+        form.addRow(self.refine_edges)
+        self.edge_radius = self._slider(2, 40, 8)
+        form.addRow("Edge band (px)", self.edge_radius)
+        self.decontaminate = QCheckBox("Decontaminate colours (on export)", self)
+        form.addRow(self.decontaminate)
+        buttons = QHBoxLayout()
+        self.apply_button = QPushButton("Apply", self)
+        self.reset_button = QPushButton("Reset", self)
+        buttons.addWidget(self.reset_button)
+        buttons.addWidget(self.apply_button)
+        form.addRow(buttons)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(120)
+        self._debounce.timeout.connect(lambda: self.preview_requested.emit(self.settings()))
+        # (start() without arguments: the signals' values would be taken as intervals)
+        for widget in (self.feather, self.shift, self.contrast, self.threshold, self.edge_radius):
+            widget.valueChanged.connect(lambda *_: self._debounce.start())
+        for box in (self.threshold_enabled, self.refine_edges):
+            box.toggled.connect(lambda *_: self._debounce.start())
+        self.apply_button.clicked.connect(self._on_apply)
+        self.reset_button.clicked.connect(self.reset)
+
+    def _slider(self, low: int, high: int, value: int) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal, self)
+        slider.setRange(low, high)
+        slider.setValue(value)
+        slider.setToolTip(str(value))
+        slider.valueChanged.connect(lambda v: slider.setToolTip(str(v)))
+        return slider
+
+    def settings(self) -> RefineSettings:
+        return RefineSettings(
+            feather=float(self.feather.value()),
+            shift=self.shift.value(),
+            contrast=self.contrast.value() / 100.0,
+            threshold=self.threshold.value() if self.threshold_enabled.isChecked() else None,
+            refine_edges=self.refine_edges.isChecked(),
+            edge_radius=self.edge_radius.value(),
+            decontaminate=self.decontaminate.isChecked(),
+        )
+
+    def reset(self) -> None:
+        """Back to "no change" without emitting a preview per widget."""
+        self._debounce.stop()
+        for widget, value in ((self.feather, 0), (self.shift, 0), (self.contrast, 100), (self.edge_radius, 8)):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        for box in (self.threshold_enabled, self.refine_edges):
+            box.blockSignals(True)
+            box.setChecked(False)
+            box.blockSignals(False)
+        self.cancelled.emit()
+
+    def _on_apply(self) -> None:
+        self._debounce.stop()
+        self.applied.emit(self.settings())

@@ -1,0 +1,106 @@
+"""Brushes, undo/redo and edge refinement driven through the real canvas with mouse events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
+
+from tests.conftest import make_photo
+from tests.gui.test_main_window import WAIT_MS
+
+
+def open_photo(qtbot, window, tmp_path: Path, size=(400, 300)):  # type: ignore[no-untyped-def]
+    photo = tmp_path / "p.png"
+    make_photo(size).save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([photo])
+    window.canvas.zoom_actual()
+    window.canvas.centerOn(0, 0)
+    return blocker.args[0]
+
+
+def view_point(canvas, x: float, y: float) -> QPoint:  # type: ignore[no-untyped-def]
+    return canvas.mapFromScene(x, y)
+
+
+def drag(qtbot, canvas, points: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+    viewport = canvas.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=view_point(canvas, *points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(viewport, view_point(canvas, x, y))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=view_point(canvas, *points[-1]))
+
+
+def test_restore_erase_soft_edge_undo_redo(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    document = open_photo(qtbot, window, tmp_path)
+    document.alpha[...] = 0  # a known starting mask (as if the model missed the subject)
+    window.canvas.refresh()
+    start = document.alpha.copy()
+    window.brush_bar.size_box.setValue(20)
+    window.brush_bar.hardness_slider.setValue(100)
+    drag(qtbot, window.canvas, [(50, 50), (100, 50), (150, 50)])
+    alpha = document.alpha
+    assert alpha[50, 100] == 255 and alpha[50, 55] == 255
+    changed = np.argwhere(alpha != start)
+    assert changed[:, 0].min() >= 38 and changed[:, 0].max() <= 62  # exactly the stroke's band
+    assert changed[:, 1].min() >= 38 and changed[:, 1].max() <= 162
+    after_first = alpha.copy()
+
+    window.brush_bar.toggle_action.trigger()  # X: erase
+    assert window.canvas.brush.mode == "erase"
+    window.brush_bar.hardness_slider.setValue(0)  # soft edge
+    drag(qtbot, window.canvas, [(100, 40), (100, 60)])
+    assert alpha[50, 100] < 40 and 0 < alpha[50, 105] < 255  # soft: intermediate values at the rim
+    assert window.undo_stacks[document.doc_id].count() == 2
+
+    window.undo_action.trigger()
+    assert np.array_equal(document.alpha, after_first)
+    window.undo_action.trigger()
+    assert np.array_equal(document.alpha, start)  # bit for bit
+    window.redo_action.trigger()
+    assert np.array_equal(document.alpha, after_first)
+    assert np.array_equal(window.canvas.displayed_array()[..., 3], document.alpha)  # screen follows
+    window.grab().save(str(tmp_path / "brush.png"))
+    assert not QImage(str(tmp_path / "brush.png")).isNull()
+
+
+def test_brush_size_shortcuts(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    open_photo(qtbot, window, tmp_path)
+    window.brush_bar.size_box.setValue(50)
+    window.brush_bar.bigger_action.trigger()
+    assert window.canvas.brush.size == 55
+    window.brush_bar.smaller_action.trigger()
+    window.brush_bar.smaller_action.trigger()
+    assert window.canvas.brush.size < 55
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
+    assert window.brush_bar.size_box.value() > window.canvas.brush.size - 1
+
+
+def test_reset_invert_and_refinement_are_undoable(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    document = open_photo(qtbot, window, tmp_path)
+    predicted = document.predicted.copy()
+    window.invert_action.trigger()
+    assert np.array_equal(document.alpha, 255 - predicted)
+    window.reset_action.trigger()
+    assert np.array_equal(document.alpha, predicted)
+    document.alpha[...] = 0
+    document.alpha[100:200, 100:300] = 255
+    window.canvas.refresh()
+    base = document.alpha.copy()
+    window.refine_panel.shift.setValue(5)
+    window.refine_panel.feather.setValue(2)
+    qtbot.waitUntil(lambda: not np.array_equal(document.alpha, base), timeout=5000)  # live preview
+    window.refine_panel.apply_button.click()
+    grown = (document.alpha > 127).sum()
+    assert grown > (base > 127).sum()
+    window.undo_action.trigger()
+    assert np.array_equal(document.alpha, base)
+    window.redo_action.trigger()
+    assert (document.alpha > 127).sum() == grown
+    window.refine_panel.shift.setValue(-5)
+    qtbot.waitUntil(lambda: (document.alpha > 127).sum() < grown, timeout=5000)
+    window.refine_panel.reset_button.click()  # dropping a preview restores the mask
+    assert (document.alpha > 127).sum() == grown
