@@ -119,6 +119,7 @@ class BatchReport:
     results: list[FileResult] = field(default_factory=list)
     cancelled: bool = False
     elapsed: float = 0.0
+    log_path: Path | None = None
 
     def _with(self, status: str) -> list[FileResult]:
         return [r for r in self.results if r.status == status]
@@ -154,6 +155,7 @@ class BatchReport:
         path = folder / f"batch-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
         body = self.lines() + [f"done    {r.item.source} -> {r.output}" for r in self.done]
         path.write_text("\n".join(body) + "\n", encoding="utf-8")
+        self.log_path = path
         return path
 
 

@@ -109,20 +109,20 @@ class Stroke:
         size = footprint.shape[0]
         left, top = int(round(x - size / 2)), int(round(y - size / 2))
         height, width = self.alpha.shape
-        l, t, r, b = max(left, 0), max(top, 0), min(left + size, width), min(top + size, height)
-        if l >= r or t >= b:
+        x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + size, width), min(top + size, height)
+        if x0 >= x1 or y0 >= y1:
             return None
-        region = (slice(t, b), slice(l, r))
+        region = (slice(y0, y1), slice(x0, x1))
         fresh = ~self._saved[region]
         if fresh.any():  # remember original values the first time a pixel is touched
             self._original[region][fresh] = self.alpha[region][fresh]
             self._saved[region] = True
-        coverage = np.maximum(self.coverage[region], footprint[t - top : b - top, l - left : r - left])
+        coverage = np.maximum(self.coverage[region], footprint[y0 - top : y1 - top, x0 - left : x1 - left])
         self.coverage[region] = coverage
         original = self._original[region].astype(np.int16)
         weight = coverage.astype(np.float32) * (brush.opacity / 255.0)
         self.alpha[region] = (original + (brush.target - original) * weight + 0.5).astype(np.uint8)
-        box = (l, t, r, b)
+        box = (x0, y0, x1, y1)
         self._touched = union(self._touched, box)
         return box
 

@@ -22,8 +22,10 @@ class AppSettings:
     device: str = "auto"  # auto | cuda | mps | cpu
     model: str = "small"  # small | full
     export: ExportOptions = field(default_factory=ExportOptions)
+    last_export_folder: str = ""  # empty: next to the photo
     batch_existing: str = "skip"  # skip | rename | overwrite
     batch_recursive: bool = True
+    batch_output_folder: str = ""
     brush_size: int = 60
     brush_hardness: float = 0.7
     brush_opacity: float = 1.0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QThread, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -48,7 +48,7 @@ from clearbg_desktop.gui.qimage import qimage_to_rgba_array
 from clearbg_desktop.gui.refine_panel import RefinePanel
 from clearbg_desktop.gui.resources import app_icon
 from clearbg_desktop.gui.undo import MaskEditCommand
-from clearbg_desktop.gui.workers import SegmentRequest, WorkerThread
+from clearbg_desktop.gui.workers import BatchWorker, ExportJob, SegmentRequest, WorkerThread
 
 MAX_RECENT = 10
 VIEW_LABELS = {
@@ -67,11 +67,17 @@ class MainWindow(QMainWindow):
         document_ready(object): a Document got its mask (tests and --screenshot wait on it).
         document_failed(object, str): a Document could not be opened or segmented.
         folder_dropped(list): folders were dropped; the batch dialog takes them.
+        exported(str): an export was written (its path).
+        export_failed(str): an export could not be written (the message).
+        batch_finished(object): a batch job ended (its BatchReport).
     """
 
     document_ready = Signal(object)
     document_failed = Signal(object, str)
     folder_dropped = Signal(list)
+    exported = Signal(str)
+    export_failed = Signal(str)
+    batch_finished = Signal(object)
 
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +97,15 @@ class MainWindow(QMainWindow):
         self.undo_group = QUndoGroup(self)
         self.undo_stacks: dict[int, QUndoStack] = {}
         self._refine_base: tuple[Document, np.ndarray] | None = None
+        self._export_jobs: set[ExportJob] = set()
+        self.batch_thread: QThread | None = None
+        self.batch_worker: BatchWorker | None = None
+        self.batch_dialog = None
+        self.batch_progress = None
+        self.batch_summary = None
+        self.export_dialog = None
+        self._batch_names: list[str] = []
+        self._batch_output = Path()
 
         self.canvas = MaskCanvas(self)
         self.canvas.set_brush(Brush(self.settings.brush_size, self.settings.brush_hardness, self.settings.brush_opacity))
@@ -102,6 +117,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus_and_toolbar()
 
+        self.folder_dropped.connect(self.open_batch_dialog)
         self.inference = WorkerThread(self.settings.model, self.settings.device, self)
         worker = self.inference.worker
         worker.model_loading.connect(self._on_model_loading)
@@ -167,6 +183,9 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.paste_action = self._action("&Paste image", self.paste_from_clipboard, QKeySequence.StandardKey.Paste)
         self.close_doc_action = self._action("&Close photo", self.close_current, QKeySequence.StandardKey.Close)
+        self.export_action = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
+        self.reexport_action = self._action("Export again with last settings", self.export_again, "Ctrl+Shift+E")
+        self.batch_action = self._action("&Batch export…", lambda: self.open_batch_dialog([]), "Ctrl+Shift+B")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.rerun_action = self._action("&Re-run model", self.rerun_model, "Ctrl+R")
         self.reset_action = self._action("Re&set mask", self.reset_mask)
@@ -203,7 +222,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = self.file_menu.addMenu("Open &Recent")
         self.file_menu.addAction(self.paste_action)
         self.file_menu.addSeparator()
-        self.export_separator = self.file_menu.addSeparator()
+        self.file_menu.addAction(self.export_action)
+        self.file_menu.addAction(self.reexport_action)
+        self.file_menu.addAction(self.batch_action)
+        self.file_menu.addSeparator()
         self.file_menu.addAction(self.close_doc_action)
         self.file_menu.addAction(self.quit_action)
         self.edit_menu = bar.addMenu("&Edit")
@@ -230,6 +252,7 @@ class MainWindow(QMainWindow):
         self.toolbar = self.addToolBar("Main")
         self.toolbar.setObjectName("MainToolbar")
         self.toolbar.addAction(self.open_action)
+        self.toolbar.addAction(self.export_action)
         self.toolbar.addSeparator()
         for mode in ("cutout", "overlay", "mask", "original"):
             self.toolbar.addAction(self.view_actions[mode])
@@ -523,7 +546,7 @@ class MainWindow(QMainWindow):
         for action in (self.rerun_action, self.fit_action, self.actual_action, self.zoom_in_action,
                        self.zoom_out_action, self.close_doc_action):
             action.setEnabled(has_photo)
-        for action in (self.reset_action, self.invert_action):
+        for action in (self.reset_action, self.invert_action, self.export_action, self.reexport_action):
             action.setEnabled(has_mask)
 
     # ----- view --------------------------------------------------------------------------
@@ -620,7 +643,187 @@ class MainWindow(QMainWindow):
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("windowState", self.saveState())
         self.inference.stop()
+        self._stop_batch()
+        QThreadPool.globalInstance().waitForDone()  # exports in flight finish writing (atomically)
+        self.settings.save()
         super().closeEvent(event)
+
+    # ----- export ------------------------------------------------------------------------
+    def open_export_dialog(self) -> None:
+        from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
+
+        document = self.current
+        if document is None or not document.ready:
+            return
+        folder = default_folder(document, self.settings.last_export_folder)
+        dialog = ExportDialog(document, self.settings.export, folder, self.settings.model, self)
+        dialog.accepted.connect(lambda: self._on_export_dialog_accepted(dialog))
+        dialog.open()
+        self.export_dialog = dialog
+
+    def _on_export_dialog_accepted(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        options = dialog.options()
+        target = dialog.target()
+        self.settings.export = options
+        self.settings.last_export_folder = str(target.parent)
+        self.settings.save()
+        self.export_to(target, options)
+
+    def export_again(self) -> None:
+        """Ctrl+Shift+E: same options and folder as the last export, no dialog."""
+        from clearbg_desktop.core.export import output_name
+        from clearbg_desktop.gui.export_dialog import default_folder
+
+        document = self.current
+        if document is None or not document.ready:
+            return
+        folder = default_folder(document, self.settings.last_export_folder)
+        source = document.path or Path(document.title.replace(" ", "-"))
+        self.export_to(folder / output_name(source, self.settings.export, self.settings.model), self.settings.export)
+
+    def export_to(self, target: Path, options) -> None:  # type: ignore[no-untyped-def]
+        """Write the current document; asks before replacing an existing file."""
+        document = self.current
+        if document is None or document.loaded is None or document.alpha is None:
+            return
+        if not target.exists():
+            self._start_export(document, target, options, overwrite=False)
+            return
+        from clearbg_desktop.core.export import next_free_path
+
+        box = QMessageBox(QMessageBox.Icon.Question, "File exists",
+                          f"{target.name} already exists in {target.parent}.", QMessageBox.StandardButton.Cancel,
+                          self)
+        box.setObjectName("OverwriteQuestion")
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep both", QMessageBox.ButtonRole.AcceptRole)
+        alpha = document.alpha.copy()
+
+        def chosen(button) -> None:  # type: ignore[no-untyped-def]
+            if button is replace:
+                self._start_export(document, target, options, overwrite=True, alpha=alpha)
+            elif button is keep:
+                self._start_export(document, next_free_path(target), options, overwrite=False, alpha=alpha)
+            else:
+                self.statusBar().showMessage("Export cancelled", 3000)
+
+        box.buttonClicked.connect(chosen)
+        box.open()
+        self.message_box = box
+
+    def _start_export(self, document: Document, target: Path, options, overwrite: bool,  # type: ignore[no-untyped-def]
+                      alpha: np.ndarray | None = None) -> None:
+        assert document.loaded is not None and document.alpha is not None
+        job = ExportJob(document.loaded, document.alpha.copy() if alpha is None else alpha, target, options,
+                        overwrite)
+        job.setAutoDelete(False)
+        self._export_jobs.add(job)
+        # Bound methods (not lambdas): queued into the GUI thread, where the receiver lives.
+        job.signals.finished.connect(self._on_export_finished)
+        job.signals.failed.connect(self._on_export_failed)
+        self.statusBar().showMessage(f"Exporting {target.name}…")
+        QThreadPool.globalInstance().start(job)
+
+    def _on_export_finished(self, job: ExportJob, path: str) -> None:
+        self._export_jobs.discard(job)
+        self.statusBar().showMessage(f"Exported {path}", 8000)
+        self.exported.emit(path)
+
+    def _on_export_failed(self, job: ExportJob, message: str) -> None:
+        self._export_jobs.discard(job)
+        self.show_error("Export failed", message)
+        self.export_failed.emit(message)
+
+    # ----- batch export ------------------------------------------------------------------
+    def open_batch_dialog(self, folders: list[Path]) -> None:
+        from clearbg_desktop.gui.batch_dialog import BatchDialog
+
+        if self.batch_thread is not None:
+            self.statusBar().showMessage("A batch export is already running", 5000)
+            return
+        dialog = BatchDialog(self.settings, folders, self)
+        dialog.accepted.connect(lambda: self._on_batch_dialog_accepted(dialog))
+        dialog.open()
+        self.batch_dialog = dialog
+
+    def _on_batch_dialog_accepted(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        options = dialog.options()
+        self.settings.export = options
+        self.settings.batch_existing = dialog.existing_policy()
+        self.settings.batch_recursive = dialog.recursive.isChecked()
+        self.settings.batch_output_folder = str(dialog.output_folder())
+        self.settings.save()
+        self.start_batch(dialog.input_paths(), dialog.output_folder(), options, dialog.model(),
+                         dialog.existing_policy(), dialog.recursive.isChecked())
+
+    def start_batch(self, inputs: list[Path], output: Path, options, model: str, existing: str,  # type: ignore[no-untyped-def]
+                    recursive: bool = True) -> None:
+        from clearbg_desktop.core.batch import plan_batch
+        from clearbg_desktop.gui.batch_dialog import BatchProgressDialog
+
+        plan = plan_batch(inputs, output, options, recursive=recursive, model=model)
+        if not plan.items:
+            self.show_error("Nothing to export", "No photos were found in the chosen folders.")
+            return
+        self.batch_thread = QThread(self)
+        self.batch_thread.setObjectName("clearbg-batch")
+        worker = BatchWorker(plan, options, model, self.settings.device, existing)
+        worker.moveToThread(self.batch_thread)
+        self.batch_worker = worker
+        progress = BatchProgressDialog(len(plan.items), self)
+        self.batch_progress = progress
+        self._batch_names = [item.source.name for item in plan.items]
+        self._batch_output = output
+        # Bound methods of GUI-thread objects, so Qt queues these calls into the GUI thread.
+        worker.model_loading.connect(progress.setLabelText)
+        worker.progressed.connect(self._on_batch_progressed)
+        worker.finished.connect(self._on_batch_finished)
+        worker.failed.connect(self._on_batch_failed)
+        progress.canceled.connect(self._on_batch_cancel_requested)
+        self.batch_thread.started.connect(worker.run)
+        self.batch_thread.start()
+        progress.show()
+        self.statusBar().showMessage(f"Batch export of {len(plan.items)} photos to {output}")
+
+    def _on_batch_cancel_requested(self) -> None:
+        if self.batch_worker is not None:
+            self.batch_worker.cancel()
+            if self.batch_progress is not None:
+                self.batch_progress.setLabelText("Cancelling after the current photo…")
+                self.batch_progress.show()
+
+    def _stop_batch(self) -> None:
+        if self.batch_thread is not None:
+            if self.batch_worker is not None:
+                self.batch_worker.cancel()
+            self.batch_thread.quit()
+            self.batch_thread.wait()
+            self.batch_thread = None
+            self.batch_worker = None
+
+    def _on_batch_progressed(self, step) -> None:  # type: ignore[no-untyped-def]
+        if self.batch_progress is not None:
+            names = self._batch_names
+            self.batch_progress.show_progress(step, names[step.done] if step.done < len(names) else None)
+
+    def _on_batch_finished(self, report) -> None:  # type: ignore[no-untyped-def]
+        from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
+
+        output = self._batch_output
+        self._stop_batch()
+        if self.batch_progress is not None:
+            self.batch_progress.close()
+        self.statusBar().showMessage(report.summary(), 10000)
+        summary = BatchSummaryDialog(report, output, self)
+        summary.open()
+        self.batch_summary = summary
+        self.batch_finished.emit(report)
+
+    def _on_batch_failed(self, message: str) -> None:
+        self._stop_batch()
+        if self.batch_progress is not None:
+            self.batch_progress.close()
+        self.show_error("Batch export could not start", message)
 
     # ----- drag and drop -----------------------------------------------------------------
     @staticmethod

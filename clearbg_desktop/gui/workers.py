@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from clearbg_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
 from clearbg_desktop.core.segmenter import Segmenter
@@ -113,3 +113,85 @@ class WorkerThread(QObject):
             self.thread.requestInterruption()
             self.thread.quit()
             self.thread.wait()
+
+
+class ExportSignals(QObject):
+    """Signals (connect them to QObject methods, so they are delivered in the receiver's thread):
+        finished(object, str): the job, the written file.
+        failed(object, str): the job, a message for the user.
+    """
+
+    finished = Signal(object, str)
+    failed = Signal(object, str)
+
+
+class ExportJob(QRunnable):
+    """Encode and write one export off the GUI thread (a 24 MP PNG takes a second)."""
+
+    def __init__(self, loaded: LoadedImage, alpha: np.ndarray, target: Path, options: object, overwrite: bool) -> None:
+        super().__init__()
+        self.signals = ExportSignals()
+        self._args = (loaded, alpha, target, options, overwrite)
+
+    def run(self) -> None:
+        from PIL import Image
+
+        from clearbg_desktop.core.export import export_photo
+        from clearbg_desktop.core.imageio import OutputError
+
+        loaded, alpha, target, options, overwrite = self._args
+        try:
+            written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite)  # type: ignore[arg-type]
+        except (OutputError, OSError, ValueError) as exc:
+            self.signals.failed.emit(self, str(exc))
+            return
+        self.signals.finished.emit(self, str(written))
+
+
+class BatchWorker(QObject):
+    """Runs ``core.batch.iter_export`` in its own thread with its own model.
+
+    Signals:
+        model_loading(str): loading the batch's model.
+        progressed(object): a core.batch.Progress per file.
+        finished(object): the BatchReport (also when cancelled).
+        failed(str): the job could not start (e.g. missing weights).
+    """
+
+    model_loading = Signal(str)
+    progressed = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, plan: object, options: object, model: str, device: str, existing: str) -> None:
+        super().__init__()
+        import threading
+
+        self.cancel_event = threading.Event()
+        self._job = (plan, options, model, device, existing)
+
+    def cancel(self) -> None:
+        """Thread-safe: the batch stops after the file in hand (no partial outputs)."""
+        self.cancel_event.set()
+
+    @Slot()
+    def run(self) -> None:
+        from clearbg_desktop.core.batch import BatchReport, iter_export
+        from clearbg_desktop.core.paths import log_dir
+
+        plan, options, model, device, existing = self._job
+        self.model_loading.emit(f"Loading the {model} model…")
+        try:
+            segmenter = Segmenter.from_weights(model, device=device)
+        except WeightsError as exc:
+            self.failed.emit(str(exc))
+            return
+        report = BatchReport()
+        for step in iter_export(plan, segmenter, options, existing=existing, cancel=self.cancel_event,  # type: ignore[arg-type]
+                                report=report):
+            self.progressed.emit(step)
+        try:
+            report.write_log(log_dir())
+        except OSError:
+            pass  # the summary dialog still lists every failure
+        self.finished.emit(report)

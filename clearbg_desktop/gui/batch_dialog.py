@@ -1,0 +1,201 @@
+"""File ▸ Batch export: the job dialog, its progress dialog and the summary at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clearbg_desktop.core.batch import BatchReport, Progress
+from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.core.weights import WeightsError, available_models
+from clearbg_desktop.gui.export_form import ExportOptionsForm
+
+EXISTING_LABELS = [("Skip (resume a cancelled job)", "skip"), ("Keep both (rename)", "rename"),
+                   ("Overwrite", "overwrite")]
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class BatchDialog(QDialog):
+    """Inputs, output folder, the export options, model and the policy for existing outputs."""
+
+    def __init__(self, settings: AppSettings, folders: list[Path], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("BatchDialog")
+        self.setWindowTitle("Batch export")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.inputs = QListWidget(self)
+        self.inputs.setMaximumHeight(110)
+        for folder in folders:
+            self.inputs.addItem(str(folder))
+        input_buttons = QHBoxLayout()
+        add_folder = QPushButton("Add folder…", self)
+        add_files = QPushButton("Add photos…", self)
+        remove = QPushButton("Remove", self)
+        add_folder.clicked.connect(self._add_folder)
+        add_files.clicked.connect(self._add_files)
+        remove.clicked.connect(lambda: [self.inputs.takeItem(self.inputs.row(i)) for i in self.inputs.selectedItems()])
+        for button in (add_folder, add_files, remove):
+            input_buttons.addWidget(button)
+        form.addRow("Photos", self.inputs)
+        form.addRow("", input_buttons)
+        self.recursive = QCheckBox("Include sub-folders (the structure is kept)", self)
+        self.recursive.setChecked(settings.batch_recursive)
+        form.addRow(self.recursive)
+        output_row = QHBoxLayout()
+        default_output = settings.batch_output_folder or (str(folders[0].parent / f"{folders[0].name}-cutouts")
+                                                          if folders else "")
+        self.output = QLineEdit(default_output, self)
+        browse = QPushButton("Folder…", self)
+        browse.clicked.connect(self._browse_output)
+        output_row.addWidget(self.output)
+        output_row.addWidget(browse)
+        form.addRow("Output folder", output_row)
+        self.model_box = QComboBox(self)
+        try:
+            names = sorted(available_models())
+        except WeightsError:
+            names = []
+        for name in names or [settings.model]:
+            self.model_box.addItem(f"U²-Net {name}", name)
+        self.model_box.setCurrentIndex(max(0, self.model_box.findData(settings.model)))
+        form.addRow("Model", self.model_box)
+        self.existing = QComboBox(self)
+        for label, value in EXISTING_LABELS:
+            self.existing.addItem(label, value)
+        self.existing.setCurrentIndex(max(0, self.existing.findData(settings.batch_existing)))
+        form.addRow("Existing outputs", self.existing)
+        layout.addLayout(form)
+        self.form = ExportOptionsForm(settings.export, show_refine=True, parent=self)
+        layout.addWidget(self.form)
+        self.error_label = QLabel(self)
+        self.error_label.setStyleSheet("color: #c0392b")
+        layout.addWidget(self.error_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def input_paths(self) -> list[Path]:
+        return [Path(self.inputs.item(i).text()) for i in range(self.inputs.count())]
+
+    def output_folder(self) -> Path:
+        return Path(self.output.text().strip()).expanduser()
+
+    def options(self) -> ExportOptions:
+        return self.form.options()
+
+    def model(self) -> str:
+        return str(self.model_box.currentData())
+
+    def existing_policy(self) -> str:
+        return str(self.existing.currentData())
+
+    def _on_accept(self) -> None:
+        try:
+            self.options()
+        except ValueError as exc:
+            self.error_label.setText(str(exc))
+            return
+        if not self.input_paths():
+            self.error_label.setText("Add at least one folder or photo")
+            return
+        if not self.output.text().strip():
+            self.error_label.setText("Choose an output folder")
+            return
+        self.accept()
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        if folder:
+            self.inputs.addItem(folder)
+
+    def _add_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos")
+        for name in files:
+            self.inputs.addItem(name)
+
+    def _browse_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
+        if folder:
+            self.output.setText(folder)
+
+
+class BatchProgressDialog(QProgressDialog):
+    """done/total, current file, elapsed, images/s and ETA; Cancel stops after the current photo."""
+
+    def __init__(self, total: int, parent: QWidget | None = None) -> None:
+        super().__init__("Starting…", "Cancel", 0, max(total, 1), parent)
+        self.setObjectName("BatchProgressDialog")
+        self.setWindowTitle("Batch export")
+        self.setMinimumDuration(0)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.setMinimumWidth(460)
+
+    def show_progress(self, step: Progress, next_name: str | None) -> None:
+        self.setValue(step.done)
+        current = f"Now: {next_name}" if next_name else "Finishing…"
+        self.setLabelText(
+            f"{step.done} of {step.total} photos ({step.result.status}: {step.result.item.source.name})\n{current}\n"
+            f"Elapsed {format_duration(step.elapsed)} · {step.images_per_second:.2f} photos/s · "
+            f"ETA {format_duration(step.eta_seconds)}"
+        )
+
+
+class BatchSummaryDialog(QDialog):
+    """What happened: counts, every failure with its reason, and a way to the outputs and the log."""
+
+    def __init__(self, report: BatchReport, output_folder: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("BatchSummaryDialog")
+        self.setWindowTitle("Batch export finished" if not report.cancelled else "Batch export cancelled")
+        layout = QVBoxLayout(self)
+        self.summary = QLabel(report.summary(), self)
+        layout.addWidget(self.summary)
+        if report.cancelled:
+            layout.addWidget(QLabel("Run the same batch again to finish the remaining photos "
+                                    "(finished ones are skipped).", self))
+        self.failures = QListWidget(self)
+        for result in report.failed:
+            self.failures.addItem(f"{result.item.source}: {result.message}")
+        if report.failed:
+            layout.addWidget(QLabel("Failed:", self))
+            layout.addWidget(self.failures)
+        if report.log_path is not None:
+            layout.addWidget(QLabel(f"Log: {report.log_path}", self))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.open_folder_button = buttons.addButton("Open output folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_folder_button.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(output_folder))))
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)

@@ -1,0 +1,165 @@
+"""File ▸ Export…: options, target, a preview of the result and an estimate of its size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clearbg_desktop.core.compose import flatten
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.export import ExportOptions, output_name, render_output
+from clearbg_desktop.core.imageio import LoadedImage, encode_image
+from clearbg_desktop.gui.export_form import ExportOptionsForm
+from clearbg_desktop.gui.qimage import array_to_qimage
+
+PREVIEW_EDGE = 360
+
+
+def format_bytes(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"
+
+
+def default_folder(document: Document, remembered: str) -> Path:
+    if remembered and Path(remembered).is_dir():
+        return Path(remembered)
+    if document.path is not None:
+        return document.path.parent
+    return Path.home()
+
+
+class ExportDialog(QDialog):
+    """Collects options and a target; the window does the writing (never overwrites silently)."""
+
+    def __init__(self, document: Document, options: ExportOptions, folder: Path, model: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ExportDialog")
+        self.setWindowTitle(f"Export {document.title}")
+        self.document = document
+        self.model = model
+        layout = QHBoxLayout(self)
+        left = QVBoxLayout()
+        self.form = ExportOptionsForm(options, parent=self)
+        left.addWidget(self.form)
+        folder_row = QHBoxLayout()
+        self.folder_edit = QLineEdit(str(folder), self)
+        browse = QPushButton("Folder…", self)
+        browse.clicked.connect(self._browse)
+        folder_row.addWidget(QLabel("Save to", self))
+        folder_row.addWidget(self.folder_edit)
+        folder_row.addWidget(browse)
+        left.addLayout(folder_row)
+        self.target_label = QLabel(self)
+        self.target_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        left.addWidget(self.target_label)
+        self.error_label = QLabel(self)
+        self.error_label.setStyleSheet("color: #c0392b")
+        left.addWidget(self.error_label)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
+                                        self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("Export")
+        self.buttons.accepted.connect(self._on_accept)
+        self.buttons.rejected.connect(self.reject)
+        left.addWidget(self.buttons)
+        layout.addLayout(left)
+        right = QVBoxLayout()
+        self.preview = QLabel(self)
+        self.preview.setObjectName("ExportPreview")
+        self.preview.setMinimumSize(PREVIEW_EDGE, PREVIEW_EDGE)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setStyleSheet("background: #8a8a8a")
+        self.size_label = QLabel(self)
+        right.addWidget(self.preview)
+        right.addWidget(self.size_label)
+        right.addStretch(1)
+        layout.addLayout(right)
+        self._small = self._small_copy()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(80)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.form.changed.connect(self._refresh_timer.start)
+        self.folder_edit.textChanged.connect(lambda *_: self._refresh_timer.start())
+        self.refresh()
+
+    def _small_copy(self) -> tuple[LoadedImage, Image.Image, float]:
+        """A preview-sized photo and alpha; the size estimate scales by the pixel ratio."""
+        loaded = self.document.loaded
+        assert loaded is not None and self.document.alpha is not None
+        rgb, alpha = loaded.rgb, Image.fromarray(self.document.alpha, "L")
+        scale = min(1.0, PREVIEW_EDGE * 2 / max(rgb.size))
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        small_alpha = None if loaded.source_alpha is None else loaded.source_alpha.resize(size, Image.BILINEAR)
+        small = LoadedImage(rgb=rgb.resize(size, Image.BILINEAR), source_alpha=small_alpha,
+                            icc_profile=loaded.icc_profile, exif=loaded.exif)
+        return small, alpha.resize(size, Image.BILINEAR), scale
+
+    def options(self) -> ExportOptions:
+        return self.form.options()
+
+    def target(self) -> Path:
+        assert self.document.path is not None or True
+        source = self.document.path or Path(self.document.title.replace(" ", "-"))
+        return Path(self.folder_edit.text()).expanduser() / output_name(source, self.options(), self.model)
+
+    def refresh(self) -> None:
+        try:
+            options = self.options()
+            target = self.target()
+        except ValueError as exc:
+            self.error_label.setText(str(exc))
+            self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
+            return
+        self.error_label.setText("")
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
+        exists = " (exists: you will be asked)" if target.exists() else ""
+        self.target_label.setText(f"→ {target}{exists}")
+        small, alpha, scale = self._small
+        small_options = options.with_changes(resize_long_edge=None, resize_percent=None)
+        picture = render_output(small, alpha, small_options)
+        shown = picture if picture.mode != "RGBA" else flatten(picture, (138, 138, 138))
+        shown.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
+        self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(np.asarray(shown))))
+        encoded = encode_image(picture, options.format, quality=options.quality, lossless=options.lossless,
+                               png_compress_level=options.png_compress_level)
+        full_scale = 1.0 / (scale * scale)
+        if options.resize_long_edge or options.resize_percent:
+            width, height = picture.size
+            from clearbg_desktop.core.compose import resized
+
+            target_size = resized(Image.new("L", (round(width / scale), round(height / scale))),
+                                  options.resize_long_edge, options.resize_percent).size
+            full_scale = target_size[0] * target_size[1] / (width * height)
+        self.size_label.setText(f"Estimated size: about {format_bytes(len(encoded) * full_scale)}")
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _on_accept(self) -> None:
+        try:
+            self.options()
+        except ValueError as exc:
+            self.error_label.setText(str(exc))
+            return
+        self.accept()

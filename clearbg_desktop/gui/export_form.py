@@ -1,0 +1,217 @@
+"""The export options form shared by the Export dialog and the Batch export dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from clearbg_desktop.core.compose import Background
+from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.refine import RefineSettings
+
+FORMATS = [("PNG (transparent)", "png"), ("WebP", "webp"), ("TIFF (with alpha)", "tiff"), ("JPEG (flattened)", "jpg")]
+BACKGROUNDS = [("Transparent", "transparent"), ("Colour", "color"), ("Image…", "image"), ("Blurred original", "blur")]
+RESIZES = [("Original size", "none"), ("Long edge (px)", "long"), ("Percentage", "percent")]
+
+
+class ExportOptionsForm(QWidget):
+    """Edits an :class:`ExportOptions`; ``options()`` raises ValueError with a readable message.
+
+    Signals:
+        changed(): any option changed (dialogs refresh their preview).
+    """
+
+    changed = Signal()
+
+    def __init__(self, options: ExportOptions, show_refine: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout(self)
+        self.format_box = QComboBox(self)
+        for label, value in FORMATS:
+            self.format_box.addItem(label, value)
+        form.addRow("Format", self.format_box)
+        self.lossless = QCheckBox("Lossless (WebP)", self)
+        self.quality = QSpinBox(self)
+        self.quality.setRange(1, 100)
+        quality_row = QHBoxLayout()
+        quality_row.addWidget(self.lossless)
+        quality_row.addWidget(self.quality)
+        form.addRow("Quality", quality_row)
+        self.mask_only = QCheckBox("Export the mask only (greyscale)", self)
+        form.addRow(self.mask_only)
+        self.background_box = QComboBox(self)
+        for label, value in BACKGROUNDS:
+            self.background_box.addItem(label, value)
+        self.color_button = QPushButton(self)
+        self.image_path = QLineEdit(self)
+        self.image_path.setPlaceholderText("background image file")
+        self.image_button = QPushButton("Browse…", self)
+        self.blur_radius = QSpinBox(self)
+        self.blur_radius.setRange(1, 200)
+        self.blur_radius.setPrefix("blur ")
+        background_row = QHBoxLayout()
+        for widget in (self.background_box, self.color_button, self.image_path, self.image_button, self.blur_radius):
+            background_row.addWidget(widget)
+        form.addRow("Background", background_row)
+        self.crop = QCheckBox("Crop to subject, padding", self)
+        self.padding = QSpinBox(self)
+        self.padding.setRange(0, 5000)
+        self.padding.setSuffix(" px")
+        crop_row = QHBoxLayout()
+        crop_row.addWidget(self.crop)
+        crop_row.addWidget(self.padding)
+        form.addRow("Crop", crop_row)
+        self.resize_box = QComboBox(self)
+        for label, value in RESIZES:
+            self.resize_box.addItem(label, value)
+        self.resize_value = QSpinBox(self)
+        self.resize_value.setRange(1, 50000)
+        resize_row = QHBoxLayout()
+        resize_row.addWidget(self.resize_box)
+        resize_row.addWidget(self.resize_value)
+        form.addRow("Resize", resize_row)
+        self.keep_icc = QCheckBox("Keep colour profile (ICC)", self)
+        self.keep_exif = QCheckBox("Keep EXIF (without orientation)", self)
+        form.addRow(self.keep_icc)
+        form.addRow(self.keep_exif)
+        self.template = QLineEdit(self)
+        self.template.setToolTip("Fields: {name} {ext} {format} {model}")
+        form.addRow("File name", self.template)
+        self.feather = QSpinBox(self)
+        self.feather.setRange(0, 50)
+        self.feather.setSuffix(" px feather")
+        self.shift = QSpinBox(self)
+        self.shift.setRange(-50, 50)
+        self.shift.setSuffix(" px grow/shrink")
+        self.refine_edges = QCheckBox("Refine hair/edges", self)
+        self.decontaminate = QCheckBox("Decontaminate colours", self)
+        refine_row = QHBoxLayout()
+        for widget in (self.feather, self.shift, self.refine_edges):
+            refine_row.addWidget(widget)
+        if show_refine:
+            form.addRow("Refine", refine_row)
+        else:
+            for widget in (self.feather, self.shift, self.refine_edges):
+                widget.setVisible(False)
+        form.addRow(self.decontaminate)
+        self._color = QColor(*options.background.color)
+        self.set_options(options)
+        self.color_button.clicked.connect(self._pick_color)
+        self.image_button.clicked.connect(self._pick_image)
+        for signal in (self.format_box.currentIndexChanged, self.background_box.currentIndexChanged,
+                       self.resize_box.currentIndexChanged):
+            signal.connect(self._on_changed)
+        for spin in (self.quality, self.blur_radius, self.padding, self.resize_value, self.feather, self.shift):
+            spin.valueChanged.connect(self._on_changed)
+        for box in (self.lossless, self.mask_only, self.crop, self.keep_icc, self.keep_exif, self.refine_edges,
+                    self.decontaminate):
+            box.toggled.connect(self._on_changed)
+        self.template.textChanged.connect(self._on_changed)
+        self.image_path.textChanged.connect(self._on_changed)
+
+    def set_options(self, options: ExportOptions) -> None:
+        self.format_box.setCurrentIndex(self.format_box.findData(options.format))
+        self.lossless.setChecked(options.lossless)
+        self.quality.setValue(options.quality)
+        self.mask_only.setChecked(options.mask_only)
+        self.background_box.setCurrentIndex(self.background_box.findData(options.background.kind))
+        self._color = QColor(*options.background.color)
+        self.image_path.setText(options.background.image_path or "")
+        self.blur_radius.setValue(int(options.background.blur_radius))
+        self.crop.setChecked(options.crop_to_subject)
+        self.padding.setValue(options.crop_padding)
+        if options.resize_long_edge:
+            self.resize_box.setCurrentIndex(1)
+            self.resize_value.setValue(options.resize_long_edge)
+        elif options.resize_percent:
+            self.resize_box.setCurrentIndex(2)
+            self.resize_value.setValue(int(options.resize_percent))
+        else:
+            self.resize_box.setCurrentIndex(0)
+            self.resize_value.setValue(2048)
+        self.keep_icc.setChecked(options.keep_icc)
+        self.keep_exif.setChecked(options.keep_exif)
+        self.template.setText(options.name_template)
+        self.feather.setValue(int(options.refine.feather))
+        self.shift.setValue(options.refine.shift)
+        self.refine_edges.setChecked(options.refine.refine_edges)
+        self.decontaminate.setChecked(options.refine.decontaminate)
+        self._update_enabled()
+
+    def options(self) -> ExportOptions:
+        """The options as entered; ValueError with a message for the user when invalid."""
+        kind = self.background_box.currentData()
+        background = Background(
+            kind=kind,
+            color=(self._color.red(), self._color.green(), self._color.blue()),
+            image_path=self.image_path.text().strip() or None,
+            blur_radius=float(self.blur_radius.value()),
+        )
+        if kind == "image" and not Path(background.image_path or "").is_file():
+            raise ValueError("Choose an existing image file for the background")
+        resize = self.resize_box.currentData()
+        return ExportOptions(
+            format=self.format_box.currentData(),
+            quality=self.quality.value(),
+            lossless=self.lossless.isChecked(),
+            background=background,
+            mask_only=self.mask_only.isChecked(),
+            crop_to_subject=self.crop.isChecked(),
+            crop_padding=self.padding.value(),
+            resize_long_edge=self.resize_value.value() if resize == "long" else None,
+            resize_percent=float(self.resize_value.value()) if resize == "percent" else None,
+            keep_icc=self.keep_icc.isChecked(),
+            keep_exif=self.keep_exif.isChecked(),
+            name_template=self.template.text().strip() or "{name}-cutout",
+            refine=RefineSettings(feather=float(self.feather.value()), shift=self.shift.value(),
+                                  refine_edges=self.refine_edges.isChecked(),
+                                  decontaminate=self.decontaminate.isChecked()),
+        )
+
+    def _update_enabled(self) -> None:
+        fmt = self.format_box.currentData()
+        kind = self.background_box.currentData()
+        self.lossless.setEnabled(fmt == "webp")
+        self.quality.setEnabled(fmt == "jpg" or (fmt == "webp" and not self.lossless.isChecked()))
+        self.color_button.setVisible(kind == "color" or (fmt == "jpg" and kind == "transparent"))
+        self.color_button.setText(f"  {self._color.name()}  ")
+        self.color_button.setStyleSheet(f"background-color: {self._color.name()}")
+        self.image_path.setVisible(kind == "image")
+        self.image_button.setVisible(kind == "image")
+        self.blur_radius.setVisible(kind == "blur")
+        self.padding.setEnabled(self.crop.isChecked())
+        self.resize_value.setEnabled(self.resize_box.currentData() != "none")
+        self.resize_value.setSuffix(" %" if self.resize_box.currentData() == "percent" else " px")
+
+    def _on_changed(self, *_: object) -> None:
+        self._update_enabled()
+        self.changed.emit()
+
+    def _pick_color(self) -> None:
+        color = QColorDialog.getColor(self._color, self, "Background colour")
+        if color.isValid():
+            self._color = color
+            self._on_changed()
+
+    def set_color(self, color: QColor) -> None:
+        self._color = QColor(color)
+        self._on_changed()
+
+    def _pick_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Background image", "", "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff)")
+        if path:
+            self.image_path.setText(path)
