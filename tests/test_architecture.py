@@ -28,3 +28,11 @@ def test_core_and_cli_run_without_loading_qt() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=300)
+
+
+def test_types_check_in_core_and_training() -> None:
+    mypy = Path(sys.executable).with_name("mypy")
+    if not mypy.exists():
+        pytest.skip("mypy is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([str(mypy)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -93,7 +93,7 @@ class PairDataset(Dataset):
         self,
         pairs: Sequence[Pair],
         image_size: int,
-        transform: Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]] | None = None,
+        transform: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
         seed: int = 0,
     ) -> None:
         from training.transforms import rescale_pair

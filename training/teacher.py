@@ -52,7 +52,7 @@ class OnnxSaliencyModel:
 
     @staticmethod
     def preprocess(rgb: Image.Image) -> np.ndarray:
-        resized = np.asarray(rgb.resize((TEACHER_SIZE, TEACHER_SIZE), Image.LANCZOS), np.float32)
+        resized = np.asarray(rgb.resize((TEACHER_SIZE, TEACHER_SIZE), Image.Resampling.LANCZOS), np.float32)
         resized = resized / max(float(resized.max()), 1e-6)
         return ((resized - _MEAN) / _STD).transpose(2, 0, 1)[None]
 
@@ -62,7 +62,7 @@ class OnnxSaliencyModel:
         low, high = float(fused.min()), float(fused.max())
         normalised = (fused - low) / max(high - low, 1e-8)
         small = Image.fromarray((normalised * 255.0 + 0.5).astype(np.uint8), "L")
-        return np.asarray(small.resize(rgb.size, Image.LANCZOS))
+        return np.asarray(small.resize(rgb.size, Image.Resampling.LANCZOS))
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}

@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -114,14 +115,14 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     model.to(device)
     use_channels_last = config.channels_last and on_cuda
     if use_channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps,
                                  weight_decay=config.weight_decay)
     criterion = DeepSupervisionLoss(config.loss_weights)
     use_amp = config.amp and on_cuda
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
 
-    state = {"epoch": 0, "step": 0, "images_seen": 0, "best_metric": -math.inf, "history": [],
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "images_seen": 0, "best_metric": -math.inf, "history": [],
              "train_seconds": 0.0}
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if last_path.exists():

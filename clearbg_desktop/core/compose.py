@@ -93,10 +93,10 @@ def background_layer(background: Background, rgb: Image.Image) -> Image.Image | 
         factor = max(1, int(min(rgb.size) // 512))
         small = rgb.reduce(factor) if factor > 1 else rgb
         blurred = small.filter(ImageFilter.GaussianBlur(background.blur_radius / factor))
-        return blurred.resize(rgb.size, Image.BILINEAR)
+        return blurred.resize(rgb.size, Image.Resampling.BILINEAR)
     with Image.open(background.image_path) as opened:  # type: ignore[arg-type]
         picture = ImageOps.exif_transpose(opened).convert("RGB")
-    return ImageOps.fit(picture, rgb.size, Image.LANCZOS)
+    return ImageOps.fit(picture, rgb.size, Image.Resampling.LANCZOS)
 
 
 def compose(rgb: Image.Image, alpha: Image.Image, background: Background) -> Image.Image:
@@ -128,4 +128,4 @@ def resized(image: Image.Image, long_edge: int | None = None, percent: float | N
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if size == image.size:
         return image
-    return image.resize(size, Image.LANCZOS)
+    return image.resize(size, Image.Resampling.LANCZOS)

@@ -93,7 +93,8 @@ def _to_rgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, Image.I
                 source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
                 srgb = ImageCms.createProfile("sRGB")
                 rgb = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
-                return rgb, None, None  # now sRGB: untagged output is correct
+                if rgb is not None:
+                    return rgb, None, None  # now sRGB: untagged output is correct
             except (ImageCms.PyCMSError, OSError):
                 pass
         return image.convert("RGB"), None, None
@@ -105,8 +106,8 @@ def _to_rgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, Image.I
         mode = image.mode
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
-        alpha = rgba.getchannel("A")
-        if alpha.getextrema() == (255, 255):
+        alpha: Image.Image | None = rgba.getchannel("A")
+        if alpha is not None and alpha.getextrema() == (255, 255):
             alpha = None
         return rgba.convert("RGB"), alpha, icc
     if mode == "F":

@@ -24,7 +24,7 @@ DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE) -> Image.Image:
     """The recipe's RescaleT: a square, bilinear (antialiased) resize of the whole photo."""
-    return rgb.resize((size, size), Image.BILINEAR, reducing_gap=3.0)
+    return rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
 
 
 def normalise(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -59,7 +59,7 @@ def default_cpu_threads() -> int:
 def upsample_alpha(probability: np.ndarray, size: tuple[int, int]) -> Image.Image:
     """Model-resolution probability (float, HxW) -> 8-bit alpha at the photo's (width, height)."""
     small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
-    return small.resize(size, Image.BILINEAR)
+    return small.resize(size, Image.Resampling.BILINEAR)
 
 
 class Segmenter:

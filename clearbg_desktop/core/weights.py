@@ -150,7 +150,7 @@ def write_weights_folder(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     torch.save(state, weights_path)
     manifest_path = folder / MANIFEST_NAME
-    manifest = {"models": {}}
+    manifest: dict = {"models": {}}
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     item: dict = {

@@ -87,9 +87,35 @@ def take_screenshot(out: Path, photo: Path, view: str, size: str, timeout: float
     return 1
 
 
+def setup_logging() -> None:
+    """Log to the platformdirs log folder (a frozen Windows app has no console), and log crashes."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from clearbg_desktop.core.paths import log_dir
+
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = RotatingFileHandler(folder / "clearbg.log", maxBytes=2_000_000, backupCount=3,
+                                                       encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler()
+    logging.basicConfig(level=logging.INFO, handlers=[handler],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    previous = sys.excepthook
+
+    def log_uncaught(kind, value, traceback) -> None:  # type: ignore[no-untyped-def]
+        logging.getLogger("clearbg").critical("uncaught exception", exc_info=(kind, value, traceback))
+        previous(kind, value, traceback)
+
+    sys.excepthook = log_uncaught
+
+
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
+    setup_logging()
     if args.self_test:
         from clearbg_desktop.self_test import run_self_test
 

@@ -108,10 +108,10 @@ class ExportDialog(QDialog):
         rgb, alpha = loaded.rgb, Image.fromarray(self.document.alpha, "L")
         scale = min(1.0, PREVIEW_EDGE * 2 / max(rgb.size))
         size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        small_alpha = None if loaded.source_alpha is None else loaded.source_alpha.resize(size, Image.BILINEAR)
-        small = LoadedImage(rgb=rgb.resize(size, Image.BILINEAR), source_alpha=small_alpha,
+        small_alpha = None if loaded.source_alpha is None else loaded.source_alpha.resize(size, Image.Resampling.BILINEAR)
+        small = LoadedImage(rgb=rgb.resize(size, Image.Resampling.BILINEAR), source_alpha=small_alpha,
                             icc_profile=loaded.icc_profile, exif=loaded.exif)
-        return small, alpha.resize(size, Image.BILINEAR), scale
+        return small, alpha.resize(size, Image.Resampling.BILINEAR), scale
 
     def options(self) -> ExportOptions:
         return self.form.options()
