@@ -27,7 +27,7 @@ def main() -> None:
     os.environ.setdefault("CLEARBG_CONFIG_DIR", str(tmp / "config"))
     os.environ.setdefault("CLEARBG_LOG_DIR", str(tmp / "logs"))
     bench_weights_dir()
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, Qt, QTimer
+    from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 

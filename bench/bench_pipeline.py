@@ -16,7 +16,6 @@ import io
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
