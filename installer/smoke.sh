@@ -3,8 +3,13 @@
 # with a screenshot. Prints bundle size and start-up time. Usage: bash installer/smoke.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
-$PY -m pip install --quiet "pyinstaller>=6.3"
+# A clean build environment: the runtime dependencies with the CPU torch wheel and PyInstaller only,
+# so nothing from the dev/train extras (mlflow, dvc, scipy, ...) can leak into the bundle.
+VENV=build/installer-venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PY=$VENV/bin/python
+$PY -m pip install --quiet "torch==2.13.0"
+$PY -m pip install --quiet . "pyinstaller>=6.3"
 $PY installer/build.py
 BUNDLE=dist/ClearBG
 export QT_QPA_PLATFORM=offscreen

@@ -36,3 +36,11 @@ def test_types_check_in_core_and_training() -> None:
         pytest.skip("mypy is not installed (pip install -e '.[dev]')")
     result = subprocess.run([str(mypy)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_lint_is_clean() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([str(ruff), "check", "."], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
