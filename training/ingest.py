@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from clearbg_desktop.core.imageio import ImageLoadError, load_image
+from clearbg_desktop.core.weights import sha256_file
 from training.config import DataParams
 from training.data import PairingError, find_pairs, load_mask
-from training.teacher import OnnxSaliencyModel, label_folders, sha256_of
+from training.teacher import OnnxSaliencyModel, label_folders
 
 
 def unpack_if_archive(source: Path, work_dir: Path) -> Path:
@@ -56,7 +57,7 @@ def validate_pair(image_path: Path, mask_path: Path) -> dict:
         "mask": str(mask_path),
         "width": loaded.rgb.width,
         "height": loaded.rgb.height,
-        "sha256": sha256_of(image_path),
+        "sha256": sha256_file(image_path),
     }
 
 
@@ -93,7 +94,7 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
         teacher_info = {"file": Path(params.teacher_onnx).name, "sha256": teacher.sha256}
         labelled, bad = label_folders([Path(f) for f in params.photo_folders], teacher, work_dir / "teacher", progress)
         for record in labelled:
-            record["sha256"] = sha256_of(Path(record["image"]))
+            record["sha256"] = sha256_file(Path(record["image"]))
         records += labelled
         skipped += bad
     if not records:

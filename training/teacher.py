@@ -8,26 +8,19 @@ these masks with *our* preprocessing (``clearbg_desktop.core.segmenter``).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imageio import ImageLoadError, load_image
+from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, load_image
+from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
+from clearbg_desktop.core.weights import sha256_file
 
 TEACHER_SIZE = 320
-_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+_MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
+_STD = np.array(IMAGENET_STD, dtype=np.float32)
 
 
 class OnnxSaliencyModel:
@@ -44,7 +37,7 @@ class OnnxSaliencyModel:
         if threads:
             options.intra_op_num_threads = threads
         self.path = Path(onnx_path)
-        self.sha256 = sha256_of(self.path)
+        self.sha256 = sha256_file(self.path)
         self.session = ort.InferenceSession(
             str(self.path), options, providers=["CPUExecutionProvider"]
         )
@@ -65,13 +58,8 @@ class OnnxSaliencyModel:
         return np.asarray(small.resize(rgb.size, Image.Resampling.LANCZOS))
 
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-
-
 def list_photos(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_supported_image(p))
 
 
 def source_name(folder: Path) -> str:
