@@ -74,6 +74,7 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
     work_dir = Path(params.work_dir)
     out_dir = work_dir / "ingest"
     out_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "teacher").mkdir(exist_ok=True)  # a declared DVC output, even with no photo folders
     records: list[dict] = []
     skipped: list[dict] = []
     for raw in params.pair_folders:
