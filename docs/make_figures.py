@@ -49,6 +49,26 @@ def before_after(segmenter: Segmenter, photo: Path, height: int = 300) -> Image.
     return sheet
 
 
+def refinement_before_after(segmenter: Segmenter, photo: Path, height: int = 360) -> Image.Image:
+    """The same cut-out on a dark background: the model's alpha | after "Refine hair/edges" + decontaminate."""
+    from clearbg_desktop.core.compose import Background, compose
+    from clearbg_desktop.core.refine import decontaminate_colors, refine_edges
+
+    loaded = load_image(photo)
+    alpha = segmenter.predict_alpha(loaded.rgb)
+    refined = refine_edges(loaded.rgb, alpha, band=10)
+    dark = Background(kind="color", color=(25, 30, 40))
+    before = compose(loaded.rgb, alpha, dark)
+    after = compose(decontaminate_colors(loaded.rgb, refined), refined, dark)
+    box = (0, 0, loaded.size[0], loaded.size[1] // 2)  # head and shoulders: where hair is
+    panels = [before.crop(box), after.crop(box)]
+    width = round(panels[0].size[0] * height / panels[0].size[1])
+    sheet = Image.new("RGB", (2 * width + 10, height), "white")
+    for index, panel in enumerate(panels):
+        sheet.paste(panel.resize((width, height), Image.Resampling.LANCZOS), (index * (width + 10), 0))
+    return sheet
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -59,6 +79,8 @@ def main() -> None:
     for name, relative in EXAMPLES.items():
         before_after(segmenter, args.data / relative).save(out / f"{name}.jpg", quality=85)
         print(out / f"{name}.jpg")
+    refinement_before_after(segmenter, args.data / EXAMPLES["person"]).save(out / "refine-edges.jpg", quality=85)
+    print(out / "refine-edges.jpg")
     shots = REPO / "docs" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

@@ -52,7 +52,8 @@ def choose_device(preference: str = "auto") -> torch.device:
 
 
 def default_cpu_threads() -> int:
-    """All cores up to 8: U²-Net-small stops scaling beyond that (bench/RESULTS.md)."""
+    """All cores, capped at 8 so a batch leaves cores for decoding and encoding (bench/RESULTS.md
+    measures 1 vs 2 threads; the cap itself is a guess not yet measured on bigger machines)."""
     return max(1, min(os.cpu_count() or 1, 8))
 
 
