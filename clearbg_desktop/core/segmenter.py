@@ -76,13 +76,16 @@ class Segmenter:
         threads: int | None = None,
         input_size: int = MODEL_INPUT_SIZE,
         weights: WeightsEntry | None = None,
+        channels_last: bool = True,
     ) -> None:
         self.device = choose_device(device)
         self.input_size = input_size
         self.weights = weights
         if self.device.type == "cpu":
             torch.set_num_threads(threads or default_cpu_threads())
-        self.model = model.eval().to(self.device)
+        # channels_last measured 1.7-1.8x faster than the default layout on CPU, same masks (bench/RESULTS.md)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.eval().to(self.device).to(memory_format=self.memory_format)  # type: ignore[call-overload]
 
     @classmethod
     def from_weights(
@@ -101,7 +104,7 @@ class Segmenter:
         """Foreground probability at model resolution, float32 (N, S, S)."""
         batch = np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs])
         with torch.inference_mode():
-            tensor = normalise(batch).to(self.device)
+            tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)
             probability = self.model.predict(tensor)[:, 0]
         return probability.float().cpu().numpy()
 

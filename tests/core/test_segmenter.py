@@ -65,3 +65,14 @@ def test_device_choice_falls_back_to_cpu_without_accelerators() -> None:
     assert choose_device("cpu").type == "cpu"
     with pytest.raises(ValueError, match="unknown device"):
         choose_device("tpu")
+
+
+def test_channels_last_gives_the_same_masks_as_the_default_layout(random_weights: Path) -> None:
+    from clearbg_desktop.core.weights import find_weights, load_model
+
+    entry = find_weights("small")
+    photos = [make_photo((150, 100), seed=3)]
+    fast = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=True)
+    plain = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=False)
+    difference = np.abs(fast.predict_probabilities(photos) - plain.predict_probabilities(photos)).max()
+    assert difference < 1e-4
