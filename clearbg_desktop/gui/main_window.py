@@ -267,8 +267,8 @@ class MainWindow(QMainWindow):
         for action in (self.brush_bar.toggle_action, self.brush_bar.smaller_action, self.brush_bar.bigger_action):
             self.addAction(action)
             self.image_menu.addAction(action)
-        self.addToolBarBreak()
-        self.addToolBar(self.brush_bar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.brush_bar)
         self._rebuild_recent_menu()
 
     # ----- opening photos ----------------------------------------------------------------
