@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -73,6 +73,7 @@ class MaskCanvas(QGraphicsView):
         self.setAcceptDrops(False)  # the main window handles drops
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
+        self.viewport().grabGesture(Qt.GestureType.PinchGesture)  # trackpad / touch-screen zoom
         self.brush = Brush()
         self.painting_enabled = True
         self._stroke: Stroke | None = None
@@ -189,6 +190,15 @@ class MaskCanvas(QGraphicsView):
 
     def zoom_out(self) -> None:
         self.set_zoom(self.zoom / 1.25)
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Gesture:
+            pinch = event.gesture(Qt.GestureType.PinchGesture)  # type: ignore[attr-defined]
+            if pinch is not None:
+                self.set_zoom(self.zoom * pinch.scaleFactor())
+                event.accept()
+                return True
+        return super().viewportEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
