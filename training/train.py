@@ -64,6 +64,19 @@ def model_from_checkpoint(checkpoint: dict) -> U2Net:
     return model.eval()
 
 
+def prior_training(init_from: Path) -> dict[str, Any]:
+    """Cumulative counters of the weights a run continues from, so the model card keeps adding up."""
+    from clearbg_desktop.core.weights import find_weights
+
+    if init_from.is_dir():
+        training = find_weights("small", [init_from]).card.get("training", {})
+        return {"images_seen": int(training.get("images_seen", 0)),
+                "train_seconds": float(training.get("train_hours", 0.0)) * 3600}
+    checkpoint = load_checkpoint(init_from)
+    return {"images_seen": int(checkpoint.get("images_seen", 0)),
+            "train_seconds": float(checkpoint.get("train_seconds", 0.0))}
+
+
 def _validation_sets(params: Params, manifest: dict) -> list[ValidationSet]:
     limit = params.train.val_max_images
     sets = []
@@ -125,6 +138,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     state: dict[str, Any] = {"epoch": 0, "step": 0, "images_seen": 0, "best_metric": -math.inf, "history": [],
              "train_seconds": 0.0}
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if config.init_from and not last_path.exists():
+        state.update(prior_training(Path(config.init_from)))
     if last_path.exists():
         checkpoint = load_checkpoint(last_path)
         model.load_state_dict(checkpoint["model"])

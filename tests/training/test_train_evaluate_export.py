@@ -97,6 +97,12 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
         __import__("PIL.Image", fromlist=["Image"]).open(find_pairs(pairs_folder)[0].image).convert("RGB"))
     assert alpha.size == (72, 56)
 
+    # A later session continues from the bundled weights: the counters keep adding up.
+    later = tiny_params(pairs_folder, tmp_path / "later", epochs=1, init_from=str(tmp_path / "weights"))
+    train(later, manifest, progress=False)
+    continued = load_checkpoint(tmp_path / "later" / "runs" / "last.pt")
+    assert continued["images_seen"] == loaded.card["training"]["images_seen"] + 4
+
 
 def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
