@@ -11,11 +11,19 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPen,
+    QImage,
     QPixmap,
     QTabletEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.mask_ops import Box, Brush, MaskEdit, Stroke
@@ -24,6 +32,35 @@ from clearbg_desktop.gui.qimage import array_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 COMPARE_KEY = Qt.Key.Key_Backslash
+
+
+class ImageItem(QGraphicsItem):
+    """Draws a QImage the canvas owns and edits in place.
+
+    QGraphicsPixmapItem needs ``setPixmap`` after every change, which copies and re-uploads a
+    96 MB pixmap at 24 MP for each brush dab; here a dab paints into the image and repaints only
+    its rectangle (only the exposed part is drawn).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image = QImage()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+
+    def set_image(self, image: QImage) -> None:
+        self.prepareGeometryChange()
+        self.image = image
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return QRectF(0, 0, self.image.width(), self.image.height())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.image.isNull():
+            return
+        exposed = option.exposedRect.toAlignedRect().intersected(self.image.rect())  # type: ignore[attr-defined]
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, painter.transform().m11() < 1.0)
+        painter.drawImage(exposed, self.image, exposed)
 
 
 def checkerboard_brush(cell: int = 10) -> QBrush:
@@ -57,8 +94,7 @@ class MaskCanvas(QGraphicsView):
         self.setObjectName("MaskCanvas")
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
-        self._item = QGraphicsPixmapItem()
-        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._item = ImageItem()
         self._scene.addItem(self._item)
         self.document: Document | None = None
         self.view_mode = "cutout"
@@ -113,29 +149,32 @@ class MaskCanvas(QGraphicsView):
     def refresh(self) -> None:
         array = self.displayed_array()
         if array is None:
-            self._item.setPixmap(QPixmap())
+            self._item.set_image(QImage())
             self._scene.setSceneRect(QRectF())
             return
-        self._item.setPixmap(QPixmap.fromImage(array_to_qimage(array)))
+        image = array_to_qimage(array)
+        if image.hasAlphaChannel():  # premultiplied: what the raster engine blends fastest
+            image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        self._item.set_image(image)
         self._scene.setSceneRect(self._item.boundingRect())
         self.viewport().update()
 
     def repaint_region(self, box: Box) -> None:
         """Re-render only ``box`` of the photo into the displayed pixmap (brush dabs, undo)."""
         doc = self.document
-        pixmap = self._item.pixmap()
-        if doc is None or doc.loaded is None or pixmap.isNull():
+        image = self._item.image
+        if doc is None or doc.loaded is None or image.isNull():
             return
         left, top, right, bottom = box
         mode = "original" if self.comparing else self.view_mode
         color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
         alpha = None if doc.alpha is None else doc.alpha[top:bottom, left:right]
         patch = render_view(doc.rgb[top:bottom, left:right], alpha, mode, color)
-        painter = QPainter(pixmap)
+        painter = QPainter(image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(left, top, array_to_qimage(patch))
         painter.end()
-        self._item.setPixmap(pixmap)
+        self._item.update(QRectF(left, top, right - left, bottom - top))
 
     # ----- brush -------------------------------------------------------------------------
     def set_brush(self, brush: Brush) -> None:
@@ -177,7 +216,7 @@ class MaskCanvas(QGraphicsView):
         self.zoom_changed.emit(self.zoom)
 
     def zoom_fit(self) -> None:
-        if self._item.pixmap().isNull():
+        if self._item.image.isNull():
             return
         self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
         self.zoom_changed.emit(self.zoom)
