@@ -7,11 +7,11 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPen,
-    QImage,
     QPixmap,
     QTabletEvent,
     QWheelEvent,
