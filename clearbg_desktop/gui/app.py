@@ -60,6 +60,9 @@ def take_screenshot(out: Path, photo: Path, view: str, size: str, timeout: float
         QTimer.singleShot(200, finish)
 
     def finish() -> None:
+        if window.canvas.is_rendering:  # a large photo's view is still being rendered
+            QTimer.singleShot(100, finish)
+            return
         image = window.grab()
         outcome["ok"] = image.save(str(out))
         if not outcome["ok"]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -63,6 +65,32 @@ class ImageItem(QGraphicsItem):
         painter.drawImage(exposed, self.image, exposed)
 
 
+ASYNC_RENDER_PIXELS = 2_000_000  # above this, full-view renders run off the GUI thread
+
+
+def render_qimage(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, color: tuple[int, int, int]) -> QImage:
+    """The displayed image for a view mode (thread-safe: numpy and QImage only)."""
+    image = array_to_qimage(render_view(rgb, alpha, mode, color))
+    if image.hasAlphaChannel():  # premultiplied: what the raster engine blends fastest
+        image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    return image
+
+
+class _RenderSignals(QObject):
+    """Signals:
+        rendered(int, object): generation, QImage.
+    """
+
+    rendered = Signal(int, object)
+
+
+_RENDER_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearbg-render")
+
+
+def _render_job(generation: int, signals: _RenderSignals, *args: object) -> None:
+    signals.rendered.emit(generation, render_qimage(*args))  # type: ignore[arg-type]
+
+
 def checkerboard_brush(cell: int = 10) -> QBrush:
     tile = QPixmap(cell * 2, cell * 2)
     tile.fill(QColor(204, 204, 204))
@@ -79,12 +107,17 @@ class MaskCanvas(QGraphicsView):
     Left-dragging paints with the current :class:`Brush` at the photo's full resolution; only
     the dab's rectangle is re-rendered, so strokes stay smooth on 24 MP photos.
 
+    Full-view renders of large photos (view switch, new mask) run on a thread pool so the GUI
+    thread never stalls; dabs painted meanwhile are re-applied when the render arrives.
+
     Signals:
+        rendered(): the displayed image is up to date (screenshots wait for it).
         zoom_changed(float): the new zoom factor (1.0 = 100 %).
         comparing_changed(bool): True while the original is shown for comparison.
         stroke_finished(object): a MaskEdit for the finished stroke (the window pushes it on its undo stack).
     """
 
+    rendered = Signal()
     zoom_changed = Signal(float)
     comparing_changed = Signal(bool)
     stroke_finished = Signal(object)
@@ -110,6 +143,12 @@ class MaskCanvas(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)  # trackpad / touch-screen zoom
+        self._generation = 0
+        self._pending_render = False
+        self._fit_when_rendered = False
+        self._dirty: list[Box] = []
+        self._render_signals = _RenderSignals()  # no parent: a job in flight may outlive the canvas
+        self._render_signals.rendered.connect(self._on_rendered)
         self.brush = Brush()
         self.painting_enabled = True
         self._stroke: Stroke | None = None
@@ -124,10 +163,21 @@ class MaskCanvas(QGraphicsView):
 
     # ----- content -----------------------------------------------------------------------
     def set_document(self, document: Document | None, fit: bool = True) -> None:
+        new_size = document is not None and document.loaded is not None and (
+            self._item.image.width(), self._item.image.height()) != document.loaded.size
         self.document = document
+        if new_size:
+            self._item.set_image(QImage())  # never show another photo's pixels meanwhile
         self.refresh()
         if fit:
-            self.zoom_fit()
+            if self._pending_render:
+                self._fit_when_rendered = True
+            else:
+                self.zoom_fit()
+
+    @property
+    def is_rendering(self) -> bool:
+        return self._pending_render
 
     def set_view_mode(self, mode: str) -> None:
         self.view_mode = mode
@@ -147,23 +197,53 @@ class MaskCanvas(QGraphicsView):
         return render_view(doc.rgb, doc.alpha, mode, color)
 
     def refresh(self) -> None:
-        array = self.displayed_array()
-        if array is None:
+        """Re-render the whole view: inline for small photos, on the thread pool for large ones."""
+        self._generation += 1
+        self._dirty.clear()
+        doc = self.document
+        if doc is None or doc.loaded is None:
+            self._pending_render = False
             self._item.set_image(QImage())
             self._scene.setSceneRect(QRectF())
+            self.rendered.emit()
             return
-        image = array_to_qimage(array)
-        if image.hasAlphaChannel():  # premultiplied: what the raster engine blends fastest
-            image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        mode = "original" if self.comparing else self.view_mode
+        color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
+        alpha = None if doc.alpha is None else doc.alpha
+        width, height = doc.loaded.size
+        if width * height <= ASYNC_RENDER_PIXELS:
+            self._pending_render = False
+            self._show(render_qimage(doc.rgb, alpha, mode, color))
+            return
+        self._pending_render = True
+        snapshot = None if alpha is None else alpha.copy()  # the user may paint while it renders
+        _RENDER_POOL.submit(_render_job, self._generation, self._render_signals, doc.rgb, snapshot, mode, color)
+
+    def _on_rendered(self, generation: int, image: QImage) -> None:
+        if generation != self._generation:
+            return  # superseded by a newer refresh
+        self._pending_render = False
+        self._show(image)
+        for box in self._dirty:  # dabs painted while rendering
+            self.repaint_region(box)
+        self._dirty.clear()
+        if self._fit_when_rendered:
+            self._fit_when_rendered = False
+            self.zoom_fit()
+
+    def _show(self, image: QImage) -> None:
         self._item.set_image(image)
         self._scene.setSceneRect(self._item.boundingRect())
         self.viewport().update()
+        self.rendered.emit()
 
     def repaint_region(self, box: Box) -> None:
         """Re-render only ``box`` of the photo into the displayed pixmap (brush dabs, undo)."""
         doc = self.document
         image = self._item.image
-        if doc is None or doc.loaded is None or image.isNull():
+        if self._pending_render:
+            self._dirty.append(box)
+        if doc is None or doc.loaded is None or image.isNull() or (image.width(), image.height()) != doc.loaded.size:
             return
         left, top, right, bottom = box
         mode = "original" if self.comparing else self.view_mode

@@ -104,3 +104,23 @@ def test_reset_invert_and_refinement_are_undoable(qtbot, window, tmp_path: Path)
     qtbot.waitUntil(lambda: (document.alpha > 127).sum() < grown, timeout=5000)
     window.refine_panel.reset_button.click()  # dropping a preview restores the mask
     assert (document.alpha > 127).sum() == grown
+
+
+def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from clearbg_desktop.gui.canvas import ASYNC_RENDER_PIXELS
+
+    document = open_photo(qtbot, window, tmp_path, size=(2400, 1200))
+    assert 2400 * 1200 > ASYNC_RENDER_PIXELS
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: not canvas.is_rendering, timeout=WAIT_MS)
+    document.alpha[...] = 0
+    with qtbot.waitSignal(canvas.rendered, timeout=WAIT_MS):
+        canvas.refresh()  # runs on the thread pool…
+        assert canvas.is_rendering
+        window.brush_bar.size_box.setValue(40)
+        window.brush_bar.hardness_slider.setValue(100)
+        drag(qtbot, canvas, [(300, 300), (400, 300)])  # …while the user paints
+    assert document.alpha[300, 350] == 255
+    shown = canvas._item.image
+    assert shown.pixelColor(350, 300).alpha() == 255  # the dab survived the late render
+    assert shown.pixelColor(350, 600).alpha() == 0
