@@ -42,9 +42,10 @@ class Document:
             self._rgb = np.asarray(self.loaded.rgb)
         return self._rgb
 
-    def set_photo(self, loaded: LoadedImage) -> None:
+    def set_photo(self, loaded: LoadedImage, rgb: np.ndarray | None = None) -> None:
+        """``rgb``: the photo already as an array (decoded off the GUI thread), if at hand."""
         self.loaded = loaded
-        self._rgb = None
+        self._rgb = rgb
         self.error = None
 
     def set_prediction(self, alpha: np.ndarray) -> None:

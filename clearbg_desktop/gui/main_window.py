@@ -346,12 +346,14 @@ class MainWindow(QMainWindow):
         self.model_description = description
         self.statusBar().showMessage(f"{description} ready", 3000)
 
-    def _on_photo_loaded(self, request_id: int, doc_id: int, loaded: LoadedImage) -> None:
+    def _on_photo_loaded(self, request_id: int, doc_id: int, loaded: LoadedImage, views) -> None:  # type: ignore[no-untyped-def]
         document = self.document_by_id(doc_id)
         if document is None or not self._is_current_request(request_id, doc_id):
             return
-        document.set_photo(loaded)
-        self._update_thumbnail(document)
+        if document.loaded is loaded and document.alpha is not None:
+            return  # a re-run of the model on the photo already shown
+        document.set_photo(loaded, views.rgb)
+        self._set_thumbnail(document, views.thumbnail)
         if document is self.current:
             self.canvas.set_document(document)
         if loaded.notes:
@@ -399,19 +401,15 @@ class MainWindow(QMainWindow):
     def _update_busy(self) -> None:
         self.busy.setVisible(bool(self._latest_request))
 
-    def _update_thumbnail(self, document: Document) -> None:
+    def _set_thumbnail(self, document: Document, thumbnail: np.ndarray) -> None:
         from PySide6.QtGui import QPixmap
 
         from clearbg_desktop.gui.qimage import array_to_qimage
 
-        thumb = document.loaded.rgb.copy() if document.loaded else None
-        if thumb is None:
-            return
-        thumb.thumbnail((192, 144))
         for row in range(self.filmstrip.count()):
             item = self.filmstrip.item(row)
             if item.data(Qt.ItemDataRole.UserRole) == document.doc_id:
-                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(np.asarray(thumb)))))
+                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(thumbnail))))
 
     # ----- documents ---------------------------------------------------------------------
     def show_document(self, document: Document) -> None:

@@ -25,20 +25,40 @@ class SegmentRequest:
     loaded: LoadedImage | None = None  # or segment an already decoded photo
 
 
+THUMBNAIL_SIZE = (192, 144)
+
+
+@dataclass(frozen=True)
+class DecodedViews:
+    rgb: np.ndarray
+    thumbnail: np.ndarray
+
+
+def decoded_views(loaded: LoadedImage) -> DecodedViews:
+    from PIL import Image
+
+    scale = min(THUMBNAIL_SIZE[0] / loaded.rgb.width, THUMBNAIL_SIZE[1] / loaded.rgb.height, 1.0)
+    size = (max(1, round(loaded.rgb.width * scale)), max(1, round(loaded.rgb.height * scale)))
+    thumbnail = loaded.rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return DecodedViews(np.asarray(loaded.rgb), np.asarray(thumbnail))
+
+
 class InferenceWorker(QObject):
     """Decodes and segments photos off the GUI thread.
 
     Signals:
         model_loading(str): a model is being loaded (first request, or after a settings change).
         model_ready(str): the model is loaded; its description (name, device).
-        photo_loaded(int, int, object): request id, doc id, LoadedImage.
+        photo_loaded(int, int, object, object): request id, doc id, LoadedImage, and a DecodedViews
+            (the photo as a numpy array and a filmstrip thumbnail, made here so the GUI thread never
+            copies a 24 MP photo).
         finished(int, int, object): request id, doc id, alpha as HxW uint8 numpy array.
         failed(int, int, str): request id, doc id, a message for the user.
     """
 
     model_loading = Signal(str)
     model_ready = Signal(str)
-    photo_loaded = Signal(int, int, object)
+    photo_loaded = Signal(int, int, object, object)
     finished = Signal(int, int, object)
     failed = Signal(int, int, str)
 
@@ -73,7 +93,7 @@ class InferenceWorker(QObject):
             if loaded is None:
                 assert request.path is not None
                 loaded = load_image(request.path)
-                self.photo_loaded.emit(request.request_id, request.doc_id, loaded)
+            self.photo_loaded.emit(request.request_id, request.doc_id, loaded, decoded_views(loaded))
             if QThread.currentThread().isInterruptionRequested():
                 return
             segmenter = self._ensure_segmenter()
