@@ -36,6 +36,7 @@ class TrainParams:
     loss_weights: list[float] = field(default_factory=lambda: [1.0] * 7)  # fused, side1..side6
     checkpoint_every: int = 200  # iterations
     max_minutes: float = 0.0  # wall-clock budget, 0 = none
+    max_images: int = 0  # stop once this many images were seen in total, 0 = none
     val_every_images: int = 0  # 0 = once per epoch
     val_max_images: int = 0  # per validation set, 0 = all
     num_workers: int = 0

@@ -114,6 +114,13 @@ def model_card_markdown(card: dict) -> str:
     if metrics.get("models"):
         lines += ["## Measured comparison", "", markdown_table(metrics["models"], Path(metrics["dataset"]).name,
                                                                metrics["images"])]
+        models = metrics["models"]
+        ours = next(iter(models.values()))
+        reference = models.get("u2netp.onnx")
+        if reference:
+            lines += ["Distance to the reference to beat (u2netp.onnx), ours minus reference: "
+                      + ", ".join(f"{key} {ours[key] - reference[key]:+.4f}" for key in
+                                  ("max_fbeta", "s_measure", "mae", "weighted_fbeta")) + ".", ""]
     history = card.get("validation_history") or []
     if history:
         keys = [k for k in history[-1] if k.endswith("/max_fbeta") or k.endswith("/mae") or k.endswith("/s_measure")]

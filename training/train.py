@@ -190,6 +190,9 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         summary = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if "per_second" not in k)
         print(f"[validate] {state['images_seen']} images: {summary}{' (best)' if improved else ''}", flush=True)
 
+    def budget_spent() -> bool:
+        return 0 < config.max_images <= state["images_seen"]
+
     recent_losses: list[float] = []
     stopped = False
     epoch_bar = None
@@ -201,7 +204,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
             epoch_bar = tqdm(total=len(loader), desc=f"epoch {state['epoch'] + 1}/{config.epochs}",
                              disable=not (progress and main_process), unit="batch")
             steps = train_steps(wrapped, loader, optimizer, criterion, device, use_amp, use_channels_last, scaler,
-                                should_stop=lambda: time.perf_counter() > deadline)
+                                should_stop=lambda: time.perf_counter() > deadline or budget_spent())
             for loss, batch in steps:
                 state["step"] += 1
                 state["images_seen"] += batch * world
@@ -217,10 +220,10 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                     elif state["step"] % config.checkpoint_every == 0:
                         save_checkpoint(last_path, checkpoint_state())
             epoch_bar.close()
-            if time.perf_counter() > deadline:
+            if time.perf_counter() > deadline or budget_spent():
                 stopped = True
                 if main_process:
-                    print(f"time budget of {config.max_minutes} min reached", flush=True)
+                    print(f"budget reached ({config.max_minutes} min / {config.max_images} images)", flush=True)
             else:
                 state["epoch"] += 1
         if main_process:
