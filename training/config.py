@@ -41,8 +41,8 @@ class TrainParams:
     val_max_images: int = 0  # per validation set, 0 = all
     num_workers: int = 0
     seed: int = 42
-    amp: bool = True  # CUDA only
-    channels_last: bool = True  # CUDA only
+    amp: bool = True  # float16 on CUDA; bfloat16 on CPUs with native bf16 (measured ~3x faster steps on AVX512-BF16)
+    channels_last: bool = True  # CUDA and CPU
     init_from: str = ""  # continue from these weights (a later session's fine-tune)
     out_dir: str = "runs/train"
 

@@ -37,6 +37,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def cpu_has_native_bf16() -> bool:
+    """bf16 autocast only pays where the CPU multiplies bf16 natively; elsewhere it is slower than fp32."""
+    cpu = torch.cpu
+    return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+                or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+
+
 def _distributed() -> tuple[int, int]:
     """(rank, world size); initialises the process group under torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -69,12 +76,15 @@ def prior_training(init_from: Path) -> dict[str, Any]:
     from clearbg_desktop.core.weights import find_weights
 
     if init_from.is_dir():
-        training = find_weights("small", [init_from]).card.get("training", {})
+        card = find_weights("small", [init_from]).card
+        training = card.get("training", {})
         return {"images_seen": int(training.get("images_seen", 0)),
-                "train_seconds": float(training.get("train_hours", 0.0)) * 3600}
+                "train_seconds": float(training.get("train_hours", 0.0)) * 3600,
+                "history": list(card.get("validation_history", []))}
     checkpoint = load_checkpoint(init_from)
     return {"images_seen": int(checkpoint.get("images_seen", 0)),
-            "train_seconds": float(checkpoint.get("train_seconds", 0.0))}
+            "train_seconds": float(checkpoint.get("train_seconds", 0.0)),
+            "history": list(checkpoint.get("history", []))}
 
 
 def _validation_sets(params: Params, manifest: dict) -> list[ValidationSet]:
@@ -126,14 +136,14 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
 
         model.load_state_dict(load_any_weights(Path(config.init_from)).state_dict())
     model.to(device)
-    use_channels_last = config.channels_last and on_cuda
+    use_channels_last = config.channels_last
     if use_channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps,
                                  weight_decay=config.weight_decay)
     criterion = DeepSupervisionLoss(config.loss_weights)
-    use_amp = config.amp and on_cuda
-    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    use_amp = config.amp and (on_cuda or (device.type == "cpu" and cpu_has_native_bf16()))
+    scaler = torch.amp.GradScaler("cuda") if use_amp and on_cuda else None  # bf16 needs no loss scaling
 
     state: dict[str, Any] = {"epoch": 0, "step": 0, "images_seen": 0, "best_metric": -math.inf, "history": [],
              "train_seconds": 0.0}

@@ -102,6 +102,8 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     train(later, manifest, progress=False)
     continued = load_checkpoint(tmp_path / "later" / "runs" / "last.pt")
     assert continued["images_seen"] == loaded.card["training"]["images_seen"] + 4
+    earlier_curve = [h["images_seen"] for h in loaded.card["validation_history"]]
+    assert [h["images_seen"] for h in continued["history"]] == earlier_curve + [continued["images_seen"]]
 
 
 def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None:
