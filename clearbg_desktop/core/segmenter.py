@@ -57,6 +57,19 @@ def default_cpu_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def stretch_to_full_range(probability: np.ndarray, min_range: float = 0.05) -> np.ndarray:
+    """Per-image min-max stretch of the fused map, as U²-Net's own test script and rembg do.
+
+    Without it an under-confident model leaves the subject half transparent. The metrics
+    (pysodmetrics) apply the same stretch, so this changes what users see, not the scores.
+    A nearly flat map (range < ``min_range``: no subject found) is left alone, not amplified.
+    """
+    low, high = float(probability.min()), float(probability.max())
+    if high - low < min_range:
+        return probability
+    return (probability - low) / (high - low)
+
+
 def upsample_alpha(probability: np.ndarray, size: tuple[int, int]) -> Image.Image:
     """Model-resolution probability (float, HxW) -> 8-bit alpha at the photo's (width, height)."""
     small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
@@ -101,12 +114,12 @@ class Segmenter:
         return f"U²-Net {name} on {self.device.type.upper()}"
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """Foreground probability at model resolution, float32 (N, S, S)."""
+        """Foreground probability at model resolution, float32 (N, S, S), stretched per image."""
         batch = np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs])
         with torch.inference_mode():
             tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)
             probability = self.model.predict(tensor)[:, 0]
-        return probability.float().cpu().numpy()
+        return np.stack([stretch_to_full_range(p) for p in probability.float().cpu().numpy()])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:
         """Full-resolution 8-bit alphas, one per photo (photos may differ in size)."""

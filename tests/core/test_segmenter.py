@@ -76,3 +76,14 @@ def test_channels_last_gives_the_same_masks_as_the_default_layout(random_weights
     plain = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=False)
     difference = np.abs(fast.predict_probabilities(photos) - plain.predict_probabilities(photos)).max()
     assert difference < 1e-4
+
+
+def test_the_fused_map_is_stretched_per_image_but_a_flat_map_is_left_alone() -> None:
+    from clearbg_desktop.core.segmenter import stretch_to_full_range
+
+    under_confident = np.array([[0.1, 0.3], [0.5, 0.6]], np.float32)
+    stretched = stretch_to_full_range(under_confident)
+    np.testing.assert_allclose(stretched, [[0.0, 0.4], [0.8, 1.0]], atol=1e-6)
+    nothing_found = np.full((2, 2), 0.02, np.float32)
+    nothing_found[0, 0] = 0.04
+    np.testing.assert_array_equal(stretch_to_full_range(nothing_found), nothing_found)
