@@ -18,7 +18,7 @@ export CLEARBG_CONFIG_DIR="$TMP/config" CLEARBG_LOG_DIR="$TMP/logs" CLEARBG_USER
 start=$(date +%s.%N)
 "$BUNDLE/clearbg" --self-test
 end=$(date +%s.%N)
-echo "self-test wall time: $(echo "$end - $start" | bc) s"
+echo "self-test wall time: $($PY -c "print(round($end - $start, 2))") s"
 "$BUNDLE/clearbg-cli" resources/samples/sample.jpg -o "$TMP/out" -q
 test -s "$TMP/out/sample-cutout.png"
 "$BUNDLE/clearbg" --screenshot "$TMP/frozen-gui.png" resources/samples/sample.jpg
