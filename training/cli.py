@@ -1,4 +1,5 @@
-"""``python -m training {ingest,train,evaluate,export}`` — the DVC stages, runnable without DVC."""
+"""``python -m training {ingest,train,evaluate,export}`` — the DVC stages, runnable without DVC —
+and ``pack``/``unpack``, which carry the ingested data to a machine that cannot reach it."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ def apply_override(params: object, override: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    parser.add_argument("stage", choices=["ingest", "train", "evaluate", "export"])
+    parser.add_argument("stage", choices=["ingest", "train", "evaluate", "export", "pack", "unpack"])
+    parser.add_argument("--pack-dir", type=Path, default=Path("packs/train"),
+                        help="pack/unpack: the pack folder (default packs/train)")
+    parser.add_argument("--budget-mib", type=float, default=56.0, help="pack: size budget (default 56 MiB)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -47,6 +51,20 @@ def main(argv: list[str] | None = None) -> int:
         from training.evaluate import run_evaluation
 
         print(run_evaluation(params.evaluate, progress=progress))
+    elif args.stage == "pack":
+        from training.pack import build_pack
+
+        manifest_path = Path(params.data.work_dir) / "ingest" / "manifest.json"
+        pack = build_pack(manifest_path, args.pack_dir, params.train.image_size, params.data.validation_folders,
+                          int(args.budget_mib * 2**20), progress=progress)
+        print(f"pack: {args.pack_dir} ({len(pack['records'])} pairs at {pack['image_size']} px, JPEG quality "
+              f"{pack['jpeg_quality']}, {pack['bytes'] / 2**20:.1f} MiB)")
+    elif args.stage == "unpack":
+        from training.pack import unpack
+
+        manifest_path, folders = unpack(args.pack_dir, Path(params.data.work_dir))
+        print(f"manifest: {manifest_path}; train with "
+              f"--set data.validation_folders=[{','.join(str(f) for f in folders)}]")
     else:
         from training.export import export
 

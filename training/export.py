@@ -100,7 +100,7 @@ def model_card_markdown(card: dict) -> str:
         f"# ClearBG bundled model: {card['architecture']}",
         "",
         f"- Input: {card['input_size']}×{card['input_size']} RGB, ImageNet mean/std (see `clearbg_desktop/core/segmenter.py`).",
-        f"- Trained from scratch (Xavier init) by `training/` on teacher-labelled photos"
+        "- Trained from scratch (Xavier init) by `training/` on teacher-labelled photos"
         + (f", continued across sessions (last run started from `{config['init_from']}`)" if config.get("init_from") else "")
         + "; teacher: "
         f"{(card.get('teacher') or {}).get('file', 'none')} (SHA-256 {(card.get('teacher') or {}).get('sha256', '-')}).",

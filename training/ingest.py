@@ -123,7 +123,7 @@ def manifest_hash(path: Path) -> str:
     """Hash of the records only (not the creation time), so the same data hashes the same."""
     manifest = json.loads(Path(path).read_text(encoding="utf-8"))
     payload = json.dumps(
-        [(Path(r["image"]).name, r["sha256"], r["split"]) for r in manifest["records"]], sort_keys=True
+        [(r.get("name", Path(r["image"]).name), r["sha256"], r["split"]) for r in manifest["records"]], sort_keys=True
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -114,6 +114,10 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     out_dir = Path(config.out_dir)
     manifest_path = manifest_path or Path(params.data.work_dir) / "ingest" / "manifest.json"
     manifest = read_manifest(manifest_path)
+    packed_size = (manifest.get("packed") or {}).get("image_size")
+    if packed_size is not None and packed_size != config.image_size:
+        raise ValueError(f"{manifest_path}: the data were packed at {packed_size} px but train.image_size is "
+                         f"{config.image_size}; pack again at that size or --set train.image_size={packed_size}")
 
     dataset = PairDataset(
         manifest_pairs(manifest, "train"),
