@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
+from clearbg_desktop.core.png_writer import can_encode as can_encode_png
+from clearbg_desktop.core.png_writer import encode_png
+
 try:  # HEIC/HEIF support is optional.
     from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
 
@@ -190,6 +193,8 @@ def encode_image(
     """Encode to bytes in ``fmt`` (png, webp, tiff, jpg); JPEG callers flatten alpha first."""
     if fmt not in SAVE_FORMATS:
         raise OutputError(f"unknown output format {fmt!r}; choose one of {', '.join(SAVE_FORMATS)}")
+    if fmt == "png" and can_encode_png(image):
+        return encode_png(image, png_compress_level, icc_profile=icc_profile, exif=exif)
     options: dict[str, object] = {}
     if icc_profile:
         options["icc_profile"] = icc_profile
