@@ -54,6 +54,12 @@ def reference_to_png(model: torch.nn.Module, path: Path) -> bytes:
     return buffer.getvalue()
 
 
+def pillow_png(image: Image.Image, level: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=level)
+    return buffer.getvalue()
+
+
 def rembg_sessions():  # type: ignore[no-untyped-def]
     teacher = REPO / "teacher"
     if not (teacher / "u2netp.onnx").exists():
@@ -102,6 +108,7 @@ def main() -> None:
             "refine (decontaminate)": lambda: decontaminate_colors(rgb, alpha),
             "compose (cut-out)": lambda: compose(rgb, alpha, Background()),
             "encode PNG level 1": lambda: encode_image(cutout, "png", png_compress_level=1),
+            "encode PNG level 1, Pillow's writer (before)": lambda: pillow_png(cutout, 1),
             "encode PNG level 6 (default)": lambda: encode_image(cutout, "png", png_compress_level=6),
             "encode WebP lossless": lambda: encode_image(cutout, "webp", lossless=True),
             "encode WebP q90": lambda: encode_image(cutout, "webp", lossless=False, quality=90),
