@@ -50,6 +50,13 @@ def export(
     checkpoint = load_checkpoint(Path(checkpoint_path))
     model = model_from_checkpoint(checkpoint)
     history = checkpoint.get("history", [])
+    run_images_seen = checkpoint["images_seen"]
+    last_path = Path(checkpoint_path).with_name("last.pt")
+    if last_path.is_file() and last_path != Path(checkpoint_path):
+        # The run went on after its best checkpoint: keep the whole learning curve for the next session.
+        last = load_checkpoint(last_path)
+        if last.get("history", [])[: len(history)] == history:
+            history, run_images_seen = last["history"], last["images_seen"]
     data_manifest = Path(checkpoint.get("data_manifest", ""))
     teacher = None
     data_hash = None
@@ -72,6 +79,9 @@ def export(
             "train_hours": round(checkpoint.get("train_seconds", 0.0) / 3600, 3),
             "hardware": hardware_description(),
             "best_validation_score": checkpoint.get("best_metric"),
+            "run_images_seen": run_images_seen,
+            "run_train_hours": round((last if run_images_seen != checkpoint["images_seen"] else checkpoint)
+                                     .get("train_seconds", 0.0) / 3600, 3),
         },
         "train_config": checkpoint["train_config"],
         "data_manifest_sha256": data_hash,
@@ -105,8 +115,11 @@ def model_card_markdown(card: dict) -> str:
         + "; teacher: "
         f"{(card.get('teacher') or {}).get('file', 'none')} (SHA-256 {(card.get('teacher') or {}).get('sha256', '-')}).",
         f"- Data manifest SHA-256: {card.get('data_manifest_sha256')}.",
-        f"- Cumulative training: {training['images_seen']} images seen ({training['epoch']} epochs, "
-        f"{training['step']} steps), {training['train_hours']} h on {training['hardware']}.",
+        f"- Cumulative training: {training['images_seen']} images seen, {training['train_hours']} h on "
+        f"{training['hardware']} (the last run: {training['epoch']} epochs, {training['step']} steps)"
+        + (f"; the run went on to {training['run_images_seen']} images ({training['run_train_hours']} h) without "
+           f"beating it on validation (curve below)" if training.get("run_images_seen", 0) > training["images_seen"]
+           else "") + ".",
         f"- Recipe: RescaleT {config['image_size']} → RandomCrop {config['crop_size']}, hflip={config['hflip']}, "
         f"vflip={config['vflip']}, colour jitter {config['color_jitter']}, copy-paste p={config['copy_paste_prob']}; "
         f"Adam lr {config['lr']}, batch {config['batch_size']}, BCE on fused + 6 sides (weights {config['loss_weights']}).",
