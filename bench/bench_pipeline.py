@@ -117,9 +117,10 @@ def main() -> None:
         timings = {name: measure(fn, repeats=repeats, warmup=1) for name, fn in steps.items()}
         slowest = max(("decode + EXIF/ICC", "resize", "inference", "upsample alpha", "compose (cut-out)",
                        "encode PNG level 1"), key=lambda n: next((t[0] for k, t in timings.items() if k.startswith(n)), 0))
+        dominant = next(name for name in timings if name.startswith(slowest))
         for name, (median, spread) in timings.items():
             step_rows.append([f"{megapixels:g} MP", name, f"{median * 1000:.0f} ± {spread * 1000:.0f}",
-                              "◀ dominant" if name.startswith(slowest) else ""])
+                              "◀ dominant" if name == dominant else ""])
         ours = measure(lambda: ours_to_png(segmenter, path), repeats=repeats, warmup=1)
         reference = measure(lambda: reference_to_png(reference_model, path), repeats=repeats, warmup=1)
         mask = measure(lambda: ours_mask(segmenter, path), repeats=repeats, warmup=1)
