@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(run_evaluation(params.evaluate, progress=progress))
     elif args.stage == "pack":
+        from training.data import ingest_manifest_path
         from training.pack import build_pack
 
-        manifest_path = Path(params.data.work_dir) / "ingest" / "manifest.json"
-        pack = build_pack(manifest_path, args.pack_dir, params.train.image_size, params.data.validation_folders,
+        pack = build_pack(ingest_manifest_path(params.data.work_dir), args.pack_dir, params.train.image_size, params.data.validation_folders,
                           int(args.budget_mib * 2**20), progress=progress)
         print(f"pack: {args.pack_dir} ({len(pack['records'])} pairs at {pack['image_size']} px, JPEG quality "
               f"{pack['jpeg_quality']}, {pack['bytes'] / 2**20:.1f} MiB)")

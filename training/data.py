@@ -73,6 +73,11 @@ def load_mask(path: Path | str, size: tuple[int, int] | None = None) -> Image.Im
     return mask
 
 
+def ingest_manifest_path(work_dir: Path | str) -> Path:
+    """Where the ``ingest`` stage (or ``unpack``) writes the manifest that ``train`` reads."""
+    return Path(work_dir) / "ingest" / "manifest.json"
+
+
 def read_manifest(path: Path | str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

@@ -50,13 +50,13 @@ def export(
     checkpoint = load_checkpoint(Path(checkpoint_path))
     model = model_from_checkpoint(checkpoint)
     history = checkpoint.get("history", [])
-    run_images_seen = checkpoint["images_seen"]
+    run_end = checkpoint
     last_path = Path(checkpoint_path).with_name("last.pt")
     if last_path.is_file() and last_path != Path(checkpoint_path):
         # The run went on after its best checkpoint: keep the whole learning curve for the next session.
         last = load_checkpoint(last_path)
         if last.get("history", [])[: len(history)] == history:
-            history, run_images_seen = last["history"], last["images_seen"]
+            run_end, history = last, last["history"]
     data_manifest = Path(checkpoint.get("data_manifest", ""))
     teacher = None
     data_hash = None
@@ -79,9 +79,8 @@ def export(
             "train_hours": round(checkpoint.get("train_seconds", 0.0) / 3600, 3),
             "hardware": hardware_description(),
             "best_validation_score": checkpoint.get("best_metric"),
-            "run_images_seen": run_images_seen,
-            "run_train_hours": round((last if run_images_seen != checkpoint["images_seen"] else checkpoint)
-                                     .get("train_seconds", 0.0) / 3600, 3),
+            "run_images_seen": run_end["images_seen"],
+            "run_train_hours": round(run_end.get("train_seconds", 0.0) / 3600, 3),
         },
         "train_config": checkpoint["train_config"],
         "data_manifest_sha256": data_hash,

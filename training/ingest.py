@@ -20,7 +20,7 @@ import numpy as np
 from clearbg_desktop.core.imageio import ImageLoadError, load_image
 from clearbg_desktop.core.weights import sha256_file
 from training.config import DataParams
-from training.data import PairingError, find_pairs, load_mask
+from training.data import PairingError, find_pairs, ingest_manifest_path, load_mask
 from training.teacher import OnnxSaliencyModel, label_folders
 
 
@@ -72,8 +72,8 @@ def assign_splits(records: list[dict], val_fraction: float, seed: int) -> None:
 def ingest(params: DataParams, progress: bool = True) -> Path:
     """Run the stage; returns the manifest path."""
     work_dir = Path(params.work_dir)
-    out_dir = work_dir / "ingest"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    path = ingest_manifest_path(work_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
     (work_dir / "teacher").mkdir(exist_ok=True)  # a declared DVC output, even with no photo folders
     records: list[dict] = []
     skipped: list[dict] = []
@@ -114,7 +114,6 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
         "records": records,
         "skipped": skipped,
     }
-    path = out_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return path
 

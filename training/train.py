@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from clearbg_desktop.core.model import U2Net, build_model
 from clearbg_desktop.core.segmenter import choose_device
 from training.config import Params
-from training.data import PairDataset, find_pairs, manifest_pairs, read_manifest
+from training.data import PairDataset, find_pairs, ingest_manifest_path, manifest_pairs, read_manifest
 from training.engine import ValidationSet, init_xavier, train_steps, validate
 from training.losses import DeepSupervisionLoss
 from training.tracking import Tracker, flatten
@@ -112,7 +112,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         torch.cuda.set_device(device)
     on_cuda = device.type == "cuda"
     out_dir = Path(config.out_dir)
-    manifest_path = manifest_path or Path(params.data.work_dir) / "ingest" / "manifest.json"
+    manifest_path = manifest_path or ingest_manifest_path(params.data.work_dir)
     manifest = read_manifest(manifest_path)
     packed_size = (manifest.get("packed") or {}).get("image_size")
     if packed_size is not None and packed_size != config.image_size:
