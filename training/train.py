@@ -2,7 +2,8 @@
 
 Single process on CPU/CUDA, or several with ``torchrun`` (DistributedDataParallel; gloo on CPU,
 NCCL on CUDA). Checkpoints are self-describing, so ``export`` and ``evaluate`` need no params:
-``{model, optimizer, epoch, step, images_seen, model_config, train_config, best_metric, history}``.
+``{model, optimizer, epoch, step, images_seen, model_config, train_config, best_metric, history}``, plus
+``ema`` (the averaged weights, which validation, ``evaluate`` and ``export`` use) when ``train.ema_decay`` is on.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from training.engine import ValidationSet, init_xavier, train_steps, validate
 from training.losses import DeepSupervisionLoss
 from training.tracking import Tracker, flatten
 from training.transforms import TrainTransform
+from training.weight_average import WeightAverage
 
 
 def seed_everything(seed: int) -> None:
@@ -65,9 +67,9 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def model_from_checkpoint(checkpoint: dict) -> U2Net:
-    """Rebuild the model from a checkpoint alone (no params needed)."""
+    """Rebuild the model from a checkpoint alone (no params needed): the averaged weights when it has them."""
     model = U2Net(checkpoint["model_config"]["variant"])
-    model.load_state_dict(checkpoint["model"])
+    model.load_state_dict(checkpoint.get("ema") or checkpoint["model"])
     return model.eval()
 
 
@@ -154,14 +156,19 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if config.init_from and not last_path.exists():
         state.update(prior_training(Path(config.init_from)))
-    if last_path.exists():
-        checkpoint = load_checkpoint(last_path)
+    checkpoint = load_checkpoint(last_path) if last_path.exists() else None
+    if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         state.update({k: checkpoint[k] for k in state if k in checkpoint})
         if main_process:
             print(f"resumed from {last_path}: epoch {state['epoch']}, step {state['step']}, "
                   f"{state['images_seen']} images seen")
+    # Starts from the weights it continues from; a checkpoint written without averaging starts it afresh.
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay and main_process else None
+    if average is not None and checkpoint is not None and checkpoint.get("ema"):
+        average.load_state_dict(checkpoint["ema"])
+    del checkpoint
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     base_model: U2Net = model
 
@@ -174,6 +181,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     def checkpoint_state() -> dict:
         return {
             "model": {k: v.detach().cpu() for k, v in base_model.state_dict().items()},
+            **({"ema": average.state_dict()} if average is not None else {}),
             "optimizer": optimizer.state_dict(),
             "model_config": model_config,
             "train_config": json.loads(json.dumps(asdict(config))),
@@ -188,7 +196,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     next_val = (state["images_seen"] // val_every + 1) * val_every
 
     def run_validation() -> None:
-        metrics = validate(base_model, val_sets, str(device), config.image_size)
+        evaluated = average.model if average is not None else base_model
+        metrics = validate(evaluated, val_sets, str(device), config.image_size)
         metrics["train_loss"] = float(np.mean(recent_losses)) if recent_losses else float("nan")
         entry = {"images_seen": state["images_seen"], "epoch": state["epoch"], "step": state["step"],
                  "train_hours": state["train_seconds"] / 3600, **metrics}
@@ -221,6 +230,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                                 should_stop=lambda: time.perf_counter() > deadline or budget_spent())
             for loss, batch in steps:
                 state["step"] += 1
+                if average is not None:
+                    average.update(base_model)
                 state["images_seen"] += batch * world
                 state["train_seconds"] = session_start_seconds + time.perf_counter() - started
                 recent_losses = (recent_losses + [loss])[-200:]

@@ -2,21 +2,26 @@
 
 Decoding, inference and encoding overlap in a small pipeline (a decode thread and an encode
 thread around the model, with bounded queues), because at 12 MP decoding and PNG encoding take
-as long as the model. Outputs are written atomically, so a cancelled or crashed job never leaves
+as long as the model. While they overlap on CPU the model leaves one core to them: with all
+cores each, the model's threads and the encoder fought and the overlap was slower than none
+(bench/RESULTS.md section 8). Outputs are written atomically, so a cancelled or crashed job never leaves
 a partial file, and with the default ``skip`` policy re-running a job resumes it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import torch
 from PIL import Image
 
 from clearbg_desktop.core.export import ExportOptions, export_photo, next_free_path, output_name
@@ -163,6 +168,23 @@ def _decode(item: BatchItem) -> LoadedImage:
     return load_image(item.source)
 
 
+@contextmanager
+def cores_left_for_decode_and_encode(segmenter: Segmenter) -> Iterator[None]:
+    """Run the model on one core fewer while the pipeline runs on CPU (restored afterwards).
+
+    Set in the thread that runs the model: OpenMP keeps the thread count per calling thread.
+    """
+    if segmenter.device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def iter_export(
     plan: BatchPlan,
     segmenter: Segmenter,
@@ -178,6 +200,8 @@ def iter_export(
     complete outputs), nothing new starts. A broken photo is a ``failed`` result, never an
     exception. Pass a :class:`BatchReport` to collect the results.
     """
+    if prefetch < 1:
+        raise ValueError("prefetch must be at least 1 (photos decoded ahead of the model)")
     if existing not in EXISTING_POLICIES:
         raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
     cancel = cancel or threading.Event()
@@ -214,38 +238,39 @@ def iter_export(
     decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()
     encoding: deque[Future[FileResult]] = deque()
     pending = iter(todo)
-    try:
-        def refill() -> None:
-            while len(decoding) < prefetch and not cancel.is_set():
-                item = next(pending, None)
-                if item is None:
-                    return
-                decoding.append((item, decoder.submit(_decode, item)))
+    with cores_left_for_decode_and_encode(segmenter):
+        try:
+            def refill() -> None:
+                while len(decoding) < prefetch and not cancel.is_set():
+                    item = next(pending, None)
+                    if item is None:
+                        return
+                    decoding.append((item, decoder.submit(_decode, item)))
 
-        refill()
-        while decoding:
-            item, future = decoding.popleft()
             refill()
-            try:
-                loaded = future.result()
-                alpha = segmenter.predict_alpha(loaded.rgb)
-            except ImageLoadError as exc:
-                yield progress(FileResult(item, "failed", str(exc)))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
-                yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
-                continue
-            encoding.append(encoder.submit(encode, item, loaded, alpha))
-            while encoding and (encoding[0].done() or len(encoding) > prefetch):
+            while decoding:
+                item, future = decoding.popleft()
+                refill()
+                try:
+                    loaded = future.result()
+                    alpha = segmenter.predict_alpha(loaded.rgb)
+                except ImageLoadError as exc:
+                    yield progress(FileResult(item, "failed", str(exc)))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
+                    yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                    continue
+                encoding.append(encoder.submit(encode, item, loaded, alpha))
+                while encoding and (encoding[0].done() or len(encoding) > prefetch):
+                    yield progress(encoding.popleft().result())
+                if cancel.is_set():
+                    for _, dropped in decoding:
+                        dropped.cancel()
+                    decoding.clear()
+            while encoding:
                 yield progress(encoding.popleft().result())
-            if cancel.is_set():
-                for _, dropped in decoding:
-                    dropped.cancel()
-                decoding.clear()
-        while encoding:
-            yield progress(encoding.popleft().result())
-    finally:
-        decoder.shutdown(wait=True, cancel_futures=True)
-        encoder.shutdown(wait=True)
-        report.cancelled = cancel.is_set() and done < total
-        report.elapsed = time.perf_counter() - started
+        finally:
+            decoder.shutdown(wait=True, cancel_futures=True)
+            encoder.shutdown(wait=True)
+            report.cancelled = cancel.is_set() and done < total
+            report.elapsed = time.perf_counter() - started

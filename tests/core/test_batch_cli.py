@@ -123,3 +123,25 @@ def test_cli_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert "no weights for the 'small' model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "o"), "--name", "{bad}"])
+
+
+@pytest.mark.parametrize(("cores", "threads_during"), [(4, 3), (1, 1)])
+def test_batch_leaves_a_core_to_decode_and_encode(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch, cores: int, threads_during: int
+) -> None:
+    import torch
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_photo(seed=0).save(photos / "p.jpg")
+    monkeypatch.setattr("clearbg_desktop.core.batch.os.cpu_count", lambda: cores)
+    seen: list[int] = []
+    predict = segmenter.predict_alpha
+    monkeypatch.setattr(segmenter, "predict_alpha", lambda rgb: (seen.append(torch.get_num_threads()), predict(rgb))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        list(iter_export(plan_batch([photos], tmp_path / "out", ExportOptions()), segmenter, ExportOptions()))
+        assert seen == [threads_during] and torch.get_num_threads() == 4  # restored afterwards
+    finally:
+        torch.set_num_threads(before)

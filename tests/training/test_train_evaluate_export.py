@@ -58,17 +58,19 @@ def test_thirty_iterations_lower_the_loss_markedly(pairs_folder: Path) -> None:
 
 def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file:{tmp_path / 'mlruns'}")
-    params = tiny_params(pairs_folder, tmp_path, epochs=1)
+    params = tiny_params(pairs_folder, tmp_path, epochs=1, ema_decay=0.5)
     manifest = ingest(params.data, progress=False)
     best = train(params, manifest, progress=False)
     first = load_checkpoint(tmp_path / "runs" / "last.pt")
     assert first["epoch"] == 1 and first["step"] == 1 and first["images_seen"] == 4
-    assert set(first) >= {"model", "optimizer", "epoch", "model_config", "train_config", "best_metric", "history"}
+    assert set(first) >= {"model", "optimizer", "epoch", "model_config", "train_config", "best_metric", "history",
+                          "ema"}
     assert first["model_config"] == {"variant": "small", "input_size": 64}
 
     params.train.epochs = 3  # resume: continues from step 1, not from scratch
     train(params, manifest, progress=False)
     resumed = load_checkpoint(tmp_path / "runs" / "last.pt")
+    assert not torch.equal(resumed["ema"]["stage1.rebnconvin.conv_s1.weight"], resumed["model"]["stage1.rebnconvin.conv_s1.weight"])
     assert resumed["step"] == 3 and resumed["epoch"] == 3 and resumed["images_seen"] == 12
     history = json.loads((tmp_path / "runs" / "history.json").read_text())
     assert [h["images_seen"] for h in history] == [4, 8, 12]
@@ -89,7 +91,7 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     assert loaded.sha256 == entry.sha256 and loaded.input_size == 64
     assert loaded.card["training"]["images_seen"] >= 4 and loaded.card["data_manifest_sha256"]
     model = load_model(loaded)
-    reference = load_checkpoint(best)["model"]
+    reference = load_checkpoint(best)["ema"]  # the averaged weights are what ships
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, reference[key])
     assert (tmp_path / "weights" / "MODEL_CARD.md").exists()
