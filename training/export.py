@@ -121,7 +121,9 @@ def model_card_markdown(card: dict) -> str:
            else "") + ".",
         f"- Recipe: RescaleT {config['image_size']} → RandomCrop {config['crop_size']}, hflip={config['hflip']}, "
         f"vflip={config['vflip']}, colour jitter {config['color_jitter']}, copy-paste p={config['copy_paste_prob']}; "
-        f"Adam lr {config['lr']}, batch {config['batch_size']}, BCE on fused + 6 sides (weights {config['loss_weights']}).",
+        f"Adam lr {config['lr']}, batch {config['batch_size']}, BCE on fused + 6 sides (weights {config['loss_weights']})"
+        + (f"; validated and shipped: the moving average of the weights (decay {config['ema_decay']})"
+           if config.get("ema_decay") else "") + ".",
         "",
     ]
     metrics = card.get("metrics") or {}
@@ -139,11 +141,11 @@ def model_card_markdown(card: dict) -> str:
     if history:
         keys = [k for k in history[-1] if k.endswith("/max_fbeta") or k.endswith("/mae") or k.endswith("/s_measure")]
         lines += ["## Learning curve (validation during training)", "",
-                  "| images seen | hours | train loss | " + " | ".join(keys) + " |",
-                  "|---|---|---|" + "---|" * len(keys)]
+                  "| images seen | hours | weights | train loss | " + " | ".join(keys) + " |",
+                  "|---|---|---|---|" + "---|" * len(keys)]
         for entry in history:
             cells = [f"{entry.get(k, float('nan')):.4f}" for k in keys]
-            lines.append(f"| {entry['images_seen']} | {entry['train_hours']:.2f} | {entry.get('train_loss', float('nan')):.3f} | "
-                         + " | ".join(cells) + " |")
+            lines.append(f"| {entry['images_seen']} | {entry['train_hours']:.2f} | {entry.get('weights', 'raw')} | "
+                         f"{entry.get('train_loss', float('nan')):.3f} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

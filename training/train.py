@@ -200,7 +200,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         metrics = validate(evaluated, val_sets, str(device), config.image_size)
         metrics["train_loss"] = float(np.mean(recent_losses)) if recent_losses else float("nan")
         entry = {"images_seen": state["images_seen"], "epoch": state["epoch"], "step": state["step"],
-                 "train_hours": state["train_seconds"] / 3600, **metrics}
+                 "train_hours": state["train_seconds"] / 3600, "weights": "average" if average else "raw", **metrics}
         state["history"].append(entry)
         tracker.log_metrics({k.replace("/", "."): v for k, v in metrics.items()}, step=state["images_seen"])
         improved = metrics["score"] > state["best_metric"]

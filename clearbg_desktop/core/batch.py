@@ -2,10 +2,10 @@
 
 Decoding, inference and encoding overlap in a small pipeline (a decode thread and an encode
 thread around the model, with bounded queues), because at 12 MP decoding and PNG encoding take
-as long as the model. While they overlap on CPU the model leaves one core to them: with all
-cores each, the model's threads and the encoder fought and the overlap was slower than none
-(bench/RESULTS.md section 8). Outputs are written atomically, so a cancelled or crashed job never leaves
-a partial file, and with the default ``skip`` policy re-running a job resumes it.
+as long as the model. On CPU the model leaves one core to them: with all cores each, the model's
+threads and the encoder's fought and the overlap was slower than none (bench/RESULTS.md section 8).
+Outputs are written atomically, so a cancelled or crashed job never leaves a partial file, and
+with the default ``skip`` policy re-running a job resumes it.
 """
 
 from __future__ import annotations
