@@ -77,11 +77,11 @@ def main() -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def cpu_seconds(work: Callable[[], T]) -> tuple[float, float, T]:
-    """(CPU seconds of this process over all threads, wall seconds, result) of one call."""
-    cpu, wall = time.process_time(), time.perf_counter()
+def cpu_seconds(work: Callable[[], T]) -> tuple[float, T]:
+    """(CPU seconds of this process over all threads, result) of one call."""
+    cpu = time.process_time()
     result = work()
-    return time.process_time() - cpu, time.perf_counter() - wall, result
+    return time.process_time() - cpu, result
 
 
 def stage_floor(photos: list[Path], segmenter: Segmenter, out: Path, pure_per_photo: float, cores: int) -> None:
@@ -90,12 +90,12 @@ def stage_floor(photos: list[Path], segmenter: Segmenter, out: Path, pure_per_ph
     costs: dict[str, list[float]] = {"decode": [], "inference": [], "compose + encode + write": []}
     options = ExportOptions()
     for photo in photos:
-        cpu, _, loaded = cpu_seconds(lambda photo=photo: load_image(photo))
+        cpu, loaded = cpu_seconds(lambda photo=photo: load_image(photo))
         costs["decode"].append(cpu)
-        cpu, _, alpha = cpu_seconds(lambda loaded=loaded: segmenter.predict_alpha(loaded.rgb))
+        cpu, alpha = cpu_seconds(lambda loaded=loaded: segmenter.predict_alpha(loaded.rgb))
         costs["inference"].append(cpu)
-        cpu, _, _ = cpu_seconds(lambda loaded=loaded, alpha=alpha, photo=photo:
-                                export_photo(loaded, alpha, out / f"{photo.stem}.png", options))
+        cpu, _ = cpu_seconds(lambda loaded=loaded, alpha=alpha, photo=photo:
+                             export_photo(loaded, alpha, out / f"{photo.stem}.png", options))
         costs["compose + encode + write"].append(cpu)
     medians = {stage: statistics.median(values) for stage, values in costs.items()}
     total = sum(medians.values())
