@@ -27,6 +27,7 @@ class TrainParams:
     vflip: bool = False
     color_jitter: float = 0.0  # max relative change of brightness/contrast/saturation
     copy_paste_prob: float = 0.0  # paste a labelled subject onto another photo's background
+    min_crop_area: float = 0.0  # > 0: random-scale crops (this..1 of the area) instead of the recipe's RandomCrop
     epochs: int = 100
     batch_size: int = 12
     lr: float = 1e-3

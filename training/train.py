@@ -124,7 +124,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     dataset = PairDataset(
         manifest_pairs(manifest, "train"),
         config.image_size,
-        TrainTransform(config.crop_size, config.hflip, config.vflip, config.color_jitter, config.copy_paste_prob),
+        TrainTransform(config.crop_size, config.hflip, config.vflip, config.color_jitter, config.copy_paste_prob,
+                       config.min_crop_area),
         seed=config.seed,
     )
     sampler = (
@@ -160,6 +161,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
+        for group in optimizer.param_groups:  # params.yaml rules: a resumed run takes a changed lr, not the saved one
+            group.update(lr=config.lr, betas=tuple(config.betas), eps=config.eps, weight_decay=config.weight_decay)
         state.update({k: checkpoint[k] for k in state if k in checkpoint})
         if main_process:
             print(f"resumed from {last_path}: epoch {state['epoch']}, step {state['step']}, "

@@ -64,11 +64,12 @@ def test_mask_size_mismatch_is_skipped_with_reason(pairs_folder: Path, tmp_path:
     assert "mask is 10×10" in manifest["skipped"][0]["reason"]
 
 
-def test_transforms_keep_image_and_mask_aligned() -> None:
-    """The mask is recomputable from the image; any flip/crop applied to one only would break that."""
+@pytest.mark.parametrize("min_crop_area", [0.0, 0.5])
+def test_transforms_keep_image_and_mask_aligned(min_crop_area: float) -> None:
+    """The mask is recomputable from the image; any flip/crop/zoom applied to one only would break that."""
     image, mask = make_pair(3, (90, 70))
     image_array, mask_array = rescale_pair(image, mask, 64)
-    transform = TrainTransform(crop_size=48, hflip=True, vflip=True, jitter=0.0)
+    transform = TrainTransform(crop_size=48, hflip=True, vflip=True, jitter=0.0, min_crop_area=min_crop_area)
     flips = set()
     for seed in range(20):
         rng = np.random.default_rng(seed)
@@ -79,6 +80,19 @@ def test_transforms_keep_image_and_mask_aligned() -> None:
         assert agreement > 0.97, f"seed {seed}: image and mask disagree on {1 - agreement:.1%} of pixels"
         flips.add((out_mask[:, 0].sum() > 0, out_mask[0].sum() > 0))
     assert len(flips) > 1  # the random choices really vary
+
+
+def test_random_scale_crops_zoom_in_and_out() -> None:
+    """With min_crop_area the subject's share of the crop varies a lot; a 48 px RandomCrop of 52 px barely."""
+    image, mask = (np.asarray(x) for x in rescale_pair(*make_pair(4, (90, 70)), 52))
+
+    def subject_shares(transform: TrainTransform) -> list[float]:
+        return [float((transform(image, mask, np.random.default_rng(seed))[1] > 127).mean()) for seed in range(40)]
+
+    zoomed = subject_shares(TrainTransform(crop_size=48, min_crop_area=0.3))
+    plain = subject_shares(TrainTransform(crop_size=48))
+    assert max(zoomed) - min(zoomed) > 2 * (max(plain) - min(plain))
+    assert all(share > 0 for share in zoomed)  # a 30 % crop of this photo always holds part of the subject
 
 
 def test_copy_paste_uses_the_subject_mask() -> None:

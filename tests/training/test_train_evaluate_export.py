@@ -68,8 +68,10 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     assert first["model_config"] == {"variant": "small", "input_size": 64}
 
     params.train.epochs = 3  # resume: continues from step 1, not from scratch
+    params.train.lr = 2e-4  # ... with the lr params.yaml says now, not the one saved in the optimizer state
     train(params, manifest, progress=False)
     resumed = load_checkpoint(tmp_path / "runs" / "last.pt")
+    assert [group["lr"] for group in resumed["optimizer"]["param_groups"]] == [2e-4]
     assert not torch.equal(resumed["ema"]["stage1.rebnconvin.conv_s1.weight"], resumed["model"]["stage1.rebnconvin.conv_s1.weight"])
     assert resumed["step"] == 3 and resumed["epoch"] == 3 and resumed["images_seen"] == 12
     history = json.loads((tmp_path / "runs" / "history.json").read_text())
