@@ -49,7 +49,8 @@ class ValidationSet:
 def predict_alphas(model: nn.Module, photos: Sequence[Image.Image], device: str, input_size: int) -> list[np.ndarray]:
     """Alphas through the app's own Segmenter (so validation measures what ships)."""
     was_training = model.training
-    segmenter = Segmenter(model, device=device, input_size=input_size)  # type: ignore[arg-type]
+    # The trainer's thread count, not the app's default: validation must not oversubscribe parallel runs.
+    segmenter = Segmenter(model, device=device, input_size=input_size, threads=torch.get_num_threads())  # type: ignore[arg-type]
     try:
         return [np.asarray(segmenter.predict_alpha(photo)) for photo in photos]
     finally:

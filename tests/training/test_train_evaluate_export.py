@@ -17,7 +17,7 @@ from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import find_weights, load_model
 from training.config import DataParams, EvalParams, Params, TrainParams
 from training.data import find_pairs
-from training.engine import init_xavier, train_steps
+from training.engine import ValidationSet, init_xavier, train_steps, validate
 from training.evaluate import run_evaluation
 from training.export import export
 from training.ingest import ingest
@@ -54,6 +54,18 @@ def test_thirty_iterations_lower_the_loss_markedly(pairs_folder: Path) -> None:
         losses += [loss for loss, _ in train_steps(model, loader, optimizer, DeepSupervisionLoss(), torch.device("cpu"))]
     first, last = np.mean(losses[:3]), np.mean(losses[-3:])
     assert last < 0.6 * first, f"loss went from {first:.3f} to {last:.3f}"
+
+
+def test_validation_keeps_the_trainers_thread_count(pairs_folder: Path) -> None:
+    """Parallel CPU runs (torchrun, A/B arms) each set their threads; validating must not raise them to all cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        val_set = ValidationSet.from_pairs("pairs", find_pairs(pairs_folder), limit=2)
+        metrics = validate(build_model("small").eval(), [val_set], "cpu", 64)
+        assert torch.get_num_threads() == 1 and 0 <= metrics["pairs/mae"] <= 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
