@@ -119,7 +119,10 @@ def model_card_markdown(card: dict) -> str:
         + (f"; the run went on to {training['run_images_seen']} images ({training['run_train_hours']} h) without "
            f"beating it on validation (curve below)" if training.get("run_images_seen", 0) > training["images_seen"]
            else "") + ".",
-        f"- Recipe: RescaleT {config['image_size']} → RandomCrop {config['crop_size']}, hflip={config['hflip']}, "
+        f"- Recipe: RescaleT {config['image_size']} → "
+        + (f"random-scale crop (area {config['min_crop_area']}–1, resized) to {config['crop_size']}"
+           if config.get("min_crop_area") else f"RandomCrop {config['crop_size']}")
+        + f", hflip={config['hflip']}, "
         f"vflip={config['vflip']}, colour jitter {config['color_jitter']}, copy-paste p={config['copy_paste_prob']}; "
         f"Adam lr {config['lr']}, batch {config['batch_size']}, BCE on fused + 6 sides (weights {config['loss_weights']})"
         + (f"; validated and shipped: the moving average of the weights (decay {config['ema_decay']})"
