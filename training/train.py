@@ -74,19 +74,26 @@ def model_from_checkpoint(checkpoint: dict) -> U2Net:
 
 
 def prior_training(init_from: Path) -> dict[str, Any]:
-    """Cumulative counters of the weights a run continues from, so the model card keeps adding up."""
+    """Cumulative counters of the weights a run continues from, so the model card keeps adding up.
+
+    The curve keeps only the checks up to those weights: when they were the best, not the last, of their
+    run, the later checks belong to a branch the new run does not continue.
+    """
     from clearbg_desktop.core.weights import find_weights
 
     if init_from.is_dir():
         card = find_weights("small", [init_from]).card
         training = card.get("training", {})
-        return {"images_seen": int(training.get("images_seen", 0)),
-                "train_seconds": float(training.get("train_hours", 0.0)) * 3600,
-                "history": list(card.get("validation_history", []))}
-    checkpoint = load_checkpoint(init_from)
-    return {"images_seen": int(checkpoint.get("images_seen", 0)),
-            "train_seconds": float(checkpoint.get("train_seconds", 0.0)),
-            "history": list(checkpoint.get("history", []))}
+        images_seen = int(training.get("images_seen", 0))
+        seconds = float(training.get("train_hours", 0.0)) * 3600
+        history = list(card.get("validation_history", []))
+    else:
+        checkpoint = load_checkpoint(init_from)
+        images_seen = int(checkpoint.get("images_seen", 0))
+        seconds = float(checkpoint.get("train_seconds", 0.0))
+        history = list(checkpoint.get("history", []))
+    return {"images_seen": images_seen, "train_seconds": seconds,
+            "history": [entry for entry in history if entry["images_seen"] <= images_seen]}
 
 
 def _validation_sets(params: Params, manifest: dict) -> list[ValidationSet]:

@@ -50,7 +50,7 @@ def random_resized_crop(
     window = (slice(top, top + crop_height), slice(left, left + crop_width))
     resized_image = Image.fromarray(image[window]).resize((size, size), Image.Resampling.BILINEAR)
     resized_mask = Image.fromarray(mask[window]).resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(resized_image), np.asarray(resized_mask)
+    return np.array(resized_image), np.array(resized_mask)  # writable: torch.from_numpy warns on read-only arrays
 
 
 def color_jitter(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
