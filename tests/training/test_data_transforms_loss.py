@@ -93,6 +93,8 @@ def test_random_scale_crops_zoom_in_and_out() -> None:
     plain = subject_shares(TrainTransform(crop_size=48))
     assert max(zoomed) - min(zoomed) > 2 * (max(plain) - min(plain))
     assert all(share > 0 for share in zoomed)  # a 30 % crop of this photo always holds part of the subject
+    with pytest.raises(ValueError, match="min_crop_area"):
+        TrainTransform(crop_size=48, min_crop_area=1.5)
 
 
 def test_copy_paste_uses_the_subject_mask() -> None:
