@@ -129,6 +129,7 @@ class PairDataset(Dataset):
         if self.transform is not None:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             image, mask = self.transform(image, mask, rng, self)
-        tensor = normalise(np.ascontiguousarray(image))[0]
-        target = torch.from_numpy(np.ascontiguousarray(mask)).float().div_(255.0).unsqueeze(0)
+        # Copies: transforms may return read-only views of PIL buffers, which torch refuses to share.
+        tensor = normalise(np.array(image))[0]
+        target = torch.from_numpy(np.array(mask)).float().div_(255.0).unsqueeze(0)
         return tensor, target

@@ -48,9 +48,7 @@ def random_resized_crop(
     top = int(rng.integers(0, height - crop_height + 1))
     left = int(rng.integers(0, width - crop_width + 1))
     window = (slice(top, top + crop_height), slice(left, left + crop_width))
-    resized_image = Image.fromarray(image[window]).resize((size, size), Image.Resampling.BILINEAR)
-    resized_mask = Image.fromarray(mask[window]).resize((size, size), Image.Resampling.BILINEAR)
-    return np.array(resized_image), np.array(resized_mask)  # writable: torch.from_numpy warns on read-only arrays
+    return rescale_pair(Image.fromarray(image[window]), Image.fromarray(mask[window]), size)
 
 
 def color_jitter(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
