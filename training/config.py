@@ -54,6 +54,7 @@ class EvalParams:
     dataset: str = ""
     weights: str = ""
     compare_onnx: list[str] = field(default_factory=list)
+    input_sizes: list[int] = field(default_factory=list)  # extra rows: our weights at other input sizes
     out_dir: str = "runs/evaluate"
 
 

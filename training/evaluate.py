@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from clearbg_desktop.core.segmenter import Segmenter
 from training.config import EvalParams
@@ -45,13 +46,20 @@ def time_predictions(predict, photos) -> tuple[list[np.ndarray], float]:  # type
 
 
 def evaluate_models(
-    dataset: ValidationSet, ours: Path | None, onnx_files: list[Path], progress: bool = False
+    dataset: ValidationSet, ours: Path | None, onnx_files: list[Path], progress: bool = False,
+    input_sizes: list[int] | None = None,
 ) -> dict[str, dict[str, float]]:
+    """Metrics per model. ``input_sizes`` adds rows for our weights fed at other sizes: a model trained at
+    one scale can lose a lot at another, which decides whether moving to a larger recipe is a fine-tune."""
     results: dict[str, dict[str, float]] = {}
     if ours is not None:
         segmenter, label = load_ours(ours)
         preds, speed = time_predictions(segmenter.predict_alpha, dataset.photos)
         results[label] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
+        for size in input_sizes or []:
+            resized = Segmenter(segmenter.model, device="cpu", threads=torch.get_num_threads(), input_size=size)
+            preds, speed = time_predictions(resized.predict_alpha, dataset.photos)
+            results[f"{label} at {size} px"] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
     for onnx_path in onnx_files:
         if not onnx_path.exists():
             warnings.warn(f"{onnx_path} not found: skipped in the comparison", stacklevel=2)
@@ -81,7 +89,7 @@ def run_evaluation(params: EvalParams, progress: bool = True) -> str:
     dataset_path = Path(params.dataset)
     dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
     ours = Path(params.weights) if params.weights else None
-    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], progress)
+    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], progress, params.input_sizes)
     out_dir = Path(params.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"dataset": str(dataset_path), "images": len(dataset.photos), "models": results}

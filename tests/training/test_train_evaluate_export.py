@@ -93,11 +93,14 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     if (tmp_path / "mlruns").exists():  # MLflow installed: the run is recorded
         assert list((tmp_path / "mlruns").rglob("metrics/loss"))
 
-    evaluation = EvalParams(dataset=str(pairs_folder), weights=str(best), out_dir=str(tmp_path / "eval"))
+    evaluation = EvalParams(dataset=str(pairs_folder), weights=str(best), out_dir=str(tmp_path / "eval"),
+                            input_sizes=[48])
     table = run_evaluation(evaluation, progress=False)
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    (name, values), = metrics["models"].items()
-    assert set(values) == {"max_fbeta", "mae", "weighted_fbeta", "s_measure", "e_measure", "images_per_second"}
+    (name, values), (resized_name, resized) = metrics["models"].items()  # trained size first, then the sweep
+    assert resized_name == f"{name} at 48 px" and f"| {resized_name} |" in table
+    assert set(values) == set(resized) == {"max_fbeta", "mae", "weighted_fbeta", "s_measure", "e_measure",
+                                           "images_per_second"}
     assert 0 <= values["mae"] <= 1 and "| max Fβ |" in table
 
     entry = export(best, tmp_path / "weights", "small")
