@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -51,14 +53,15 @@ def main() -> None:
     if args.compile:
         variants.append(("default + torch.compile", bf16_native, True, True))
 
-    rows, reference = [], None
+    rows: list[list[object]] = []
+    reference = None
     for label, bf16, channels_last, compiled in variants:
         layout = torch.channels_last if channels_last else torch.contiguous_format
         model.to(memory_format=layout)  # type: ignore[call-overload]
         batch = images.contiguous(memory_format=layout)
         forward = torch.compile(model) if compiled else model
 
-        def step(bf16: bool = bf16, batch: torch.Tensor = batch, forward: torch.nn.Module = forward) -> None:
+        def step(bf16: bool = bf16, batch: torch.Tensor = batch, forward: Callable[..., Any] = forward) -> None:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = forward(batch)
             loss = criterion(logits, masks)
