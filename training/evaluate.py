@@ -38,11 +38,13 @@ def load_ours(path: Path) -> tuple[Segmenter, str]:
     return Segmenter(model_from_checkpoint(checkpoint), device="cpu", input_size=size), f"checkpoint {path.name}"
 
 
-def time_predictions(predict, photos) -> tuple[list[np.ndarray], float]:  # type: ignore[no-untyped-def]
-    predict(photos[0])  # warm-up: first call allocates
+def score(predict, dataset: ValidationSet) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """One table row: the metrics of ``predict``'s masks on ``dataset`` and its timed images/s."""
+    predict(dataset.photos[0])  # warm-up: first call allocates
     started = time.perf_counter()
-    preds = [np.asarray(predict(photo)) for photo in photos]
-    return preds, len(photos) / (time.perf_counter() - started)
+    preds = [np.asarray(predict(photo)) for photo in dataset.photos]
+    speed = len(dataset.photos) / (time.perf_counter() - started)
+    return {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
 
 
 def evaluate_models(
@@ -54,12 +56,10 @@ def evaluate_models(
     results: dict[str, dict[str, float]] = {}
     if ours is not None:
         segmenter, label = load_ours(ours)
-        preds, speed = time_predictions(segmenter.predict_alpha, dataset.photos)
-        results[label] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
+        results[label] = score(segmenter.predict_alpha, dataset)
         for size in input_sizes or []:
             resized = Segmenter(segmenter.model, device="cpu", threads=torch.get_num_threads(), input_size=size)
-            preds, speed = time_predictions(resized.predict_alpha, dataset.photos)
-            results[f"{label} at {size} px"] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
+            results[f"{label} at {size} px"] = score(resized.predict_alpha, dataset)
     for onnx_path in onnx_files:
         if not onnx_path.exists():
             warnings.warn(f"{onnx_path} not found: skipped in the comparison", stacklevel=2)
@@ -71,8 +71,7 @@ def evaluate_models(
         except RuntimeError as exc:
             warnings.warn(str(exc), stacklevel=2)
             continue
-        preds, speed = time_predictions(reference.predict_alpha, dataset.photos)
-        results[onnx_path.name] = {**evaluate_masks(preds, dataset.truths), "images_per_second": speed}
+        results[onnx_path.name] = score(reference.predict_alpha, dataset)
     return results
 
 
