@@ -1,5 +1,6 @@
 """``python -m training {ingest,train,evaluate,export}`` — the DVC stages, runnable without DVC —
-and ``pack``/``unpack``, which carry the ingested data to a machine that cannot reach it."""
+``pack``/``unpack``, which carry the ingested data to a machine that cannot reach it, and
+``split-run``/``join-run``, which carry that machine's run back."""
 
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ def apply_override(params: object, override: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    parser.add_argument("stage", choices=["ingest", "train", "evaluate", "export", "pack", "unpack"])
+    parser.add_argument("stage", choices=["ingest", "train", "evaluate", "export", "pack", "unpack", "split-run",
+                                          "join-run"])
     parser.add_argument("--pack-dir", type=Path, default=Path("packs/train"),
                         help="pack/unpack: the pack folder (default packs/train)")
+    parser.add_argument("--parts-dir", type=Path, default=Path("runs/parts"),
+                        help="split-run/join-run: where a run's checkpoints travel as parts under 16 MiB each")
     parser.add_argument("--budget-mib", type=float, default=56.0, help="pack: size budget (default 56 MiB)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--no-progress", action="store_true")
@@ -65,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
         manifest_path, folders = unpack(args.pack_dir, Path(params.data.work_dir))
         print(f"manifest: {manifest_path}; train with "
               f"--set data.validation_folders=[{','.join(str(f) for f in folders)}]")
+    elif args.stage == "split-run":
+        from training.run_transfer import split_run
+
+        for path in split_run(Path(params.train.out_dir), args.parts_dir):
+            print(f"{path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    elif args.stage == "join-run":
+        from training.data import ingest_manifest_path
+        from training.run_transfer import join_run
+
+        for path in join_run(args.parts_dir, Path(params.train.out_dir), ingest_manifest_path(params.data.work_dir)):
+            print(f"rebuilt {path}")
     else:
         from training.export import export
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,9 @@ class PairDataset(Dataset):
         self.pairs = list(pairs)
         self.transform = transform
         self.seed = seed
-        self.epoch = 0
+        # Shared memory, not a plain int: persistent DataLoader workers hold their own copy of the dataset,
+        # and with a plain attribute they would crop and flip every epoch exactly like the first.
+        self._epoch = multiprocessing.RawValue("q", 0)
         self.images: list[np.ndarray] = []
         self.masks: list[np.ndarray] = []
         for pair in self.pairs:
@@ -119,8 +122,12 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch.value)
+
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self._epoch.value = epoch
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         from clearbg_desktop.core.segmenter import normalise

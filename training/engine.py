@@ -75,6 +75,13 @@ def validate(
     return results
 
 
+def autocast_dtype(device: torch.device) -> torch.dtype:
+    """bf16 on CPUs and on GPUs that have it (no loss scaling needed); fp16 + GradScaler on older GPUs."""
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
 def train_steps(
     model: nn.Module,
     loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -85,8 +92,8 @@ def train_steps(
     channels_last: bool = False,
     scaler: torch.amp.GradScaler | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-) -> Iterable[tuple[float, int]]:
-    """One epoch, yielding ``(loss, batch size)`` after each optimiser step."""
+) -> Iterable[tuple[torch.Tensor, int]]:
+    """One epoch, yielding ``(loss tensor, batch size)`` after each optimiser step."""
     model.train()
     for images, masks in loader:
         if should_stop():
@@ -95,8 +102,7 @@ def train_steps(
         masks = masks.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16,
-                            enabled=amp):
+        with torch.autocast(device_type=device.type, dtype=autocast_dtype(device), enabled=amp):
             logits = model(images)
         loss = criterion(logits, masks)
         optimizer.zero_grad(set_to_none=True)
@@ -107,10 +113,11 @@ def train_steps(
         else:
             loss.backward()
             optimizer.step()
-        yield float(loss.detach()), int(images.shape[0])
+        # The loss stays on the device: reading it here would make a GPU wait for Python every step.
+        yield loss.detach(), int(images.shape[0])
 
 
 def train_one_epoch(*args: object, **kwargs: object) -> float:
     """Mean loss over one epoch (convenience wrapper around :func:`train_steps`)."""
-    losses = [loss for loss, _ in train_steps(*args, **kwargs)]  # type: ignore[arg-type]
+    losses = [float(loss) for loss, _ in train_steps(*args, **kwargs)]  # type: ignore[arg-type]
     return float(np.mean(losses)) if losses else float("nan")

@@ -23,7 +23,7 @@ from training.data import find_pairs, ingest_manifest_path, load_mask, read_mani
 from training.transforms import rescale_pair
 
 PACK_FORMAT = 1
-QUALITIES = (95, 92, 90, 87, 85, 82, 80, 75, 70)
+QUALITIES = (95, 92, 90, 87, 85, 82, 80, 75, 70, 65, 60)
 TAR_OVERHEAD_PER_PAIR = 2 * 1024  # a 512-byte header and up to 511 bytes of padding per member
 SHARD_BYTES = 15 * 2**20  # below the 16 MiB a device call can bring back, should a pack travel that way
 

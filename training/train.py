@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import random
 import time
 from dataclasses import asdict
@@ -26,11 +27,13 @@ from clearbg_desktop.core.model import U2Net, build_model
 from clearbg_desktop.core.segmenter import choose_device
 from training.config import Params
 from training.data import PairDataset, find_pairs, ingest_manifest_path, manifest_pairs, read_manifest
-from training.engine import ValidationSet, init_xavier, train_steps, validate
+from training.engine import ValidationSet, autocast_dtype, init_xavier, train_steps, validate
 from training.losses import DeepSupervisionLoss
 from training.tracking import Tracker, flatten
 from training.transforms import TrainTransform
 from training.weight_average import WeightAverage
+
+LOSS_READ_EVERY_STEPS = 20  # reading a loss waits for the GPU: batch the reads
 
 
 def seed_everything(seed: int) -> None:
@@ -44,6 +47,25 @@ def cpu_has_native_bf16() -> bool:
     cpu = torch.cpu
     return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
                 or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+
+
+def hardware_description(device: torch.device, world: int = 1) -> str:
+    """What a run trained on, for the model card's cumulative training line."""
+    if device.type == "cuda":
+        name = f"{torch.cuda.get_device_name(device)} (CUDA)"
+    else:
+        name = f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    return f"{world} × {name}" if world > 1 else name
+
+
+def add_run_to_hardware(prior: dict[str, dict[str, float]], hardware: str, images: int,
+                        seconds: float) -> dict[str, dict[str, float]]:
+    """``{hardware: {images, hours}}`` with this run's share added: later sessions may train elsewhere."""
+    totals = {name: dict(share) for name, share in prior.items()}
+    share = totals.setdefault(hardware, {"images": 0, "hours": 0.0})
+    share["images"] = int(share["images"]) + images
+    share["hours"] = round(float(share["hours"]) + seconds / 3600, 4)
+    return totals
 
 
 def _distributed() -> tuple[int, int]:
@@ -87,12 +109,15 @@ def prior_training(init_from: Path) -> dict[str, Any]:
         images_seen = int(training.get("images_seen", 0))
         seconds = float(training.get("train_hours", 0.0)) * 3600
         history = list(card.get("validation_history", []))
+        hardware = training.get("hardware_breakdown") or (
+            {training["hardware"]: {"images": images_seen, "hours": seconds / 3600}} if training.get("hardware") else {})
     else:
         checkpoint = load_checkpoint(init_from)
         images_seen = int(checkpoint.get("images_seen", 0))
         seconds = float(checkpoint.get("train_seconds", 0.0))
         history = list(checkpoint.get("history", []))
-    return {"images_seen": images_seen, "train_seconds": seconds,
+        hardware = checkpoint.get("hardware", {})
+    return {"images_seen": images_seen, "train_seconds": seconds, "hardware": hardware,
             "history": [entry for entry in history if entry["images_seen"] <= images_seen]}
 
 
@@ -120,6 +145,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     on_cuda = device.type == "cuda"
+    if on_cuda:
+        torch.backends.cudnn.benchmark = True  # one input size throughout: let cuDNN pick its fastest kernels
     out_dir = Path(config.out_dir)
     manifest_path = manifest_path or ingest_manifest_path(params.data.work_dir)
     manifest = read_manifest(manifest_path)
@@ -157,10 +184,11 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                                  weight_decay=config.weight_decay)
     criterion = DeepSupervisionLoss(config.loss_weights)
     use_amp = config.amp and (on_cuda or (device.type == "cpu" and cpu_has_native_bf16()))
-    scaler = torch.amp.GradScaler("cuda") if use_amp and on_cuda else None  # bf16 needs no loss scaling
+    needs_scaler = use_amp and on_cuda and autocast_dtype(device) == torch.float16  # bf16 needs no loss scaling
+    scaler = torch.amp.GradScaler("cuda") if needs_scaler else None
 
     state: dict[str, Any] = {"epoch": 0, "step": 0, "images_seen": 0, "best_metric": -math.inf, "history": [],
-             "train_seconds": 0.0}
+             "train_seconds": 0.0, "hardware": {}}
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if config.init_from and not last_path.exists():
         state.update(prior_training(Path(config.init_from)))
@@ -188,7 +216,11 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     val_sets = _validation_sets(params, manifest) if main_process else []
     model_config = {"variant": config.variant, "input_size": config.image_size}
 
+    run_hardware = hardware_description(device, world)
+
     def checkpoint_state() -> dict:
+        hardware = add_run_to_hardware(hardware_before, run_hardware, state["images_seen"] - images_before,
+                                       state["train_seconds"] - session_start_seconds)
         return {
             "model": {k: v.detach().cpu() for k, v in base_model.state_dict().items()},
             **({"ema": average.state_dict()} if average is not None else {}),
@@ -197,10 +229,12 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
             "train_config": json.loads(json.dumps(asdict(config))),
             "data_manifest": str(manifest_path),
             **state,
+            "hardware": hardware,
         }
 
     started = time.perf_counter()
     session_start_seconds = state["train_seconds"]
+    images_before, hardware_before = state["images_seen"], state["hardware"]
     deadline = started + config.max_minutes * 60 if config.max_minutes > 0 else math.inf
     val_every = config.val_every_images or len(dataset)
     next_val = (state["images_seen"] // val_every + 1) * val_every
@@ -227,8 +261,22 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         return 0 < config.max_images <= state["images_seen"]
 
     recent_losses: list[float] = []
+    pending_losses: list[torch.Tensor] = []
     stopped = False
     epoch_bar = None
+
+    def read_losses() -> None:
+        """Bring the steps' losses to the CPU in one go (one GPU sync), for the progress bar and MLflow."""
+        nonlocal recent_losses
+        if not pending_losses:
+            return
+        values = torch.stack(pending_losses).float().cpu().tolist()
+        pending_losses.clear()
+        recent_losses = (recent_losses + values)[-200:]
+        if epoch_bar is not None:
+            epoch_bar.set_postfix(loss=f"{values[-1]:.3f}")
+        if main_process:
+            tracker.log_metrics({"loss": float(np.mean(values))}, step=state["images_seen"])
     try:
         while state["epoch"] < config.epochs and not stopped:
             if isinstance(sampler, DistributedSampler):
@@ -244,16 +292,19 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                     average.update(base_model)
                 state["images_seen"] += batch * world
                 state["train_seconds"] = session_start_seconds + time.perf_counter() - started
-                recent_losses = (recent_losses + [loss])[-200:]
+                pending_losses.append(loss)
                 epoch_bar.update(1)
-                epoch_bar.set_postfix(loss=f"{loss:.3f}")
+                due_validation = state["images_seen"] >= next_val
+                due_checkpoint = state["step"] % config.checkpoint_every == 0
+                if len(pending_losses) >= LOSS_READ_EVERY_STEPS or due_validation or due_checkpoint:
+                    read_losses()
                 if main_process:
-                    tracker.log_metrics({"loss": loss}, step=state["images_seen"])
-                    if state["images_seen"] >= next_val:
+                    if due_validation:
                         next_val += val_every
                         run_validation()
-                    elif state["step"] % config.checkpoint_every == 0:
+                    elif due_checkpoint:
                         save_checkpoint(last_path, checkpoint_state())
+            read_losses()
             epoch_bar.close()
             if time.perf_counter() > deadline or budget_spent():
                 stopped = True

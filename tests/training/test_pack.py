@@ -14,7 +14,8 @@ from training.config import DataParams
 from training.data import find_pairs, load_mask, manifest_pairs, read_manifest
 from training.ingest import ingest, manifest_hash
 from training.pack import PackError, build_pack, unpack
-from training.train import train
+from training.run_transfer import RunTransferError, join_run, split_run
+from training.train import load_checkpoint, train
 from training.transforms import rescale_pair
 
 
@@ -45,6 +46,22 @@ def test_pack_round_trip_keeps_split_hash_and_pixels(pairs_folder: Path, tmp_pat
     params.data.validation_folders = [str(folder) for folder in validation]
     best = train(params, unpacked, progress=False)
     assert best.is_file()
+
+    # ... and its run comes back in parts under the 16 MiB a device call returns per file
+    parts = split_run(best.parent, tmp_path / "parts")
+    assert {p.name for p in parts} == {"last-model.pt", "best-model.pt", "last-optimizer.pt", "history.json"}
+    assert all("optimizer" not in load_checkpoint(p) for p in parts if p.name.endswith("-model.pt"))
+    rebuilt = join_run(tmp_path / "parts", tmp_path / "back", manifest_path)
+    last = load_checkpoint(tmp_path / "back" / "last.pt")
+    assert [p.name for p in rebuilt] == ["last.pt", "best.pt"] and last["data_manifest"] == str(manifest_path)
+    assert last["optimizer"]["state"] and last["images_seen"] == load_checkpoint(best.parent / "last.pt")["images_seen"]
+    params.train.out_dir, params.train.epochs = str(tmp_path / "back"), 2  # training here resumes it
+    train(params, manifest_path, progress=False)
+    assert load_checkpoint(tmp_path / "back" / "last.pt")["images_seen"] == last["images_seen"] + 4
+
+    other_data = DataParams(pair_folders=[str(pairs_folder)], val_fraction=0.5, work_dir=str(tmp_path / "other"))
+    with pytest.raises(RunTransferError, match="trained on data"):
+        join_run(tmp_path / "parts", tmp_path / "wrong", ingest(other_data, progress=False))
 
 
 def test_pack_over_budget_is_a_clear_error_and_size_mismatch_stops_training(pairs_folder: Path,

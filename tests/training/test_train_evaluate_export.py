@@ -51,7 +51,8 @@ def test_thirty_iterations_lower_the_loss_markedly(pairs_folder: Path) -> None:
     losses: list[float] = []
     while len(losses) < 30:
         dataset.set_epoch(len(losses))
-        losses += [loss for loss, _ in train_steps(model, loader, optimizer, DeepSupervisionLoss(), torch.device("cpu"))]
+        losses += [float(loss) for loss, _ in train_steps(model, loader, optimizer, DeepSupervisionLoss(),
+                                                          torch.device("cpu"))]
     first, last = np.mean(losses[:3]), np.mean(losses[-3:])
     assert last < 0.6 * first, f"loss went from {first:.3f} to {last:.3f}"
 
@@ -107,6 +108,8 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     loaded = find_weights("small", [tmp_path / "weights"])
     assert loaded.sha256 == entry.sha256 and loaded.input_size == 64
     assert loaded.card["training"]["images_seen"] >= 4 and loaded.card["data_manifest_sha256"]
+    (hardware, share), = loaded.card["training"]["hardware_breakdown"].items()  # one CPU so far
+    assert "CPU" in hardware and share["images"] == loaded.card["training"]["images_seen"]
     model = load_model(loaded)
     reference = load_checkpoint(best)["ema"]  # the averaged weights are what ships
     for key, value in model.state_dict().items():
@@ -121,6 +124,7 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     train(later, manifest, progress=False)
     continued = load_checkpoint(tmp_path / "later" / "runs" / "last.pt")
     assert continued["images_seen"] == loaded.card["training"]["images_seen"] + 4
+    assert continued["hardware"][hardware]["images"] == continued["images_seen"]  # the same CPU: shares add up
     # The curve up to the exported (best) weights; checks after them belonged to the abandoned branch.
     earlier_curve = [h["images_seen"] for h in loaded.card["validation_history"]
                      if h["images_seen"] <= loaded.card["training"]["images_seen"]]
