@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One training session on a lent GPU machine (the device tool's `run`), which gets the working tree only.
-# Here first: `python -m training pack --pack-dir packs/train320` and carry packs/train320 (+ .whl with the
-# platformdirs wheel where the machine lacks it). There: `bash training/gpu_session.sh MINUTES`; it continues
-# from resources/weights and leaves the run's parts, log and history in $OUT. Back here:
-# `python -m training join-run --parts-dir <returned folder> --set train.out_dir=runs/train-gpu`.
+# Here first: `python -m training pack --pack-dir packs/train320 --budget-mib 54` (the pack and the tracked files
+# must fit 64 MiB together) and carry packs/train320 (+ .whl with the platformdirs wheel, which the machine's
+# Python lacks). There: `bash training/gpu_session.sh MINUTES`; it continues from resources/weights (or from its
+# own last.pt when run again on the same machine) and leaves the run's parts and log in $OUT. Back here:
+# `python -m training join-run --parts-dir <returned parts folder>` rebuilds runs/train/ (train.out_dir).
 set -euo pipefail
 MINUTES=${1:-7}
 PACK=${PACK:-packs/train320}
