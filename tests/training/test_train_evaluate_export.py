@@ -192,3 +192,20 @@ def test_torchrun_two_processes_on_cpu(pairs_folder: Path, tmp_path: Path) -> No
     checkpoint = load_checkpoint(tmp_path / "runs" / "last.pt")
     # 6 train images: 3 per rank, one full batch of 2 each (drop_last) -> 1 step, 4 images
     assert checkpoint["images_seen"] == 4 and checkpoint["step"] == 1
+
+
+def test_training_shares_add_up_per_hardware_for_the_model_card() -> None:
+    """A later session on a GPU adds its own share; images trained before shares were recorded are named."""
+    from training.export import describe_hardware
+    from training.train import add_run_to_hardware
+
+    cpu = {"x86_64 CPU, 2 threads": {"images": 100, "hours": 2.0}}
+    both = add_run_to_hardware(cpu, "NVIDIA H200 (CUDA)", 400, 360.0)
+    assert both == {"x86_64 CPU, 2 threads": {"images": 100, "hours": 2.0},
+                    "NVIDIA H200 (CUDA)": {"images": 400, "hours": 0.1}}
+    assert cpu == {"x86_64 CPU, 2 threads": {"images": 100, "hours": 2.0}}  # the prior shares are not mutated
+    assert add_run_to_hardware(both, "NVIDIA H200 (CUDA)", 100, 360.0)["NVIDIA H200 (CUDA)"] == {"images": 500,
+                                                                                                  "hours": 0.2}
+    assert describe_hardware(both, 550) == ("100 images, 2.00 h on x86_64 CPU, 2 threads + 400 images, 0.10 h on "
+                                            "NVIDIA H200 (CUDA) + 50 images on unrecorded hardware")
+    assert describe_hardware({}, 10) == "10 images on unrecorded hardware"
