@@ -277,6 +277,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
             epoch_bar.set_postfix(loss=f"{values[-1]:.3f}")
         if main_process:
             tracker.log_metrics({"loss": float(np.mean(values))}, step=state["images_seen"])
+
     try:
         while state["epoch"] < config.epochs and not stopped:
             if isinstance(sampler, DistributedSampler):
