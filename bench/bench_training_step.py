@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import measure, table  # noqa: E402
 from clearbg_desktop.core.model import build_model  # noqa: E402
+from training.engine import autocast_dtype  # noqa: E402
 from training.losses import DeepSupervisionLoss  # noqa: E402
 from training.train import cpu_has_native_bf16  # noqa: E402
 
@@ -54,7 +55,7 @@ def main() -> None:
     images = torch.randn(args.batch, 3, args.crop, args.crop, device=device)
     masks = torch.rand(args.batch, 1, args.crop, args.crop, device=device)
 
-    bf16_native = on_cuda or cpu_has_native_bf16()
+    bf16_native = autocast_dtype(device) == torch.bfloat16 if on_cuda else cpu_has_native_bf16()
     variants = [("fp32, default layout (reference)", False, False, False), ("fp32, channels_last", False, True, False)]
     if bf16_native:
         variants += [("bf16 autocast, default layout", True, False, False),

@@ -76,8 +76,11 @@ def validate(
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype:
-    """bf16 on CPUs and on GPUs that have it (no loss scaling needed); fp16 + GradScaler on older GPUs."""
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    """bf16 on CPUs and on GPUs that have it (no loss scaling needed); fp16 + GradScaler on older GPUs.
+
+    Native only: torch would also call bf16 "supported" on pre-Ampere GPUs, where it is emulated and slow.
+    """
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.float16
     return torch.bfloat16
 
@@ -95,6 +98,7 @@ def train_steps(
 ) -> Iterable[tuple[torch.Tensor, int]]:
     """One epoch, yielding ``(loss tensor, batch size)`` after each optimiser step."""
     model.train()
+    dtype = autocast_dtype(device)  # asks the driver: once per epoch, not on the per-step path
     for images, masks in loader:
         if should_stop():
             return
@@ -102,7 +106,7 @@ def train_steps(
         masks = masks.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device_type=device.type, dtype=autocast_dtype(device), enabled=amp):
+        with torch.autocast(device_type=device.type, dtype=dtype, enabled=amp):
             logits = model(images)
         loss = criterion(logits, masks)
         optimizer.zero_grad(set_to_none=True)

@@ -209,3 +209,14 @@ def test_training_shares_add_up_per_hardware_for_the_model_card() -> None:
     assert describe_hardware(both, 550) == ("100 images, 2.00 h on x86_64 CPU, 2 threads + 400 images, 0.10 h on "
                                             "NVIDIA H200 (CUDA) + 50 images on unrecorded hardware")
     assert describe_hardware({}, 10) == "10 images on unrecorded hardware"
+
+
+def test_gpus_with_only_emulated_bf16_train_in_fp16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pre-Ampere GPUs emulate bf16 (slowly): they get fp16 + GradScaler; CPUs and Ampere+ get bf16."""
+    from training.engine import autocast_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert autocast_dtype(torch.device("cuda")) == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert autocast_dtype(torch.device("cuda")) == torch.bfloat16
+    assert autocast_dtype(torch.device("cpu")) == torch.bfloat16
