@@ -17,6 +17,7 @@ from PIL import Image
 from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, load_image
 from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from clearbg_desktop.core.weights import sha256_file
+from training.straighten import straighten_framed_photo
 
 TEACHER_SIZE = 320
 _MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
@@ -77,7 +78,9 @@ def label_folders(
     """Write ``out_dir/<folder name>/<relative stem>.png`` for every photo; resumable.
 
     Returns (labelled records, skipped records). Existing masks are reused, so an
-    interrupted run continues where it stopped.
+    interrupted run continues where it stopped. A photo its source turned inside a black frame is put
+    upright first (``training.straighten``): the upright copy, ``<stem>.upright.jpg``, is what the record
+    names and what the teacher labels (``<stem>.upright.png``); the original stays untouched.
     """
     from tqdm import tqdm
 
@@ -92,19 +95,31 @@ def label_folders(
         except ImageLoadError as exc:
             skipped.append({"image": str(photo), "reason": str(exc)})
             continue
+        image_path, rgb = photo, loaded.rgb
+        upright = straighten_framed_photo(rgb)
+        if upright is not None:
+            image_path = mask_path.with_name(mask_path.stem + ".upright.jpg")
+            mask_path = mask_path.with_name(mask_path.stem + ".upright.png")
+            rgb = upright
+            if not image_path.exists():
+                image_path.parent.mkdir(parents=True, exist_ok=True)
+                tmp_image = image_path.with_name(image_path.name + ".part")
+                upright.save(tmp_image, format="JPEG", quality=95)
+                tmp_image.replace(image_path)
         if not mask_path.exists():
-            alpha = teacher.predict_alpha(loaded.rgb)
+            alpha = teacher.predict_alpha(rgb)
             mask_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = mask_path.with_name(mask_path.name + ".part")
             Image.fromarray(alpha, "L").save(tmp, format="PNG")
             tmp.replace(mask_path)
-        records.append(
-            {
-                "image": str(photo),
-                "mask": str(mask_path),
-                "width": loaded.rgb.width,
-                "height": loaded.rgb.height,
-                "source": source_name(folder),
-            }
-        )
+        record = {
+            "image": str(image_path),
+            "mask": str(mask_path),
+            "width": rgb.width,
+            "height": rgb.height,
+            "source": source_name(folder),
+        }
+        if upright is not None:
+            record["straightened_from"] = str(photo)
+        records.append(record)
     return records, skipped

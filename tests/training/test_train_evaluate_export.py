@@ -149,13 +149,22 @@ def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None
     for index in range(5):
         make_pair(index)[0].save(photos / f"p{index}.jpg")
     (photos / "broken.jpg").write_bytes(b"nope")
+    from tests.training.test_straighten import framed, scene
+
+    framed(scene(), 30.0).save(photos / "tilted.png")  # as some sources deliver them: turned, black corners
+    tilted_bytes = (photos / "tilted.png").read_bytes()
     params = DataParams(photo_folders=[str(photos)], teacher_onnx=str(teacher_path), val_fraction=0.2,
                         work_dir=str(tmp_path / "work"))
     manifest = json.loads(ingest(params, progress=False).read_text())
-    assert manifest["counts"] == {"train": 4, "val": 1, "skipped": 1}
+    assert manifest["counts"] == {"train": 5, "val": 1, "skipped": 1}
     assert len(manifest["teacher"]["sha256"]) == 64
-    masks = sorted((tmp_path / "work" / "teacher" / "photos").glob("*.png"))
+    masks = sorted((tmp_path / "work" / "teacher" / "photos").glob("p*.png"))
     assert len(masks) == 5
+    (straightened,) = [r for r in manifest["records"] if "straightened_from" in r]
+    assert straightened["straightened_from"] == str(photos / "tilted.png")
+    assert straightened["image"].endswith("tilted.upright.jpg") and straightened["mask"].endswith("tilted.upright.png")
+    assert abs(straightened["width"] - 240) <= 4 and abs(straightened["height"] - 160) <= 4  # the photo, level again
+    assert (photos / "tilted.png").read_bytes() == tilted_bytes  # the original is never touched
     from PIL import Image
 
     from training.teacher import OnnxSaliencyModel
