@@ -5,7 +5,8 @@ The teacher labels the whole bright, tilted rectangle as the salient object, so 
 learns "a bright rectangle on black is foreground". Recovering the upright photo gives the teacher the
 photo it was made for and the student a realistic training image. Upright copies and their masks are
 cached in ``data/teacher`` like every mask: after changing this module, delete ``data/teacher/**/*.upright.*``.
-Near 45° the way up is a guess (the photo may come back sideways or upside down); the teacher copes with that.
+Near 45° the way up is a guess: of the 252, 124 came back portrait (81 % of the other worksite photos are
+landscape), so about half are sideways, and the teacher labels those worse than the upright ones.
 """
 
 from __future__ import annotations
