@@ -5,8 +5,9 @@ The teacher labels the whole bright, tilted rectangle as the salient object, so 
 learns "a bright rectangle on black is foreground". Recovering the upright photo gives the teacher the
 photo it was made for and the student a realistic training image. Upright copies and their masks are
 cached in ``data/teacher`` like every mask: after changing this module, delete ``data/teacher/**/*.upright.*``.
-Near 45° the way up is a guess: of the 252, 124 came back portrait (81 % of the other worksite photos are
-landscape), so about half are sideways, and the teacher labels those worse than the upright ones.
+Near 45° the way up is a guess: at first 124 of the 252 came back portrait while 81 % of the other worksite
+photos are landscape, and the teacher labelled those sideways photos worse, so there landscape is chosen
+(upside down stays possible).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ PADDING_LEVEL = 12  # brightest value (0-255, any channel) still counted as the 
 CONTENT_LEVEL = 3  # darker than this after a median filter: the frame (darkened photos stay above it)
 MIN_ANGLE_DEGREES = 2.0  # below this the photo is upright enough to label as it is
 RIGHT_ANGLE_TOLERANCE_DEGREES = 8.0
+AMBIGUOUS_TURN_DEGREES = 40.0  # near 45° a turn either way levels the photo: which way up is a guess
 MIN_CONTENT_SHARE = 0.25  # of the frame: less than this and the "rectangle" is more likely a dark photo
 
 
@@ -123,4 +125,7 @@ def straighten_framed_photo(rgb: Image.Image) -> Image.Image | None:
     box = (int(columns[0]) + rim, int(rows[0]) + rim, int(columns[-1]) + 1 - rim, int(rows[-1]) + 1 - rim)
     if box[2] - box[0] < 16 or box[3] - box[1] < 16:
         return None
-    return upright.crop(box)
+    level = upright.crop(box)
+    if abs(turn) > AMBIGUOUS_TURN_DEGREES and level.height > level.width:
+        level = level.transpose(Image.Transpose.ROTATE_90)  # most photos are landscape: the likelier way up
+    return level

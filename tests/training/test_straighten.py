@@ -42,6 +42,12 @@ def test_a_framed_photo_comes_back_upright_and_whole(degrees: float) -> None:
     assert corners.min() > 12  # none of the black frame is left in
 
 
+@pytest.mark.parametrize("degrees", [45.0, -45.0, 43.0])
+def test_near_45_degrees_the_photo_comes_back_landscape(degrees: float) -> None:
+    upright = straighten_framed_photo(framed(scene(), degrees))
+    assert upright is not None and upright.width > upright.height  # sideways would be 160 x 240
+
+
 def test_a_darkened_framed_photo_is_found_too() -> None:
     found = tilt_of_framed_photo(framed(scene(brightness=(5, 40)), 35.0))
     assert found is not None and abs(found[0] + 35.0) < 2.0
