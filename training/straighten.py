@@ -25,6 +25,17 @@ AMBIGUOUS_TURN_DEGREES = 40.0  # near 45° a turn either way levels the photo: w
 MIN_CONTENT_SHARE = 0.25  # of the frame: less than this and the "rectangle" is more likely a dark photo
 
 
+def _brightness(rgb: Image.Image) -> np.ndarray:
+    """Per pixel the brightest channel: the frame is black in all three."""
+    return np.asarray(rgb.convert("RGB")).max(axis=2)
+
+
+def _photo_region(value: np.ndarray) -> np.ndarray:
+    """Where the photo is, not the frame; the median filter drops JPEG specks in the frame and dark specks
+    in the photo."""
+    return np.asarray(Image.fromarray(value).filter(ImageFilter.MedianFilter(5))) > CONTENT_LEVEL
+
+
 def _corner_patches_are_black(value: np.ndarray) -> bool:
     height, width = value.shape
     k = max(3, min(height, width) // 20)
@@ -43,10 +54,10 @@ def _extreme_points(content: np.ndarray) -> list[tuple[float, float]]:
 def tilt_of_framed_photo(rgb: Image.Image) -> tuple[float, list[tuple[float, float]]] | None:
     """(degrees counter-clockwise that undo the tilt, the content's four corners), or None when the photo
     is not a tilted rectangle on black (an upright photo, or a dark photo whose corners merely are black)."""
-    value = np.asarray(rgb.convert("RGB")).max(axis=2)
+    value = _brightness(rgb)
     if not _corner_patches_are_black(value):
         return None
-    content = np.asarray(Image.fromarray(value).filter(ImageFilter.MedianFilter(5))) > CONTENT_LEVEL
+    content = _photo_region(value)
     if content.mean() < MIN_CONTENT_SHARE / 2:
         return None
     corners = _extreme_points(content)
@@ -116,8 +127,7 @@ def straighten_framed_photo(rgb: Image.Image) -> Image.Image | None:
     # PIL turns counter-clockwise for positive angles. Turned back, the photo is a level rectangle in black:
     # crop to the rows and columns that are mostly photo, then one more pixel for the resampled rim.
     upright = rgb.convert("RGB").rotate(turn, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(0, 0, 0))
-    value = np.asarray(upright).max(axis=2)
-    content = np.asarray(Image.fromarray(value).filter(ImageFilter.MedianFilter(5))) > CONTENT_LEVEL
+    content = _photo_region(_brightness(upright))
     row_share, column_share = content.mean(axis=1), content.mean(axis=0)
     rows = np.nonzero(row_share > 0.5 * row_share.max())[0]
     columns = np.nonzero(column_share > 0.5 * column_share.max())[0]

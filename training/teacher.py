@@ -8,13 +8,14 @@ these masks with *our* preprocessing (``clearbg_desktop.core.segmenter``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, load_image
+from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, load_image, write_atomic
 from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from clearbg_desktop.core.weights import sha256_file
 from training.straighten import straighten_framed_photo
@@ -69,6 +70,13 @@ def source_name(folder: Path) -> str:
     return folder.parent.name if folder.name.lower() in {"images", "image", "photos", "jpegimages"} else folder.name
 
 
+def _save_atomic(image: Image.Image, path: Path, **options: object) -> None:
+    """An interrupted run must not leave a half-written file that the next run would reuse as done."""
+    buffer = io.BytesIO()
+    image.save(buffer, **options)  # type: ignore[arg-type]
+    write_atomic(buffer.getvalue(), path, overwrite=True)
+
+
 def label_folders(
     folders: Sequence[Path],
     teacher: OnnxSaliencyModel,
@@ -102,16 +110,9 @@ def label_folders(
             mask_path = mask_path.with_name(mask_path.stem + ".upright.png")
             rgb = upright
             if not image_path.exists():
-                image_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp_image = image_path.with_name(image_path.name + ".part")
-                upright.save(tmp_image, format="JPEG", quality=95)
-                tmp_image.replace(image_path)
+                _save_atomic(upright, image_path, format="JPEG", quality=95)
         if not mask_path.exists():
-            alpha = teacher.predict_alpha(rgb)
-            mask_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = mask_path.with_name(mask_path.name + ".part")
-            Image.fromarray(alpha, "L").save(tmp, format="PNG")
-            tmp.replace(mask_path)
+            _save_atomic(Image.fromarray(teacher.predict_alpha(rgb), "L"), mask_path, format="PNG")
         record = {
             "image": str(image_path),
             "mask": str(mask_path),
