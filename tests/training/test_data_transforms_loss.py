@@ -97,12 +97,22 @@ def test_random_scale_crops_zoom_in_and_out() -> None:
         TrainTransform(crop_size=48, min_crop_area=1.5)
 
 
-def test_copy_paste_uses_the_subject_mask() -> None:
+def test_copy_paste_keeps_both_subjects_in_the_target() -> None:
     image, mask = (np.asarray(x) for x in make_pair(1, (40, 40)))
     donor = np.full_like(image, 7)
     pasted, target = copy_paste(image, mask, donor, np.zeros_like(mask))
-    assert np.array_equal(target, mask)
+    assert np.array_equal(target, mask)  # a donor without a subject: only the pasted one
     assert (pasted[mask == 0] == 7).all() and np.array_equal(pasted[mask == 255], image[mask == 255])
+
+    donor_mask = np.zeros_like(mask)
+    donor_mask[:, :6] = 255  # the donor's own subject, a strip at the left edge
+    donor_mask[:, 6:8] = 128  # with a soft edge
+    _, target = copy_paste(image, mask, donor, donor_mask)
+    uncovered = mask == 0
+    assert (target[uncovered & (donor_mask == 255)] == 255).all()  # the donor's subject is still foreground
+    assert (np.abs(target[uncovered & (donor_mask == 128)].astype(int) - 128) <= 1).all()
+    assert np.array_equal(target[mask == 255], mask[mask == 255])
+    assert (target[uncovered & (donor_mask == 0)] == 0).all()
 
 
 def test_dataset_yields_normalised_tensors(pairs_folder: Path) -> None:
