@@ -12,6 +12,7 @@ class DataParams:
     photo_folders: list[str] = field(default_factory=list)  # unlabelled photos -> teacher masks
     pair_folders: list[str] = field(default_factory=list)  # labelled pairs (DUTS or images/+masks/)
     teacher_onnx: str = ""
+    turn_lists: list[str] = field(default_factory=list)  # photos their source turned: CSV source,file,rotate_clockwise
     validation_folders: list[str] = field(default_factory=list)  # labelled sets used for model selection
     val_fraction: float = 0.1
     seed: int = 42

@@ -21,7 +21,9 @@ from clearbg_desktop.core.imageio import ImageLoadError, load_image
 from clearbg_desktop.core.weights import sha256_file
 from training.config import DataParams
 from training.data import PairingError, find_pairs, ingest_manifest_path, load_mask
-from training.teacher import OnnxSaliencyModel, label_folders
+from training.near_duplicates import group_ids
+from training.teacher import OnnxSaliencyModel, label_folders, list_photos, source_name
+from training.turns import read_turn_lists
 
 
 def unpack_if_archive(source: Path, work_dir: Path) -> Path:
@@ -62,11 +64,35 @@ def validate_pair(image_path: Path, mask_path: Path) -> dict:
 
 
 def assign_splits(records: list[dict], val_fraction: float, seed: int) -> None:
-    order = np.random.default_rng(seed).permutation(len(records))
+    """A seeded ``val_fraction`` of the records held out, whole near-duplicate groups at a time
+    (``training.near_duplicates``): a mirrored copy in training would make the held-out score a memory test."""
+    groups = group_ids([r["image"] for r in records])
+    members: dict[int, list[int]] = {}
+    for index, group_id in enumerate(groups):
+        members.setdefault(group_id, []).append(index)
+    order = np.random.default_rng(seed).permutation(len(members))
+    keys = list(members)
     val_count = int(round(len(records) * val_fraction))
-    val_indices = set(order[:val_count].tolist())
+    val_indices: set[int] = set()
+    for position in order:  # whole groups that still fit, so the held-out share stays val_fraction
+        shot = members[keys[position]]
+        if len(val_indices) + len(shot) <= val_count:
+            val_indices.update(shot)
+    if val_count and not val_indices:  # every group is larger than the share: hold out one anyway
+        val_indices.update(members[keys[order[0]]])
     for index, record in enumerate(records):
         record["split"] = "val" if index in val_indices else "train"
+        record["group"] = groups[index]
+
+
+def check_turns_name_photos(turns: dict[tuple[str, str], int], folders: list[Path]) -> None:
+    """A mistyped name in a turn list would silently leave that photo upside down: refuse it instead."""
+    present = {(source_name(folder), photo.relative_to(folder).as_posix())
+               for folder in folders for photo in list_photos(folder)}
+    sources = {source for source, _ in present}
+    missing = sorted(f"{source}/{name}" for source, name in turns if source in sources and (source, name) not in present)
+    if missing:
+        raise PairingError(f"{len(missing)} photo(s) in data.turn_lists not found: {', '.join(missing[:5])}")
 
 
 def ingest(params: DataParams, progress: bool = True) -> Path:
@@ -93,7 +119,10 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
             raise ValueError("data.photo_folders needs data.teacher_onnx (the teacher ONNX file) to label them")
         teacher = OnnxSaliencyModel(Path(params.teacher_onnx))
         teacher_info = {"file": Path(params.teacher_onnx).name, "sha256": teacher.sha256}
-        labelled, bad = label_folders([Path(f) for f in params.photo_folders], teacher, work_dir / "teacher", progress)
+        folders = [Path(f) for f in params.photo_folders]
+        turns = read_turn_lists(params.turn_lists)
+        check_turns_name_photos(turns, folders)
+        labelled, bad = label_folders(folders, teacher, work_dir / "teacher", progress, turns)
         for record in labelled:
             record["sha256"] = sha256_file(Path(record["image"]))
         records += labelled

@@ -9,7 +9,7 @@ these masks with *our* preprocessing (``clearbg_desktop.core.segmenter``).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, loa
 from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from clearbg_desktop.core.weights import sha256_file
 from training.straighten import straighten_framed_photo
+from training.turns import turn_clockwise
 
 TEACHER_SIZE = 320
 _MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
@@ -82,13 +83,16 @@ def label_folders(
     teacher: OnnxSaliencyModel,
     out_dir: Path,
     progress: bool = True,
+    turns: Mapping[tuple[str, str], int] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Write ``out_dir/<folder name>/<relative stem>.png`` for every photo; resumable.
 
     Returns (labelled records, skipped records). Existing masks are reused, so an
-    interrupted run continues where it stopped. A photo its source turned inside a black frame is put
-    upright first (``training.straighten``): the upright copy, ``<stem>.upright.jpg``, is what the record
-    names and what the teacher labels (``<stem>.upright.png``); the original stays untouched.
+    interrupted run continues where it stopped. A photo its source turned is put upright first: tilted
+    inside a black frame, found by ``training.straighten`` (``<stem>.upright.jpg``), and/or listed in
+    ``turns`` (``training.turns``; ``<stem>.cw180.jpg``, ``<stem>.upright.cw90.jpg``). That copy is what the
+    record names (with ``original``) and what the teacher labels (same name, ``.png``); the original stays
+    untouched. The names carry the correction, so a changed turn list never reuses a stale copy.
     """
     from tqdm import tqdm
 
@@ -103,14 +107,23 @@ def label_folders(
         except ImageLoadError as exc:
             skipped.append({"image": str(photo), "reason": str(exc)})
             continue
-        image_path, rgb = photo, loaded.rgb
+        rgb = loaded.rgb
+        corrections: dict[str, object] = {}
+        suffix = ""
         upright = straighten_framed_photo(rgb)
         if upright is not None:
-            image_path = mask_path.with_name(mask_path.stem + ".upright.jpg")
-            mask_path = mask_path.with_name(mask_path.stem + ".upright.png")
-            rgb = upright
+            rgb, suffix = upright, ".upright"
+            corrections["straightened"] = True
+        degrees = (turns or {}).get((source_name(folder), photo.relative_to(folder).as_posix()))
+        if degrees:
+            rgb, suffix = turn_clockwise(rgb, degrees), f"{suffix}.cw{degrees}"
+            corrections["turned_clockwise"] = degrees
+        image_path = photo
+        if suffix:
+            image_path = mask_path.with_name(mask_path.stem + suffix + ".jpg")
+            mask_path = mask_path.with_name(mask_path.stem + suffix + ".png")
             if not image_path.exists():
-                _save_atomic(upright, image_path, format="JPEG", quality=95)
+                _save_atomic(rgb, image_path, format="JPEG", quality=95)
         if not mask_path.exists():
             _save_atomic(Image.fromarray(teacher.predict_alpha(rgb), "L"), mask_path, format="PNG")
         record = {
@@ -120,7 +133,7 @@ def label_folders(
             "height": rgb.height,
             "source": source_name(folder),
         }
-        if upright is not None:
-            record["straightened_from"] = str(photo)
+        if suffix:
+            record |= {"original": str(photo), **corrections}
         records.append(record)
     return records, skipped

@@ -39,6 +39,11 @@ def test_ingest_validates_and_splits_with_a_fixed_seed(pairs_folder: Path, duts_
     manifest = json.loads(ingest(params, progress=False).read_text())
     assert manifest["counts"] == {"train": 8, "val": 3, "skipped": 1}
     assert "s005" in manifest["skipped"][0]["image"]
+    by_name: dict[str, set[str]] = {}
+    for record in manifest["records"]:  # s000-s003 are in both folders: one shot, one side of the split
+        by_name.setdefault(Path(record["image"]).name, set()).add(record["split"])
+    assert all(len(by_name[f"s00{index}.jpg"]) == 1 for index in range(4))
+    assert len({r["group"] for r in manifest["records"]}) == 7
     record = manifest["records"][0]
     assert {"image", "mask", "width", "height", "sha256", "split"} <= set(record)
     again = ingest(params, progress=False)

@@ -153,19 +153,34 @@ def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None
 
     framed(scene(), 30.0).save(photos / "tilted.png")  # as some sources deliver them: turned, black corners
     tilted_bytes = (photos / "tilted.png").read_bytes()
+    turn_list = tmp_path / "turns.csv"  # p3 was delivered on its side: the list says so
+    turn_list.write_text("source,file,rotate_clockwise\nphotos,p3.jpg,90\n", encoding="utf-8")
+    p3_bytes = (photos / "p3.jpg").read_bytes()
     params = DataParams(photo_folders=[str(photos)], teacher_onnx=str(teacher_path), val_fraction=0.2,
-                        work_dir=str(tmp_path / "work"))
+                        turn_lists=[str(turn_list)], work_dir=str(tmp_path / "work"))
     manifest = json.loads(ingest(params, progress=False).read_text())
     assert manifest["counts"] == {"train": 5, "val": 1, "skipped": 1}
     assert len(manifest["teacher"]["sha256"]) == 64
-    masks = sorted((tmp_path / "work" / "teacher" / "photos").glob("p*.png"))
-    assert len(masks) == 5
-    (straightened,) = [r for r in manifest["records"] if "straightened_from" in r]
-    assert straightened["straightened_from"] == str(photos / "tilted.png")
+    masks = sorted((tmp_path / "work" / "teacher" / "photos").glob("p[0-9].png"))
+    assert len(masks) == 4
+    (straightened,) = [r for r in manifest["records"] if r.get("straightened")]
+    assert straightened["original"] == str(photos / "tilted.png")
     assert straightened["image"].endswith("tilted.upright.jpg") and straightened["mask"].endswith("tilted.upright.png")
     assert abs(straightened["width"] - 240) <= 4 and abs(straightened["height"] - 160) <= 4  # the photo, level again
     assert (photos / "tilted.png").read_bytes() == tilted_bytes  # the original is never touched
     from PIL import Image
+
+    (turned,) = [r for r in manifest["records"] if "turned_clockwise" in r]
+    assert turned["original"] == str(photos / "p3.jpg") and turned["turned_clockwise"] == 90
+    assert turned["image"].endswith("p3.cw90.jpg") and turned["mask"].endswith("p3.cw90.png")
+    assert (turned["width"], turned["height"]) == (56, 72)  # 72 x 56 on its side
+    with Image.open(turned["mask"]) as mask:
+        assert mask.size == (56, 72)  # the teacher labelled the upright copy
+    assert (photos / "p3.jpg").read_bytes() == p3_bytes
+    turn_list.write_text("source,file,rotate_clockwise\nphotos,p9.jpg,90\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="photos/p9.jpg"):  # a mistyped name is refused, not ignored
+        ingest(params, progress=False)
+    turn_list.write_text("source,file,rotate_clockwise\nphotos,p3.jpg,90\n", encoding="utf-8")
 
     from training.teacher import OnnxSaliencyModel
 
