@@ -96,12 +96,12 @@ def label_folders(
     """
     from tqdm import tqdm
 
-    jobs = [(folder, photo) for folder in folders for photo in list_photos(Path(folder))]
+    jobs = [(source_name(folder), folder, photo) for folder in folders for photo in list_photos(Path(folder))]
     records: list[dict] = []
     skipped: list[dict] = []
-    for folder, photo in tqdm(jobs, desc="teacher", unit="photo", disable=not progress):
-        relative = photo.relative_to(folder).with_suffix(".png")
-        mask_path = out_dir / source_name(folder) / relative
+    for source, folder, photo in tqdm(jobs, desc="teacher", unit="photo", disable=not progress):
+        relative = photo.relative_to(folder)
+        mask_path = out_dir / source / relative.with_suffix(".png")
         try:
             loaded = load_image(photo)
         except ImageLoadError as exc:
@@ -114,7 +114,7 @@ def label_folders(
         if upright is not None:
             rgb, suffix = upright, ".upright"
             corrections["straightened"] = True
-        degrees = (turns or {}).get((source_name(folder), photo.relative_to(folder).as_posix()))
+        degrees = (turns or {}).get((source, relative.as_posix()))
         if degrees:
             rgb, suffix = turn_clockwise(rgb, degrees), f"{suffix}.cw{degrees}"
             corrections["turned_clockwise"] = degrees
@@ -131,7 +131,7 @@ def label_folders(
             "mask": str(mask_path),
             "width": rgb.width,
             "height": rgb.height,
-            "source": source_name(folder),
+            "source": source,
         }
         if suffix:
             record |= {"original": str(photo), **corrections}
