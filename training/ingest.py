@@ -22,7 +22,7 @@ from clearbg_desktop.core.weights import sha256_file
 from training.config import DataParams
 from training.data import PairingError, find_pairs, ingest_manifest_path, load_mask
 from training.near_duplicates import group_ids
-from training.teacher import OnnxSaliencyModel, label_folders, list_photos, source_name
+from training.teacher import OnnxSaliencyModel, label_folders
 from training.turns import read_turn_lists
 
 
@@ -85,16 +85,6 @@ def assign_splits(records: list[dict], val_fraction: float, seed: int) -> None:
         record["group"] = groups[index]
 
 
-def check_turns_name_photos(turns: dict[tuple[str, str], int], folders: list[Path]) -> None:
-    """A mistyped name in a turn list would silently leave that photo upside down: refuse it instead."""
-    present = {(source_name(folder), photo.relative_to(folder).as_posix())
-               for folder in folders for photo in list_photos(folder)}
-    sources = {source for source, _ in present}
-    missing = sorted(f"{source}/{name}" for source, name in turns if source in sources and (source, name) not in present)
-    if missing:
-        raise PairingError(f"{len(missing)} photo(s) in data.turn_lists not found: {', '.join(missing[:5])}")
-
-
 def ingest(params: DataParams, progress: bool = True) -> Path:
     """Run the stage; returns the manifest path."""
     work_dir = Path(params.work_dir)
@@ -121,7 +111,6 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
         teacher_info = {"file": Path(params.teacher_onnx).name, "sha256": teacher.sha256}
         folders = [Path(f) for f in params.photo_folders]
         turns = read_turn_lists(params.turn_lists)
-        check_turns_name_photos(turns, folders)
         labelled, bad = label_folders(folders, teacher, work_dir / "teacher", progress, turns)
         for record in labelled:
             record["sha256"] = sha256_file(Path(record["image"]))

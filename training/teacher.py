@@ -18,6 +18,7 @@ from PIL import Image
 from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, load_image, write_atomic
 from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from clearbg_desktop.core.weights import sha256_file
+from training.data import PairingError
 from training.straighten import straighten_framed_photo
 from training.turns import turn_clockwise
 
@@ -96,11 +97,18 @@ def label_folders(
     """
     from tqdm import tqdm
 
-    jobs = [(source_name(folder), folder, photo) for folder in folders for photo in list_photos(Path(folder))]
+    jobs = [(source_name(folder), photo.relative_to(folder), photo)
+            for folder in folders for photo in list_photos(Path(folder))]
+    turns = turns or {}
+    present = {(source, relative.as_posix()) for source, relative, _ in jobs}
+    listed_sources = {source for source, _ in present}
+    missing = sorted(f"{source}/{name}" for source, name in turns
+                     if source in listed_sources and (source, name) not in present)
+    if missing:  # a mistyped name would silently leave that photo the wrong way up: refuse it before any work
+        raise PairingError(f"{len(missing)} photo(s) in data.turn_lists not found: {', '.join(missing[:5])}")
     records: list[dict] = []
     skipped: list[dict] = []
-    for source, folder, photo in tqdm(jobs, desc="teacher", unit="photo", disable=not progress):
-        relative = photo.relative_to(folder)
+    for source, relative, photo in tqdm(jobs, desc="teacher", unit="photo", disable=not progress):
         mask_path = out_dir / source / relative.with_suffix(".png")
         try:
             loaded = load_image(photo)
@@ -114,7 +122,7 @@ def label_folders(
         if upright is not None:
             rgb, suffix = upright, ".upright"
             corrections["straightened"] = True
-        degrees = (turns or {}).get((source, relative.as_posix()))
+        degrees = turns.get((source, relative.as_posix()))
         if degrees:
             rgb, suffix = turn_clockwise(rgb, degrees), f"{suffix}.cw{degrees}"
             corrections["turned_clockwise"] = degrees
