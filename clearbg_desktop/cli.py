@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from clearbg_desktop import __version__
@@ -19,6 +20,7 @@ from clearbg_desktop.core.segmenter import DEVICE_CHOICES, Segmenter
 from clearbg_desktop.core.weights import WeightsError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+NAME_TEMPLATE = "{name}-cutout"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clearbg-cli",
         description="Remove the background of photos, files or whole folders, with the bundled U²-Net.",
     )
-    parser.add_argument("inputs", nargs="+", type=Path, help="photos and/or folders")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    parser.add_argument("inputs", nargs="*", type=Path, help="photos and/or folders")
+    parser.add_argument("-o", "--output", type=Path, help="output folder (required with inputs)")
     parser.add_argument("--format", choices=sorted(FORMAT_SUFFIXES), default="png")
     parser.add_argument("--bg", default="transparent",
                         help="transparent (default), a colour (white, '#20a0ff'), blur[:RADIUS], or an image file")
@@ -36,11 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--padding", type=int, default=16, help="padding around the subject when cropping (px)")
     parser.add_argument("--long-edge", type=int, help="resize the output to this long edge (px)")
     parser.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality (WebP: implies lossy)")
-    parser.add_argument("--name", default="{name}-cutout", help="output name template: {name} {ext} {format} {model}")
+    parser.add_argument("--name", default=NAME_TEMPLATE,
+                        help="output name template: {name} {ext} {format} {model}; with --add-model: the model's name")
     parser.add_argument("--feather", type=float, default=0.0, help="feather the edge (blur radius, px)")
     parser.add_argument("--shift", type=int, default=0, help="grow (>0) or shrink (<0) the subject (px)")
     parser.add_argument("--decontaminate", action="store_true", help="remove background colour from edge pixels")
-    parser.add_argument("--model", default="small", help="small (default) or full, where weights exist")
+    parser.add_argument("--model", default="small", help="an installed model's name (see --list-models); default: small")
+    parser.add_argument("--list-models", action="store_true", help="list the installed models and exit")
+    parser.add_argument("--add-model", type=Path, metavar="FILE",
+                        help="install a U²-Net weights file (rembg's .onnx, the authors' .pth, or ours) and exit")
+    parser.add_argument("--add-name", "--model-name", dest="add_name", metavar="NAME",
+                        help="the name for --add-model (default: the file's name)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--threads", type=int, help="CPU threads for the model")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
@@ -51,6 +59,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option checked before any photo is touched (usage errors exit 2, not per photo)."""
+    if not 1 <= args.quality <= 100:
+        raise ValueError(f"--quality must be between 1 and 100, not {args.quality}")
+    if args.long_edge is not None and not 1 <= args.long_edge <= 65_535:
+        raise ValueError(f"--long-edge must be between 1 and 65535 px, not {args.long_edge}")
+    if args.padding < 0:
+        raise ValueError(f"--padding cannot be negative ({args.padding})")
+    if not 0 <= args.feather <= 200:
+        raise ValueError(f"--feather must be between 0 and 200 px, not {args.feather}")
+    if abs(args.shift) > 200:
+        raise ValueError(f"--shift must be between -200 and 200 px, not {args.shift}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, not {args.threads}")
+
+
+def list_models() -> int:
+    from clearbg_desktop.core.model_library import installed_models
+
+    rows = installed_models()
+    if not rows:
+        print("no models installed", file=sys.stderr)
+        return EXIT_USAGE
+    for row in rows:
+        where = "bundled" if row.bundled else "user"
+        size = f"{row.size_bytes / 1e6:.1f} MB"
+        details = ", ".join(x for x in (row.source, row.quality) if x)
+        print(f"{row.name:<20} {row.entry.variant:<6} {size:>9}  {where:<7} {details}")
+    return EXIT_OK
+
+
+def add_model(source: Path, name: str | None) -> int:
+    from clearbg_desktop.core.model_library import add_model_file
+
+    try:
+        entry = add_model_file(source, name)
+    except WeightsError as exc:
+        print(f"clearbg-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"installed {entry.name!r} (U²-Net {entry.variant}, {entry.short_hash}) in {entry.path.parent}; "
+          f"use it with --model {entry.name}")
+    return EXIT_OK
 
 
 def options_from_args(args: argparse.Namespace) -> ExportOptions:
@@ -72,9 +124,19 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
+    warnings.formatwarning = lambda message, *_args, **_kw: f"clearbg-cli: warning: {message}\n"  # one line, no source
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.list_models:
+        return list_models()
+    if args.add_model is not None:
+        return add_model(args.add_model, args.add_name or (args.name if args.name != NAME_TEMPLATE else None))
+    if not args.inputs:
+        parser.error("give photos or folders to process (or --list-models / --add-model FILE)")
+    if args.output is None:
+        parser.error("the output folder is required: -o/--output FOLDER")
     try:
+        check_numbers(args)
         options = options_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))

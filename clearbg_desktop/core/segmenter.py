@@ -51,6 +51,23 @@ def choose_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def device_availability() -> dict[str, str]:
+    """Device choice -> "" when this machine has it, else the reason it cannot be used."""
+    import platform
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if mps:
+        mps_reason = ""
+    elif platform.system() != "Darwin":
+        mps_reason = "Apple GPUs only exist on Macs"
+    else:
+        mps_reason = "this Mac or this PyTorch build has no Metal support"
+    cuda_reason = "" if cuda else (
+        "no NVIDIA GPU with a CUDA driver found" if torch.version.cuda else "this build of PyTorch has no CUDA support")
+    return {"auto": "", "cuda": cuda_reason, "mps": mps_reason, "cpu": ""}
+
+
 def default_cpu_threads() -> int:
     """All cores, capped at 8 so a batch leaves cores for decoding and encoding (bench/RESULTS.md
     measures 1 vs 2 threads; the cap itself is a guess not yet measured on bigger machines)."""

@@ -13,16 +13,20 @@ user can drop in newer weights. Every file is SHA-256 checked before it is read,
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from clearbg_desktop.core.model import U2Net
+from clearbg_desktop.core.imageio import write_atomic
+from clearbg_desktop.core.model import VARIANTS, U2Net
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
 
 MANIFEST_NAME = "manifest.json"
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 64, 1024  # beyond 1024 px the first photo alone needs tens of GiB
 
 
 class WeightsError(Exception):
@@ -63,15 +67,22 @@ def read_manifest(folder: Path) -> dict[str, WeightsEntry]:
         entries = {}
         for name, item in manifest["models"].items():
             card: dict = {}
-            if item.get("card") and (folder / item["card"]).exists():
+            if item.get("card") and (folder / item["card"]).is_file():
                 card = json.loads((folder / item["card"]).read_text(encoding="utf-8"))
+            variant = item.get("variant", name)
+            if variant not in VARIANTS:
+                raise ValueError(f"model {name!r} has unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+            input_size = int(item.get("input_size", 320))
+            if not MIN_INPUT_SIZE <= input_size <= MAX_INPUT_SIZE:
+                raise ValueError(f"model {name!r} has input_size {input_size}, "
+                                 f"outside {MIN_INPUT_SIZE}-{MAX_INPUT_SIZE}")
             entries[name] = WeightsEntry(
                 name=name,
                 path=folder / item["file"],
                 sha256=item["sha256"].lower(),
-                variant=item.get("variant", name),
+                variant=variant,
                 card=card,
-                input_size=int(item.get("input_size", 320)),
+                input_size=input_size,
             )
         return entries
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -83,11 +94,24 @@ def search_folders() -> list[Path]:
 
 
 def available_models(folders: list[Path] | None = None) -> dict[str, WeightsEntry]:
-    """Model name -> entry, the first folder listing a name wins (user before bundled)."""
+    """Model name -> entry, the first folder listing a name wins (user before bundled).
+
+    A broken manifest in one folder is skipped with a warning, so a damaged user folder never
+    hides the good bundled model; only when no folder can be read at all is it an error.
+    """
     found: dict[str, WeightsEntry] = {}
+    errors: list[WeightsError] = []
     for folder in folders if folders is not None else search_folders():
-        for name, entry in read_manifest(folder).items():
+        try:
+            entries = read_manifest(folder)
+        except WeightsError as exc:
+            warnings.warn(f"skipped: {exc}", stacklevel=2)
+            errors.append(exc)
+            continue
+        for name, entry in entries.items():
             found.setdefault(name, entry)
+    if not found and errors:
+        raise errors[0]
     return found
 
 
@@ -106,7 +130,12 @@ def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
     """Verify the hash, then load tensors only."""
     if not entry.path.exists():
         raise WeightsError(f"weights file missing: {entry.path}")
-    actual = sha256_file(entry.path)
+    if not entry.path.is_file():
+        raise WeightsError(f"weights file {entry.path} is not a file (a folder?); reinstall ClearBG or remove it")
+    try:
+        actual = sha256_file(entry.path)
+    except OSError as exc:
+        raise WeightsError(f"weights file unreadable: {entry.path} ({exc.strerror or exc})") from None
     if actual != entry.sha256:
         raise WeightsError(
             f"weights file corrupted: {entry.path} has SHA-256 {actual[:12]}…, "
@@ -114,8 +143,8 @@ def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
         )
     try:
         state = torch.load(entry.path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        raise WeightsError(f"weights file unreadable: {entry.path} ({exc})") from None
+    except Exception:  # torch raises many types for a bad file; its advice (weights_only=False) is unsafe
+        raise WeightsError(f"weights file unreadable: {entry.path} is not a tensors-only PyTorch file") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict):
@@ -142,13 +171,18 @@ def write_weights_folder(
     card: dict | None = None,
     file_name: str | None = None,
     input_size: int = 320,
+    manifest_extra: dict | None = None,
 ) -> WeightsEntry:
-    """Save ``model`` into ``folder`` and add it to the manifest (used by export and tests)."""
+    """Save ``model`` into ``folder`` and add it to the manifest (export, model import, tests).
+
+    Every file goes through a temporary file and a rename, the manifest last, so an interrupted
+    write leaves the folder as it was or complete, never listing a half-written file.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     file_name = file_name or f"u2net_{name}.pt"
-    weights_path = folder / file_name
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, weights_path)
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
+    weights_path = write_atomic(buffer.getvalue(), folder / file_name, overwrite=True)
     manifest_path = folder / MANIFEST_NAME
     manifest: dict = {"models": {}}
     if manifest_path.exists():
@@ -158,11 +192,12 @@ def write_weights_folder(
         "sha256": sha256_file(weights_path),
         "variant": model.variant,
         "input_size": input_size,
+        **(manifest_extra or {}),
     }
     if card is not None:
         card_name = f"{Path(file_name).stem}.card.json"
-        (folder / card_name).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        write_atomic((json.dumps(card, indent=2) + "\n").encode(), folder / card_name, overwrite=True)
         item["card"] = card_name
     manifest["models"][name] = item
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_atomic((json.dumps(manifest, indent=2) + "\n").encode(), manifest_path, overwrite=True)
     return read_manifest(folder)[name]

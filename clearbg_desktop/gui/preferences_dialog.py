@@ -1,47 +1,264 @@
-"""Preferences: which model and which device the worker uses."""
+"""Preferences: the device (only what this machine has) and the models (installed, added, removed)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+import threading
+from pathlib import Path
 
-from clearbg_desktop.core.segmenter import DEVICE_CHOICES, choose_device
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
+from clearbg_desktop.core.model_library import (
+    add_model_file,
+    find_rembg_models,
+    installed_models,
+    rembg_models_folder,
+    remove_model,
+)
+from clearbg_desktop.core.official_weights import OFFICIAL_MODELS
+from clearbg_desktop.core.paths import user_models_dir
+from clearbg_desktop.core.segmenter import DEVICE_CHOICES, choose_device, device_availability
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.core.weights import WeightsError, available_models
+from clearbg_desktop.core.weights import WeightsError
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}
+MODEL_COLUMNS = ("Name", "Variant", "Size", "Where", "Source", "Quality")
+
+
+class DownloadRelay(QObject):
+    """Carries a download thread's news to the GUI thread.
+
+    Signals:
+        progressed(int, int): bytes received, total bytes (0 when unknown).
+        finished(str): the verified file's path.
+        failed(str): a message for the user.
+    """
+
+    progressed = Signal(int, int)
+    finished = Signal(str)
+    failed = Signal(str)
 
 
 class PreferencesDialog(QDialog):
-    """Model and device choice; only models whose weights are installed are offered."""
+    """General (device) and Models tabs. Models are added and removed at once; OK applies the choice."""
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("PreferencesDialog")
         self.setWindowTitle("Preferences")
-        layout = QFormLayout(self)
-        self.device_box = QComboBox(self)
-        for device in DEVICE_CHOICES:
-            self.device_box.addItem(DEVICE_LABELS[device], device)
-        self.device_box.setCurrentIndex(max(0, self.device_box.findData(settings.device)))
-        layout.addRow("Device:", self.device_box)
-        layout.addRow("", QLabel(f"Automatic uses: {choose_device('auto').type.upper()}", self))
-        self.model_box = QComboBox(self)
-        try:
-            models = available_models()
-        except WeightsError:
-            models = {}
-        for name, entry in sorted(models.items()):
-            self.model_box.addItem(f"U²-Net {name} ({entry.short_hash})", name)
-        if self.model_box.count() == 0:
-            self.model_box.addItem(f"{settings.model} (weights not found)", settings.model)
-        self.model_box.setCurrentIndex(max(0, self.model_box.findData(settings.model)))
-        layout.addRow("Model:", self.model_box)
+        self.resize(720, 420)
+        self._settings = settings
+        self._download_threads: list[threading.Thread] = []
+        tabs = QTabWidget(self)
+        tabs.setObjectName("PreferencesTabs")
+        tabs.addTab(self._general_tab(settings), "General")
+        tabs.addTab(self._models_tab(), "Models")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout.addRow(buttons)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+        self.tabs = tabs
+        self.refresh_models(select=settings.model)
 
+    # ----- General -----------------------------------------------------------------------
+    def _general_tab(self, settings: AppSettings) -> QWidget:
+        page = QWidget(self)
+        layout = QFormLayout(page)
+        self.device_box = QComboBox(page)
+        availability = device_availability()
+        for device in DEVICE_CHOICES:
+            reason = availability[device]
+            label = DEVICE_LABELS[device] + (f": not available ({reason})" if reason else "")
+            self.device_box.addItem(label, device)
+            if reason:
+                item = self.device_box.model().item(self.device_box.count() - 1)  # type: ignore[attr-defined]
+                item.setEnabled(False)
+                item.setToolTip(reason)
+        wanted = settings.device if not availability.get(settings.device) else "auto"
+        self.device_box.setCurrentIndex(max(0, self.device_box.findData(wanted)))
+        layout.addRow("Device:", self.device_box)
+        self.auto_label = QLabel(f"Automatic uses: {choose_device('auto').type.upper()}", page)
+        layout.addRow("", self.auto_label)
+        self.model_box = QComboBox(page)
+        self.model_box.setObjectName("ModelChoice")
+        layout.addRow("Model:", self.model_box)
+        return page
+
+    # ----- Models ------------------------------------------------------------------------
+    def _models_tab(self) -> QWidget:
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
+        self.models_table = QTableWidget(0, len(MODEL_COLUMNS), page)
+        self.models_table.setObjectName("ModelsTable")
+        self.models_table.setHorizontalHeaderLabels(MODEL_COLUMNS)
+        self.models_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.models_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.models_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.models_table.verticalHeader().setVisible(False)
+        self.models_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.models_table.horizontalHeader().setStretchLastSection(True)
+        self.models_table.itemSelectionChanged.connect(self._update_buttons)
+        layout.addWidget(self.models_table)
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add model file…", page)
+        self.add_button.clicked.connect(self.choose_model_file)
+        self.remove_button = QPushButton("Remove", page)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.rembg_button = QPushButton("Import from rembg", page)
+        self.rembg_button.clicked.connect(self.import_rembg_models)
+        self.download_box = QComboBox(page)
+        for model in OFFICIAL_MODELS.values():
+            self.download_box.addItem(f"{model.name}: {model.description}", model.name)
+        self.download_button = QPushButton("Download…", page)
+        self.download_button.clicked.connect(lambda: self.download(str(self.download_box.currentData())))
+        for widget in (self.add_button, self.remove_button, self.rembg_button):
+            row.addWidget(widget)
+        row.addStretch(1)
+        layout.addLayout(row)
+        download_row = QHBoxLayout()
+        download_row.addWidget(QLabel("Official weights:", page))
+        download_row.addWidget(self.download_box, 1)
+        download_row.addWidget(self.download_button)
+        layout.addLayout(download_row)
+        self.models_note = QLabel(page)
+        self.models_note.setWordWrap(True)
+        layout.addWidget(self.models_note)
+        return page
+
+    def refresh_models(self, select: str | None = None) -> None:
+        current = select or str(self.model_box.currentData() or self._settings.model)
+        rows = installed_models()
+        self.models_table.setRowCount(len(rows))
+        self.model_box.clear()
+        for index, row in enumerate(rows):
+            cells = (row.name, row.entry.variant, f"{row.size_bytes / 1e6:.1f} MB",
+                     "bundled" if row.bundled else "yours", row.source, row.quality)
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, row.name)
+                item.setData(Qt.ItemDataRole.UserRole + 1, row.bundled)
+                self.models_table.setItem(index, column, item)
+            self.model_box.addItem(f"{row.name} (U²-Net {row.entry.variant}, {row.entry.short_hash})", row.name)
+        if self.model_box.count() == 0:
+            self.model_box.addItem(f"{self._settings.model} (weights not found)", self._settings.model)
+        self.model_box.setCurrentIndex(max(0, self.model_box.findData(current)))
+        rembg = find_rembg_models()
+        self.rembg_button.setEnabled(bool(rembg))
+        self.rembg_button.setToolTip(f"{len(rembg)} U²-Net file(s) in {rembg_models_folder()}" if rembg
+                                     else f"no rembg models in {rembg_models_folder()}")
+        self.models_note.setText(f"Your models live in {user_models_dir()}. Added files are converted once; "
+                                 "the original file is never changed.")
+        self._update_buttons()
+
+    def _selected(self) -> tuple[str, bool] | None:
+        items = self.models_table.selectedItems()
+        if not items:
+            return None
+        return str(items[0].data(Qt.ItemDataRole.UserRole)), bool(items[0].data(Qt.ItemDataRole.UserRole + 1))
+
+    def _update_buttons(self) -> None:
+        selected = self._selected()
+        self.remove_button.setEnabled(selected is not None and not selected[1])
+
+    def add_file(self, path: Path, name: str | None = None) -> bool:
+        """Convert and install one file; a bad file gets a message and changes nothing."""
+        try:
+            entry = add_model_file(path, name)
+        except WeightsError as exc:
+            QMessageBox.warning(self, "Add model", str(exc))
+            return False
+        self.refresh_models(select=entry.name)
+        return True
+
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a U²-Net weights file", str(Path.home()),
+                                              "U²-Net weights (*.onnx *.pth *.pt);;All files (*)")
+        if path:
+            self.add_file(Path(path))
+
+    def remove_selected(self) -> None:
+        selected = self._selected()
+        if selected is None or selected[1]:
+            return
+        try:
+            remove_model(selected[0])
+        except WeightsError as exc:
+            QMessageBox.warning(self, "Remove model", str(exc))
+        self.refresh_models()
+
+    def import_rembg_models(self) -> None:
+        installed = {row.name for row in installed_models()}
+        for path in find_rembg_models():
+            if path.stem not in installed:
+                self.add_file(path)
+
+    def download(self, name: str, url: str | None = None) -> None:
+        """Download with a progress dialog (cancel keeps the partial file to resume), then install."""
+        model = OFFICIAL_MODELS[name]
+        dialog = QProgressDialog(f"Downloading {model.file_name}…", "Cancel", 0, 100, self)
+        dialog.setObjectName("DownloadProgress")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        cancel = threading.Event()
+        relay = DownloadRelay(self)
+        relay.progressed.connect(lambda got, total: dialog.setValue(int(100 * got / total)) if total else None)
+
+        def installed(path: str) -> None:
+            dialog.reset()
+            if name in {row.name for row in installed_models()} or self.add_file(Path(path), name):
+                Path(path).unlink(missing_ok=True)  # converted into the models folder: the ONNX copy is not needed
+
+        def failed(message: str) -> None:
+            dialog.reset()
+            if not cancel.is_set():
+                QMessageBox.warning(self, "Download", message)
+
+        relay.finished.connect(installed)
+        relay.failed.connect(failed)
+        dialog.canceled.connect(cancel.set)
+
+        def run() -> None:
+            try:
+                path = download_official(name, user_models_dir() / "downloads",
+                                         lambda got, total: relay.progressed.emit(got, total), cancel, url)
+            except DownloadCancelled as exc:
+                relay.failed.emit(str(exc))
+            except DownloadError as exc:
+                relay.failed.emit(str(exc))
+            else:
+                relay.finished.emit(str(path))
+
+        thread = threading.Thread(target=run, name="clearbg-download", daemon=True)
+        self._download_threads.append(thread)
+        thread.start()
+
+    def wait_for_downloads(self, timeout: float = 30.0) -> None:
+        for thread in self._download_threads:
+            thread.join(timeout)
+
+    # ----- results -----------------------------------------------------------------------
     def device(self) -> str:
         return str(self.device_box.currentData())
 

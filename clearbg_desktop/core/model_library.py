@@ -1,0 +1,157 @@
+"""The user's installed models: add an official or our own weights file, list, remove.
+
+Adding converts the file once (``core.official_weights``) and writes our tensors-only ``.pt`` plus a
+manifest entry into the user models folder, which the app, the batch and the CLI already search before
+the bundled folder. The source file is only read, never changed or moved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from clearbg_desktop.core.imageio import write_atomic
+from clearbg_desktop.core.official_weights import (
+    AUTHORS_LICENCE,
+    ConversionError,
+    convert_checkpoint,
+    identify_official,
+    md5_file,
+)
+from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
+from clearbg_desktop.core.weights import (
+    MANIFEST_NAME,
+    WeightsEntry,
+    WeightsError,
+    available_models,
+    read_manifest,
+    sha256_file,
+    write_weights_folder,
+)
+
+# Measured here through clearbg-cli's own pipeline (training/evaluate.py, people-val, 90 photos).
+OFFICIAL_QUALITY = {
+    "u2netp": "people-val: max Fβ 0.956, MAE 0.033",
+    "u2net": "people-val: max Fβ 0.962, MAE 0.026 (ONNX as published)",
+}
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MODEL_SUFFIXES = (".onnx", ".pth", ".pt")
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """One row of Preferences ▸ Models and of ``clearbg-cli --list-models``."""
+
+    entry: WeightsEntry
+    bundled: bool
+    size_bytes: int
+    source: str
+    quality: str
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+
+def rembg_models_folder() -> Path:
+    """Where rembg keeps its downloads: ``$U2NET_HOME`` or ``~/.u2net``."""
+    return Path(os.environ.get("U2NET_HOME") or Path.home() / ".u2net")
+
+
+def find_rembg_models(folder: Path | None = None) -> list[Path]:
+    """The U²-Net files in rembg's folder that we know how to import (by name; the content is checked on import)."""
+    folder = folder or rembg_models_folder()
+    if not folder.is_dir():
+        return []
+    known = {"u2net.onnx", "u2netp.onnx", "u2net_human_seg.onnx", "silueta.onnx"}
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name in known)
+
+
+def _quality(card: dict) -> str:
+    """The card's own measured row (``training evaluate`` puts this model first), or the known official figure."""
+    metrics = card.get("metrics") or {}
+    rows = metrics.get("models") if isinstance(metrics, dict) else None
+    if isinstance(rows, dict) and rows:
+        first = next(iter(rows.values()))
+        if isinstance(first, dict) and "max_fbeta" in first and "mae" in first:
+            dataset = Path(str(metrics.get("dataset", ""))).name or "validation"
+            return f"{dataset}: max Fβ {first['max_fbeta']:.3f}, MAE {first['mae']:.3f}"
+    official = OFFICIAL_QUALITY.get(str(card.get("official") or ""))
+    return official or ""
+
+
+def installed_models() -> list[InstalledModel]:
+    """Every usable model, user folder first (its names win), each once."""
+    rows = []
+    bundled_folder = bundled_weights_dir().resolve()
+    for entry in available_models().values():
+        try:
+            size = entry.path.stat().st_size
+        except OSError:
+            size = 0
+        source = str(entry.card.get("source_file") or entry.card.get("architecture") or "")
+        rows.append(InstalledModel(entry, entry.path.parent.resolve() == bundled_folder, size, source,
+                                   _quality(entry.card)))
+    return rows
+
+
+def default_name_for(source: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", source.stem).strip("-.") or "model"
+    return stem[:64]
+
+
+def add_model_file(source: Path, name: str | None = None, folder: Path | None = None,
+                   replace: bool = False) -> WeightsEntry:
+    """Convert ``source`` and install it under ``name``; raises ``WeightsError`` with a clear message."""
+    source = Path(source)
+    folder = folder or user_models_dir()
+    name = name or default_name_for(source)
+    if not _NAME_PATTERN.match(name):
+        raise WeightsError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
+    try:
+        existing = read_manifest(folder)
+    except WeightsError:
+        existing = {}  # a broken manifest is rewritten with this model (the old entries were unusable)
+    if name in existing and not replace:
+        raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
+    try:
+        model = convert_checkpoint(source)
+        source_sha256, source_md5 = sha256_file(source), md5_file(source)
+    except ConversionError as exc:
+        raise WeightsError(str(exc)) from None
+    except OSError as exc:
+        raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    official = identify_official(source_md5)
+    licence = AUTHORS_LICENCE if official or source.suffix.lower() in (".onnx", ".pth") else "as given by its source"
+    card = {
+        "name": name,
+        "architecture": f"U²-Net ({model.variant})",
+        "source_file": source.name,
+        "source_sha256": source_sha256,
+        "source_md5": source_md5,
+        "official": official.name if official else None,
+        "description": official.description if official else f"imported from {source.name}",
+        "licence": licence,
+        "input_size": 320,
+    }
+    extra = {"source_file": source.name, "source_sha256": source_sha256, "licence": licence}
+    return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra)
+
+
+def remove_model(name: str, folder: Path | None = None) -> None:
+    """Remove a model from the user folder (bundled models cannot be removed)."""
+    folder = folder or user_models_dir()
+    manifest_path = folder / MANIFEST_NAME
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        item = manifest["models"][name]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise WeightsError(f"no user-installed model named {name!r} in {folder}") from None
+    del manifest["models"][name]
+    write_atomic((json.dumps(manifest, indent=2) + "\n").encode(), manifest_path, overwrite=True)
+    for file_name in (item.get("file"), item.get("card")):
+        if file_name:
+            (folder / file_name).unlink(missing_ok=True)

@@ -1,0 +1,207 @@
+"""Official U²-Net checkpoints -> our :class:`U2Net`: the authors' ``.pth`` files and rembg's ``.onnx`` files.
+
+Why it is exact: our module names follow the authors' code, so their ``.pth`` state dicts load as they
+are. rembg's ONNX exports fold each BatchNorm into the Conv before it; walking the ONNX Conv nodes in
+file order (topological, i.e. execution order) and our Conv modules in the order a forward pass calls
+them pairs them one to one, and each BatchNorm becomes the identity (weight 1, bias 0, mean 0,
+var 1 − eps). An export that kept its BatchNormalization nodes gets their real statistics instead.
+The variant ("full" or "small") is told from the tensor shapes, never from the file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from clearbg_desktop.core.model import REBNCONV, VARIANTS, U2Net
+from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
+
+AUTHORS_LICENCE = "Apache-2.0 (U²-Net, Qin et al. 2020, github.com/xuebinqin/U-2-Net)"
+
+
+class ConversionError(ValueError):
+    """The file is not a U²-Net checkpoint we can convert; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class OfficialModel:
+    """A published U²-Net file: where rembg serves it, its pinned hash and what we measured of it."""
+
+    name: str
+    file_name: str
+    url: str
+    md5: str
+    description: str
+    sha256: str = ""  # where we have verified the file ourselves
+
+
+REMBG_RELEASE = "https://github.com/danielgatis/rembg/releases/download/v0.0.0"
+OFFICIAL_MODELS: dict[str, OfficialModel] = {
+    model.name: model
+    for model in (
+        OfficialModel("u2netp", "u2netp.onnx", f"{REMBG_RELEASE}/u2netp.onnx", "8e83ca70e441ab06c318d82300c84806",
+                      "U²-Net-small, general use (4.6 MB)",
+                      "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
+        OfficialModel("u2net", "u2net.onnx", f"{REMBG_RELEASE}/u2net.onnx", "60024c5c889badc19c04ad937298a77b",
+                      "U²-Net, general use (176 MB, best quality, ~2.5× slower)",
+                      "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
+        OfficialModel("u2net_human_seg", "u2net_human_seg.onnx", f"{REMBG_RELEASE}/u2net_human_seg.onnx",
+                      "c09ddc2e0104f800e3e1bb4652583d1f", "U²-Net trained for people (176 MB)"),
+        OfficialModel("silueta", "silueta.onnx", f"{REMBG_RELEASE}/silueta.onnx",
+                      "55e59e0d8062d2f5d013f4725ee84782", "U²-Net pruned by rembg's author (43 MB)"),
+    )
+}
+
+
+def identify_official(md5: str) -> OfficialModel | None:
+    """The published model a file is, by its MD5 (the hash rembg pins), or None."""
+    return next((m for m in OFFICIAL_MODELS.values() if m.md5 == md5.lower()), None)
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _conv_order(model: U2Net) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
+    """Our Conv modules in the order a forward pass calls them, each with the BatchNorm that follows it."""
+    called: list[nn.Conv2d] = []
+    handles = [m.register_forward_hook(lambda module, _in, _out: called.append(module))
+               for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 3, 64, 64))
+    finally:
+        for handle in handles:
+            handle.remove()
+    batch_norm_after: dict[int, nn.BatchNorm2d] = {}
+    for module in model.modules():
+        if isinstance(module, REBNCONV):
+            batch_norm_after[id(module.conv_s1)] = module.bn_s1
+    return [(conv, batch_norm_after.get(id(conv))) for conv in called]
+
+
+@cache
+def _conv_shapes(variant: str) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(conv.weight.shape) for conv, _bn in _conv_order(U2Net(variant)))
+
+
+def variant_from_conv_shapes(shapes: list[tuple[int, ...]]) -> str | None:
+    for variant in VARIANTS:
+        if tuple(shapes) == _conv_shapes(variant):
+            return variant
+    return None
+
+
+def _set_identity(batch_norm: nn.BatchNorm2d) -> None:
+    assert batch_norm.running_mean is not None and batch_norm.running_var is not None
+    with torch.no_grad():
+        batch_norm.weight.fill_(1.0)
+        batch_norm.bias.zero_()
+        batch_norm.running_mean.zero_()
+        batch_norm.running_var.fill_(1.0 - batch_norm.eps)
+
+
+def model_from_onnx(path: Path) -> U2Net:
+    """Our model with the weights of a U²-Net ONNX export (BatchNorm folded or not)."""
+    try:
+        graph = read_onnx_graph(path)
+    except OnnxFormatError as exc:
+        raise ConversionError(f"{path.name}: not a readable ONNX file: {exc}") from None
+    convs = [node for node in graph.nodes if node.op_type == "Conv"]
+    if not convs:
+        raise ConversionError(f"{path.name}: an ONNX file without convolutions, not a U²-Net")
+    missing = [n.inputs[1] for n in convs if len(n.inputs) < 2 or n.inputs[1] not in graph.tensors]
+    if missing:
+        raise ConversionError(f"{path.name}: Conv weights are computed, not stored ({missing[0]}); not a U²-Net export")
+    shapes = [tuple(graph.tensors[n.inputs[1]].shape) for n in convs]
+    variant = variant_from_conv_shapes(shapes)
+    if variant is None:
+        raise ConversionError(
+            f"{path.name}: not a U²-Net (its {len(convs)} convolutions match neither U²-Net nor U²-Net-small)")
+    batch_norms = {n.inputs[0]: n for n in graph.nodes if n.op_type == "BatchNormalization" and len(n.inputs) == 5}
+    model = U2Net(variant)
+    with torch.no_grad():
+        for node, (conv, batch_norm) in zip(convs, _conv_order(model), strict=True):
+            conv.weight.copy_(torch.from_numpy(np.array(graph.tensors[node.inputs[1]], np.float32)))
+            bias = graph.tensors.get(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+            if conv.bias is not None:
+                if bias is not None:
+                    conv.bias.copy_(torch.from_numpy(np.array(bias, np.float32)))
+                else:
+                    conv.bias.zero_()
+            following = batch_norms.get(node.outputs[0])
+            if batch_norm is None:
+                if following is not None:
+                    raise ConversionError(f"{path.name}: a BatchNorm where U²-Net has none; not a U²-Net export")
+                continue
+            if following is None:
+                _set_identity(batch_norm)
+                continue
+            epsilon = following.attributes.get("epsilon", 1e-5)
+            batch_norm.eps = float(epsilon) if isinstance(epsilon, float) else 1e-5
+            assert batch_norm.running_mean is not None and batch_norm.running_var is not None
+            targets = [batch_norm.weight, batch_norm.bias, batch_norm.running_mean, batch_norm.running_var]
+            for target, name in zip(targets, following.inputs[1:], strict=True):
+                if name not in graph.tensors:
+                    raise ConversionError(f"{path.name}: BatchNorm parameter {name} is not stored")
+                target.copy_(torch.from_numpy(np.array(graph.tensors[name], np.float32)))
+    return model.eval()
+
+
+def model_from_state_dict_file(path: Path) -> U2Net:
+    """Our model from a ``.pth``/``.pt`` state dict (the authors' files, ours, or a training checkpoint)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        reason = str(exc).split("\n")[0]
+        if "weights_only" in reason or "Unpickler" in reason or "unpickl" in reason.lower():
+            reason = "it holds Python objects, not only tensors, and is not loaded for safety"
+        raise ConversionError(f"{path.name}: not a readable PyTorch state dict ({reason[:160]})") from None
+    if isinstance(state, dict):
+        state = state.get("ema") or state.get("model") or state.get("state_dict") or state
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ConversionError(f"{path.name}: holds no tensor state dict")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    probe = state.get("stage1.rebnconv1.conv_s1.weight")
+    if probe is None:
+        raise ConversionError(f"{path.name}: not a U²-Net state dict (no stage1.rebnconv1 weights)")
+    variant = next((v for v in VARIANTS if VARIANTS[v][0].mid_ch == probe.shape[0]), None)
+    if variant is None:
+        raise ConversionError(f"{path.name}: a U²-Net of unknown width ({probe.shape[0]} channels in stage 1)")
+    model = U2Net(variant)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ConversionError(f"{path.name}: does not match the {variant} U²-Net ({str(exc)[:200]})") from None
+    return model.eval()
+
+
+def is_onnx_file(path: Path) -> bool:
+    """By content: PyTorch files are zip archives (or start with a pickle); ONNX starts with field 1 (ir_version)."""
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    return head[:1] == b"\x08"
+
+
+def convert_checkpoint(path: Path) -> U2Net:
+    """Any supported U²-Net file -> our model in eval mode; a clear :class:`ConversionError` otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConversionError(f"{path}: a folder, not a weights file")
+    if not path.is_file():
+        raise ConversionError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ConversionError(f"{path.name}: the file is empty")
+    if path.suffix.lower() == ".onnx" or is_onnx_file(path):
+        return model_from_onnx(path)
+    return model_from_state_dict_file(path)

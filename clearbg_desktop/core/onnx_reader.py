@@ -1,0 +1,199 @@
+"""Just enough of the ONNX file format to read a graph's nodes and weights, without the ``onnx`` package.
+
+The app imports rembg's ``.onnx`` files into its own PyTorch model (``core.official_weights``); the
+frozen app does not carry ``onnx`` (it is ~20 MiB with protobuf). An ONNX file is a protobuf
+``ModelProto``; this reads the wire format directly: ``graph`` (7) -> ``node`` (1) and
+``initializer`` (5), ``NodeProto`` inputs (1), outputs (2), op_type (4) and attributes (5), and a
+``TensorProto``'s dims (1), data type (2), float_data (4), name (8) and raw_data (9).
+Anything malformed raises :class:`OnnxFormatError`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+_DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 6: np.int32, 7: np.int64}
+
+
+class OnnxFormatError(ValueError):
+    """Not an ONNX file, or a truncated or damaged one."""
+
+
+@dataclass
+class OnnxNode:
+    op_type: str
+    inputs: list[str]
+    outputs: list[str]
+    attributes: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class OnnxGraph:
+    nodes: list[OnnxNode]
+    tensors: dict[str, np.ndarray]  # initializers and Constant nodes' values, by name
+
+
+def _varint(data: memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data):
+            raise OnnxFormatError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise OnnxFormatError("varint too long")
+
+
+def _fields(data: memoryview) -> Iterator[tuple[int, int, int | memoryview]]:
+    """(field number, wire type, value) for each field of one message."""
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if number == 0:
+            raise OnnxFormatError("field number 0")
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            yield number, wire, value
+        elif wire == 1:
+            if pos + 8 > len(data):
+                raise OnnxFormatError("truncated 64-bit field")
+            yield number, wire, data[pos:pos + 8]
+            pos += 8
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > len(data):
+                raise OnnxFormatError("truncated length-delimited field")
+            yield number, wire, data[pos:pos + length]
+            pos += length
+        elif wire == 5:
+            if pos + 4 > len(data):
+                raise OnnxFormatError("truncated 32-bit field")
+            yield number, wire, data[pos:pos + 4]
+            pos += 4
+        else:
+            raise OnnxFormatError(f"unsupported wire type {wire}")
+
+
+def _text(value: int | memoryview) -> str:
+    if not isinstance(value, memoryview):
+        raise OnnxFormatError("expected a string")
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        raise OnnxFormatError("a name is not UTF-8") from None
+
+
+def _packed_ints(value: int | memoryview) -> list[int]:
+    if isinstance(value, int):
+        return [value]
+    values, pos = [], 0
+    while pos < len(value):
+        number, pos = _varint(value, pos)
+        values.append(number)
+    return values
+
+
+def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
+    dims: list[int] = []
+    dtype_code = 0
+    name = ""
+    raw: memoryview | None = None
+    floats: list[memoryview] = []
+    for number, wire, value in _fields(message):
+        if number == 1:
+            dims.extend(_packed_ints(value))
+        elif number == 2 and wire == 0:
+            dtype_code = int(value)  # type: ignore[arg-type]
+        elif number == 4 and isinstance(value, memoryview):
+            floats.append(value)
+        elif number == 8:
+            name = _text(value)
+        elif number == 9 and isinstance(value, memoryview):
+            raw = value
+        elif number == 14 and value == 1:
+            raise OnnxFormatError(f"tensor {name or '?'} keeps its data in an external file")
+    dtype = _DTYPES.get(dtype_code)
+    if dtype is None:
+        raise OnnxFormatError(f"tensor {name or '?'} has unsupported data type {dtype_code}")
+    count = int(np.prod(dims)) if dims else 1
+    if raw is not None:
+        array = np.frombuffer(bytes(raw), dtype=np.dtype(dtype).newbyteorder("<"))
+    elif floats and dtype is np.float32:
+        array = np.frombuffer(b"".join(bytes(f) for f in floats), dtype="<f4")
+    else:
+        array = np.zeros(0, dtype)
+    if array.size != count:
+        raise OnnxFormatError(f"tensor {name or '?'} holds {array.size} values, its shape {dims} needs {count}")
+    return name, array.astype(dtype).reshape(dims)
+
+
+def _attribute(message: memoryview) -> tuple[str, object]:
+    name, value_out = "", None
+    for number, wire, value in _fields(message):
+        if number == 1:
+            name = _text(value)
+        elif number == 2 and wire == 5 and isinstance(value, memoryview):
+            value_out = struct.unpack("<f", bytes(value))[0]
+        elif number == 3 and wire == 0:
+            value_out = int(value)  # type: ignore[arg-type]
+        elif number == 5 and isinstance(value, memoryview):
+            value_out = _tensor(value)[1]
+        elif number == 8:
+            value_out = _packed_ints(value)
+    return name, value_out
+
+
+def _node(message: memoryview) -> OnnxNode:
+    node = OnnxNode("", [], [])
+    for number, _wire, value in _fields(message):
+        if number == 1:
+            node.inputs.append(_text(value))
+        elif number == 2:
+            node.outputs.append(_text(value))
+        elif number == 4:
+            node.op_type = _text(value)
+        elif number == 5 and isinstance(value, memoryview):
+            key, attribute = _attribute(value)
+            node.attributes[key] = attribute
+    return node
+
+
+def read_onnx_graph(path: Path) -> OnnxGraph:
+    """Nodes in file order (ONNX stores them topologically sorted) and every constant tensor."""
+    try:
+        data = memoryview(Path(path).read_bytes())
+    except OSError as exc:
+        raise OnnxFormatError(f"cannot read it ({exc.strerror or exc})") from None
+    graph: memoryview | None = None
+    try:
+        for number, _wire, value in _fields(data):
+            if number == 7 and isinstance(value, memoryview):
+                graph = value
+        if graph is None:
+            raise OnnxFormatError("no graph in it: not an ONNX model")
+        nodes: list[OnnxNode] = []
+        tensors: dict[str, np.ndarray] = {}
+        for number, _wire, value in _fields(graph):
+            if number == 1 and isinstance(value, memoryview):
+                nodes.append(_node(value))
+            elif number == 5 and isinstance(value, memoryview):
+                name, array = _tensor(value)
+                tensors[name] = array
+    except (IndexError, struct.error) as exc:
+        raise OnnxFormatError(f"damaged ({exc})") from None
+    for node in nodes:
+        if node.op_type == "Constant" and isinstance(node.attributes.get("value"), np.ndarray) and node.outputs:
+            tensors[node.outputs[0]] = node.attributes["value"]  # type: ignore[assignment]
+        if node.op_type == "Identity" and node.inputs and node.inputs[0] in tensors and node.outputs:
+            tensors[node.outputs[0]] = tensors[node.inputs[0]]
+    return OnnxGraph(nodes, tensors)
