@@ -46,7 +46,8 @@ class TrainParams:
     amp: bool = True  # float16 on CUDA; bfloat16 on CPUs with native bf16 (measured ~3x faster steps on AVX512-BF16)
     channels_last: bool = True  # CUDA and CPU
     ema_decay: float = 0.0  # validate/export an average of the weights over ~1/(1-decay) steps; 0 = raw weights
-    init_from: str = ""  # continue from these weights (a later session's fine-tune)
+    init_from: str = ""  # start from: our weights folder, a training checkpoint, or an official .onnx/.pth file
+    init_sha256: str = ""  # the expected SHA-256 of an init_from file (official files are pinned this way)
     out_dir: str = "runs/train"
 
 
@@ -55,6 +56,7 @@ class EvalParams:
     dataset: str = ""
     weights: str = ""
     compare_onnx: list[str] = field(default_factory=list)
+    compare_weights: list[str] = field(default_factory=list)  # more of ours (weights folders or checkpoints)
     input_sizes: list[int] = field(default_factory=list)  # extra rows: our weights at other input sizes
     out_dir: str = "runs/evaluate"
 

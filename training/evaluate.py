@@ -49,7 +49,7 @@ def score(predict, dataset: ValidationSet) -> dict[str, float]:  # type: ignore[
 
 def evaluate_models(
     dataset: ValidationSet, ours: Path | None, onnx_files: list[Path], progress: bool = False,
-    input_sizes: list[int] | None = None,
+    input_sizes: list[int] | None = None, other_weights: list[Path] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Metrics per model. ``input_sizes`` adds rows for our weights fed at other sizes: a model trained at
     one scale can lose a lot at another, which decides whether moving to a larger recipe is a fine-tune."""
@@ -60,6 +60,9 @@ def evaluate_models(
         for size in input_sizes or []:
             resized = Segmenter(segmenter.model, device="cpu", threads=torch.get_num_threads(), input_size=size)
             results[f"{label} at {size} px"] = score(resized.predict_alpha, dataset)
+    for other in other_weights or []:
+        segmenter, label = load_ours(other)
+        results[f"{label} [{other}]"] = score(segmenter.predict_alpha, dataset)
     for onnx_path in onnx_files:
         if not onnx_path.exists():
             warnings.warn(f"{onnx_path} not found: skipped in the comparison", stacklevel=2)
@@ -88,7 +91,8 @@ def run_evaluation(params: EvalParams, progress: bool = True) -> str:
     dataset_path = Path(params.dataset)
     dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
     ours = Path(params.weights) if params.weights else None
-    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], progress, params.input_sizes)
+    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], progress, params.input_sizes,
+                              [Path(p) for p in params.compare_weights if Path(p).exists()])
     out_dir = Path(params.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"dataset": str(dataset_path), "images": len(dataset.photos), "models": results}

@@ -15,6 +15,14 @@ from clearbg_desktop.core.model import U2Net
 from clearbg_desktop.core.weights import WeightsEntry, find_weights, load_model, write_weights_folder
 from training.train import load_checkpoint, model_from_checkpoint
 
+# What each photo folder is and under which licence (../shared/data/README.md), for the model card.
+DATA_SOURCES = {
+    "photos-coco-mini": "COCO 2017 everyday photos, Flickr, CC licences per photo",
+    "photos-worksite": "people at work sites and meetings, a research-use web set",
+    "photos-clothing": "garments and shoes photographed at home, CC0",
+    "photos-grocery": "grocery-store photos, MIT",
+}
+
 
 def describe_hardware(breakdown: dict[str, dict[str, float]], images_seen: int) -> str:
     """'139408 images, 9.34 h on x86_64 CPU, 2 threads + …'; images trained before it was recorded say so."""
@@ -25,11 +33,32 @@ def describe_hardware(breakdown: dict[str, dict[str, float]], images_seen: int) 
     return " + ".join(parts) or "unrecorded hardware"
 
 
-def load_any_weights(path: Path) -> U2Net:
-    """A model from a training checkpoint or from an app weights folder/manifest entry."""
+def is_official_file(path: Path) -> bool:
+    """The authors' ``.pth`` or rembg's ``.onnx``: converted by the app's core, not read as a checkpoint."""
+    return Path(path).suffix.lower() in (".onnx", ".pth")
+
+
+def load_any_weights(path: Path, expected_sha256: str = "") -> U2Net:
+    """A model from a training checkpoint, an app weights folder, or an official U²-Net file.
+
+    ``expected_sha256`` pins a file: a different file under the same name is refused, so a run
+    that says it starts from the official u2netp cannot silently start from something else.
+    """
+    from clearbg_desktop.core.official_weights import ConversionError, convert_checkpoint
+    from clearbg_desktop.core.weights import sha256_file
+
     path = Path(path)
     if path.is_dir():
         return load_model(find_weights("small", [path]))
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found (see README, Reproduce the bundled weights, for where it comes from)")
+    if expected_sha256 and sha256_file(path) != expected_sha256.lower():
+        raise ValueError(f"{path}: SHA-256 {sha256_file(path)[:12]}… is not the pinned {expected_sha256[:12]}…")
+    if is_official_file(path):
+        try:
+            return convert_checkpoint(path)
+        except ConversionError as exc:
+            raise ValueError(str(exc)) from None
     checkpoint = load_checkpoint(path)
     if "model_config" in checkpoint:
         return model_from_checkpoint(checkpoint)
@@ -86,6 +115,8 @@ def export(
         "train_config": checkpoint["train_config"],
         "data_manifest_sha256": data_hash,
         "teacher": teacher,
+        "init": checkpoint.get("init"),
+        "data_sources": DATA_SOURCES,
         "validation_history": history,
         "metrics": previous.get("metrics", {}),
     }
@@ -102,14 +133,30 @@ def export(
 
 def model_card_markdown(card: dict) -> str:
     """Human-readable card: provenance, training so far, measured comparison, learning curve."""
-    from training.evaluate import markdown_table
 
     training = card["training"]
     config = card["train_config"]
+    init = card.get("init") or {}
     lines = [
         f"# ClearBG bundled model: {card['architecture']}",
         "",
         f"- Input: {card['input_size']}×{card['input_size']} RGB, ImageNet mean/std (see `clearbg_desktop/core/segmenter.py`).",
+    ]
+    if init:
+        lines += [
+            f"- Lineage: initialised from `{init['file']}` (SHA-256 {init['sha256']}), the official U²-Net weights of "
+            "Qin et al. (Apache-2.0) as rembg distributes them, converted exactly into our model by "
+            "`clearbg_desktop/core/official_weights.py` (all 7 outputs agree with onnxruntime to ~1e-6); "
+            + (f"then trained for {training['images_seen']} images (below)." if training["images_seen"]
+               else "**no training steps on top**: these are the official weights, unchanged, because nothing trained "
+                    "here has measured better yet on people-val."),
+            "- Licence: Apache-2.0 (the U²-Net authors' weights and anything derived from them).",
+            "- Training data a fine-tune may use (`params.yaml`, `data.photo_folders`), with their licences: "
+            + "; ".join(f"`{k}`: {v}" for k, v in (card.get("data_sources") or {}).items()) + ".",
+            "",
+        ]
+        return "\n".join(lines + _metrics_lines(card))
+    lines += [
         "- Trained from scratch (Xavier init) by `training/` on teacher-labelled photos"
         + (f", continued across sessions (last run started from `{config['init_from']}`)" if config.get("init_from") else "")
         + "; teacher: "
@@ -130,6 +177,13 @@ def model_card_markdown(card: dict) -> str:
            if config.get("ema_decay") else "") + ".",
         "",
     ]
+    return "\n".join(lines + _metrics_lines(card))
+
+
+def _metrics_lines(card: dict) -> list[str]:
+    from training.evaluate import markdown_table
+
+    lines: list[str] = []
     metrics = card.get("metrics") or {}
     if metrics.get("models"):
         lines += ["## Measured comparison", "", markdown_table(metrics["models"], Path(metrics["dataset"]).name,
@@ -152,4 +206,4 @@ def model_card_markdown(card: dict) -> str:
             lines.append(f"| {entry['images_seen']} | {entry['train_hours']:.2f} | {entry.get('weights', 'raw')} | "
                          f"{entry.get('train_loss', float('nan')):.3f} | " + " | ".join(cells) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return lines

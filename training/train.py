@@ -102,7 +102,10 @@ def prior_training(init_from: Path) -> dict[str, Any]:
     run, the later checks belong to a branch the new run does not continue.
     """
     from clearbg_desktop.core.weights import find_weights
+    from training.export import is_official_file
 
+    if is_official_file(init_from):
+        return {"images_seen": 0, "train_seconds": 0.0, "hardware": {}, "history": []}
     if init_from.is_dir():
         card = find_weights("small", [init_from]).card
         training = card.get("training", {})
@@ -149,7 +152,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         torch.backends.cudnn.benchmark = True  # one input size throughout: let cuDNN pick its fastest kernels
     out_dir = Path(config.out_dir)
     manifest_path = manifest_path or ingest_manifest_path(params.data.work_dir)
-    manifest = read_manifest(manifest_path)
+    # A run with no steps (epochs: 0, e.g. the official weights as they are) needs no training data.
+    manifest = read_manifest(manifest_path) if config.epochs > 0 or manifest_path.exists() else {"records": []}
     packed_size = (manifest.get("packed") or {}).get("image_size")
     if packed_size is not None and packed_size != config.image_size:
         raise ValueError(f"{manifest_path}: the data were packed at {packed_size} px but train.image_size is "
@@ -162,20 +166,25 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                        config.min_crop_area),
         seed=config.seed,
     )
-    sampler = (
+    sampler: DistributedSampler | RandomSampler | None = (
         DistributedSampler(dataset, num_replicas=world, rank=rank, seed=config.seed)
         if world > 1
-        else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed))
+        else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed)) if len(dataset) else None
     )
-    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.num_workers,
+    loader: DataLoader | list = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.num_workers,
                         drop_last=len(dataset) > config.batch_size, pin_memory=on_cuda,
-                        persistent_workers=config.num_workers > 0)
+                        persistent_workers=config.num_workers > 0) if len(dataset) else []
     model = build_model(config.variant)
     init_xavier(model)
     if config.init_from:
         from training.export import load_any_weights
 
-        model.load_state_dict(load_any_weights(Path(config.init_from)).state_dict())
+        model.load_state_dict(load_any_weights(Path(config.init_from), config.init_sha256).state_dict())
+    init_record = None
+    if config.init_from and Path(config.init_from).is_file():
+        from clearbg_desktop.core.weights import sha256_file
+
+        init_record = {"file": Path(config.init_from).name, "sha256": sha256_file(Path(config.init_from))}
     model.to(device)
     use_channels_last = config.channels_last
     if use_channels_last:
@@ -228,6 +237,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
             "model_config": model_config,
             "train_config": json.loads(json.dumps(asdict(config))),
             "data_manifest": str(manifest_path),
+            "init": init_record,
             **state,
             "hardware": hardware,
         }
