@@ -24,8 +24,15 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from clearbg_desktop.core.export import ExportOptions, export_photo, next_free_path, output_name
-from clearbg_desktop.core.imageio import ImageLoadError, LoadedImage, OutputError, is_supported_image, load_image
+from clearbg_desktop.core.export import ExportOptions, export_photo, looks_like_output, next_free_path, output_name
+from clearbg_desktop.core.imageio import (
+    ImageLoadError,
+    LoadedImage,
+    OutputError,
+    is_supported_image,
+    load_image,
+    remove_stale_parts,
+)
 from clearbg_desktop.core.segmenter import Segmenter
 
 EXISTING_POLICIES = ("skip", "rename", "overwrite")
@@ -65,20 +72,41 @@ def plan_batch(
     ``a.png``) are told apart by their extension.
     """
     output_dir = Path(output_dir)
+    resolved_output = output_dir.resolve()
     sources: list[tuple[Path, Path]] = []  # (photo, relative output folder)
     ignored: list[Path] = []
+    seen: set[Path] = set()
+
+    def ours(path: Path) -> bool:
+        """Outputs of this or an earlier run: in the output folder and named like an output."""
+        resolved = path.resolve()
+        inside = resolved.parent == resolved_output or resolved_output in resolved.parents
+        return inside and looks_like_output(resolved, options, model)
+
+    def add(path: Path, relative: Path) -> None:
+        key = path.resolve()
+        if key in seen:
+            return  # the same photo named twice (a file and its folder, or twice on the command line)
+        seen.add(key)
+        sources.append((path, relative))
+
     for raw in inputs:
         entry = Path(raw)
         if entry.is_dir():
+            resolved_entry = entry.resolve()
+            skip_subtree = resolved_output != resolved_entry and resolved_entry in resolved_output.parents
             for path in _walk(entry, recursive):
-                if output_dir in path.parents or path.parent == output_dir:
+                if skip_subtree and resolved_output in path.resolve().parents:
+                    continue  # an output folder inside the input folder holds only outputs
+                if ours(path):
                     continue  # never re-process our own outputs
                 if is_supported_image(path):
-                    sources.append((path, path.parent.relative_to(entry)))
+                    add(path, path.parent.relative_to(entry))
                 else:
                     ignored.append(path)
         elif entry.is_file() and is_supported_image(entry):
-            sources.append((entry, Path()))
+            if not ours(entry):
+                add(entry, Path())
         else:
             ignored.append(entry)
     items: list[BatchItem] = []
@@ -218,6 +246,8 @@ def iter_export(
         report.elapsed = time.perf_counter() - started
         return Progress(done, total, result, report.elapsed)
 
+    for folder in sorted({item.target.parent for item in plan.items}):
+        remove_stale_parts(folder)  # a killed run's temporary files
     for item in plan.items:
         if existing == "skip" and item.target.exists():
             yield progress(FileResult(item, "skipped", "output already exists", item.target))
@@ -230,6 +260,8 @@ def iter_export(
             written = export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite")
         except OutputError as exc:
             return FileResult(item, "failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
+            return FileResult(item, "failed", f"could not encode {target.name}: {type(exc).__name__}: {exc}")
         note = "; ".join(loaded.notes)
         return FileResult(item, "done", note, written)
 

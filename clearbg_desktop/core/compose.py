@@ -15,6 +15,15 @@ from PIL import Image, ImageColor, ImageFilter, ImageOps
 BACKGROUND_KINDS = ("transparent", "color", "image", "blur")
 
 
+def _check_background_image(path: Path) -> None:
+    """Refuse a background file that is not a readable image now, not once per photo later."""
+    try:
+        with Image.open(path) as opened:
+            opened.verify()
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a bad file
+        raise ValueError(f"background image {path} is not a readable image ({type(exc).__name__})") from None
+
+
 @dataclass(frozen=True)
 class Background:
     """What goes behind the subject. ``color`` is also the matte when flattening for JPEG."""
@@ -38,13 +47,20 @@ class Background:
             return cls()
         if text.lower().startswith("blur"):
             _, _, radius = text.partition(":")
-            return cls(kind="blur", blur_radius=float(radius) if radius else 24.0)
+            try:
+                value = float(radius) if radius else 24.0
+            except ValueError:
+                raise ValueError(f"background {spec!r}: the blur radius must be a number, e.g. blur:24") from None
+            if not 0 < value <= 500:
+                raise ValueError(f"background {spec!r}: the blur radius must be between 0 and 500 px")
+            return cls(kind="blur", blur_radius=value)
         try:
             rgb = ImageColor.getrgb(text)
             return cls(kind="color", color=tuple(rgb[:3]))  # type: ignore[arg-type]
         except ValueError:
             pass
         if Path(text).is_file():
+            _check_background_image(Path(text))
             return cls(kind="image", image_path=text)
         raise ValueError(f"background {spec!r} is neither a colour, 'blur', 'transparent' nor an existing image file")
 

@@ -79,6 +79,33 @@ def output_name(source: Path, options: ExportOptions, model: str = "small") -> s
     return stem + options.suffix
 
 
+def looks_like_output(path: Path, options: ExportOptions, model: str = "small") -> bool:
+    """Whether ``path`` is named as this template would name an output (so it is ours, not a photo).
+
+    Used where outputs and photos share a folder (``clearbg-cli DIR -o DIR``): those files are skipped,
+    the photos are not. A template without ``{name}`` names every output alike, so nothing matches it.
+    """
+    import re
+    import string
+
+    if path.suffix.lower() != options.suffix.lower():
+        return False
+    pattern = ""
+    has_name = False
+    for literal, field_name, _spec, _conv in string.Formatter().parse(options.name_template):
+        pattern += re.escape(literal)
+        if field_name == "name":
+            pattern += ".+"
+            has_name = True
+        elif field_name == "model":
+            pattern += re.escape(model)
+        elif field_name == "format":
+            pattern += re.escape(options.format)
+        elif field_name is not None:
+            pattern += r"[A-Za-z0-9]+"
+    return has_name and pattern != ".+" and re.fullmatch(pattern, path.stem) is not None
+
+
 def next_free_path(target: Path) -> Path:
     """``name.png`` -> ``name (2).png`` … for the 'rename' policy."""
     if not target.exists():

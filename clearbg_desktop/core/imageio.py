@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -37,6 +38,22 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 DEFAULT_MAX_PIXELS = 90_000_000
 MIN_SIDE = 8
 EXIF_ORIENTATION_TAG = 0x0112
+#: Tags that describe how a TIFF stores its pixels (size, strips, bit depth, compression, embedded
+#: ICC/XMP/Photoshop blocks). ``getexif()`` of a TIFF returns them with the real metadata; carried
+#: into an output they would describe the source file, not the output, and break a TIFF writer.
+TIFF_LAYOUT_TAGS = frozenset({
+    0x00FE, 0x00FF, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0107, 0x0108, 0x0109, 0x010A, 0x0111, 0x0115,
+    0x0116, 0x0117, 0x0118, 0x0119, 0x011A, 0x011B, 0x011C, 0x0122, 0x0123, 0x0124, 0x0125, 0x0128, 0x012D,
+    0x013D, 0x013E, 0x013F, 0x0140, 0x0141, 0x0142, 0x0143, 0x0144, 0x0145, 0x014A, 0x0152, 0x0153, 0x0154,
+    0x0155, 0x0156, 0x015B, 0x0200, 0x0201, 0x0202, 0x0211, 0x0212, 0x0213, 0x0214, 0x02BC, 0x83BB, 0x8649,
+    0x8773, 0x935C, 0xA480,
+})
+#: Sub-IFD pointers: the TIFF writer cannot carry them, so TIFF outputs get the plain IFD0 tags only.
+EXIF_POINTER_TAGS = frozenset({0x8769, 0x8825, 0xA005, 0x014A})
+#: A photo may not declare more pixels than this many per byte of file (a uniform 20 MP PNG is
+#: ~1,000 px/byte; a 30 KB file claiming 90 MP is a bomb that would take 1.5 GiB).
+MAX_PIXELS_PER_FILE_BYTE = 1_100
+SMALL_PHOTO_PIXELS = 16_000_000  # below this, any file size is fine
 
 INPUT_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
@@ -149,6 +166,11 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
                     f"{name}: {width}×{height} ({width * height / 1e6:.0f} MP) is larger than the "
                     f"{max_pixels / 1e6:.0f} MP limit; refusing to decode it (possible decompression bomb)"
                 )
+            if width * height > max(SMALL_PHOTO_PIXELS, size * MAX_PIXELS_PER_FILE_BYTE):
+                raise ImageLoadError(
+                    f"{name}: declares {width}×{height} ({width * height / 1e6:.0f} MP) in a file of only "
+                    f"{size / 1e3:.0f} KB; the file is damaged or crafted, refusing to decode it"
+                )
             if width < MIN_SIDE or height < MIN_SIDE:
                 raise ImageLoadError(
                     f"{name}: {width}×{height} px is too small to cut out (needs at least "
@@ -172,12 +194,43 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     except (OSError, SyntaxError, ValueError) as exc:
         reason = "the file is truncated or corrupt" if "truncated" in str(exc) else f"corrupt image ({exc})"
         raise ImageLoadError(f"{name}: {reason}") from None
-    rgb, alpha, icc = _to_rgb(oriented, icc)
+    except MemoryError:
+        raise ImageLoadError(f"{name}: not enough memory to decode it") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged file must never escape as a traceback
+        raise ImageLoadError(f"{name}: corrupt image ({type(exc).__name__}: {exc})") from None
+    try:
+        rgb, alpha, icc = _to_rgb(oriented, icc)
+    except ImageLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as above: decoding is lazy in places
+        raise ImageLoadError(f"{name}: corrupt image ({type(exc).__name__}: {exc})") from None
     exif_bytes = None
     if exif:
         exif.pop(EXIF_ORIENTATION_TAG, None)
-        exif_bytes = exif.tobytes() if len(exif) else None
+        for tag in TIFF_LAYOUT_TAGS:
+            exif.pop(tag, None)
+        try:
+            exif_bytes = exif.tobytes() if len(exif) else None
+        except Exception:  # noqa: BLE001 - unwritable EXIF is dropped with a note, never fatal
+            notes.append("the photo's EXIF could not be carried over")
     return LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes)
+
+
+def tiff_safe_exif(exif: bytes) -> Image.Exif | None:
+    """The IFD0 tags a TIFF writer can hold (camera, date, artist, copyright…), without sub-IFD pointers."""
+    try:
+        parsed = Image.Exif()
+        parsed.load(exif)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: leave it out
+        return None
+    plain = Image.Exif()
+    for tag, value in parsed.items():
+        if tag in EXIF_POINTER_TAGS or tag in TIFF_LAYOUT_TAGS or tag == EXIF_ORIENTATION_TAG:
+            continue
+        if isinstance(value, str | bytes | int | float) or (
+                isinstance(value, tuple) and all(isinstance(v, int | float) for v in value)):
+            plain[tag] = value
+    return plain if len(plain) else None
 
 
 def encode_image(
@@ -198,8 +251,12 @@ def encode_image(
     options: dict[str, object] = {}
     if icc_profile:
         options["icc_profile"] = icc_profile
-    if exif and fmt in ("jpg", "webp", "png", "tiff"):
+    if exif and fmt in ("jpg", "webp", "png"):
         options["exif"] = exif
+    elif exif and fmt == "tiff":
+        plain = tiff_safe_exif(exif)
+        if plain is not None:
+            options["exif"] = plain
     if fmt == "png":
         options["compress_level"] = png_compress_level
     elif fmt == "webp":
@@ -213,6 +270,61 @@ def encode_image(
     buffer = io.BytesIO()
     image.save(buffer, format=SAVE_FORMATS[fmt], **options)
     return buffer.getvalue()
+
+
+PART_SUFFIX = ".part"
+STALE_PART_SECONDS = 600  # a part file of the old name pattern (no pid) older than this is abandoned
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete temporary files of our own pattern that a killed run left in ``folder``.
+
+    Ours are ``.<stem>.<pid>-<random>.part``: one whose writer process is gone is abandoned. The
+    older pattern (``.<stem>.<random>.part``, no pid) counts as abandoned after ten minutes.
+    """
+    import re
+    import time
+
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    pattern = re.compile(r"^\..+\.(?:(\d+)-)?[a-z0-9_]{8}\.part$")
+    for path in folder.glob(".*.part"):
+        match = pattern.match(path.name)
+        if not match or not path.is_file():
+            continue
+        pid = match.group(1)
+        try:
+            stale = (not _pid_alive(int(pid))) if pid else time.time() - path.stat().st_mtime > STALE_PART_SECONDS
+            if stale:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = False) -> Path:
@@ -232,7 +344,7 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
         raise OutputExistsError(f"{target.name} already exists in {folder}; not overwriting it")
     try:
         handle = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f".{target.stem}.", suffix=".part", delete=False
+            dir=folder, prefix=f".{target.stem}.{os.getpid()}-", suffix=PART_SUFFIX, delete=False
         )
     except OSError as exc:
         raise OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
@@ -242,6 +354,11 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        try:
+            os.chmod(temp, stat.S_IMODE(target.stat().st_mode) if overwrite and target.exists()
+                     else 0o666 & ~current_umask())
+        except OSError:
+            pass  # file systems without modes (some network shares) keep their own
         if overwrite:
             os.replace(temp, target)
         else:

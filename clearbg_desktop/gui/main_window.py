@@ -165,6 +165,10 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(140)
         self.busy.setVisible(False)
         self.zoom_label = QLabel("", self)
+        self.model_label = QLabel(f"Model: {self.settings.model}", self)
+        self.model_label.setObjectName("ModelLabel")
+        self.model_label.setToolTip("The model and the device actually in use")
+        self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().showMessage("Drop photos here, or File ▸ Open")
@@ -344,6 +348,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, description: str) -> None:
         self.model_description = description
+        self.model_label.setText(description)
         self.statusBar().showMessage(f"{description} ready", 3000)
 
     def _on_photo_loaded(self, request_id: int, doc_id: int, loaded: LoadedImage, views) -> None:  # type: ignore[no-untyped-def]
@@ -575,8 +580,10 @@ class MainWindow(QMainWindow):
     def apply_preferences(self, device: str, model: str) -> None:
         self.settings.device, self.settings.model = device, model
         self.settings.save()
+        self.model_label.setText(f"Model: {model} (loads with the next photo)")
         self.inference.reconfigure.emit(model, device)
-        self.statusBar().showMessage(f"Model {model} on {device}: used from the next photo", 5000)
+        self.statusBar().showMessage(f"Model {model}: used from the next photo (the device in use is shown once it loads)",
+                                     5000)
 
     def about_text(self) -> str:
         try:
@@ -821,7 +828,7 @@ class MainWindow(QMainWindow):
         self._stop_batch()
         if self.batch_progress is not None:
             self.batch_progress.close()
-        self.show_error("Batch export could not start", message)
+        self.show_error("Batch export failed", message)
 
     # ----- drag and drop -----------------------------------------------------------------
     @staticmethod

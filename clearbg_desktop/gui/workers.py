@@ -163,7 +163,10 @@ class ExportJob(QRunnable):
         try:
             written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite)  # type: ignore[arg-type]
         except (OutputError, OSError, ValueError) as exc:
-            self.signals.failed.emit(self, str(exc))
+            self.signals.failed.emit(self, f"{Path(target).name}: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - every error must reach the user, never leave "Exporting…"
+            self.signals.failed.emit(self, f"{Path(target).name}: could not be written ({type(exc).__name__}: {exc})")
             return
         self.signals.finished.emit(self, str(written))
 
@@ -206,10 +209,17 @@ class BatchWorker(QObject):
         except WeightsError as exc:
             self.failed.emit(str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - the batch must end in finished or failed, never hang
+            self.failed.emit(f"the {model} model could not be loaded ({type(exc).__name__}: {exc})")
+            return
         report = BatchReport()
-        for step in iter_export(plan, segmenter, options, existing=existing, cancel=self.cancel_event,  # type: ignore[arg-type]
-                                report=report):
-            self.progressed.emit(step)
+        try:
+            for step in iter_export(plan, segmenter, options, existing=existing,  # type: ignore[arg-type]
+                                    cancel=self.cancel_event, report=report):
+                self.progressed.emit(step)
+        except Exception as exc:  # noqa: BLE001 - per-photo errors are results; anything else ends the job
+            self.failed.emit(f"the batch stopped: {type(exc).__name__}: {exc}")
+            return
         try:
             report.write_log(log_dir())
         except OSError:
