@@ -60,6 +60,18 @@ VIEW_LABELS = {
 }
 
 
+def unique_shortcuts(standard: QKeySequence.StandardKey, *extra: str) -> list[QKeySequence]:
+    """The platform's keys for ``standard`` plus ``extra``, each once: a sequence bound twice on one
+    action makes Qt report "Ambiguous shortcut overload" and do nothing (Ctrl+Shift+Z on Linux)."""
+    sequences = QKeySequence.keyBindings(standard) + [QKeySequence(text) for text in extra]
+    unique: dict[str, QKeySequence] = {}
+    for sequence in sequences:
+        key = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+        if key:
+            unique.setdefault(key, sequence)
+    return list(unique.values())
+
+
 class MainWindow(QMainWindow):
     """ClearBG's editor window.
 
@@ -106,6 +118,8 @@ class MainWindow(QMainWindow):
         self.export_dialog = None
         self._batch_names: list[str] = []
         self._batch_output = Path()
+        self._quit_confirmed = False
+        self._export_origin: dict[ExportJob, tuple[int, int]] = {}  # job -> (doc id, undo index exported)
 
         self.canvas = MaskCanvas(self)
         self.canvas.set_brush(Brush(self.settings.brush_size, self.settings.brush_hardness, self.settings.brush_opacity))
@@ -201,8 +215,8 @@ class MainWindow(QMainWindow):
         self.compare_action = self._action("&Before/after (hold \\)", self._on_compare_toggled, "Ctrl+B",
                                            checkable=True)
         self.background_color_action = self._action("Background &colour…", self.choose_background_color)
-        self.preferences_action = self._action("&Preferences…", self.open_preferences,
-                                               QKeySequence.StandardKey.Preferences)
+        self.preferences_action = self._action("&Preferences…", self.open_preferences)
+        self.preferences_action.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
         self.about_action = self._action("&About ClearBG", self.show_about)
         self.view_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
@@ -213,9 +227,9 @@ class MainWindow(QMainWindow):
             self.view_actions[mode] = action
         self.view_actions[self.canvas.view_mode].setChecked(True)
         self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Undo, "Ctrl+Z"))
         self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
 
@@ -644,7 +658,29 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
+    def unexported_documents(self) -> list[Document]:
+        """Photos with edits (strokes, refinements, re-runs) made since their last export."""
+        return [d for d in self.documents if d.doc_id in self.undo_stacks and not self.undo_stacks[d.doc_id].isClean()]
+
+    def quit_question(self) -> str:
+        """What quitting now would lose, in words; empty when nothing."""
+        parts = []
+        unexported = self.unexported_documents()
+        if unexported:
+            names = ", ".join(d.title for d in unexported[:5]) + (" …" if len(unexported) > 5 else "")
+            parts.append(f"{len(unexported)} photo(s) have edits that were never exported: {names}.")
+        if self.batch_thread is not None:
+            done = self.batch_progress.value() if self.batch_progress is not None else 0
+            parts.append(f"A batch export to {self._batch_output} is running ({max(done, 0)} of "
+                         f"{len(self._batch_names)} photos done); quitting stops it after the current photo.")
+        return " ".join(parts)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        question = "" if self._quit_confirmed else self.quit_question()
+        if question:
+            event.ignore()
+            self._ask_before_quitting(question)
+            return
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("windowState", self.saveState())
         self.inference.stop()
@@ -652,6 +688,27 @@ class MainWindow(QMainWindow):
         QThreadPool.globalInstance().waitForDone()  # exports in flight finish writing (atomically)
         self.settings.save()
         super().closeEvent(event)
+
+    def _ask_before_quitting(self, question: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit ClearBG?", question, QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("QuitQuestion")
+        unexported = self.unexported_documents()
+        export = box.addButton("Export…", QMessageBox.ButtonRole.AcceptRole) if unexported else None
+        discard = box.addButton("Quit anyway" if not unexported else "Discard and quit",
+                                QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def chosen(button) -> None:  # type: ignore[no-untyped-def]
+            if button is discard:
+                self._quit_confirmed = True
+                self.close()
+            elif export is not None and button is export:
+                self.show_document(unexported[0])
+                self.open_export_dialog()
+
+        box.buttonClicked.connect(chosen)
+        box.open()
+        self.message_box = box
 
     # ----- export ------------------------------------------------------------------------
     def open_export_dialog(self) -> None:
@@ -723,6 +780,9 @@ class MainWindow(QMainWindow):
                         overwrite)
         job.setAutoDelete(False)
         self._export_jobs.add(job)
+        stack = self.undo_stacks.get(document.doc_id)
+        if stack is not None:
+            self._export_origin[job] = (document.doc_id, stack.index())
         # Bound methods (not lambdas): queued into the GUI thread, where the receiver lives.
         job.signals.finished.connect(self._on_export_finished)
         job.signals.failed.connect(self._on_export_failed)
@@ -731,11 +791,16 @@ class MainWindow(QMainWindow):
 
     def _on_export_finished(self, job: ExportJob, path: str) -> None:
         self._export_jobs.discard(job)
+        doc_id, index = self._export_origin.pop(job, (-1, -1))
+        stack = self.undo_stacks.get(doc_id)
+        if stack is not None and stack.index() == index:
+            stack.setClean()  # what was exported is what the photo holds now
         self.statusBar().showMessage(f"Exported {path}", 8000)
         self.exported.emit(path)
 
     def _on_export_failed(self, job: ExportJob, message: str) -> None:
         self._export_jobs.discard(job)
+        self._export_origin.pop(job, None)
         self.show_error("Export failed", message)
         self.export_failed.emit(message)
 

@@ -69,6 +69,7 @@ class PreferencesDialog(QDialog):
         self.resize(720, 420)
         self._settings = settings
         self._download_threads: list[threading.Thread] = []
+        self.message_box: QMessageBox | None = None
         tabs = QTabWidget(self)
         tabs.setObjectName("PreferencesTabs")
         tabs.addTab(self._general_tab(settings), "General")
@@ -172,6 +173,13 @@ class PreferencesDialog(QDialog):
                                  "the original file is never changed.")
         self._update_buttons()
 
+    def warn(self, title: str, message: str) -> None:
+        """A window-modal message that does not block the event loop."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.message_box = box
+
     def _selected(self) -> tuple[str, bool] | None:
         items = self.models_table.selectedItems()
         if not items:
@@ -187,7 +195,7 @@ class PreferencesDialog(QDialog):
         try:
             entry = add_model_file(path, name)
         except WeightsError as exc:
-            QMessageBox.warning(self, "Add model", str(exc))
+            self.warn("Add model", str(exc))
             return False
         self.refresh_models(select=entry.name)
         return True
@@ -205,7 +213,7 @@ class PreferencesDialog(QDialog):
         try:
             remove_model(selected[0])
         except WeightsError as exc:
-            QMessageBox.warning(self, "Remove model", str(exc))
+            self.warn("Remove model", str(exc))
         self.refresh_models()
 
     def import_rembg_models(self) -> None:
@@ -233,7 +241,7 @@ class PreferencesDialog(QDialog):
         def failed(message: str) -> None:
             dialog.reset()
             if not cancel.is_set():
-                QMessageBox.warning(self, "Download", message)
+                self.warn("Download", message)
 
         relay.finished.connect(installed)
         relay.failed.connect(failed)

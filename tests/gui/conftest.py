@@ -49,4 +49,5 @@ def window(qtbot, random_weights: Path):  # type: ignore[no-untyped-def]
     win.show()
     qtbot.waitExposed(win)
     yield win
+    win._quit_confirmed = True  # tests that leave edits unexported still close (the prompt has its own tests)
     win.close()

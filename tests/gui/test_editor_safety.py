@@ -1,0 +1,199 @@
+"""The editor as a photographer meets it: no lost edits, no stuck jobs, honest devices (issue #19)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from clearbg_desktop.core.export import ExportOptions
+from tests.conftest import make_photo
+from tests.gui.test_brushes import drag, open_photo
+from tests.gui.test_main_window import WAIT_MS
+
+
+def camera_jpeg(path: Path) -> Path:
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:30 10:00:00"  # a sub-IFD, as in every camera JPEG
+    make_photo((200, 150)).save(path, exif=exif)
+    return path
+
+
+def test_quitting_with_unexported_edits_asks_and_cancel_keeps_the_window(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    document = open_photo(qtbot, window, tmp_path)
+    assert window.quit_question() == ""  # a fresh cut-out loses nothing
+    drag(qtbot, window.canvas, [(50, 50), (120, 60)])
+    assert window.unexported_documents() == [document]
+    window.close()
+    assert window.isVisible()
+    box = window.message_box
+    assert box is not None and box.objectName() == "QuitQuestion" and "p.png" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.isVisible()
+    discard = next(b for b in box.buttons() if b.text() == "Discard and quit")
+    window.close()
+    window.message_box.buttons()  # asked again
+    next(b for b in window.message_box.buttons() if b.text() == "Discard and quit").click()
+    assert not window.isVisible()
+    assert discard is not None
+
+
+def test_an_export_makes_the_photo_clean_again(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    open_photo(qtbot, window, tmp_path)
+    drag(qtbot, window.canvas, [(50, 50), (120, 60)])
+    with qtbot.waitSignal(window.exported, timeout=WAIT_MS):
+        window.export_to(tmp_path / "out.png", ExportOptions())
+    assert window.unexported_documents() == [] and window.quit_question() == ""
+
+
+def test_a_running_batch_is_named_when_quitting(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(30):
+        make_photo((600, 400), seed=index).save(photos / f"b{index}.jpg")
+    window.start_batch([photos], tmp_path / "out", ExportOptions(), "small", "skip")
+    question = window.quit_question()
+    assert "batch export" in question and "of 30 photos" in question
+    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS):
+        window.batch_worker.cancel()
+
+
+def test_a_failed_tiff_export_of_a_camera_jpeg_reaches_the_user(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photo = camera_jpeg(tmp_path / "camera.jpg")
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([photo])
+    with qtbot.waitSignal(window.exported, timeout=WAIT_MS) as blocker:
+        window.export_to(tmp_path / "camera-cutout.tif", ExportOptions(format="tiff", keep_exif=True))
+    with Image.open(blocker.args[0]) as written:
+        written.load()
+        assert written.mode == "RGBA"
+    # An export that cannot be written at all: the message names the file and the status bar moves on.
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    with qtbot.waitSignal(window.export_failed, timeout=WAIT_MS) as failed:
+        window.export_to(tmp_path / "blocked" / "x.png", ExportOptions())
+    assert "x.png" in failed.args[0]
+    assert window.message_box is not None and "x.png" in window.message_box.text()
+    assert not window._export_jobs
+
+
+@pytest.mark.parametrize("stage", ["decode", "model", "encode"])
+def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot, window, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                  monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    import clearbg_desktop.core.batch as batch
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(3):
+        make_photo(seed=index).save(photos / f"p{index}.jpg")
+    if stage == "decode":
+        real_load = batch.load_image
+        monkeypatch.setattr(batch, "load_image", lambda p: (_ for _ in ()).throw(MemoryError())
+                            if Path(p).name == "p1.jpg" else real_load(p))
+    elif stage == "model":
+        from clearbg_desktop.core.segmenter import Segmenter
+
+        real_predict = Segmenter.predict_alpha
+        monkeypatch.setattr(Segmenter, "predict_alpha", lambda self, rgb: (_ for _ in ()).throw(
+            RuntimeError("model blew up")) if rgb.size == (160, 120) and rgb.getpixel((0, 0)) ==
+            Image.open(photos / "p1.jpg").convert("RGB").getpixel((0, 0)) else real_predict(self, rgb))
+    else:
+        real_export = batch.export_photo
+        monkeypatch.setattr(batch, "export_photo", lambda loaded, alpha, target, options, overwrite=False: (
+            _ for _ in ()).throw(RuntimeError("Error setting from dictionary")) if loaded.path.name == "p1.jpg"
+            else real_export(loaded, alpha, target, options, overwrite=overwrite))
+    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS) as blocker:
+        window.start_batch([photos], tmp_path / "out", ExportOptions(), "small", "skip")
+    report = blocker.args[0]
+    assert len(report.done) == 2 and len(report.failed) == 1
+    assert report.failed[0].item.source.name == "p1.jpg" and report.failed[0].message
+    assert window.batch_thread is None  # not "running" any more: a new batch can start
+    window.batch_summary.close()
+
+
+def test_a_batch_whose_model_cannot_load_says_so_and_ends(qtbot, window, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_photo().save(photos / "p.jpg")
+    window.start_batch([photos], tmp_path / "out", ExportOptions(), "no-such-model", "skip")
+    qtbot.waitUntil(lambda: window.batch_thread is None, timeout=WAIT_MS)
+    assert "no-such-model" in window.message_box.text()
+
+
+def test_no_key_sequence_is_bound_twice(window) -> None:  # type: ignore[no-untyped-def]
+    bound: Counter[str] = Counter()
+    for action in window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            text = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+            if text:
+                bound[text] += 1
+    repeated = {key: count for key, count in bound.items() if count > 1}
+    assert not repeated, f"bound more than once: {repeated}"
+    redo = {s.toString(QKeySequence.SequenceFormat.PortableText) for s in window.redo_action.shortcuts()}
+    assert {"Ctrl+Shift+Z", "Ctrl+Y"} <= redo
+    assert "Ctrl+," in {s.toString(QKeySequence.SequenceFormat.PortableText)
+                        for s in window.preferences_action.shortcuts()}
+
+
+def test_redo_works_from_the_keyboard(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    document = open_photo(qtbot, window, tmp_path)
+    before = document.alpha.copy()
+    drag(qtbot, window.canvas, [(50, 50), (120, 60)])
+    after = document.alpha.copy()
+    window.activateWindow()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (document.alpha == before).all()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert (document.alpha == after).all()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert (document.alpha == after).all()
+
+
+def test_preferences_offer_only_devices_the_machine_has(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from clearbg_desktop.core.segmenter import device_availability
+    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+
+    dialog = PreferencesDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    availability = device_availability()
+    model = dialog.device_box.model()
+    for row in range(dialog.device_box.count()):
+        device = dialog.device_box.itemData(row)
+        assert model.item(row).isEnabled() == (availability[device] == ""), device
+        if availability[device]:
+            assert "not available" in dialog.device_box.itemText(row)
+    assert availability["cpu"] == "" and availability["auto"] == ""
+    window.apply_preferences("cpu", "small")
+    assert "cuda" not in window.model_label.text().lower()
+
+
+def test_models_tab_adds_and_removes_a_model_file(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from clearbg_desktop.core.model import build_model
+    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+
+    weights = tmp_path / "mine.pth"
+    torch.save(build_model("small").state_dict(), weights)
+    dialog = PreferencesDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    assert dialog.add_file(weights)
+    names = [dialog.models_table.item(r, 0).text() for r in range(dialog.models_table.rowCount())]
+    assert "mine" in names and dialog.model_box.findData("mine") >= 0
+    row = names.index("mine")
+    dialog.models_table.selectRow(row)
+    assert dialog.remove_button.isEnabled()
+    dialog.remove_button.click()
+    assert "mine" not in [dialog.models_table.item(r, 0).text() for r in range(dialog.models_table.rowCount())]
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage")
+    assert not dialog.add_file(bad)
+    dialog.close()
