@@ -157,3 +157,48 @@ def export_photo(
 ) -> Path:
     """Render, encode and write atomically; never replaces a file unless ``overwrite``."""
     return write_atomic(encode_output(loaded, alpha, options), target, overwrite=overwrite)
+
+
+def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,
+                          bands: int = 16, band_height: int = 32) -> int:
+    """About how many bytes the export will take, without encoding the whole photo.
+
+    A downscaled preview has more detail per pixel and overestimates (about 2× at 24 MP), so this
+    encodes a few full-resolution horizontal bands spread over the picture, at the output's own
+    scale, and extrapolates their bytes per pixel to the output's size, plus the metadata it carries.
+    """
+    from clearbg_desktop.core.compose import resized, subject_box
+
+    width, height = loaded.rgb.size
+    box = (0, 0, width, height)
+    if options.crop_to_subject:
+        found = subject_box(combine_alpha(alpha, loaded.source_alpha), options.crop_padding)
+        box = found if found is not None else box
+    crop_width, crop_height = box[2] - box[0], box[3] - box[1]
+    out_width, out_height = resized(Image.new("L", (crop_width, crop_height)), options.resize_long_edge,
+                                    options.resize_percent).size
+    factor = out_width / crop_width
+    band_options = options.with_changes(crop_to_subject=False, resize_long_edge=None, resize_percent=None)
+    step = max(1, crop_height // bands)
+    sampled_bytes = sampled_pixels = 0
+    for index in range(bands):
+        top = box[1] + index * step + max(0, (step - band_height) // 2)
+        bottom = min(top + band_height, box[3])
+        if bottom <= top:
+            continue
+        region = (box[0], top, box[2], bottom)
+        band = LoadedImage(rgb=loaded.rgb.crop(region),
+                           source_alpha=None if loaded.source_alpha is None else loaded.source_alpha.crop(region))
+        picture = render_output(band, alpha.crop(region), band_options)
+        if factor != 1.0:
+            picture = picture.resize((max(1, round(picture.width * factor)), max(1, round(picture.height * factor))),
+                                     Image.Resampling.LANCZOS)
+        encoded = encode_image(picture, options.format, quality=options.quality, lossless=options.lossless,
+                               png_compress_level=options.png_compress_level)
+        sampled_bytes += len(encoded)
+        sampled_pixels += picture.width * picture.height
+    metadata = 0 if options.mask_only else (len(loaded.icc_profile or b"") * options.keep_icc
+                                            + len(loaded.exif or b"") * options.keep_exif)
+    per_pixel = sampled_bytes / max(sampled_pixels, 1)
+    return int(per_pixel * out_width * out_height + metadata)
+

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.compose import flatten
 from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import ExportOptions, output_name, render_output
-from clearbg_desktop.core.imageio import LoadedImage, encode_image
+from clearbg_desktop.core.export import ExportOptions, estimate_output_bytes, output_name, render_output
+from clearbg_desktop.core.imageio import LoadedImage
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 from clearbg_desktop.gui.qimage import array_to_qimage
 
@@ -133,23 +133,16 @@ class ExportDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
         exists = " (exists: you will be asked)" if target.exists() else ""
         self.target_label.setText(f"→ {target}{exists}")
-        small, alpha, scale = self._small
+        small, alpha, _scale = self._small
         small_options = options.with_changes(resize_long_edge=None, resize_percent=None)
         picture = render_output(small, alpha, small_options)
         shown = picture if picture.mode != "RGBA" else flatten(picture, (138, 138, 138))
         shown.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
         self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(np.asarray(shown))))
-        encoded = encode_image(picture, options.format, quality=options.quality, lossless=options.lossless,
-                               png_compress_level=options.png_compress_level)
-        full_scale = 1.0 / (scale * scale)
-        if options.resize_long_edge or options.resize_percent:
-            width, height = picture.size
-            from clearbg_desktop.core.compose import resized
-
-            target_size = resized(Image.new("L", (round(width / scale), round(height / scale))),
-                                  options.resize_long_edge, options.resize_percent).size
-            full_scale = target_size[0] * target_size[1] / (width * height)
-        self.size_label.setText(f"Estimated size: about {format_bytes(len(encoded) * full_scale)}")
+        loaded = self.document.loaded
+        assert loaded is not None and self.document.alpha is not None
+        estimate = estimate_output_bytes(loaded, Image.fromarray(self.document.alpha, "L"), options)
+        self.size_label.setText(f"Estimated size: about {format_bytes(estimate)}")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())

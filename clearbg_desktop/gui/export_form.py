@@ -188,6 +188,9 @@ class ExportOptionsForm(QWidget):
         self.lossless.setEnabled(fmt == "webp")
         self.quality.setEnabled(fmt == "jpg" or (fmt == "webp" and not self.lossless.isChecked()))
         self.color_button.setVisible(kind == "color" or (fmt == "jpg" and kind == "transparent"))
+        transparent_row = self.background_box.findData("transparent")
+        self.background_box.setItemText(transparent_row, "None: flat colour (JPEG has no transparency)"
+                                        if fmt == "jpg" else "Transparent")
         self.color_button.setText(f"  {self._color.name()}  ")
         self.color_button.setStyleSheet(f"background-color: {self._color.name()}")
         self.image_path.setVisible(kind == "image")

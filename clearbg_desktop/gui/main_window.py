@@ -178,12 +178,16 @@ class MainWindow(QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(140)
         self.busy.setVisible(False)
+        self.busy_label = QLabel("", self)
+        self.busy_label.setObjectName("BusyLabel")
+        self.busy_label.setVisible(False)
         self.zoom_label = QLabel("", self)
         self.model_label = QLabel(f"Model: {self.settings.model}", self)
         self.model_label.setObjectName("ModelLabel")
         self.model_label.setToolTip("The model and the device actually in use")
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
+        self.statusBar().addPermanentWidget(self.busy_label)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().showMessage("Drop photos here, or File ▸ Open")
 
@@ -347,7 +351,10 @@ class MainWindow(QMainWindow):
 
     def _submit(self, request: SegmentRequest) -> None:
         self._latest_request[request.doc_id] = request.request_id
-        self.busy.setVisible(True)
+        self._update_busy()
+        document = self.document_by_id(request.doc_id)
+        if document is not None:
+            self.statusBar().showMessage(f"Cutting out {document.title}…")
         self.inference.submit.emit(request)
 
     def document_by_id(self, doc_id: int) -> Document | None:
@@ -418,7 +425,11 @@ class MainWindow(QMainWindow):
         self.message_box = box
 
     def _update_busy(self) -> None:
-        self.busy.setVisible(bool(self._latest_request))
+        """The spinner and its words stay while any photo is with the model."""
+        pending = len(self._latest_request)
+        self.busy.setVisible(pending > 0)
+        self.busy_label.setVisible(pending > 0)
+        self.busy_label.setText(f"Model running ({pending} photo{'s' if pending != 1 else ''})")
 
     def _set_thumbnail(self, document: Document, thumbnail: np.ndarray) -> None:
         from PySide6.QtGui import QPixmap
@@ -432,6 +443,9 @@ class MainWindow(QMainWindow):
 
     # ----- documents ---------------------------------------------------------------------
     def show_document(self, document: Document) -> None:
+        if self._refine_base is not None and self._refine_base[0] is not document:
+            self.refine_panel.reset()  # drops the preview (cancelled -> _on_refine_cancelled) and the panel's values
+            self.statusBar().showMessage("Refinement preview dropped: the photo changed", 4000)
         self._on_refine_cancelled()
         self.current = document
         self.undo_group.setActiveStack(self.undo_stacks.get(document.doc_id))

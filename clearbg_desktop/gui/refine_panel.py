@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -33,12 +34,13 @@ class RefinePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("RefinePanel")
         form = QFormLayout(self)
+        self.value_labels: dict[QSlider, QLabel] = {}
         self.feather = self._slider(0, 50, 0)
-        form.addRow("Feather (px)", self.feather)
+        form.addRow("Feather (px)", self._with_value(self.feather))
         self.shift = self._slider(-30, 30, 0)
-        form.addRow("Shrink / grow (px)", self.shift)
+        form.addRow("Shrink / grow (px)", self._with_value(self.shift))
         self.contrast = self._slider(100, 800, 100)
-        form.addRow("Edge contrast (%)", self.contrast)
+        form.addRow("Edge contrast (%)", self._with_value(self.contrast))
         self.threshold_enabled = QCheckBox("Threshold", self)
         self.threshold = QSpinBox(self)
         self.threshold.setRange(1, 254)
@@ -50,7 +52,7 @@ class RefinePanel(QWidget):
         self.refine_edges = QCheckBox("Refine hair / edges (matting)", self)
         form.addRow(self.refine_edges)
         self.edge_radius = self._slider(2, 40, 8)
-        form.addRow("Edge band (px)", self.edge_radius)
+        form.addRow("Edge band (px)", self._with_value(self.edge_radius))
         self.decontaminate = QCheckBox("Decontaminate colours (on export)", self)
         form.addRow(self.decontaminate)
         buttons = QHBoxLayout()
@@ -79,6 +81,20 @@ class RefinePanel(QWidget):
         slider.valueChanged.connect(lambda v: slider.setToolTip(str(v)))
         return slider
 
+    def _with_value(self, slider: QSlider) -> QWidget:
+        """The slider with its value written beside it (a fixed width, so the row does not jump)."""
+        row = QWidget(self)
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        label = QLabel(str(slider.value()), row)
+        label.setMinimumWidth(label.fontMetrics().horizontalAdvance("-888"))
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        slider.valueChanged.connect(lambda value: label.setText(str(value)))
+        layout.addWidget(slider, 1)
+        layout.addWidget(label)
+        self.value_labels[slider] = label
+        return row
+
     def settings(self) -> RefineSettings:
         return RefineSettings(
             feather=float(self.feather.value()),
@@ -97,6 +113,8 @@ class RefinePanel(QWidget):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
+            if widget in self.value_labels:
+                self.value_labels[widget].setText(str(value))
         for box in (self.threshold_enabled, self.refine_edges):
             box.blockSignals(True)
             box.setChecked(False)

@@ -141,3 +141,19 @@ def test_decontamination_removes_background_fringe() -> None:
     red, green, _ = fixed.getpixel((19, 30))
     assert green < 100 and red > 150
     assert fixed.getpixel((30, 30)) == (200, 40, 40)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
+def test_size_estimate_is_close_to_the_real_size(fmt: str) -> None:
+    from clearbg_desktop.core.export import encode_output, estimate_output_bytes
+    from clearbg_desktop.core.imageio import LoadedImage
+
+    rng = np.random.default_rng(3)
+    base = make_photo((400, 300), seed=3).resize((2400, 1800), Image.Resampling.BICUBIC)
+    noisy = np.asarray(base, np.int16) + rng.integers(-6, 7, (1800, 2400, 3))
+    loaded = LoadedImage(rgb=Image.fromarray(noisy.clip(0, 255).astype(np.uint8), "RGB"))
+    alpha = Image.new("L", loaded.size, 0)
+    alpha.paste(255, (600, 360, 1800, 1530))
+    options = ExportOptions(format=fmt)
+    ratio = estimate_output_bytes(loaded, alpha, options) / len(encode_output(loaded, alpha, options))
+    assert 0.75 < ratio < 1.33

@@ -197,3 +197,47 @@ def test_models_tab_adds_and_removes_a_model_file(qtbot, window, tmp_path: Path)
     bad.write_bytes(b"\x08\x07garbage")
     assert not dialog.add_file(bad)
     dialog.close()
+
+
+def test_switching_photo_drops_the_refine_preview_and_the_panel_values(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = []
+    for index in range(2):
+        paths.append(tmp_path / f"s{index}.png")
+        make_photo(seed=index).save(paths[-1])
+    with qtbot.waitSignals([window.document_ready] * 2, timeout=WAIT_MS):
+        window.open_paths(paths)
+    first, second = window.documents
+    window.show_document(first)
+    original = first.alpha.copy()
+    window.refine_panel.feather.setValue(12)
+    assert window.refine_panel.value_labels[window.refine_panel.feather].text() == "12"
+    qtbot.waitUntil(lambda: "preview" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert not (first.alpha == original).all()
+    window.show_document(second)
+    window.show_document(first)
+    assert (first.alpha == original).all()
+    assert window.refine_panel.feather.value() == 0
+    assert window.refine_panel.value_labels[window.refine_panel.feather].text() == "0"
+    assert "preview" not in window.statusBar().currentMessage().replace("preview dropped", "")
+
+
+def test_the_status_bar_shows_while_the_model_runs(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photo = tmp_path / "busy.png"
+    make_photo((400, 300)).save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([photo])
+        assert window.busy_label.isVisibleTo(window) and "Model running" in window.busy_label.text()
+        assert "Cutting out busy.png" in window.statusBar().currentMessage()
+    assert not window.busy_label.isVisibleTo(window)
+    assert "U²-Net" in window.model_label.text() and "CPU" in window.model_label.text()
+
+
+def test_jpeg_export_names_its_flat_background(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from clearbg_desktop.gui.export_form import ExportOptionsForm
+
+    form = ExportOptionsForm(ExportOptions())
+    qtbot.addWidget(form)
+    form.format_box.setCurrentIndex(form.format_box.findData("jpg"))
+    assert "JPEG has no transparency" in form.background_box.currentText()
+    form.format_box.setCurrentIndex(form.format_box.findData("png"))
+    assert form.background_box.currentText() == "Transparent"
