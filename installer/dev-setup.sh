@@ -10,4 +10,21 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[dev,train]"
+# Qt's X11/Wayland plugin needs these system libraries to open a window (not for the offscreen tests).
+# Qt names only libxcb-cursor0 when any of them is missing, so check each and say what to install.
+if [ "$(uname -s)" = "Linux" ] && command -v ldconfig >/dev/null 2>&1; then
+  missing=""
+  for pair in libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1 \
+              libxcb-image.so.0:libxcb-image0 libxcb-render-util.so.0:libxcb-render-util0 \
+              libxcb-shape.so.0:libxcb-shape0 libxcb-randr.so.0:libxcb-randr0 libxcb-xkb.so.1:libxcb-xkb1 \
+              libxkbcommon-x11.so.0:libxkbcommon-x11-0 libEGL.so.1:libegl1 libfontconfig.so.1:libfontconfig1 \
+              libdbus-1.so.3:libdbus-1-3; do
+    lib="${pair%%:*}"; package="${pair##*:}"
+    if ! ldconfig -p 2>/dev/null | grep -q "$lib"; then missing="$missing $package"; fi
+  done
+  if [ -n "$missing" ]; then
+    echo "note: the app's window needs system libraries that are missing here (the tests run without them):"
+    echo "  Debian/Ubuntu: sudo apt-get install$missing"
+  fi
+fi
 echo "ClearBG installed in .venv ($(.venv/bin/python -c 'import clearbg_desktop; print(clearbg_desktop.__version__)'))"

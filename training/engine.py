@@ -95,9 +95,19 @@ def train_steps(
     channels_last: bool = False,
     scaler: torch.amp.GradScaler | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    freeze_batchnorm: bool = False,
 ) -> Iterable[tuple[torch.Tensor, int]]:
-    """One epoch, yielding ``(loss tensor, batch size)`` after each optimiser step."""
+    """One epoch, yielding ``(loss tensor, batch size)`` after each optimiser step.
+
+    ``freeze_batchnorm`` keeps every BatchNorm in eval mode (running statistics used, not updated):
+    weights converted from ONNX carry each BatchNorm folded into its Conv, as an identity layer, and
+    batch statistics in training mode would wreck them (loss 16-22 instead of 2.1, issue #18).
+    """
     model.train()
+    if freeze_batchnorm:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
     dtype = autocast_dtype(device)  # asks the driver: once per epoch, not on the per-step path
     for images, masks in loader:
         if should_stop():

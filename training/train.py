@@ -296,7 +296,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
             epoch_bar = tqdm(total=len(loader), desc=f"epoch {state['epoch'] + 1}/{config.epochs}",
                              disable=not (progress and main_process), unit="batch")
             steps = train_steps(wrapped, loader, optimizer, criterion, device, use_amp, use_channels_last, scaler,
-                                should_stop=lambda: time.perf_counter() > deadline or budget_spent())
+                                should_stop=lambda: time.perf_counter() > deadline or budget_spent(),
+                                freeze_batchnorm=config.freeze_batchnorm)
             for loss, batch in steps:
                 state["step"] += 1
                 if average is not None:
