@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPixmap,
+    QResizeEvent,
     QTabletEvent,
     QWheelEvent,
 )
@@ -130,6 +131,7 @@ class MaskCanvas(QGraphicsView):
         self._item = ImageItem()
         self._scene.addItem(self._item)
         self.document: Document | None = None
+        self.fitting = True  # the photo fits the window, also after a resize, until a zoom is chosen
         self.view_mode = "cutout"
         self.background_color = QColor(255, 255, 255)
         self.comparing = False
@@ -291,11 +293,13 @@ class MaskCanvas(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, factor: float) -> None:
+        self.fitting = False  # a chosen zoom stays when the window is resized
         factor = min(MAX_ZOOM, max(MIN_ZOOM, factor))
         self.scale(factor / self.zoom, factor / self.zoom)
         self.zoom_changed.emit(self.zoom)
 
     def zoom_fit(self) -> None:
+        self.fitting = True  # follows later resizes of the window
         if self._item.image.isNull():
             return
         self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
@@ -318,6 +322,12 @@ class MaskCanvas(QGraphicsView):
                 event.accept()
                 return True
         return super().viewportEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.fitting and not self._item.image.isNull():
+            self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoom_changed.emit(self.zoom)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
@@ -343,6 +353,12 @@ class MaskCanvas(QGraphicsView):
             self.set_comparing(False)
         else:
             super().keyReleaseEvent(event)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802
+        """Panning or scrolling moves the photo under a still mouse: the old circle would mark the wrong spot."""
+        super().scrollContentsBy(dx, dy)
+        if self._outline.isVisible() and self._stroke is None:
+            self._outline.setVisible(False)
 
     def leaveEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
         self._outline.setVisible(False)
@@ -381,7 +397,8 @@ class MaskCanvas(QGraphicsView):
             self.repaint_region(box)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        self._update_outline(self.mapToScene(event.position().toPoint()))
+        if self._pan_origin is None:
+            self._update_outline(self.mapToScene(event.position().toPoint()))
         if self._stroke is not None:
             self._paint_to(event.position())
             event.accept()

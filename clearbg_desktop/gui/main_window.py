@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QIcon,
     QKeySequence,
+    QResizeEvent,
     QUndoGroup,
     QUndoStack,
 )
@@ -24,12 +25,15 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
+    QStyle,
     QUndoView,
     QWidget,
 )
@@ -58,6 +62,9 @@ VIEW_LABELS = {
     "mask": "&Mask only",
     "original": "O&riginal",
 }
+
+
+SIDE_PANEL_SHARE = 0.2  # of the window's width, for each side's panels
 
 
 def unique_shortcuts(standard: QKeySequence.StandardKey, *extra: str) -> list[QKeySequence]:
@@ -149,9 +156,14 @@ class MainWindow(QMainWindow):
         self.filmstrip.setObjectName("Filmstrip")
         self.filmstrip.setIconSize(QSize(96, 72))
         self.filmstrip.currentRowChanged.connect(self._on_filmstrip_row_changed)
+        self.filmstrip.setUniformItemSizes(True)
+        self.filmstrip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.filmstrip.setWordWrap(False)
+        self.filmstrip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         dock = QDockWidget("Photos", self)
         dock.setObjectName("PhotosDock")
         dock.setWidget(self.filmstrip)
+
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.photos_dock = dock
 
@@ -162,7 +174,13 @@ class MainWindow(QMainWindow):
         self.refine_panel.cancelled.connect(self._on_refine_cancelled)
         refine_dock = QDockWidget("Refine edge", self)
         refine_dock.setObjectName("RefineDock")
-        refine_dock.setWidget(self.refine_panel)
+        scroller = QScrollArea(self)
+        scroller.setWidget(self.refine_panel)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        refine_dock.setWidget(scroller)
+
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, refine_dock)
         self.refine_dock = refine_dock
         self.history_view = QUndoView(self.undo_group, self)
@@ -170,6 +188,7 @@ class MainWindow(QMainWindow):
         history_dock = QDockWidget("History", self)
         history_dock.setObjectName("HistoryDock")
         history_dock.setWidget(self.history_view)
+
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, history_dock)
         self.history_dock = history_dock
 
@@ -271,6 +290,7 @@ class MainWindow(QMainWindow):
             self.image_menu.addAction(action)
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction(self.about_action)
+        self._set_toolbar_icons()
         self.toolbar = self.addToolBar("Main")
         self.toolbar.setObjectName("MainToolbar")
         self.toolbar.addAction(self.open_action)
@@ -292,6 +312,23 @@ class MainWindow(QMainWindow):
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.brush_bar)
         self._rebuild_recent_menu()
+
+    def _set_toolbar_icons(self) -> None:
+        """Theme icons (freedesktop names) with Qt's own as the fallback; icon-only buttons keep one width
+        while the Undo/Redo text changes ("Undo Brush stroke"), and the full text stays in the tooltip."""
+        style = self.style()
+        for action, theme, fallback in (
+            (self.open_action, "document-open", QStyle.StandardPixmap.SP_DialogOpenButton),
+            (self.export_action, "document-save-as", QStyle.StandardPixmap.SP_DialogSaveButton),
+            (self.fit_action, "zoom-fit-best", QStyle.StandardPixmap.SP_TitleBarMaxButton),
+            (self.undo_action, "edit-undo", QStyle.StandardPixmap.SP_ArrowBack),
+            (self.redo_action, "edit-redo", QStyle.StandardPixmap.SP_ArrowForward),
+        ):
+            action.setIcon(QIcon.fromTheme(theme, style.standardIcon(fallback)))
+        for mode, short in zip(("cutout", "overlay", "mask", "original"), ("Cut-out", "Overlay", "Mask", "Original"),
+                               strict=True):
+            self.view_actions[mode].setIconText(short)
+        self.compare_action.setIconText("Before/after")
 
     # ----- opening photos ----------------------------------------------------------------
     def open_paths(self, paths: list[Path]) -> list[Document]:
@@ -667,10 +704,22 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            screen = self.screen().availableGeometry() if self.screen() is not None else None
+            if screen is not None and screen.width() > 0:
+                self.resize(min(1600, int(screen.width() * 0.85)), min(1000, int(screen.height() * 0.85)))
+            else:
+                self.resize(1280, 820)
         state = self.qsettings.value("windowState")
         if state is not None:
             self.restoreState(state)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """The photo stays the largest thing in the window at any size and scale: side panels have a ceiling."""
+        limit = max(140, int(event.size().width() * SIDE_PANEL_SHARE))
+        for dock in (self.photos_dock, self.refine_dock, self.history_dock):
+            dock.setMaximumWidth(limit)
+        self.refine_panel.fit_width(limit)
+        super().resizeEvent(event)
 
     def unexported_documents(self) -> list[Document]:
         """Photos with edits (strokes, refinements, re-runs) made since their last export."""

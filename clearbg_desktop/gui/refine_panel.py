@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.refine import RefineSettings
 
+NARROW_PANEL_EMS = 24  # below this width (in "M"s) a label beside its slider leaves the slider no room
+
 
 class RefinePanel(QWidget):
     """Emits the settings as they change (debounced) for a live preview; Apply commits them.
@@ -34,6 +36,7 @@ class RefinePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("RefinePanel")
         form = QFormLayout(self)
+        self.form = form
         self.value_labels: dict[QSlider, QLabel] = {}
         self.feather = self._slider(0, 50, 0)
         form.addRow("Feather (px)", self._with_value(self.feather))
@@ -80,6 +83,13 @@ class RefinePanel(QWidget):
         slider.setToolTip(str(value))
         slider.valueChanged.connect(lambda v: slider.setToolTip(str(v)))
         return slider
+
+    def fit_width(self, width: int) -> None:
+        """In a narrow panel (a small window at 150-200 % scaling) the labels go above their controls."""
+        narrow = width < self.fontMetrics().horizontalAdvance("M") * NARROW_PANEL_EMS
+        policy = QFormLayout.RowWrapPolicy.WrapAllRows if narrow else QFormLayout.RowWrapPolicy.DontWrapRows
+        if self.form.rowWrapPolicy() != policy:
+            self.form.setRowWrapPolicy(policy)
 
     def _with_value(self, slider: QSlider) -> QWidget:
         """The slider with its value written beside it (a fixed width, so the row does not jump)."""

@@ -241,3 +241,71 @@ def test_jpeg_export_names_its_flat_background(qtbot, window, tmp_path: Path) ->
     assert "JPEG has no transparency" in form.background_box.currentText()
     form.format_box.setCurrentIndex(form.format_box.findData("png"))
     assert form.background_box.currentText() == "Transparent"
+
+
+LAYOUT_PROBE = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.gui.main_window import MainWindow
+app = QApplication([])
+window = MainWindow(AppSettings(device="cpu"))
+window.resize(1000, 640)
+window.show()
+for _ in range(20):
+    app.processEvents()
+toolbar = window.toolbar
+print(json.dumps({
+    "canvas": window.canvas.width(),
+    "docks": [d.width() for d in (window.photos_dock, window.refine_dock, window.history_dock)],
+    "undo_visible": toolbar.widgetForAction(window.undo_action).isVisible(),
+    "redo_visible": toolbar.widgetForAction(window.redo_action).isVisible(),
+}))
+window._quit_confirmed = True
+window.close()
+"""
+
+
+@pytest.mark.parametrize("scale", ["1", "1.5", "2"])
+def test_the_photo_is_the_largest_thing_at_every_scale(tmp_path: Path, random_weights: Path, scale: str) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": scale,
+           "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "CLEARBG_RESOURCES": str(random_weights.parent)}
+    result = subprocess.run([sys.executable, "-c", LAYOUT_PROBE], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    layout = json.loads(result.stdout.strip().splitlines()[-1])
+    assert layout["canvas"] > max(layout["docks"]), layout
+    assert layout["undo_visible"] and layout["redo_visible"], layout
+
+
+def test_fit_to_window_follows_a_resize_until_a_zoom_is_chosen(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photo = tmp_path / "wide.png"
+    make_photo((800, 600)).save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([photo])
+    window.canvas.zoom_fit()
+    before = window.canvas.zoom
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: window.canvas.zoom > before * 1.05, timeout=5000)
+    window.canvas.zoom_actual()
+    window.resize(1000, 700)
+    qtbot.wait(50)
+    assert window.canvas.zoom == pytest.approx(1.0)
+
+
+def test_no_stale_brush_circle_after_panning(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPoint, Qt
+
+    open_photo(qtbot, window, tmp_path, size=(1600, 1200))
+    viewport = window.canvas.viewport()
+    qtbot.mouseMove(viewport, QPoint(200, 200))
+    assert window.canvas._outline.isVisible()
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(200, 200))
+    qtbot.mouseMove(viewport, QPoint(120, 140))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(120, 140))
+    assert not window.canvas._outline.isVisible()
