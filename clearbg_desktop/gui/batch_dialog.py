@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QProgressDialog,
     QPushButton,
     QVBoxLayout,
@@ -185,8 +186,13 @@ class BatchSummaryDialog(QDialog):
             layout.addWidget(QLabel("Run the same batch again to finish the remaining photos "
                                     "(finished ones are skipped).", self))
         self.failures = QListWidget(self)
+        self.failures.setWordWrap(True)  # long paths and reasons wrap instead of being cut off
+        self.failures.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.failures.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
         for result in report.failed:
-            self.failures.addItem(f"{result.item.source}: {result.message}")
+            item = QListWidgetItem(f"{result.item.source.name}: {result.message}")
+            item.setToolTip(f"{result.item.source}\n{result.message}")
+            self.failures.addItem(item)
         if report.failed:
             layout.addWidget(QLabel("Failed:", self))
             layout.addWidget(self.failures)

@@ -309,3 +309,44 @@ def test_no_stale_brush_circle_after_panning(qtbot, window, tmp_path: Path) -> N
     qtbot.mouseMove(viewport, QPoint(120, 140))
     qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(120, 140))
     assert not window.canvas._outline.isVisible()
+
+
+def test_a_photographers_loop(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Open 5 photos, fix 2 with the brush, export all, quit with one unexported edit (asked), reopen."""
+    from clearbg_desktop.core.settings import AppSettings
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    paths = []
+    for index in range(5):
+        paths.append(tmp_path / f"shot{index}.jpg")
+        make_photo((400, 300), seed=index).save(paths[-1])
+    with qtbot.waitSignals([window.document_ready] * 5, timeout=WAIT_MS):
+        window.open_paths(paths)
+    for document in window.documents[:2]:
+        window.show_document(document)
+        window.canvas.zoom_actual()
+        window.canvas.centerOn(0, 0)
+        drag(qtbot, window.canvas, [(40, 40), (160, 90)])
+    assert len(window.unexported_documents()) == 2
+    out = tmp_path / "out"
+    for document in window.documents:
+        window.show_document(document)
+        with qtbot.waitSignal(window.exported, timeout=WAIT_MS):
+            window.export_to(out / f"{document.title}.png", ExportOptions())
+    assert len(list(out.glob("*.png"))) == 5 and window.unexported_documents() == []
+    window.show_document(window.documents[2])
+    window.canvas.zoom_actual()
+    window.canvas.centerOn(0, 0)
+    drag(qtbot, window.canvas, [(40, 40), (160, 90)])
+    window.close()
+    assert window.isVisible() and "shot2.jpg" in window.message_box.text()
+    next(b for b in window.message_box.buttons() if b.text() == "Discard and quit").click()
+    assert not window.isVisible()
+    reopened = MainWindow(AppSettings(device="cpu"))
+    qtbot.addWidget(reopened)
+    reopened.show()
+    assert str(paths[-1]) in reopened.recent_files()[0] or any("shot" in p for p in reopened.recent_files())
+    with qtbot.waitSignal(reopened.document_ready, timeout=WAIT_MS):
+        reopened.open_paths([paths[2]])
+    reopened._quit_confirmed = True
+    reopened.close()
