@@ -92,7 +92,8 @@ def installed_models() -> list[InstalledModel]:
             size = entry.path.stat().st_size
         except OSError:
             size = 0
-        source = str(entry.card.get("source_file") or entry.card.get("architecture") or "")
+        init = entry.card.get("init") if isinstance(entry.card.get("init"), dict) else {}
+        source = str(entry.card.get("source_file") or (init or {}).get("file") or entry.card.get("architecture") or "")
         rows.append(InstalledModel(entry, entry.path.parent.resolve() == bundled_folder, size, source,
                                    _quality(entry.card)))
     return rows
