@@ -12,12 +12,11 @@ from pathlib import Path
 from clearbg_desktop import __version__
 from clearbg_desktop.core.batch import EXISTING_POLICIES, BatchReport, iter_export, plan_batch
 from clearbg_desktop.core.compose import Background
+from clearbg_desktop.core.devices import DEVICE_CHOICES
 from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.core.imageio import FORMAT_SUFFIXES
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.refine import RefineSettings
-from clearbg_desktop.core.segmenter import DEVICE_CHOICES, Segmenter
-from clearbg_desktop.core.weights import WeightsError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 NAME_TEMPLATE = "{name}-cutout"
@@ -79,8 +78,14 @@ def check_numbers(args: argparse.Namespace) -> None:
 
 def list_models() -> int:
     from clearbg_desktop.core.model_library import installed_models
+    from clearbg_desktop.core.weights import WeightsError
 
-    rows = installed_models()
+    try:
+        rows = installed_models()
+    except WeightsError as exc:
+        print(f"clearbg-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
     if not rows:
         print("no models installed", file=sys.stderr)
         return EXIT_USAGE
@@ -94,6 +99,7 @@ def list_models() -> int:
 
 def add_model(source: Path, name: str | None) -> int:
     from clearbg_desktop.core.model_library import add_model_file
+    from clearbg_desktop.core.weights import WeightsError
 
     try:
         entry = add_model_file(source, name)
@@ -148,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     if not plan.items:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
+    from clearbg_desktop.core.segmenter import Segmenter  # torch loads here, not for --help
+    from clearbg_desktop.core.weights import WeightsError
+
     try:
         segmenter = Segmenter.from_weights(args.model, device=args.device, threads=args.threads)
     except WeightsError as exc:

@@ -44,3 +44,14 @@ def test_lint_is_clean() -> None:
         pytest.skip("ruff is not installed (pip install -e '.[dev]')")
     result = subprocess.run([str(ruff), "check", "."], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_cli_starts_without_importing_torch() -> None:
+    """`clearbg-cli --help` stays fast: torch (a second of imports) loads only when photos are processed."""
+    import subprocess
+    import sys
+
+    code = "import sys, clearbg_desktop.cli as cli; cli.build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

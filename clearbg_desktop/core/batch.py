@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from PIL import Image
 
 from clearbg_desktop.core.export import ExportOptions, export_photo, looks_like_output, next_free_path, output_name
@@ -33,7 +33,9 @@ from clearbg_desktop.core.imageio import (
     load_image,
     remove_stale_parts,
 )
-from clearbg_desktop.core.segmenter import Segmenter
+
+if TYPE_CHECKING:
+    from clearbg_desktop.core.segmenter import Segmenter
 
 EXISTING_POLICIES = ("skip", "rename", "overwrite")
 
@@ -202,6 +204,8 @@ def cores_left_for_decode_and_encode(segmenter: Segmenter) -> Iterator[None]:
 
     Set in the thread that runs the model: OpenMP keeps the thread count per calling thread.
     """
+    import torch
+
     if segmenter.device.type != "cpu":
         yield
         return

@@ -13,13 +13,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from clearbg_desktop.core.devices import DEVICE_CHOICES, choose_device, device_availability
 from clearbg_desktop.core.model import U2Net
 from clearbg_desktop.core.weights import WeightsEntry, find_weights, load_model
+
+__all__ = ["DEVICE_CHOICES", "Segmenter", "choose_device", "device_availability", "normalise", "resize_for_model"]
 
 MODEL_INPUT_SIZE = 320
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 
 def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE) -> Image.Image:
@@ -36,36 +38,6 @@ def normalise(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
     return tensor.sub_(mean).div_(std)
-
-
-def choose_device(preference: str = "auto") -> torch.device:
-    """CUDA, then Apple MPS, then CPU; an explicit choice that is unavailable falls back to CPU."""
-    if preference not in DEVICE_CHOICES:
-        raise ValueError(f"unknown device {preference!r}; choose one of {', '.join(DEVICE_CHOICES)}")
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if preference in ("auto", "cuda") and cuda:
-        return torch.device("cuda")
-    if preference in ("auto", "mps") and mps:
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def device_availability() -> dict[str, str]:
-    """Device choice -> "" when this machine has it, else the reason it cannot be used."""
-    import platform
-
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if mps:
-        mps_reason = ""
-    elif platform.system() != "Darwin":
-        mps_reason = "Apple GPUs only exist on Macs"
-    else:
-        mps_reason = "this Mac or this PyTorch build has no Metal support"
-    cuda_reason = "" if cuda else (
-        "no NVIDIA GPU with a CUDA driver found" if torch.version.cuda else "this build of PyTorch has no CUDA support")
-    return {"auto": "", "cuda": cuda_reason, "mps": mps_reason, "cpu": ""}
 
 
 def default_cpu_threads() -> int:

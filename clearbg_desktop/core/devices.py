@@ -1,0 +1,48 @@
+"""Which compute devices this machine has, and the one to use.
+
+Kept apart from the model code so that the CLI and the GUI can list the choices without importing
+torch at start-up (``clearbg-cli --help`` stays fast); torch is imported when a device is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+
+def choose_device(preference: str = "auto") -> torch.device:
+    """CUDA, then Apple MPS, then CPU; an explicit choice that is unavailable falls back to CPU."""
+    import torch
+
+    if preference not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {preference!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if preference in ("auto", "cuda") and cuda:
+        return torch.device("cuda")
+    if preference in ("auto", "mps") and mps:
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_availability() -> dict[str, str]:
+    """Device choice -> "" when this machine has it, else the reason it cannot be used."""
+    import platform
+
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if mps:
+        mps_reason = ""
+    elif platform.system() != "Darwin":
+        mps_reason = "Apple GPUs only exist on Macs"
+    else:
+        mps_reason = "this Mac or this PyTorch build has no Metal support"
+    cuda_reason = "" if cuda else (
+        "no NVIDIA GPU with a CUDA driver found" if torch.version.cuda else "this build of PyTorch has no CUDA support")
+    return {"auto": "", "cuda": cuda_reason, "mps": mps_reason, "cpu": ""}
