@@ -26,16 +26,18 @@ HEADERS = ("max Fβ", "MAE", "weighted Fβ", "S-measure", "max Eφ", "images/s")
 
 
 def load_ours(path: Path) -> tuple[Segmenter, str]:
-    """Segmenter for an app weights folder or a training checkpoint, at its trained input size."""
+    """Segmenter for an app weights folder or a training checkpoint, at its trained input size, in fp32 (the
+    reference every engine is judged against: bench/engine_quality.py)."""
     from clearbg_desktop.core.weights import find_weights, load_model
     from training.train import load_checkpoint, model_from_checkpoint
 
     if path.is_dir():
         entry = find_weights("small", [path])
-        return Segmenter(load_model(entry), device="cpu", input_size=entry.input_size, weights=entry), f"ClearBG {entry.name} ({entry.short_hash})"
+        return (Segmenter(load_model(entry), device="cpu", input_size=entry.input_size, weights=entry, precision="fp32"),
+                f"ClearBG {entry.name} ({entry.short_hash})")
     checkpoint = load_checkpoint(path)
     size = int(checkpoint["model_config"]["input_size"])
-    return Segmenter(model_from_checkpoint(checkpoint), device="cpu", input_size=size), f"checkpoint {path.name}"
+    return Segmenter(model_from_checkpoint(checkpoint), device="cpu", input_size=size, precision="fp32"), f"checkpoint {path.name}"
 
 
 def score(predict, dataset: ValidationSet) -> dict[str, float]:  # type: ignore[no-untyped-def]

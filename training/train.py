@@ -23,8 +23,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
+from clearbg_desktop.core.devices import choose_device, cpu_has_native_bf16
 from clearbg_desktop.core.model import U2Net, build_model
-from clearbg_desktop.core.segmenter import choose_device
 from training.config import Params
 from training.data import PairDataset, find_pairs, ingest_manifest_path, manifest_pairs, read_manifest
 from training.engine import ValidationSet, autocast_dtype, init_xavier, train_steps, validate
@@ -40,13 +40,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def cpu_has_native_bf16() -> bool:
-    """bf16 autocast only pays where the CPU multiplies bf16 natively; elsewhere it is slower than fp32."""
-    cpu = torch.cpu
-    return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-                or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
 
 
 def hardware_description(device: torch.device, world: int = 1) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from clearbg_desktop.core.devices import DEVICE_CHOICES, choose_device, device_availability
+from clearbg_desktop.core.devices import DEVICE_CHOICES, choose_device, choose_precision, device_availability
 from clearbg_desktop.core.model import U2Net
 from clearbg_desktop.core.weights import WeightsEntry, find_weights, load_model
 
@@ -79,8 +79,10 @@ class Segmenter:
         input_size: int = MODEL_INPUT_SIZE,
         weights: WeightsEntry | None = None,
         channels_last: bool = True,
+        precision: str = "auto",
     ) -> None:
         self.device = choose_device(device)
+        self.precision = choose_precision(self.device, precision)
         self.input_size = input_size
         self.weights = weights
         if self.device.type == "cpu":
@@ -91,21 +93,23 @@ class Segmenter:
 
     @classmethod
     def from_weights(
-        cls, model_name: str = "small", device: str = "auto", threads: int | None = None
+        cls, model_name: str = "small", device: str = "auto", threads: int | None = None, precision: str = "auto"
     ) -> Segmenter:
         """Find, verify and load the named model (raises ``WeightsError`` with a clear message)."""
         entry = find_weights(model_name)
-        return cls(load_model(entry), device=device, threads=threads, input_size=entry.input_size, weights=entry)
+        return cls(load_model(entry), device=device, threads=threads, input_size=entry.input_size, weights=entry,
+                   precision=precision)
 
     @property
     def description(self) -> str:
         name = self.weights.name if self.weights else self.model.variant
-        return f"U²-Net {name} on {self.device.type.upper()}"
+        return f"U²-Net {name} on {self.device.type.upper()} ({self.precision})"
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S), stretched per image."""
         batch = np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs])
-        with torch.inference_mode():
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        with torch.inference_mode(), autocast:
             tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)
             probability = self.model.predict(tensor)[:, 0]
         return np.stack([stretch_to_full_range(p) for p in probability.float().cpu().numpy()])

@@ -87,3 +87,19 @@ def test_the_fused_map_is_stretched_per_image_but_a_flat_map_is_left_alone() -> 
     nothing_found = np.full((2, 2), 0.02, np.float32)
     nothing_found[0, 0] = 0.04
     np.testing.assert_array_equal(stretch_to_full_range(nothing_found), nothing_found)
+
+
+def test_precision_is_chosen_per_machine_and_named(random_weights: Path) -> None:
+    from clearbg_desktop.core.devices import choose_precision, cpu_has_native_bf16
+
+    cpu = torch.device("cpu")
+    assert choose_precision(cpu, "fp32") == "fp32"
+    assert choose_precision(cpu, "auto") == ("bf16" if cpu_has_native_bf16() else "fp32")
+    with pytest.raises(ValueError, match="unknown precision"):
+        choose_precision(cpu, "int4")
+    forced = Segmenter.from_weights("small", device="cpu", precision="bf16")
+    assert forced.description.endswith("(bf16)")
+    photo = make_photo((160, 120))
+    fp32 = np.asarray(Segmenter.from_weights("small", device="cpu", precision="fp32").predict_alpha(photo), float)
+    bf16 = np.asarray(forced.predict_alpha(photo), float)
+    assert fp32.shape == bf16.shape and np.abs(fp32 - bf16).mean() < 8  # same mask, up to bf16 rounding
