@@ -14,7 +14,7 @@ from clearbg_desktop.core.batch import EXISTING_POLICIES, BatchReport, iter_expo
 from clearbg_desktop.core.compose import Background
 from clearbg_desktop.core.devices import DEVICE_CHOICES
 from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.imageio import FORMAT_SUFFIXES
+from clearbg_desktop.core.image_io import FORMAT_SUFFIXES
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.refine import RefineSettings
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from clearbg_desktop.core.export import ExportOptions, export_photo
-from clearbg_desktop.core.imageio import ImageLoadError, load_image
+from clearbg_desktop.core.image_io import ImageLoadError, load_image
 from clearbg_desktop.core.paths import resources_dir
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import WeightsError

@@ -54,29 +54,29 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "evaluate":
         from training.evaluate import run_evaluation
 
-        print(run_evaluation(params.evaluate, progress=progress))
+        print(run_evaluation(params.evaluate))
     elif args.stage == "pack":
-        from training.data import ingest_manifest_path
-        from training.pack import build_pack
+        from training.manifest import ingest_manifest_path
+        from training.remote.pack import build_pack
 
         pack = build_pack(ingest_manifest_path(params.data.work_dir), args.pack_dir, params.train.image_size, params.data.validation_folders,
                           int(args.budget_mib * 2**20), progress=progress)
         print(f"pack: {args.pack_dir} ({len(pack['records'])} pairs at {pack['image_size']} px, JPEG quality "
               f"{pack['jpeg_quality']}, {pack['bytes'] / 2**20:.1f} MiB)")
     elif args.stage == "unpack":
-        from training.pack import unpack
+        from training.remote.pack import unpack
 
         manifest_path, folders = unpack(args.pack_dir, Path(params.data.work_dir))
         print(f"manifest: {manifest_path}; train with "
               f"--set data.validation_folders=[{','.join(str(f) for f in folders)}]")
     elif args.stage == "split-run":
-        from training.run_transfer import split_run
+        from training.remote.run_transfer import split_run
 
         for path in split_run(Path(params.train.out_dir), args.parts_dir):
             print(f"{path} ({path.stat().st_size / 2**20:.1f} MiB)")
     elif args.stage == "join-run":
-        from training.data import ingest_manifest_path
-        from training.run_transfer import join_run
+        from training.manifest import ingest_manifest_path
+        from training.remote.run_transfer import join_run
 
         for path in join_run(args.parts_dir, Path(params.train.out_dir), ingest_manifest_path(params.data.work_dir)):
             print(f"rebuilt {path}")

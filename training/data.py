@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from clearbg_desktop.core.imageio import is_supported_image, load_image
+from clearbg_desktop.core.image_io import is_supported_image, load_image
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg")
 
@@ -72,19 +71,6 @@ def load_mask(path: Path | str, size: tuple[int, int] | None = None) -> Image.Im
     if size is not None and mask.size != size:
         raise PairingError(f"{Path(path).name}: mask is {mask.size[0]}×{mask.size[1]}, photo is {size[0]}×{size[1]}")
     return mask
-
-
-def ingest_manifest_path(work_dir: Path | str) -> Path:
-    """Where the ``ingest`` stage (or ``unpack``) writes the manifest that ``train`` reads."""
-    return Path(work_dir) / "ingest" / "manifest.json"
-
-
-def read_manifest(path: Path | str) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def manifest_pairs(manifest: dict, split: str) -> list[Pair]:
-    return [Pair(Path(r["image"]), Path(r["mask"])) for r in manifest["records"] if r["split"] == split]
 
 
 class PairDataset(Dataset):

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from clearbg_desktop.core.imageio import load_image
+from clearbg_desktop.core.image_io import load_image
 from clearbg_desktop.core.segmenter import Segmenter
 from training.data import Pair, load_mask
 from training.losses import DeepSupervisionLoss
@@ -129,9 +129,3 @@ def train_steps(
             optimizer.step()
         # The loss stays on the device: reading it here would make a GPU wait for Python every step.
         yield loss.detach(), int(images.shape[0])
-
-
-def train_one_epoch(*args: object, **kwargs: object) -> float:
-    """Mean loss over one epoch (convenience wrapper around :func:`train_steps`)."""
-    losses = [float(loss) for loss, _ in train_steps(*args, **kwargs)]  # type: ignore[arg-type]
-    return float(np.mean(losses)) if losses else float("nan")

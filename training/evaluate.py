@@ -16,28 +16,20 @@ import numpy as np
 import torch
 
 from clearbg_desktop.core.segmenter import Segmenter
+from training.checkpoint import load_weights
 from training.config import EvalParams
 from training.data import find_pairs
 from training.engine import ValidationSet
 from training.metrics import evaluate_masks
-
-COLUMNS = ("max_fbeta", "mae", "weighted_fbeta", "s_measure", "e_measure", "images_per_second")
-HEADERS = ("max Fβ", "MAE", "weighted Fβ", "S-measure", "max Eφ", "images/s")
+from training.model_card import markdown_table
 
 
 def load_ours(path: Path) -> tuple[Segmenter, str]:
-    """Segmenter for an app weights folder or a training checkpoint, at its trained input size, in fp32 (the
+    """Segmenter for any weights ``training.checkpoint.load_weights`` reads, at their input size, in fp32 (the
     reference every engine is judged against: bench/engine_quality.py)."""
-    from clearbg_desktop.core.weights import find_weights, load_model
-    from training.train import load_checkpoint, model_from_checkpoint
-
-    if path.is_dir():
-        entry = find_weights("small", [path])
-        return (Segmenter(load_model(entry), device="cpu", input_size=entry.input_size, weights=entry, precision="fp32"),
-                f"ClearBG {entry.name} ({entry.short_hash})")
-    checkpoint = load_checkpoint(path)
-    size = int(checkpoint["model_config"]["input_size"])
-    return Segmenter(model_from_checkpoint(checkpoint), device="cpu", input_size=size, precision="fp32"), f"checkpoint {path.name}"
+    loaded = load_weights(path)
+    return (Segmenter(loaded.model, device="cpu", input_size=loaded.input_size, weights=loaded.entry, precision="fp32"),
+            loaded.label)
 
 
 def score(predict, dataset: ValidationSet) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -50,7 +42,7 @@ def score(predict, dataset: ValidationSet) -> dict[str, float]:  # type: ignore[
 
 
 def evaluate_models(
-    dataset: ValidationSet, ours: Path | None, onnx_files: list[Path], progress: bool = False,
+    dataset: ValidationSet, ours: Path | None, onnx_files: list[Path],
     input_sizes: list[int] | None = None, other_weights: list[Path] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Metrics per model. ``input_sizes`` adds rows for our weights fed at other sizes: a model trained at
@@ -80,20 +72,11 @@ def evaluate_models(
     return results
 
 
-def markdown_table(results: dict[str, dict[str, float]], dataset: str, images: int) -> str:
-    lines = [f"Evaluated on `{dataset}` ({images} images), CPU.", "",
-             "| model | " + " | ".join(HEADERS) + " |", "|---|" + "---|" * len(HEADERS)]
-    for name, metrics in results.items():
-        cells = [f"{metrics[c]:.1f}" if c == "images_per_second" else f"{metrics[c]:.4f}" for c in COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def run_evaluation(params: EvalParams, progress: bool = True) -> str:
+def run_evaluation(params: EvalParams) -> str:
     dataset_path = Path(params.dataset)
     dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
     ours = Path(params.weights) if params.weights else None
-    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], progress, params.input_sizes,
+    results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], params.input_sizes,
                               [Path(p) for p in params.compare_weights if Path(p).exists()])
     out_dir = Path(params.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,7 @@ Sources are parameters (``params.yaml``: ``data.pair_folders``, ``data.photo_fol
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import tarfile
 import zipfile
 from datetime import UTC, datetime
@@ -17,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from clearbg_desktop.core.imageio import ImageLoadError, load_image
+from clearbg_desktop.core.image_io import ImageLoadError, load_image
 from clearbg_desktop.core.weights import sha256_file
+from training.cleaning.near_duplicates import group_ids
+from training.cleaning.turns import read_turn_lists
 from training.config import DataParams
-from training.data import PairingError, find_pairs, ingest_manifest_path, load_mask
-from training.near_duplicates import group_ids
+from training.data import PairingError, find_pairs, load_mask
+from training.manifest import ingest_manifest_path
 from training.teacher import OnnxSaliencyModel, label_folders
-from training.turns import read_turn_lists
 
 
 def unpack_if_archive(source: Path, work_dir: Path) -> Path:
@@ -51,9 +50,7 @@ def unpack_if_archive(source: Path, work_dir: Path) -> Path:
 def validate_pair(image_path: Path, mask_path: Path) -> dict:
     """Decode both, check sizes agree and the mask is a mask; returns the manifest record."""
     loaded = load_image(image_path)
-    mask = np.asarray(load_mask(mask_path, loaded.rgb.size))
-    if mask.max() == mask.min() == 0:
-        pass  # an empty mask is a valid (background-only) label
+    load_mask(mask_path, loaded.rgb.size)  # raises for an unreadable mask; an empty one is a valid label
     return {
         "image": str(image_path),
         "mask": str(mask_path),
@@ -65,7 +62,7 @@ def validate_pair(image_path: Path, mask_path: Path) -> dict:
 
 def assign_splits(records: list[dict], val_fraction: float, seed: int) -> None:
     """A seeded ``val_fraction`` of the records held out, whole near-duplicate groups at a time
-    (``training.near_duplicates``): a mirrored copy in training would make the held-out score a memory test."""
+    (``training.cleaning.near_duplicates``): a mirrored copy in training would make the held-out score a memory test."""
     groups = group_ids([r["image"] for r in records])
     members: dict[int, list[int]] = {}
     for index, group_id in enumerate(groups):
@@ -134,16 +131,3 @@ def ingest(params: DataParams, progress: bool = True) -> Path:
     }
     path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return path
-
-
-def manifest_hash(path: Path) -> str:
-    """Hash of the records only (not the creation time), so the same data hashes the same."""
-    manifest = json.loads(Path(path).read_text(encoding="utf-8"))
-    payload = json.dumps(
-        [(r.get("name", Path(r["image"]).name), r["sha256"], r["split"]) for r in manifest["records"]], sort_keys=True
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def remove_extracted(work_dir: Path) -> None:
-    shutil.rmtree(work_dir / "extracted", ignore_errors=True)

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imageio import ImageLoadError, is_supported_image, load_image, write_atomic
+from clearbg_desktop.core.image_io import ImageLoadError, is_supported_image, load_image, write_atomic
 from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from clearbg_desktop.core.weights import sha256_file
+from training.cleaning.straighten import straighten_framed_photo
+from training.cleaning.turns import turn_clockwise
 from training.data import PairingError
-from training.straighten import straighten_framed_photo
-from training.turns import turn_clockwise
 
 TEACHER_SIZE = 320
 _MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
@@ -90,8 +90,8 @@ def label_folders(
 
     Returns (labelled records, skipped records). Existing masks are reused, so an
     interrupted run continues where it stopped. A photo its source turned is put upright first: tilted
-    inside a black frame, found by ``training.straighten`` (``<stem>.upright.jpg``), and/or listed in
-    ``turns`` (``training.turns``; ``<stem>.cw180.jpg``, ``<stem>.upright.cw90.jpg``). That copy is what the
+    inside a black frame, found by ``training.cleaning.straighten`` (``<stem>.upright.jpg``), and/or listed in
+    ``turns`` (``training.cleaning.turns``; ``<stem>.cw180.jpg``, ``<stem>.upright.cw90.jpg``). That copy is what the
     record names (with ``original``) and what the teacher labels (same name, ``.png``); the original stays
     untouched. The names carry the correction, so a changed turn list never reuses a stale copy.
     """

@@ -58,12 +58,12 @@ class Tracker:
             self.mlflow = None
 
 
-def flatten(prefix: str, data: dict[str, Any]) -> dict[str, Any]:
+def flatten_params(prefix: str, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):
-            out.update(flatten(name, value))
+            out.update(flatten_params(name, value))
         else:
             out[name] = value
     return out

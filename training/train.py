@@ -25,11 +25,13 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from clearbg_desktop.core.devices import choose_device, cpu_has_native_bf16
 from clearbg_desktop.core.model import U2Net, build_model
+from training.checkpoint import is_official_file, load_checkpoint, load_weights, save_checkpoint
 from training.config import Params
-from training.data import PairDataset, find_pairs, ingest_manifest_path, manifest_pairs, read_manifest
+from training.data import PairDataset, find_pairs
 from training.engine import ValidationSet, autocast_dtype, init_xavier, train_steps, validate
 from training.losses import DeepSupervisionLoss
-from training.tracking import Tracker, flatten
+from training.manifest import ingest_manifest_path, manifest_pairs, read_data_manifest
+from training.tracking import Tracker, flatten_params
 from training.transforms import TrainTransform
 from training.weight_average import WeightAverage
 
@@ -69,25 +71,6 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    """Atomic: a checkpoint interrupted mid-write must not replace the last good one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(".tmp")
-    torch.save(state, temp)
-    os.replace(temp, path)
-
-
-def load_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def model_from_checkpoint(checkpoint: dict) -> U2Net:
-    """Rebuild the model from a checkpoint alone (no params needed): the averaged weights when it has them."""
-    model = U2Net(checkpoint["model_config"]["variant"])
-    model.load_state_dict(checkpoint.get("ema") or checkpoint["model"])
-    return model.eval()
-
-
 def prior_training(init_from: Path) -> dict[str, Any]:
     """Cumulative counters of the weights a run continues from, so the model card keeps adding up.
 
@@ -95,7 +78,6 @@ def prior_training(init_from: Path) -> dict[str, Any]:
     run, the later checks belong to a branch the new run does not continue.
     """
     from clearbg_desktop.core.weights import find_weights
-    from training.export import is_official_file
 
     if is_official_file(init_from):
         return {"images_seen": 0, "train_seconds": 0.0, "hardware": {}, "history": []}
@@ -146,7 +128,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     out_dir = Path(config.out_dir)
     manifest_path = manifest_path or ingest_manifest_path(params.data.work_dir)
     # A run with no steps (epochs: 0, e.g. the official weights as they are) needs no training data.
-    manifest = read_manifest(manifest_path) if config.epochs > 0 or manifest_path.exists() else {"records": []}
+    manifest = read_data_manifest(manifest_path) if config.epochs > 0 or manifest_path.exists() else {"records": []}
     packed_size = (manifest.get("packed") or {}).get("image_size")
     if packed_size is not None and packed_size != config.image_size:
         raise ValueError(f"{manifest_path}: the data were packed at {packed_size} px but train.image_size is "
@@ -170,9 +152,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     model = build_model(config.variant)
     init_xavier(model)
     if config.init_from:
-        from training.export import load_any_weights
-
-        model.load_state_dict(load_any_weights(Path(config.init_from), config.init_sha256).state_dict())
+        model.load_state_dict(load_weights(Path(config.init_from), config.init_sha256).model.state_dict())
     init_record = None
     if config.init_from and Path(config.init_from).is_file():
         from clearbg_desktop.core.weights import sha256_file
@@ -214,7 +194,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
 
     tracker = Tracker("clearbg-u2net", run_name=f"{config.variant}-{config.image_size}",
                       enabled=main_process)
-    tracker.log_params(flatten("", params.to_dict()))
+    tracker.log_params(flatten_params("", params.to_dict()))
     val_sets = _validation_sets(params, manifest) if main_process else []
     model_config = {"variant": config.variant, "input_size": config.image_size}
 

@@ -38,7 +38,7 @@ def random_resized_crop(
     """Scale augmentation: a region of ``min_area``..1 of the photo (3:4..4:3) resized to ``size``².
 
     RandomCrop shows each subject at one scale only; this shows it framed tight and loose. Off by
-    default: at 192 px on ~1,800 photos it measured worse than RandomCrop (README, session 4 A/B).
+    default: at 192 px on ~1,800 photos it measured worse than RandomCrop (docs/training-log.md, session 4 A/B).
     """
     height, width = mask.shape
     area = height * width * rng.uniform(min_area, 1.0)
@@ -72,7 +72,7 @@ def copy_paste(
 
     The target is the union: the pasted subject plus whatever of the donor's own subject still shows
     around it. Nearly all our photos are of people; labelling the donor's people as background (the
-    first version) taught the model to drop people, and people-val's MAE got much worse (README, sessions 4, 6).
+    first version) taught the model to drop people, and people-val's MAE got much worse (docs/training-log.md, sessions 4, 6).
     """
     alpha = mask.astype(np.float32) / 255.0
     blended = image.astype(np.float32) * alpha[..., None] + donor_image.astype(np.float32) * (1.0 - alpha[..., None])

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from clearbg_desktop.core.export import ExportOptions, export_photo, looks_like_output, next_free_path, output_name
-from clearbg_desktop.core.imageio import (
+from clearbg_desktop.core.image_io import (
     ImageLoadError,
     LoadedImage,
     OutputError,

@@ -125,7 +125,7 @@ def compose(rgb: Image.Image, alpha: Image.Image, background: Background) -> Ima
     return Image.composite(rgb, layer, alpha)
 
 
-def flatten(image: Image.Image, color: tuple[int, int, int]) -> Image.Image:
+def flatten_onto_colour(image: Image.Image, color: tuple[int, int, int]) -> Image.Image:
     """Drop transparency onto a solid colour (JPEG output)."""
     if image.mode != "RGBA":
         return image.convert("RGB")

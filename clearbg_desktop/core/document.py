@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imageio import LoadedImage
+from clearbg_desktop.core.image_io import LoadedImage
 
 _ids = itertools.count(1)
 

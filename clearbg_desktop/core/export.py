@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from clearbg_desktop.core.compose import Background, combine_alpha, compose, flatten, resized, subject_box
-from clearbg_desktop.core.imageio import FORMAT_SUFFIXES, LoadedImage, encode_image, write_atomic
+from clearbg_desktop.core.compose import Background, combine_alpha, compose, flatten_onto_colour, resized, subject_box
+from clearbg_desktop.core.image_io import FORMAT_SUFFIXES, LoadedImage, encode_image, write_atomic
 from clearbg_desktop.core.refine import RefineSettings, refine_alpha
 
 TEMPLATE_FIELDS = ("name", "ext", "format", "model")
@@ -131,7 +131,7 @@ def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
     else:
         picture = compose(rgb, alpha, options.background)
         if options.format == "jpg":
-            picture = flatten(picture, options.background.color)
+            picture = flatten_onto_colour(picture, options.background.color)
     if options.crop_to_subject:
         box = subject_box(alpha, options.crop_padding)
         if box is not None:

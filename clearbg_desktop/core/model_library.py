@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearbg_desktop.core.imageio import write_atomic
+from clearbg_desktop.core.image_io import write_atomic
 from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
     ConversionError,
@@ -27,7 +27,7 @@ from clearbg_desktop.core.weights import (
     WeightsEntry,
     WeightsError,
     available_models,
-    read_manifest,
+    read_weights_manifest,
     sha256_file,
     write_weights_folder,
 )
@@ -113,7 +113,7 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
     if not _NAME_PATTERN.match(name):
         raise WeightsError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
     try:
-        existing = read_manifest(folder)
+        existing = read_weights_manifest(folder)
     except WeightsError:
         existing = {}  # a broken manifest is rewritten with this model (the old entries were unusable)
     if name in existing and not replace:

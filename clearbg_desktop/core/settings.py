@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.imageio import write_atomic
+from clearbg_desktop.core.image_io import write_atomic
 from clearbg_desktop.core.paths import config_dir
 
 SETTINGS_FILE = "settings.json"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from clearbg_desktop.core.imageio import write_atomic
+from clearbg_desktop.core.image_io import write_atomic
 from clearbg_desktop.core.model import VARIANTS, U2Net
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
 
@@ -57,7 +57,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: Path) -> dict[str, WeightsEntry]:
+def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
     """Entries of ``folder/manifest.json``; an absent manifest is an empty folder."""
     manifest_path = folder / MANIFEST_NAME
     if not manifest_path.exists():
@@ -103,7 +103,7 @@ def available_models(folders: list[Path] | None = None) -> dict[str, WeightsEntr
     errors: list[WeightsError] = []
     for folder in folders if folders is not None else search_folders():
         try:
-            entries = read_manifest(folder)
+            entries = read_weights_manifest(folder)
         except WeightsError as exc:
             warnings.warn(f"skipped: {exc}", stacklevel=2)
             errors.append(exc)
@@ -200,4 +200,4 @@ def write_weights_folder(
         item["card"] = card_name
     manifest["models"][name] = item
     write_atomic((json.dumps(manifest, indent=2) + "\n").encode(), manifest_path, overwrite=True)
-    return read_manifest(folder)[name]
+    return read_weights_manifest(folder)[name]

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.mask_ops import Box, Brush, MaskEdit, Stroke
+from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit, Stroke
 from clearbg_desktop.core.preview import render_view
 from clearbg_desktop.gui.qimage import array_to_qimage
 

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.compose import flatten
+from clearbg_desktop.core.compose import flatten_onto_colour
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.export import ExportOptions, estimate_output_bytes, output_name, render_output
-from clearbg_desktop.core.imageio import LoadedImage
+from clearbg_desktop.core.image_io import LoadedImage
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 from clearbg_desktop.gui.qimage import array_to_qimage
 
@@ -117,7 +117,6 @@ class ExportDialog(QDialog):
         return self.form.options()
 
     def target(self) -> Path:
-        assert self.document.path is not None or True
         source = self.document.path or Path(self.document.title.replace(" ", "-"))
         return Path(self.folder_edit.text()).expanduser() / output_name(source, self.options(), self.model)
 
@@ -136,7 +135,7 @@ class ExportDialog(QDialog):
         small, alpha, _scale = self._small
         small_options = options.with_changes(resize_long_edge=None, resize_percent=None)
         picture = render_output(small, alpha, small_options)
-        shown = picture if picture.mode != "RGBA" else flatten(picture, (138, 138, 138))
+        shown = picture if picture.mode != "RGBA" else flatten_onto_colour(picture, (138, 138, 138))
         shown.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
         self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(np.asarray(shown))))
         loaded = self.document.loaded

@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop import __version__
 from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.imageio import INPUT_SUFFIXES, LoadedImage, is_supported_image
-from clearbg_desktop.core.mask_ops import Box, Brush, MaskEdit
+from clearbg_desktop.core.image_io import INPUT_SUFFIXES, LoadedImage, is_supported_image
+from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit
 from clearbg_desktop.core.preview import VIEW_MODES
 from clearbg_desktop.core.refine import RefineSettings, refine_alpha
 from clearbg_desktop.core.settings import AppSettings

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
-from clearbg_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
+from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, load_image
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import WeightsError
 
@@ -157,7 +157,7 @@ class ExportJob(QRunnable):
         from PIL import Image
 
         from clearbg_desktop.core.export import export_photo
-        from clearbg_desktop.core.imageio import OutputError
+        from clearbg_desktop.core.image_io import OutputError
 
         loaded, alpha, target, options, overwrite = self._args
         try:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from clearbg_desktop.core.compose import Background, compose, subject_box
 from clearbg_desktop.core.export import ExportOptions, export_photo, next_free_path, output_name
-from clearbg_desktop.core.imageio import LoadedImage, OutputExistsError, load_image
+from clearbg_desktop.core.image_io import LoadedImage, OutputExistsError, load_image
 from clearbg_desktop.core.refine import RefineSettings, adjust_contrast, feather, refine_alpha, shift_edge
 from tests.conftest import make_photo
 
@@ -146,7 +146,7 @@ def test_decontamination_removes_background_fringe() -> None:
 @pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
 def test_size_estimate_is_close_to_the_real_size(fmt: str) -> None:
     from clearbg_desktop.core.export import encode_output, estimate_output_bytes
-    from clearbg_desktop.core.imageio import LoadedImage
+    from clearbg_desktop.core.image_io import LoadedImage
 
     rng = np.random.default_rng(3)
     base = make_photo((400, 300), seed=3).resize((2400, 1800), Image.Resampling.BICUBIC)

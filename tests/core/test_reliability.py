@@ -20,7 +20,7 @@ from PIL import Image, ImageCms
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
 from clearbg_desktop.core.export import ExportOptions, export_photo
-from clearbg_desktop.core.imageio import ImageLoadError, load_image, write_atomic
+from clearbg_desktop.core.image_io import ImageLoadError, load_image, write_atomic
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import write_weights_folder
 from tests.conftest import make_photo

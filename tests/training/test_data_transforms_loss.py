@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from tests.training.conftest import make_pair
 from training.config import DataParams
 from training.data import PairDataset, PairingError, find_pairs
-from training.ingest import ingest, manifest_hash
+from training.ingest import ingest
 from training.losses import DeepSupervisionLoss
+from training.manifest import manifest_hash
 from training.transforms import TrainTransform, copy_paste, rescale_pair
 
 

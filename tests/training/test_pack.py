@@ -10,12 +10,14 @@ import pytest
 from PIL import Image
 
 from tests.training.test_train_evaluate_export import tiny_params
+from training.checkpoint import load_checkpoint
 from training.config import DataParams
-from training.data import find_pairs, load_mask, manifest_pairs, read_manifest
-from training.ingest import ingest, manifest_hash
-from training.pack import PackError, build_pack, unpack
-from training.run_transfer import RunTransferError, join_run, split_run
-from training.train import load_checkpoint, train
+from training.data import find_pairs, load_mask
+from training.ingest import ingest
+from training.manifest import manifest_hash, manifest_pairs, read_data_manifest
+from training.remote.pack import PackError, build_pack, unpack
+from training.remote.run_transfer import RunTransferError, join_run, split_run
+from training.train import train
 from training.transforms import rescale_pair
 
 
@@ -27,7 +29,7 @@ def test_pack_round_trip_keeps_split_hash_and_pixels(pairs_folder: Path, tmp_pat
     assert pack["jpeg_quality"] == 95 and len(pack["records"]) == 8
 
     unpacked, validation = unpack(tmp_path / "pack", tmp_path / "there")
-    original, carried = read_manifest(manifest_path), read_manifest(unpacked)
+    original, carried = read_data_manifest(manifest_path), read_data_manifest(unpacked)
     assert manifest_hash(unpacked) == manifest_hash(manifest_path)
     assert [r["split"] for r in carried["records"]] == [r["split"] for r in original["records"]]
     assert len(find_pairs(validation[0])) == 8

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from training.straighten import straighten_framed_photo, tilt_of_framed_photo
+from training.cleaning.straighten import straighten_framed_photo, tilt_of_framed_photo
 
 
 def scene(size: tuple[int, int] = (240, 160), brightness: tuple[int, int] = (40, 200)) -> Image.Image:

@@ -15,6 +15,7 @@ import torch
 from clearbg_desktop.core.model import build_model
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import find_weights, load_model
+from training.checkpoint import load_checkpoint
 from training.config import DataParams, EvalParams, Params, TrainParams
 from training.data import find_pairs
 from training.engine import ValidationSet, init_xavier, train_steps, validate
@@ -22,7 +23,7 @@ from training.evaluate import run_evaluation
 from training.export import export
 from training.ingest import ingest
 from training.losses import DeepSupervisionLoss
-from training.train import load_checkpoint, train
+from training.train import train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,7 +97,7 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
 
     evaluation = EvalParams(dataset=str(pairs_folder), weights=str(best), out_dir=str(tmp_path / "eval"),
                             input_sizes=[48])
-    table = run_evaluation(evaluation, progress=False)
+    table = run_evaluation(evaluation)
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     (name, values), (resized_name, resized) = metrics["models"].items()  # trained size first, then the sweep
     assert resized_name == f"{name} at 48 px" and f"| {resized_name} |" in table

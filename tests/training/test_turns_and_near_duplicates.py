@@ -9,9 +9,9 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from tests.training.test_straighten import scene
+from training.cleaning.near_duplicates import group_ids
+from training.cleaning.turns import TurnListError, read_turn_lists, turn_clockwise
 from training.ingest import assign_splits
-from training.near_duplicates import group_ids
-from training.turns import TurnListError, read_turn_lists, turn_clockwise
 
 
 def write_list(path: Path, *rows: str) -> Path:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from clearbg_desktop.core.model import build_model
-from training.train import model_from_checkpoint
+from training.checkpoint import model_from_checkpoint
 from training.weight_average import WeightAverage
 
 

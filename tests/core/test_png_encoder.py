@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clearbg_desktop.core import png_writer
-from clearbg_desktop.core.imageio import encode_image
-from clearbg_desktop.core.png_writer import adler32_combine, encode_png
+from clearbg_desktop.core import png_encoder
+from clearbg_desktop.core.image_io import encode_image
+from clearbg_desktop.core.png_encoder import adler32_combine, encode_png
 
 
 def random_image(mode: str, size: tuple[int, int], seed: int = 0) -> Image.Image:
@@ -32,7 +32,7 @@ def test_decodes_to_the_same_pixels(mode: str, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("strip_bytes", [1000, 1])  # 5 rows per strip, and one row per strip
 def test_many_strips_on_several_threads_make_one_valid_stream(monkeypatch: pytest.MonkeyPatch,
                                                               strip_bytes: int) -> None:
-    monkeypatch.setattr(png_writer, "STRIP_BYTES", strip_bytes)
+    monkeypatch.setattr(png_encoder, "STRIP_BYTES", strip_bytes)
     image = random_image("RGBA", (50, 233), seed=1)
     for level in (1, 6):
         data = encode_png(image, level=level, workers=3)

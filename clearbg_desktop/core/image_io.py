@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
-from clearbg_desktop.core.png_writer import can_encode as can_encode_png
-from clearbg_desktop.core.png_writer import encode_png
+from clearbg_desktop.core.png_encoder import can_encode as can_encode_png
+from clearbg_desktop.core.png_encoder import encode_png
 
 try:  # HEIC/HEIF support is optional.
     from pillow_heif import register_heif_opener  # type: ignore[import-not-found]

@@ -1,12 +1,12 @@
 """Quarter turns a photo source applied that nothing in the pixels flags: a checked list, applied at ingest.
 
 The authors of ``photos-worksite`` augmented their set by turning photos upside down or on their side
-(its SOURCE.md); 913 of its 1,800 photos are (README, session 8). The teacher then labels people standing on
+(its SOURCE.md): about half of them are (counts: ``training/annotations/photos-worksite.DATA_CARD.md``). The teacher then labels people standing on
 their heads, the student spends its capacity on them, and people-val is upright. Neither the teacher's
 confidence nor simple cues (bright sky, subject cut at the bottom) told the way up better than chance on
 upright photos, so the fixes are a list, checked by eye: ``source,file,rotate_clockwise`` (90, 180 or 270),
 one row per photo to turn, ``source`` being the folder's name as ``ingest`` records it and ``file`` the
-photo's path inside that folder. The turn applies after straightening (``training.straighten``), to the
+photo's path inside that folder. The turn applies after straightening (``training.cleaning.straighten``), to the
 photo as the teacher is about to see it.
 """
 

@@ -1,7 +1,7 @@
 """Near-duplicate photos (mirrored, turned, darkened copies of one shot), so a split never separates them.
 
 ``photos-worksite`` holds, besides its originals, copies its authors flipped, turned or darkened: its 1,800
-photos are 855 shots (README, session 8). A held-out photo whose mirror image is in the training split
+photos are 855 shots (``training/annotations/photos-worksite.DATA_CARD.md``). A held-out photo whose mirror image is in the training split
 measures memory, not agreement with the teacher, and the held-out split picks the shipped checkpoint. Two
 photos are one shot when their 24×24 grey thumbnails (log brightness, so darkening matters less) correlate
 above ``threshold`` under one of the square's 8 symmetries.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.mask_ops import Brush, MaskEdit, Stroke, dab_footprint, interpolate
+from clearbg_desktop.core.mask_edits import Brush, MaskEdit, Stroke, dab_footprint, interpolate
 from clearbg_desktop.core.refine import refine_edges
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from training.ingest import manifest_hash
-from training.train import load_checkpoint, save_checkpoint
+from training.checkpoint import load_checkpoint, save_checkpoint
+from training.manifest import manifest_hash
 
 OPTIMIZER_PART = "last-optimizer.pt"
 

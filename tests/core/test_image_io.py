@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from clearbg_desktop.core.imageio import (
+from clearbg_desktop.core.image_io import (
     ImageLoadError,
     OutputError,
     OutputExistsError,

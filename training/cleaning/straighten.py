@@ -1,13 +1,16 @@
 """Photos that a source rotated inside a black frame, put back upright before the teacher sees them.
 
-About one in seven of ``photos-worksite`` (252 of 1,800) are such photos (turned by some angle, the corners padded with black).
+About one in seven of ``photos-worksite`` are such photos (turned by some angle, the corners padded with black;
+counts in ``training/annotations/photos-worksite.DATA_CARD.md``).
 The teacher labels the whole bright, tilted rectangle as the salient object, so without this the student
 learns "a bright rectangle on black is foreground". Recovering the upright photo gives the teacher the
 photo it was made for and the student a realistic training image. Upright copies and their masks are
 cached in ``data/teacher`` like every mask: after changing this module, delete ``data/teacher/**/*.upright.*``.
-Near 45° the way up is a guess: at first 124 of the 252 came back portrait while 81 % of the other worksite
-photos are landscape, and the teacher labelled those sideways photos worse, so there landscape is chosen
-(upside down stays possible).
+The algorithm: the frame is the near-black border (brightest channel under ``PADDING_LEVEL``, median-filtered);
+the photo inside it must be a rectangle with right-angled corners; its tilt is fitted along the frame's inner
+edges, the photo turned back by that angle and cropped to its largest upright rectangle. Near 45° the way up
+is a guess (the teacher labelled sideways photos worse), so there landscape is chosen; upside down stays
+possible.
 """
 
 from __future__ import annotations

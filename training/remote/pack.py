@@ -18,8 +18,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from clearbg_desktop.core.imageio import load_image
-from training.data import find_pairs, ingest_manifest_path, load_mask, read_manifest
+from clearbg_desktop.core.image_io import load_image
+from training.data import find_pairs, load_mask
+from training.manifest import ingest_manifest_path, read_data_manifest
 from training.transforms import rescale_pair
 
 PACK_FORMAT = 1
@@ -72,9 +73,9 @@ def build_pack(
     """Write ``out_dir/pack.json`` + shards; returns the pack description. Raises ``PackError``."""
     from tqdm import tqdm
 
-    from training.ingest import manifest_hash
+    from training.manifest import manifest_hash
 
-    manifest = read_manifest(manifest_path)
+    manifest = read_data_manifest(manifest_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     validation = {Path(folder).name: _folder_archive(Path(folder)) for folder in validation_folders}

@@ -2,7 +2,7 @@
 # One training session on a lent GPU machine (the device tool's `run`), which gets the working tree only.
 # Here first: `python -m training pack --pack-dir packs/train320 --budget-mib 54` (the pack and the tracked files
 # must fit 64 MiB together) and carry packs/train320 (+ .whl with the platformdirs wheel, which the machine's
-# Python lacks). There: `bash training/gpu_session.sh MINUTES` (env: BATCH, WORKERS, EMA, VAL_EVERY, COPY_PASTE=0.5
+# Python lacks). There: `bash training/remote/gpu_session.sh MINUTES` (env: BATCH, WORKERS, EMA, VAL_EVERY, COPY_PASTE=0.5
 # to paste subjects); it continues from resources/weights (or from its own last.pt when run again on the same
 # machine) and leaves the run's parts and log in $OUT. Back here:
 # `python -m training join-run --parts-dir <returned parts folder>` rebuilds runs/train/ (train.out_dir).
@@ -27,5 +27,6 @@ $PY -m training train --no-progress \
   --set train.max_minutes="$MINUTES" --set train.max_images=0 \
   --set train.batch_size="${BATCH:-32}" --set train.num_workers="${WORKERS:-12}" \
   --set train.val_every_images="${VAL_EVERY:-60000}" --set train.checkpoint_every=2000 \
+  --set train.epochs=1000 --set train.freeze_batchnorm=true --set train.lr="${LR:-1.0e-5}" \
   --set train.ema_decay="${EMA:-0.999}" ${COPY_PASTE:+--set train.copy_paste_prob=$COPY_PASTE} 2>&1 | tee "$OUT/train.log"
 $PY -m training split-run --set train.out_dir="$WORK/train" --parts-dir "$OUT/parts"
