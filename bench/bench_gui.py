@@ -79,10 +79,10 @@ def main() -> None:
     gaps.clear()
     last[0] = time.perf_counter()
     timer.start(10)
-    window.start_batch([batch_in], tmp / "batch-out", ExportOptions(), "small", "overwrite")
-    wait_for(window.batch_finished)
+    window.batch.start([batch_in], tmp / "batch-out", ExportOptions(), "small", "overwrite")
+    wait_for(window.batch.finished)
     timer.stop()
-    window.batch_summary.close()
+    window.batch.summary.close()
     rows.append(["batch export of 4 × 12 MP (worker thread)", f"{max(gaps) * 1000:.0f} ms",
                  f"{statistics.median(gaps) * 1000:.0f} ms", ""])
     table(["while…", "longest event-loop gap", "median tick", "note"], rows, "GUI responsiveness (10 ms timer)")
@@ -123,7 +123,7 @@ def main() -> None:
     stack = window.undo_stacks[document.doc_id]
     big_stroke_box_area = max(c.edit.box[2] - c.edit.box[0] for c in [stack.command(i) for i in range(stack.count())])
     started = time.perf_counter()
-    window.undo_action.trigger()
+    window.window_actions.undo.trigger()
     viewport.repaint()
     undo_time = time.perf_counter() - started
     undo_memory = sum(stack.command(i).edit.nbytes for i in range(stack.count())) / 2**20

@@ -29,10 +29,16 @@ class Document:
     error: str | None = None
     doc_id: int = field(default_factory=lambda: next(_ids))
     _rgb: np.ndarray | None = field(default=None, repr=False)
+    preview_rgb: np.ndarray | None = field(default=None, repr=False)  # decontaminated colours, while previewed
 
     @property
     def ready(self) -> bool:
         return self.loaded is not None and self.alpha is not None
+
+    @property
+    def view_rgb(self) -> np.ndarray:
+        """What the canvas shows: the photo, or its colour-decontaminated preview while one is on."""
+        return self.preview_rgb if self.preview_rgb is not None else self.rgb
 
     @property
     def rgb(self) -> np.ndarray:

@@ -37,7 +37,8 @@ def create_application(argv: list[str]):  # type: ignore[no-untyped-def]
     app = QApplication.instance() or QApplication(argv)
     from clearbg_desktop.gui.resources import app_icon
 
-    app.setWindowIcon(app_icon())
+    if isinstance(app, QApplication):
+        app.setWindowIcon(app_icon())
     return app
 
 

@@ -46,10 +46,10 @@ class BrushOptionsBar(QToolBar):
         self.toggle_action.triggered.connect(self.toggle_mode)
         self.smaller_action = QAction("Smaller brush", self)
         self.smaller_action.setShortcut(QKeySequence("["))
-        self.smaller_action.triggered.connect(lambda: self.size_box.setValue(next_size(self._brush.size, False)))
+        self.smaller_action.triggered.connect(lambda: self._step_size(bigger=False))
         self.bigger_action = QAction("Bigger brush", self)
         self.bigger_action.setShortcut(QKeySequence("]"))
-        self.bigger_action.triggered.connect(lambda: self.size_box.setValue(next_size(self._brush.size, True)))
+        self.bigger_action.triggered.connect(lambda: self._step_size(bigger=True))
         for action in (self.toggle_action, self.smaller_action, self.bigger_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.addSeparator()
@@ -77,6 +77,9 @@ class BrushOptionsBar(QToolBar):
     @property
     def brush(self) -> Brush:
         return self._brush
+
+    def _step_size(self, bigger: bool) -> None:
+        self.size_box.setValue(next_size(self._brush.size, bigger))
 
     def toggle_mode(self) -> None:
         target = self.erase_action if self._brush.mode == "restore" else self.restore_action

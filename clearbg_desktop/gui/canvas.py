@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -196,7 +196,7 @@ class MaskCanvas(QGraphicsView):
             return None
         mode = "original" if self.comparing else self.view_mode
         color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
-        return render_view(doc.rgb, doc.alpha, mode, color)
+        return render_view(doc.view_rgb, doc.alpha, mode, color)
 
     def refresh(self) -> None:
         """Re-render the whole view: inline for small photos, on the thread pool for large ones."""
@@ -215,11 +215,11 @@ class MaskCanvas(QGraphicsView):
         width, height = doc.loaded.size
         if width * height <= ASYNC_RENDER_PIXELS:
             self._pending_render = False
-            self._show(render_qimage(doc.rgb, alpha, mode, color))
+            self._show(render_qimage(doc.view_rgb, alpha, mode, color))
             return
         self._pending_render = True
         snapshot = None if alpha is None else alpha.copy()  # the user may paint while it renders
-        _RENDER_POOL.submit(_render_job, self._generation, self._render_signals, doc.rgb, snapshot, mode, color)
+        _RENDER_POOL.submit(_render_job, self._generation, self._render_signals, doc.view_rgb, snapshot, mode, color)
 
     def _on_rendered(self, generation: int, image: QImage) -> None:
         if generation != self._generation:
@@ -251,7 +251,7 @@ class MaskCanvas(QGraphicsView):
         mode = "original" if self.comparing else self.view_mode
         color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
         alpha = None if doc.alpha is None else doc.alpha[top:bottom, left:right]
-        patch = render_view(doc.rgb[top:bottom, left:right], alpha, mode, color)
+        patch = render_view(doc.view_rgb[top:bottom, left:right], alpha, mode, color)
         painter = QPainter(image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(left, top, array_to_qimage(patch))
@@ -279,7 +279,7 @@ class MaskCanvas(QGraphicsView):
         self._pressure = max(0.05, event.pressure())
         event.ignore()  # let Qt synthesise the mouse events that paint
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt override
         super().drawBackground(painter, rect)
         doc = self.document
         if doc is None or doc.alpha is None or self.comparing:

@@ -100,13 +100,14 @@ class ExportOptionsForm(QWidget):
         self.refine_edges = QCheckBox("Refine hair/edges", self)
         self.decontaminate = QCheckBox("Decontaminate colours", self)
         refine_row = QHBoxLayout()
-        for widget in (self.feather, self.shift, self.refine_edges):
-            refine_row.addWidget(widget)
+        refine_widgets: tuple[QWidget, ...] = (self.feather, self.shift, self.refine_edges)
+        for refine_widget in refine_widgets:
+            refine_row.addWidget(refine_widget)
         if show_refine:
             form.addRow("Refine", refine_row)
         else:
-            for widget in (self.feather, self.shift, self.refine_edges):
-                widget.setVisible(False)
+            for refine_widget in refine_widgets:
+                refine_widget.setVisible(False)
         form.addRow(self.decontaminate)
         self._color = QColor(*options.background.color)
         self.set_options(options)

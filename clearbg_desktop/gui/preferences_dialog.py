@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -39,6 +40,9 @@ from clearbg_desktop.core.paths import user_models_dir
 from clearbg_desktop.core.segmenter import DEVICE_CHOICES, choose_device, device_availability
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.weights import WeightsError
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}
@@ -272,3 +276,11 @@ class PreferencesDialog(QDialog):
 
     def model(self) -> str:
         return str(self.model_box.currentData())
+
+
+def open_preferences(window: MainWindow) -> PreferencesDialog:
+    """Edit ▸ Preferences: OK applies the device and model to the window's worker."""
+    dialog = PreferencesDialog(window.settings, window)
+    dialog.accepted.connect(lambda: window.apply_preferences(dialog.device(), dialog.model()))
+    dialog.open()
+    return dialog

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from PySide6.QtGui import QImage
+
+from clearbg_desktop.core.image_io import LoadedImage
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:
@@ -26,3 +29,16 @@ def qimage_to_rgba_array(image: QImage) -> np.ndarray:
     width, height = converted.width(), converted.height()
     buffer = np.frombuffer(converted.constBits(), np.uint8, count=converted.sizeInBytes())
     return buffer.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(height, width, 4).copy()
+
+
+def loaded_from_clipboard() -> LoadedImage | None:
+    """The clipboard's image as a photo (its alpha kept when it has one), or None."""
+    from PySide6.QtGui import QGuiApplication
+
+    image = QGuiApplication.clipboard().image()
+    if image.isNull():
+        return None
+    rgba = qimage_to_rgba_array(image)
+    alpha = rgba[..., 3]
+    return LoadedImage(rgb=Image.fromarray(rgba[..., :3].copy(), "RGB"),
+                       source_alpha=None if alpha.min() == 255 else Image.fromarray(alpha.copy(), "L"))

@@ -56,7 +56,7 @@ class RefinePanel(QWidget):
         form.addRow(self.refine_edges)
         self.edge_radius = self._slider(2, 40, 8)
         form.addRow("Edge band (px)", self._with_value(self.edge_radius))
-        self.decontaminate = QCheckBox("Decontaminate colours (on export)", self)
+        self.decontaminate = QCheckBox("Decontaminate colours (previewed; kept for export)", self)
         form.addRow(self.decontaminate)
         buttons = QHBoxLayout()
         self.apply_button = QPushButton("Apply", self)
@@ -71,7 +71,7 @@ class RefinePanel(QWidget):
         # (start() without arguments: the signals' values would be taken as intervals)
         for widget in (self.feather, self.shift, self.contrast, self.threshold, self.edge_radius):
             widget.valueChanged.connect(lambda *_: self._debounce.start())
-        for box in (self.threshold_enabled, self.refine_edges):
+        for box in (self.threshold_enabled, self.refine_edges, self.decontaminate):
             box.toggled.connect(lambda *_: self._debounce.start())
         self.apply_button.clicked.connect(self._on_apply)
         self.reset_button.clicked.connect(self.reset)
@@ -125,7 +125,7 @@ class RefinePanel(QWidget):
             widget.blockSignals(False)
             if widget in self.value_labels:
                 self.value_labels[widget].setText(str(value))
-        for box in (self.threshold_enabled, self.refine_edges):
+        for box in (self.threshold_enabled, self.refine_edges, self.decontaminate):
             box.blockSignals(True)
             box.setChecked(False)
             box.blockSignals(False)

@@ -120,19 +120,19 @@ class WorkerThread(QObject):
 
     def __init__(self, model_name: str = "small", device: str = "auto", parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("clearbg-inference")
+        self.qthread = QThread()
+        self.qthread.setObjectName("clearbg-inference")
         self.worker = InferenceWorker(model_name, device)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.qthread)
         self.submit.connect(self.worker.process)
         self.reconfigure.connect(self.worker.configure)
-        self.thread.start()
+        self.qthread.start()
 
     def stop(self) -> None:
-        if self.thread.isRunning():
-            self.thread.requestInterruption()
-            self.thread.quit()
-            self.thread.wait()
+        if self.qthread.isRunning():
+            self.qthread.requestInterruption()
+            self.qthread.quit()
+            self.qthread.wait()
 
 
 class ExportSignals(QObject):

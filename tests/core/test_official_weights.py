@@ -31,8 +31,9 @@ def randomised(variant: str, seed: int = 0) -> U2Net:
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)  # type: ignore[operator]
-                module.running_var.uniform_(0.5, 1.5)  # type: ignore[operator]
+                assert module.running_mean is not None and module.running_var is not None
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
                 module.weight.uniform_(0.8, 1.2)
                 module.bias.uniform_(-0.1, 0.1)
     return model.eval()

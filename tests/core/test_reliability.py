@@ -83,10 +83,14 @@ FORMATS = ("png", "webp", "tiff", "jpg")
 def options_for(fmt: str, name: str) -> ExportOptions:
     from clearbg_desktop.core.compose import Background
 
-    values = dict(OPTION_SETS[name])
+    values = OPTION_SETS[name]
+    options = ExportOptions(format=fmt, crop_to_subject=bool(values.get("crop_to_subject", False)),
+                            mask_only=bool(values.get("mask_only", False)))
+    if "resize_long_edge" in values:
+        options = options.with_changes(resize_long_edge=int(values["resize_long_edge"]))
     if "background" in values:
-        values["background"] = Background.parse(str(values["background"]))
-    return ExportOptions(format=fmt, **values)  # type: ignore[arg-type]
+        options = options.with_changes(background=Background.parse(str(values["background"])))
+    return options
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +268,7 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
 
         real_export = batch.export_photo
 
-        def export(loaded, alpha, target, options, overwrite=False):  # type: ignore[no-untyped-def]
+        def export(loaded, alpha, target, options, overwrite=False):
             if loaded.path.name == victim:
                 raise RuntimeError("Error setting from dictionary")
             return real_export(loaded, alpha, target, options, overwrite=overwrite)

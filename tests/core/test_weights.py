@@ -56,7 +56,7 @@ def test_pickled_code_is_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
 
     class Exploit:
-        def __reduce__(self):  # type: ignore[no-untyped-def]
+        def __reduce__(self):
             return (shutil.copy, (__file__, str(marker)))
 
     entry = write_weights_folder(build_model("small"), tmp_path, "small")

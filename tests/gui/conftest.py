@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings, QThread
 
 from clearbg_desktop.core.settings import AppSettings
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +45,7 @@ def _is_running(thread: QThread) -> bool:
 
 
 @pytest.fixture
-def window(qtbot, random_weights: Path):  # type: ignore[no-untyped-def]
+def window(qtbot: QtBot, random_weights: Path):
     from clearbg_desktop.gui.main_window import MainWindow
 
     win = MainWindow(AppSettings(device="cpu"))
@@ -49,5 +54,5 @@ def window(qtbot, random_weights: Path):  # type: ignore[no-untyped-def]
     win.show()
     qtbot.waitExposed(win)
     yield win
-    win._quit_confirmed = True  # tests that leave edits unexported still close (the prompt has its own tests)
+    win.quit_guard.confirmed = True  # tests that leave edits unexported still close (the prompt has its own tests)
     win.close()

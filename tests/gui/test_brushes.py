@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
@@ -11,8 +12,15 @@ from PySide6.QtGui import QImage
 from tests.conftest import make_photo
 from tests.gui.test_main_window import WAIT_MS
 
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
-def open_photo(qtbot, window, tmp_path: Path, size=(400, 300)):  # type: ignore[no-untyped-def]
+    from clearbg_desktop.gui.canvas import MaskCanvas
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+
+def open_photo(qtbot: QtBot, window: MainWindow, tmp_path: Path, size=(400, 300)):
     photo = tmp_path / "p.png"
     make_photo(size).save(photo)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
@@ -22,11 +30,11 @@ def open_photo(qtbot, window, tmp_path: Path, size=(400, 300)):  # type: ignore[
     return blocker.args[0]
 
 
-def view_point(canvas, x: float, y: float) -> QPoint:  # type: ignore[no-untyped-def]
+def view_point(canvas: MaskCanvas, x: float, y: float) -> QPoint:
     return canvas.mapFromScene(x, y)
 
 
-def drag(qtbot, canvas, points: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+def drag(qtbot: QtBot, canvas: MaskCanvas, points: list[tuple[float, float]]) -> None:
     viewport = canvas.viewport()
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=view_point(canvas, *points[0]))
     for x, y in points[1:]:
@@ -34,7 +42,7 @@ def drag(qtbot, canvas, points: list[tuple[float, float]]) -> None:  # type: ign
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=view_point(canvas, *points[-1]))
 
 
-def test_restore_erase_soft_edge_undo_redo(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_restore_erase_soft_edge_undo_redo(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document = open_photo(qtbot, window, tmp_path)
     document.alpha[...] = 0  # a known starting mask (as if the model missed the subject)
     window.canvas.refresh()
@@ -56,18 +64,18 @@ def test_restore_erase_soft_edge_undo_redo(qtbot, window, tmp_path: Path) -> Non
     assert alpha[50, 100] < 40 and 0 < alpha[50, 105] < 255  # soft: intermediate values at the rim
     assert window.undo_stacks[document.doc_id].count() == 2
 
-    window.undo_action.trigger()
+    window.window_actions.undo.trigger()
     assert np.array_equal(document.alpha, after_first)
-    window.undo_action.trigger()
+    window.window_actions.undo.trigger()
     assert np.array_equal(document.alpha, start)  # bit for bit
-    window.redo_action.trigger()
+    window.window_actions.redo.trigger()
     assert np.array_equal(document.alpha, after_first)
     assert np.array_equal(window.canvas.displayed_array()[..., 3], document.alpha)  # screen follows
     window.grab().save(str(tmp_path / "brush.png"))
     assert not QImage(str(tmp_path / "brush.png")).isNull()
 
 
-def test_brush_size_shortcuts(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_brush_size_shortcuts(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     open_photo(qtbot, window, tmp_path)
     window.brush_bar.size_box.setValue(50)
     window.brush_bar.bigger_action.trigger()
@@ -79,12 +87,12 @@ def test_brush_size_shortcuts(qtbot, window, tmp_path: Path) -> None:  # type: i
     assert window.brush_bar.size_box.value() > window.canvas.brush.size - 1
 
 
-def test_reset_invert_and_refinement_are_undoable(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_reset_invert_and_refinement_are_undoable(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document = open_photo(qtbot, window, tmp_path)
     predicted = document.predicted.copy()
-    window.invert_action.trigger()
+    window.window_actions.invert.trigger()
     assert np.array_equal(document.alpha, 255 - predicted)
-    window.reset_action.trigger()
+    window.window_actions.reset.trigger()
     assert np.array_equal(document.alpha, predicted)
     document.alpha[...] = 0
     document.alpha[100:200, 100:300] = 255
@@ -96,9 +104,9 @@ def test_reset_invert_and_refinement_are_undoable(qtbot, window, tmp_path: Path)
     window.refine_panel.apply_button.click()
     grown = (document.alpha > 127).sum()
     assert grown > (base > 127).sum()
-    window.undo_action.trigger()
+    window.window_actions.undo.trigger()
     assert np.array_equal(document.alpha, base)
-    window.redo_action.trigger()
+    window.window_actions.redo.trigger()
     assert (document.alpha > 127).sum() == grown
     window.refine_panel.shift.setValue(-5)
     qtbot.waitUntil(lambda: (document.alpha > 127).sum() < grown, timeout=5000)
@@ -106,7 +114,7 @@ def test_reset_invert_and_refinement_are_undoable(qtbot, window, tmp_path: Path)
     assert (document.alpha > 127).sum() == grown
 
 
-def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     from clearbg_desktop.gui.canvas import ASYNC_RENDER_PIXELS
 
     document = open_photo(qtbot, window, tmp_path, size=(2400, 1200))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -15,6 +16,11 @@ from tests.conftest import make_photo
 from tests.gui.test_brushes import drag, open_photo
 from tests.gui.test_main_window import WAIT_MS
 
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from clearbg_desktop.gui.main_window import MainWindow
+
 
 def camera_jpeg(path: Path) -> Path:
     exif = Image.Exif()
@@ -24,11 +30,11 @@ def camera_jpeg(path: Path) -> Path:
     return path
 
 
-def test_quitting_with_unexported_edits_asks_and_cancel_keeps_the_window(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_quitting_with_unexported_edits_asks_and_cancel_keeps_the_window(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document = open_photo(qtbot, window, tmp_path)
-    assert window.quit_question() == ""  # a fresh cut-out loses nothing
+    assert window.quit_guard.question() == ""  # a fresh cut-out loses nothing
     drag(qtbot, window.canvas, [(50, 50), (120, 60)])
-    assert window.unexported_documents() == [document]
+    assert window.quit_guard.unexported_documents() == [document]
     window.close()
     assert window.isVisible()
     box = window.message_box
@@ -43,46 +49,46 @@ def test_quitting_with_unexported_edits_asks_and_cancel_keeps_the_window(qtbot, 
     assert discard is not None
 
 
-def test_an_export_makes_the_photo_clean_again(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_export_makes_the_photo_clean_again(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     open_photo(qtbot, window, tmp_path)
     drag(qtbot, window.canvas, [(50, 50), (120, 60)])
-    with qtbot.waitSignal(window.exported, timeout=WAIT_MS):
-        window.export_to(tmp_path / "out.png", ExportOptions())
-    assert window.unexported_documents() == [] and window.quit_question() == ""
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
+        window.exporter.export_to(tmp_path / "out.png", ExportOptions())
+    assert window.quit_guard.unexported_documents() == [] and window.quit_guard.question() == ""
 
 
-def test_a_running_batch_is_named_when_quitting(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_running_batch_is_named_when_quitting(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     for index in range(30):
         make_photo((600, 400), seed=index).save(photos / f"b{index}.jpg")
-    window.start_batch([photos], tmp_path / "out", ExportOptions(), "small", "skip")
-    question = window.quit_question()
+    window.batch.start([photos], tmp_path / "out", ExportOptions(), "small", "skip")
+    question = window.quit_guard.question()
     assert "batch export" in question and "of 30 photos" in question
-    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS):
-        window.batch_worker.cancel()
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
+        window.batch.worker.cancel()
 
 
-def test_a_failed_tiff_export_of_a_camera_jpeg_reaches_the_user(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_tiff_export_of_a_camera_jpeg_reaches_the_user(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = camera_jpeg(tmp_path / "camera.jpg")
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
         window.open_paths([photo])
-    with qtbot.waitSignal(window.exported, timeout=WAIT_MS) as blocker:
-        window.export_to(tmp_path / "camera-cutout.tif", ExportOptions(format="tiff", keep_exif=True))
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
+        window.exporter.export_to(tmp_path / "camera-cutout.tif", ExportOptions(format="tiff", keep_exif=True))
     with Image.open(blocker.args[0]) as written:
         written.load()
         assert written.mode == "RGBA"
     # An export that cannot be written at all: the message names the file and the status bar moves on.
     (tmp_path / "blocked").write_text("a file where a folder should be")
-    with qtbot.waitSignal(window.export_failed, timeout=WAIT_MS) as failed:
-        window.export_to(tmp_path / "blocked" / "x.png", ExportOptions())
+    with qtbot.waitSignal(window.exporter.failed, timeout=WAIT_MS) as failed:
+        window.exporter.export_to(tmp_path / "blocked" / "x.png", ExportOptions())
     assert "x.png" in failed.args[0]
     assert window.message_box is not None and "x.png" in window.message_box.text()
-    assert not window._export_jobs
+    assert not window.exporter.jobs
 
 
 @pytest.mark.parametrize("stage", ["decode", "model", "encode"])
-def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot, window, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot: QtBot, window: MainWindow, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
     import clearbg_desktop.core.batch as batch
 
@@ -106,26 +112,26 @@ def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot, window
         monkeypatch.setattr(batch, "export_photo", lambda loaded, alpha, target, options, overwrite=False: (
             _ for _ in ()).throw(RuntimeError("Error setting from dictionary")) if loaded.path.name == "p1.jpg"
             else real_export(loaded, alpha, target, options, overwrite=overwrite))
-    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS) as blocker:
-        window.start_batch([photos], tmp_path / "out", ExportOptions(), "small", "skip")
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        window.batch.start([photos], tmp_path / "out", ExportOptions(), "small", "skip")
     report = blocker.args[0]
     assert len(report.done) == 2 and len(report.failed) == 1
     assert report.failed[0].item.source.name == "p1.jpg" and report.failed[0].message
-    assert window.batch_thread is None  # not "running" any more: a new batch can start
-    window.batch_summary.close()
+    assert window.batch.qthread is None  # not "running" any more: a new batch can start
+    window.batch.summary.close()
 
 
-def test_a_batch_whose_model_cannot_load_says_so_and_ends(qtbot, window, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_batch_whose_model_cannot_load_says_so_and_ends(qtbot: QtBot, window: MainWindow, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     make_photo().save(photos / "p.jpg")
-    window.start_batch([photos], tmp_path / "out", ExportOptions(), "no-such-model", "skip")
-    qtbot.waitUntil(lambda: window.batch_thread is None, timeout=WAIT_MS)
+    window.batch.start([photos], tmp_path / "out", ExportOptions(), "no-such-model", "skip")
+    qtbot.waitUntil(lambda: window.batch.qthread is None, timeout=WAIT_MS)
     assert "no-such-model" in window.message_box.text()
 
 
-def test_no_key_sequence_is_bound_twice(window) -> None:  # type: ignore[no-untyped-def]
+def test_no_key_sequence_is_bound_twice(window: MainWindow) -> None:
     bound: Counter[str] = Counter()
     for action in window.findChildren(QAction):
         for sequence in action.shortcuts():
@@ -134,13 +140,13 @@ def test_no_key_sequence_is_bound_twice(window) -> None:  # type: ignore[no-unty
                 bound[text] += 1
     repeated = {key: count for key, count in bound.items() if count > 1}
     assert not repeated, f"bound more than once: {repeated}"
-    redo = {s.toString(QKeySequence.SequenceFormat.PortableText) for s in window.redo_action.shortcuts()}
+    redo = {s.toString(QKeySequence.SequenceFormat.PortableText) for s in window.window_actions.redo.shortcuts()}
     assert {"Ctrl+Shift+Z", "Ctrl+Y"} <= redo
     assert "Ctrl+," in {s.toString(QKeySequence.SequenceFormat.PortableText)
-                        for s in window.preferences_action.shortcuts()}
+                        for s in window.window_actions.preferences.shortcuts()}
 
 
-def test_redo_works_from_the_keyboard(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_redo_works_from_the_keyboard(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     from PySide6.QtCore import Qt
 
     document = open_photo(qtbot, window, tmp_path)
@@ -157,7 +163,7 @@ def test_redo_works_from_the_keyboard(qtbot, window, tmp_path: Path) -> None:  #
     assert (document.alpha == after).all()
 
 
-def test_preferences_offer_only_devices_the_machine_has(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: MainWindow) -> None:
     from clearbg_desktop.core.segmenter import device_availability
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
 
@@ -175,7 +181,7 @@ def test_preferences_offer_only_devices_the_machine_has(qtbot, window) -> None: 
     assert "cuda" not in window.model_label.text().lower()
 
 
-def test_models_tab_adds_and_removes_a_model_file(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_models_tab_adds_and_removes_a_model_file(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     import torch
 
     from clearbg_desktop.core.model import build_model
@@ -199,14 +205,14 @@ def test_models_tab_adds_and_removes_a_model_file(qtbot, window, tmp_path: Path)
     dialog.close()
 
 
-def test_switching_photo_drops_the_refine_preview_and_the_panel_values(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_photo_drops_the_refine_preview_and_the_panel_values(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     paths = []
     for index in range(2):
         paths.append(tmp_path / f"s{index}.png")
         make_photo(seed=index).save(paths[-1])
     with qtbot.waitSignals([window.document_ready] * 2, timeout=WAIT_MS):
         window.open_paths(paths)
-    first, second = window.documents
+    first, second = window.workspace.documents
     window.show_document(first)
     original = first.alpha.copy()
     window.refine_panel.feather.setValue(12)
@@ -221,7 +227,7 @@ def test_switching_photo_drops_the_refine_preview_and_the_panel_values(qtbot, wi
     assert "preview" not in window.statusBar().currentMessage().replace("preview dropped", "")
 
 
-def test_the_status_bar_shows_while_the_model_runs(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_status_bar_shows_while_the_model_runs(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = tmp_path / "busy.png"
     make_photo((400, 300)).save(photo)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
@@ -232,7 +238,7 @@ def test_the_status_bar_shows_while_the_model_runs(qtbot, window, tmp_path: Path
     assert "U²-Net" in window.model_label.text() and "CPU" in window.model_label.text()
 
 
-def test_jpeg_export_names_its_flat_background(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_jpeg_export_names_its_flat_background(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     from clearbg_desktop.gui.export_form import ExportOptionsForm
 
     form = ExportOptionsForm(ExportOptions())
@@ -248,20 +254,26 @@ import json, sys
 from PySide6.QtWidgets import QApplication
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.main_window import MainWindow
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
 app = QApplication([])
 window = MainWindow(AppSettings(device="cpu"))
 window.resize(1000, 640)
 window.show()
 for _ in range(20):
     app.processEvents()
-toolbar = window.toolbar
+toolbar = window.window_actions.toolbar
 print(json.dumps({
     "canvas": window.canvas.width(),
     "docks": [d.width() for d in (window.photos_dock, window.refine_dock, window.history_dock)],
-    "undo_visible": toolbar.widgetForAction(window.undo_action).isVisible(),
-    "redo_visible": toolbar.widgetForAction(window.redo_action).isVisible(),
+    "undo_visible": toolbar.widgetForAction(window.window_actions.undo).isVisible(),
+    "redo_visible": toolbar.widgetForAction(window.window_actions.redo).isVisible(),
 }))
-window._quit_confirmed = True
+window.quit_guard.confirmed = True
 window.close()
 """
 
@@ -283,7 +295,7 @@ def test_the_photo_is_the_largest_thing_at_every_scale(tmp_path: Path, random_we
     assert layout["undo_visible"] and layout["redo_visible"], layout
 
 
-def test_fit_to_window_follows_a_resize_until_a_zoom_is_chosen(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_fit_to_window_follows_a_resize_until_a_zoom_is_chosen(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = tmp_path / "wide.png"
     make_photo((800, 600)).save(photo)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
@@ -298,7 +310,7 @@ def test_fit_to_window_follows_a_resize_until_a_zoom_is_chosen(qtbot, window, tm
     assert window.canvas.zoom == pytest.approx(1.0)
 
 
-def test_no_stale_brush_circle_after_panning(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_stale_brush_circle_after_panning(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     from PySide6.QtCore import QPoint, Qt
 
     open_photo(qtbot, window, tmp_path, size=(1600, 1200))
@@ -311,7 +323,7 @@ def test_no_stale_brush_circle_after_panning(qtbot, window, tmp_path: Path) -> N
     assert not window.canvas._outline.isVisible()
 
 
-def test_a_photographers_loop(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_photographers_loop(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     """Open 5 photos, fix 2 with the brush, export all, quit with one unexported edit (asked), reopen."""
     from clearbg_desktop.core.settings import AppSettings
     from clearbg_desktop.gui.main_window import MainWindow
@@ -322,19 +334,19 @@ def test_a_photographers_loop(qtbot, window, tmp_path: Path) -> None:  # type: i
         make_photo((400, 300), seed=index).save(paths[-1])
     with qtbot.waitSignals([window.document_ready] * 5, timeout=WAIT_MS):
         window.open_paths(paths)
-    for document in window.documents[:2]:
+    for document in window.workspace.documents[:2]:
         window.show_document(document)
         window.canvas.zoom_actual()
         window.canvas.centerOn(0, 0)
         drag(qtbot, window.canvas, [(40, 40), (160, 90)])
-    assert len(window.unexported_documents()) == 2
+    assert len(window.quit_guard.unexported_documents()) == 2
     out = tmp_path / "out"
-    for document in window.documents:
+    for document in window.workspace.documents:
         window.show_document(document)
-        with qtbot.waitSignal(window.exported, timeout=WAIT_MS):
-            window.export_to(out / f"{document.title}.png", ExportOptions())
-    assert len(list(out.glob("*.png"))) == 5 and window.unexported_documents() == []
-    window.show_document(window.documents[2])
+        with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
+            window.exporter.export_to(out / f"{document.title}.png", ExportOptions())
+    assert len(list(out.glob("*.png"))) == 5 and window.quit_guard.unexported_documents() == []
+    window.show_document(window.workspace.documents[2])
     window.canvas.zoom_actual()
     window.canvas.centerOn(0, 0)
     drag(qtbot, window.canvas, [(40, 40), (160, 90)])
@@ -345,8 +357,20 @@ def test_a_photographers_loop(qtbot, window, tmp_path: Path) -> None:  # type: i
     reopened = MainWindow(AppSettings(device="cpu"))
     qtbot.addWidget(reopened)
     reopened.show()
-    assert str(paths[-1]) in reopened.recent_files()[0] or any("shot" in p for p in reopened.recent_files())
+    assert str(paths[-1]) in reopened.window_actions.recent_files()[0] or any("shot" in p for p in reopened.window_actions.recent_files())
     with qtbot.waitSignal(reopened.document_ready, timeout=WAIT_MS):
         reopened.open_paths([paths[2]])
-    reopened._quit_confirmed = True
+    reopened.quit_guard.confirmed = True
     reopened.close()
+
+
+def test_decontaminate_is_previewed_and_reset_restores_the_colours(qtbot: QtBot, window: MainWindow,
+                                                                    tmp_path: Path) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    document.alpha[:, :200] = 128  # a wide soft edge beside solid subject: decontamination has work to do
+    document.alpha[:, 200:] = 255
+    window.refine_panel.decontaminate.setChecked(True)
+    qtbot.waitUntil(lambda: document.preview_rgb is not None, timeout=WAIT_MS)
+    assert document.view_rgb is document.preview_rgb and not (document.preview_rgb == document.rgb).all()
+    window.refine_panel.reset()
+    assert document.preview_rgb is None and document.view_rgb is document.rgb

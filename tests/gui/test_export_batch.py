@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -12,8 +13,17 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QPushButton
 from tests.conftest import make_photo
 from tests.gui.test_main_window import WAIT_MS, drop_files
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def open_photo(qtbot, window, folder: Path, name: str = "portrait.jpg"):  # type: ignore[no-untyped-def]
+    from pytestqt.qtbot import QtBot
+
+    from clearbg_desktop.gui.export_dialog import ExportDialog
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+
+def open_photo(qtbot: QtBot, window: MainWindow, folder: Path, name: str = "portrait.jpg"):
     folder.mkdir(parents=True, exist_ok=True)
     photo = folder / name
     make_photo((240, 180)).save(photo)
@@ -22,25 +32,25 @@ def open_photo(qtbot, window, folder: Path, name: str = "portrait.jpg"):  # type
     return blocker.args[0]
 
 
-def run_export_dialog(qtbot, window, configure) -> str:  # type: ignore[no-untyped-def]
-    window.export_action.trigger()
-    dialog = window.export_dialog
+def run_export_dialog(qtbot: QtBot, window: MainWindow, configure: Callable[[ExportDialog], None]) -> str:
+    window.window_actions.export.trigger()
+    dialog = window.exporter.dialog
     assert dialog.isVisible()
     configure(dialog)
     dialog.refresh()
     assert not dialog.preview.pixmap().isNull() and "Estimated size" in dialog.size_label.text()
-    with qtbot.waitSignal(window.exported, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     return blocker.args[0]
 
 
-def test_export_each_format_through_the_dialog(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_each_format_through_the_dialog(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document = open_photo(qtbot, window, tmp_path / "shoot")
     out = tmp_path / "exports"
     out.mkdir()
     expected = {"png": "RGBA", "webp": "RGBA", "tiff": "RGBA", "jpg": "RGB"}
     for fmt, mode in expected.items():
-        def configure(dialog, fmt=fmt):  # type: ignore[no-untyped-def]
+        def configure(dialog: ExportDialog, fmt=fmt):
             dialog.folder_edit.setText(str(out))
             form = dialog.form
             form.format_box.setCurrentIndex(form.format_box.findData(fmt))
@@ -61,10 +71,10 @@ def test_export_each_format_through_the_dialog(qtbot, window, tmp_path: Path) ->
     assert window.settings.export.format == "jpg"  # remembered
 
 
-def test_mask_only_and_template(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_mask_only_and_template(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     open_photo(qtbot, window, tmp_path / "shoot")
 
-    def configure(dialog):  # type: ignore[no-untyped-def]
+    def configure(dialog: ExportDialog):
         dialog.folder_edit.setText(str(tmp_path))
         dialog.form.mask_only.setChecked(True)
         dialog.form.template.setText("{name}_mask")
@@ -75,27 +85,27 @@ def test_mask_only_and_template(qtbot, window, tmp_path: Path) -> None:  # type:
         assert image.mode == "L"
 
 
-def test_never_overwrites_without_asking(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_never_overwrites_without_asking(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     open_photo(qtbot, window, tmp_path / "shoot")
     window.settings.last_export_folder = str(tmp_path)
     target = tmp_path / "portrait-cutout.png"
     target.write_bytes(b"precious")
-    window.reexport_action.trigger()  # Ctrl+Shift+E with the remembered settings
+    window.window_actions.reexport.trigger()  # Ctrl+Shift+E with the remembered settings
     box = window.message_box
     assert box.objectName() == "OverwriteQuestion" and "already exists" in box.text()
     assert target.read_bytes() == b"precious"
     keep = next(b for b in box.buttons() if b.text() == "Keep both")
-    with qtbot.waitSignal(window.exported, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
         keep.click()
     assert Path(blocker.args[0]).name == "portrait-cutout (2).png"
     assert target.read_bytes() == b"precious"
-    window.reexport_action.trigger()
+    window.window_actions.reexport.trigger()
     box = window.message_box
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert target.read_bytes() == b"precious"
-    window.reexport_action.trigger()
+    window.window_actions.reexport.trigger()
     replace = next(b for b in window.message_box.buttons() if b.text() == "Replace")
-    with qtbot.waitSignal(window.exported, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
         replace.click()
     assert target.read_bytes() != b"precious"
 
@@ -110,31 +120,31 @@ def make_shoot(root: Path, count: int) -> Path:
     return root
 
 
-def test_dropped_folder_offers_batch_export_and_reports(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dropped_folder_offers_batch_export_and_reports(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     shoot = make_shoot(tmp_path / "shoot", 4)
     out = tmp_path / "out"
     out.mkdir()
     (out / "p0-cutout.png").write_bytes(b"already done")
     drop_files(window, [shoot])
-    qtbot.waitUntil(lambda: window.batch_dialog is not None and window.batch_dialog.isVisible(), timeout=5000)
-    dialog = window.batch_dialog
+    qtbot.waitUntil(lambda: window.batch.dialog is not None and window.batch.dialog.isVisible(), timeout=5000)
+    dialog = window.batch.dialog
     assert dialog.input_paths() == [shoot]
     dialog.output.setText(str(out))
-    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
         dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
     report = blocker.args[0]
     assert (len(report.done), len(report.skipped), len(report.failed)) == (3, 1, 1)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
         "p0-cutout.png", "p2-cutout.png", "sub/p1-cutout.png", "sub/p3-cutout.png"]
     assert (out / "p0-cutout.png").read_bytes() == b"already done"
-    summary = window.batch_summary
+    summary = window.batch.summary
     assert summary.isVisible() and "corrupt.jpg" in summary.failures.item(0).text()
     assert report.log_path is not None and "corrupt.jpg" in report.log_path.read_text()
     summary.accept()
-    assert window.batch_thread is None
+    assert window.batch.qthread is None
 
 
-def test_cancel_mid_batch_then_resume(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_mid_batch_then_resume(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     shoot = tmp_path / "many"
     shoot.mkdir()
     for index in range(10):
@@ -142,11 +152,11 @@ def test_cancel_mid_batch_then_resume(qtbot, window, tmp_path: Path) -> None:  #
     out = tmp_path / "out"
     options = window.settings.export
 
-    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS) as blocker:
-        window.start_batch([shoot], out, options, "small", "skip")
-        qtbot.waitUntil(lambda: window.batch_progress.value() >= 2, timeout=WAIT_MS)
-        assert "photos/s" in window.batch_progress.labelText() and "ETA" in window.batch_progress.labelText()
-        cancel_button = window.batch_progress.findChild(QPushButton)
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        window.batch.start([shoot], out, options, "small", "skip")
+        qtbot.waitUntil(lambda: window.batch.progress.value() >= 2, timeout=WAIT_MS)
+        assert "photos/s" in window.batch.progress.labelText() and "ETA" in window.batch.progress.labelText()
+        cancel_button = window.batch.progress.findChild(QPushButton)
         cancel_button.click()  # the progress dialog's Cancel
     first = blocker.args[0]
     assert first.cancelled and 2 <= len(first.done) < 10
@@ -155,9 +165,9 @@ def test_cancel_mid_batch_then_resume(qtbot, window, tmp_path: Path) -> None:  #
     for path in written:
         with Image.open(path) as image:
             image.load()
-    window.batch_summary.accept()
-    with qtbot.waitSignal(window.batch_finished, timeout=WAIT_MS) as blocker:
-        window.start_batch([shoot], out, options, "small", "skip")
+    window.batch.summary.accept()
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        window.batch.start([shoot], out, options, "small", "skip")
     second = blocker.args[0]
     assert not second.cancelled and len(second.skipped) == len(written) and len(second.done) == 10 - len(written)
     assert len(list(out.iterdir())) == 10

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -16,10 +17,17 @@ from PySide6.QtWidgets import QApplication
 from clearbg_desktop.core.preview import VIEW_MODES
 from tests.conftest import make_photo
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+    from pytestqt.qtbot import QtBot
+
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
 WAIT_MS = 60_000
 
 
-def drop_files(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def drop_files(widget: QWidget, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
@@ -31,21 +39,21 @@ def drop_files(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-de
     QApplication.sendEvent(widget, drop)
 
 
-def test_drop_opens_photo_and_shows_its_mask(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_drop_opens_photo_and_shows_its_mask(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = tmp_path / "drop me.jpg"
     make_photo((320, 240)).save(photo)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
         drop_files(window, [photo])
     document = blocker.args[0]
     assert document.alpha.shape == (240, 320) and document.alpha.dtype == np.uint8
-    assert window.current is document and window.canvas.document is document
+    assert window.workspace.current is document and window.canvas.document is document
     shown = window.canvas.displayed_array()
     assert shown.shape == (240, 320, 4)  # cut-out view: RGBA
     assert np.array_equal(shown[..., 3], document.alpha)
-    assert window.recent_files()[0].endswith("drop me.jpg")
+    assert window.window_actions.recent_files()[0].endswith("drop me.jpg")
 
 
-def test_drop_several_makes_a_filmstrip(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_drop_several_makes_a_filmstrip(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     paths = []
     for index in range(3):
         paths.append(tmp_path / f"p{index}.png")
@@ -55,10 +63,10 @@ def test_drop_several_makes_a_filmstrip(qtbot, window, tmp_path: Path) -> None: 
         drop_files(window, paths + [tmp_path / "readme.txt"])
     assert window.filmstrip.count() == 3
     window.filmstrip.setCurrentRow(0)
-    assert window.current.title == "p0.png"
+    assert window.workspace.current.title == "p0.png"
 
 
-def test_open_action_path_and_corrupt_file_keep_the_window_usable(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_open_action_path_and_corrupt_file_keep_the_window_usable(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     good = tmp_path / "good.jpg"
     make_photo().save(good)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
@@ -71,12 +79,12 @@ def test_open_action_path_and_corrupt_file_keep_the_window_usable(qtbot, window,
     assert window.message_box is not None and "broken.jpg" in window.message_box.text()
     assert "broken.jpg" in window.statusBar().currentMessage()
     window.message_box.accept()
-    assert [d.title for d in window.documents] == ["good.jpg"]  # the good photo is still open
-    assert window.current.title == "good.jpg" and window.current.alpha is not None
+    assert [d.title for d in window.workspace.documents] == ["good.jpg"]  # the good photo is still open
+    assert window.workspace.current.title == "good.jpg" and window.workspace.current.alpha is not None
     assert broken.read_bytes() == good.read_bytes()[:200]
 
 
-def test_gui_thread_is_never_blocked_during_inference(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_gui_thread_is_never_blocked_during_inference(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = tmp_path / "big.jpg"
     make_photo((3000, 2000)).save(photo, quality=90)  # 6 MP: decode + inference + upsample
     gaps: list[float] = []
@@ -98,7 +106,7 @@ def test_gui_thread_is_never_blocked_during_inference(qtbot, window, tmp_path: P
     assert max(gaps[1:]) < 0.25, f"longest event-loop gap {max(gaps) * 1000:.0f} ms"
 
 
-def test_closing_during_inference_stops_the_thread(qtbot, random_weights: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_closing_during_inference_stops_the_thread(qtbot: QtBot, random_weights: Path, tmp_path: Path) -> None:
     from clearbg_desktop.core.settings import AppSettings
     from clearbg_desktop.gui.main_window import MainWindow
 
@@ -108,44 +116,44 @@ def test_closing_during_inference_stops_the_thread(qtbot, random_weights: Path, 
     qtbot.addWidget(win)
     win.show()
     win.open_paths([photo])
-    assert win.inference.thread.isRunning()
+    assert win.inference.qthread.isRunning()
     win.close()
-    assert not win.inference.thread.isRunning()
+    assert not win.inference.qthread.isRunning()
 
 
-def test_view_modes_switch_and_screenshots(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_view_modes_switch_and_screenshots(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = tmp_path / "p.jpg"
     make_photo((320, 240)).save(photo)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
         window.open_paths([photo])
     seen = {}
     for mode in VIEW_MODES:
-        window.view_actions[mode].trigger()
+        window.window_actions.views[mode].trigger()
         assert window.canvas.view_mode == mode
         seen[mode] = window.canvas.displayed_array()
         assert window.grab().save(str(tmp_path / f"view-{mode}.png"))
     assert seen["cutout"].shape[2] == 4 and seen["mask"].shape[2] == 3
-    assert np.array_equal(seen["original"], window.current.rgb)
+    assert np.array_equal(seen["original"], window.workspace.current.rgb)
     assert not np.array_equal(seen["overlay"], seen["original"])
     window.canvas.set_comparing(True)  # hold-to-compare shows the original
-    assert np.array_equal(window.canvas.displayed_array(), window.current.rgb)
+    assert np.array_equal(window.canvas.displayed_array(), window.workspace.current.rgb)
     window.canvas.set_comparing(False)
     window.canvas.zoom_actual()
     assert window.canvas.zoom == pytest.approx(1.0)
-    window.zoom_in_action.trigger()
+    window.window_actions.zoom_in.trigger()
     assert window.canvas.zoom == pytest.approx(1.25)
 
 
-def test_paste_image_from_clipboard(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_paste_image_from_clipboard(qtbot: QtBot, window: MainWindow) -> None:
     image = QImage(120, 90, QImage.Format.Format_RGB32)
     image.fill(0xFF3366AA)
     QGuiApplication.clipboard().setImage(image)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
-        window.paste_action.trigger()
+        window.window_actions.paste.trigger()
     assert blocker.args[0].title == "Pasted image 1" and blocker.args[0].alpha.shape == (90, 120)
 
 
-def test_missing_weights_is_a_message_not_a_traceback(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_missing_weights_is_a_message_not_a_traceback(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from clearbg_desktop.core.settings import AppSettings
     from clearbg_desktop.gui.main_window import MainWindow
 
@@ -157,11 +165,11 @@ def test_missing_weights_is_a_message_not_a_traceback(qtbot, tmp_path: Path, mon
     with qtbot.waitSignal(win.document_failed, timeout=WAIT_MS) as blocker:
         win.open_paths([photo])
     assert "no weights for the 'small' model" in blocker.args[1]
-    assert win.current is not None and win.current.loaded is not None  # the photo stays open
+    assert win.workspace.current is not None and win.workspace.current.loaded is not None  # the photo stays open
     win.close()
 
 
-def test_preferences_and_about(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_preferences_and_about(qtbot: QtBot, window: MainWindow) -> None:
     from clearbg_desktop.core.settings import AppSettings
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
 
@@ -171,7 +179,7 @@ def test_preferences_and_about(qtbot, window) -> None:  # type: ignore[no-untype
     assert dialog.model() == "small"
     window.apply_preferences(dialog.device(), dialog.model())
     assert AppSettings.load().device == "cpu"
-    window.about_action.trigger()
+    window.window_actions.about.trigger()
     assert "SHA-256" in window.message_box.text() and "small" in window.message_box.text()
     window.message_box.accept()
 

@@ -1,0 +1,134 @@
+"""A batch export from the window: the dialog, the worker thread, progress, cancel and the summary.
+
+The work itself is ``core.batch.iter_export`` in a ``BatchWorker`` on its own thread; this class owns that
+thread's life so a batch always ends in ``finished`` (with its report) or an error message, never "running".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from clearbg_desktop.core.batch import BatchReport, Progress, plan_batch
+from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
+from clearbg_desktop.gui.workers import BatchWorker
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+class BatchRunner(QObject):
+    """One batch at a time for one window.
+
+    Signals:
+        finished(object): the batch ended (its BatchReport, also when cancelled or partly failed).
+    """
+
+    finished = Signal(object)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.qthread: QThread | None = None
+        self.worker: BatchWorker | None = None
+        self.dialog: BatchDialog | None = None
+        self.progress: BatchProgressDialog | None = None
+        self.summary: BatchSummaryDialog | None = None
+        self.names: list[str] = []
+        self.output = Path()
+
+    @property
+    def running(self) -> bool:
+        return self.qthread is not None
+
+    def describe(self) -> str:
+        """For the quit question: where it writes and how far it got."""
+        done = self.progress.value() if self.progress is not None else 0
+        return (f"A batch export to {self.output} is running ({max(done, 0)} of {len(self.names)} photos done); "
+                "quitting stops it after the current photo.")
+
+    def open_dialog(self, folders: list[Path]) -> None:
+        if self.running:
+            self.window.statusBar().showMessage("A batch export is already running", 5000)
+            return
+        dialog = BatchDialog(self.window.settings, folders, self.window)
+        dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
+        dialog.open()
+        self.dialog = dialog
+
+    def _on_dialog_accepted(self, dialog: BatchDialog) -> None:
+        settings = self.window.settings
+        options = dialog.options()
+        settings.export = options
+        settings.batch_existing = dialog.existing_policy()
+        settings.batch_recursive = dialog.recursive.isChecked()
+        settings.batch_output_folder = str(dialog.output_folder())
+        settings.save()
+        self.start(dialog.input_paths(), dialog.output_folder(), options, dialog.model(), dialog.existing_policy(),
+                   dialog.recursive.isChecked())
+
+    def start(self, inputs: list[Path], output: Path, options: ExportOptions, model: str, existing: str,
+              recursive: bool = True) -> None:
+        plan = plan_batch(inputs, output, options, recursive=recursive, model=model)
+        if not plan.items:
+            self.window.show_error("Nothing to export", "No photos were found in the chosen folders.")
+            return
+        self.qthread = QThread(self)
+        self.qthread.setObjectName("clearbg-batch")
+        worker = BatchWorker(plan, options, model, self.window.settings.device, existing)
+        worker.moveToThread(self.qthread)
+        self.worker = worker
+        progress = BatchProgressDialog(len(plan.items), self.window)
+        self.progress = progress
+        self.names = [item.source.name for item in plan.items]
+        self.output = output
+        # Bound methods of GUI-thread objects, so Qt queues these calls into the GUI thread.
+        worker.model_loading.connect(progress.setLabelText)
+        worker.progressed.connect(self._on_progressed)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        progress.canceled.connect(self.cancel)
+        self.qthread.started.connect(worker.run)
+        self.qthread.start()
+        progress.show()
+        self.window.statusBar().showMessage(f"Batch export of {len(plan.items)} photos to {output}")
+
+    def cancel(self) -> None:
+        """Stops after the photo in hand (no partial outputs); the summary follows."""
+        if self.worker is not None:
+            self.worker.cancel()
+            if self.progress is not None:
+                self.progress.setLabelText("Cancelling after the current photo…")
+                self.progress.show()
+
+    def stop(self) -> None:
+        """Cancel and wait for the thread (quitting)."""
+        if self.qthread is not None:
+            if self.worker is not None:
+                self.worker.cancel()
+            self.qthread.quit()
+            self.qthread.wait()
+            self.qthread = None
+            self.worker = None
+
+    def _on_progressed(self, step: Progress) -> None:
+        if self.progress is not None:
+            self.progress.show_progress(step, self.names[step.done] if step.done < len(self.names) else None)
+
+    def _on_finished(self, report: BatchReport) -> None:
+        self.stop()
+        if self.progress is not None:
+            self.progress.close()
+        self.window.statusBar().showMessage(report.summary(), 10000)
+        self.summary = BatchSummaryDialog(report, self.output, self.window)
+        self.summary.open()
+        self.finished.emit(report)
+
+    def _on_failed(self, message: str) -> None:
+        self.stop()
+        if self.progress is not None:
+            self.progress.close()
+        self.window.show_error("Batch export failed", message)

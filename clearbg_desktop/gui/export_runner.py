@@ -1,0 +1,129 @@
+"""Exporting the shown photo: the dialog, "export again", the overwrite question, and the job off the GUI thread.
+
+A successful export marks the photo's undo stack clean at the state that was written, so the quit question
+knows which edits were never exported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
+
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.export import ExportOptions, next_free_path, output_name
+from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
+from clearbg_desktop.gui.workers import ExportJob
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+class ExportRunner(QObject):
+    """Exports of one window.
+
+    Signals:
+        exported(str): an export was written (its path).
+        failed(str): an export could not be written (the message names the file).
+    """
+
+    exported = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.jobs: set[ExportJob] = set()
+        self.dialog: ExportDialog | None = None
+        self._origin: dict[ExportJob, tuple[int, int]] = {}  # job -> (doc id, undo index exported)
+
+    def open_dialog(self) -> None:
+        document = self.window.workspace.current
+        if document is None or not document.ready:
+            return
+        settings = self.window.settings
+        dialog = ExportDialog(document, settings.export, default_folder(document, settings.last_export_folder),
+                              settings.model, self.window)
+        dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
+        dialog.open()
+        self.dialog = dialog
+
+    def _on_dialog_accepted(self, dialog: ExportDialog) -> None:
+        settings = self.window.settings
+        options, target = dialog.options(), dialog.target()
+        settings.export = options
+        settings.last_export_folder = str(target.parent)
+        settings.save()
+        self.export_to(target, options)
+
+    def export_again(self) -> None:
+        """Ctrl+Shift+E: same options and folder as the last export, no dialog."""
+        document = self.window.workspace.current
+        if document is None or not document.ready:
+            return
+        settings = self.window.settings
+        source = document.path or Path(document.title.replace(" ", "-"))
+        folder = default_folder(document, settings.last_export_folder)
+        self.export_to(folder / output_name(source, settings.export, settings.model), settings.export)
+
+    def export_to(self, target: Path, options: ExportOptions) -> None:
+        """Write the shown photo; asks before replacing an existing file."""
+        document = self.window.workspace.current
+        if document is None or document.loaded is None or document.alpha is None:
+            return
+        if not target.exists():
+            self._start(document, target, options, overwrite=False)
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "File exists",
+                          f"{target.name} already exists in {target.parent}.", QMessageBox.StandardButton.Cancel,
+                          self.window)
+        box.setObjectName("OverwriteQuestion")
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep both", QMessageBox.ButtonRole.AcceptRole)
+        alpha = document.alpha.copy()
+
+        def chosen(button: QAbstractButton) -> None:
+            if button is replace:
+                self._start(document, target, options, overwrite=True, alpha=alpha)
+            elif button is keep:
+                self._start(document, next_free_path(target), options, overwrite=False, alpha=alpha)
+            else:
+                self.window.statusBar().showMessage("Export cancelled", 3000)
+
+        box.buttonClicked.connect(chosen)
+        box.open()
+        self.window.message_box = box
+
+    def _start(self, document: Document, target: Path, options: ExportOptions, overwrite: bool,
+               alpha: np.ndarray | None = None) -> None:
+        assert document.loaded is not None and document.alpha is not None
+        job = ExportJob(document.loaded, document.alpha.copy() if alpha is None else alpha, target, options,
+                        overwrite)
+        job.setAutoDelete(False)
+        self.jobs.add(job)
+        stack = self.window.undo_stacks.get(document.doc_id)
+        if stack is not None:
+            self._origin[job] = (document.doc_id, stack.index())
+        # Bound methods (not lambdas): queued into the GUI thread, where the receiver lives.
+        job.signals.finished.connect(self._on_finished)
+        job.signals.failed.connect(self._on_failed)
+        self.window.statusBar().showMessage(f"Exporting {target.name}…")
+        QThreadPool.globalInstance().start(job)
+
+    def _on_finished(self, job: ExportJob, path: str) -> None:
+        self.jobs.discard(job)
+        doc_id, index = self._origin.pop(job, (-1, -1))
+        stack = self.window.undo_stacks.get(doc_id)
+        if stack is not None and stack.index() == index:
+            stack.setClean()  # what was exported is what the photo holds now
+        self.window.statusBar().showMessage(f"Exported {path}", 8000)
+        self.exported.emit(path)
+
+    def _on_failed(self, job: ExportJob, message: str) -> None:
+        self.jobs.discard(job)
+        self._origin.pop(job, None)
+        self.window.show_error("Export failed", message)
+        self.failed.emit(message)

@@ -1,0 +1,65 @@
+"""Quitting never loses work silently: photos edited since their last export, or a running batch, are named
+and the user chooses (Export…, Discard and quit, Cancel)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
+
+from clearbg_desktop.core.document import Document
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+class QuitGuard:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.confirmed = False  # the user chose to quit anyway (tests set it too)
+
+    def unexported_documents(self) -> list[Document]:
+        """Photos with edits (strokes, refinements, re-runs) made since their last export."""
+        stacks = self.window.undo_stacks
+        return [d for d in self.window.workspace.documents if d.doc_id in stacks and not stacks[d.doc_id].isClean()]
+
+    def question(self) -> str:
+        """What quitting now would lose, in words; empty when nothing."""
+        parts = []
+        unexported = self.unexported_documents()
+        if unexported:
+            names = ", ".join(d.title for d in unexported[:5]) + (" …" if len(unexported) > 5 else "")
+            parts.append(f"{len(unexported)} photo(s) have edits that were never exported: {names}.")
+        if self.window.batch.running:
+            parts.append(self.window.batch.describe())
+        return " ".join(parts)
+
+    def may_close(self) -> bool:
+        """True when nothing would be lost (or the user said so); otherwise asks, and the close waits."""
+        question = "" if self.confirmed else self.question()
+        if question:
+            self._ask(question)
+        return not question
+
+    def _ask(self, question: str) -> None:
+        window = self.window
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit ClearBG?", question, QMessageBox.StandardButton.Cancel,
+                          window)
+        box.setObjectName("QuitQuestion")
+        unexported = self.unexported_documents()
+        export = box.addButton("Export…", QMessageBox.ButtonRole.AcceptRole) if unexported else None
+        discard = box.addButton("Discard and quit" if unexported else "Quit anyway",
+                                QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def chosen(button: QAbstractButton) -> None:
+            if button is discard:
+                self.confirmed = True
+                window.close()
+            elif export is not None and button is export:
+                window.show_document(unexported[0])
+                window.exporter.open_dialog()
+
+        box.buttonClicked.connect(chosen)
+        box.open()
+        window.message_box = box

@@ -1,0 +1,135 @@
+"""Refine edge: a live preview computed off the GUI thread, then applied as one undoable step.
+
+Refining a 24 MP mask (matting, feather) takes a noticeable moment; on the GUI thread it froze the slider.
+Each preview runs in the thread pool on a copy of the mask as it was before refining; a newer request, a
+cancel or another photo makes an older result stale (a token), so only the latest preview is shown.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.mask_edits import MaskEdit
+from clearbg_desktop.core.refine import RefineSettings, decontaminate_colors, refine_alpha
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+class PreviewSignals(QObject):
+    """Signals:
+    ready(int, object, object): the request's token, the refined mask (HxW uint8) and the decontaminated
+        colours (HxWx3 uint8) when asked for, else None."""
+
+    ready = Signal(int, object, object)
+
+
+class PreviewJob(QRunnable):
+    def __init__(self, token: int, rgb: Image.Image, base: np.ndarray, settings: RefineSettings) -> None:
+        super().__init__()
+        self.signals = PreviewSignals()
+        self._args = (token, rgb, base, settings)
+
+    def run(self) -> None:
+        token, rgb, base, settings = self._args
+        colours = None
+        try:
+            alpha = refine_alpha(rgb, Image.fromarray(base, "L"), settings)
+            if settings.decontaminate:
+                colours = np.asarray(decontaminate_colors(rgb, alpha))
+            refined = np.asarray(alpha)
+        except Exception:  # noqa: BLE001 - a failed preview shows nothing; Apply recomputes and reports
+            refined = None
+        self.signals.ready.emit(token, refined, colours)
+
+
+class RefinePreview(QObject):
+    """Connects the Refine edge panel to the shown photo."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.base: tuple[Document, np.ndarray] | None = None  # the photo and its mask before refining
+        self._tokens = itertools.count(1)
+        self._latest = 0
+        self._jobs: set[PreviewJob] = set()
+        panel = window.refine_panel
+        panel.preview_requested.connect(self.request)
+        panel.applied.connect(self.apply)
+        panel.cancelled.connect(self.cancel)
+
+    def request(self, settings: RefineSettings) -> None:
+        document = self.window.workspace.current
+        if document is None or document.alpha is None or document.loaded is None:
+            return
+        if self.base is None or self.base[0] is not document:
+            self.base = (document, document.alpha.copy())
+        self._latest = next(self._tokens)
+        job = PreviewJob(self._latest, document.loaded.rgb, self.base[1], settings)
+        job.setAutoDelete(False)
+        self._jobs.add(job)
+        job.signals.ready.connect(self._on_ready)
+        self.window.canvas.painting_enabled = False  # painting over a preview would be lost on cancel
+        self.window.statusBar().showMessage("Refining…")
+        QThreadPool.globalInstance().start(job)
+
+    def _on_ready(self, token: int, refined: np.ndarray | None, colours: np.ndarray | None) -> None:
+        self._jobs = {job for job in self._jobs if job._args[0] != token}
+        if token != self._latest or self.base is None or refined is None:
+            return  # stale: a newer request, a cancel or another photo came first
+        document = self.base[0]
+        if document.alpha is None or document.alpha.shape != refined.shape:
+            return
+        document.alpha[...] = refined
+        document.preview_rgb = colours
+        if document is self.window.workspace.current:
+            self.window.canvas.refresh()
+        self.window.statusBar().showMessage("Refinement preview: Apply to keep it, Reset to drop it")
+
+    def apply(self, settings: RefineSettings) -> None:
+        """Computed here once more, so what is applied is exactly these settings, whatever previews were in flight."""
+        document = self.window.workspace.current
+        if document is None or document.alpha is None or document.loaded is None:
+            return
+        base = self.base[1] if self.base is not None and self.base[0] is document else document.alpha.copy()
+        self.base, self._latest = None, next(self._tokens)
+        refined = np.asarray(refine_alpha(document.loaded.rgb, Image.fromarray(base, "L"), settings))
+        document.alpha[...] = refined
+        document.preview_rgb = None  # decontamination is an export setting (kept below), not an edit of the photo
+        self.window.canvas.painting_enabled = True
+        if not np.array_equal(base, refined):
+            self.window.push_edit(document, MaskEdit.whole(base, refined, "Refine edge"))
+        self.window.canvas.refresh()
+        self.window.settings.export = self.window.settings.export.with_changes(
+            refine=RefineSettings(decontaminate=settings.decontaminate))
+        self.window.refine_panel.reset()
+        self.window.statusBar().showMessage("Refinement applied", 3000)
+
+    def cancel(self) -> None:
+        """Back to the mask before refining; late previews are dropped."""
+        self._latest = next(self._tokens)
+        if self.base is not None:
+            document, base = self.base
+            self.base = None
+            document.preview_rgb = None
+            if document.alpha is not None:
+                document.alpha[...] = base
+            if document is self.window.workspace.current:
+                self.window.canvas.refresh()
+        self.window.canvas.painting_enabled = True
+
+    def leave(self, document: Document) -> None:
+        """Another photo is about to be shown: a preview of this one is dropped, and the panel says so."""
+        if self.base is not None and self.base[0] is not document:
+            self.window.refine_panel.reset()  # emits cancelled -> cancel()
+            self.window.statusBar().showMessage("Refinement preview dropped: the photo changed", 4000)
+        self.cancel()
+
+    def wait(self) -> None:
+        QThreadPool.globalInstance().waitForDone()

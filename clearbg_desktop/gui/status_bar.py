@@ -1,0 +1,33 @@
+"""The status bar: messages on the left; on the right the model and device in use, the zoom, and a spinner
+with words while photos are with the model."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, model: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(140)
+        self.busy_label = QLabel("", self)
+        self.busy_label.setObjectName("BusyLabel")
+        self.zoom_label = QLabel("", self)
+        self.model_label = QLabel(f"Model: {model}", self)
+        self.model_label.setObjectName("ModelLabel")
+        self.model_label.setToolTip("The model and the device actually in use")
+        for widget in (self.model_label, self.zoom_label, self.busy_label, self.busy):
+            self.addPermanentWidget(widget)
+        self.set_pending(0)
+        self.showMessage("Drop photos here, or File ▸ Open")
+
+    def set_pending(self, pending: int) -> None:
+        """The spinner and its words stay while any photo is with the model."""
+        self.busy.setVisible(pending > 0)
+        self.busy_label.setVisible(pending > 0)
+        self.busy_label.setText(f"Model running ({pending} photo{'s' if pending != 1 else ''})")
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f} %")
