@@ -49,6 +49,7 @@ from clearbg_desktop.gui.undo import MaskEditCommand
 from clearbg_desktop.gui.workers import DecodedViews, SegmentRequest, WorkerThread
 
 SIDE_PANEL_SHARE = 0.2  # of the window's width, for each side's panels
+MIN_RIGHT_PANEL, MIN_PHOTOS_PANEL = 240, 150  # px: the refine controls with their scroll bar; a thumbnail
 
 
 class MainWindow(QMainWindow):
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.add(document)
 
     def _submit(self, request: SegmentRequest) -> None:
-        self._update_busy()
+        self.status.set_pending(self.workspace.pending)
         document = self.workspace.by_id(request.doc_id)
         if document is not None:
             self.statusBar().showMessage(f"Cutting out {document.title}…")
@@ -212,7 +213,7 @@ class MainWindow(QMainWindow):
             self.push_edit(document, edit)
         else:
             document.set_prediction(alpha)
-        self._update_busy()
+        self.status.set_pending(self.workspace.pending)
         if document is self.workspace.current:
             self.canvas.set_document(document, fit=False)
         self.statusBar().showMessage(f"{document.title}: mask ready", 4000)
@@ -225,7 +226,7 @@ class MainWindow(QMainWindow):
             return
         self.workspace.finish(doc_id)
         document.error = message
-        self._update_busy()
+        self.status.set_pending(self.workspace.pending)
         self.statusBar().showMessage(message, 10000)
         if document.loaded is None:  # nothing to show: drop it from the list, keep everything else
             self._remove_document(document)
@@ -239,9 +240,6 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.message_box = box
-
-    def _update_busy(self) -> None:
-        self.status.set_pending(self.workspace.pending)
 
     # ----- documents ---------------------------------------------------------------------
     def show_document(self, document: Document) -> None:
@@ -273,7 +271,7 @@ class MainWindow(QMainWindow):
         elif was_current:
             self.canvas.set_document(None)
             self.setWindowTitle("ClearBG")
-        self._update_busy()
+        self.status.set_pending(self.workspace.pending)
         self._update_actions()
 
     def close_current(self) -> None:
@@ -345,7 +343,7 @@ class MainWindow(QMainWindow):
         self.inference.reconfigure.emit(model, device)
         self.statusBar().showMessage(f"Model {model}: used from the next photo", 5000)
 
-    def show_about(self) -> None:
+    def show_about(self) -> None:  # Help ▸ About
         self.message_box = show_about(self, self.settings, self.model_description)
 
     # ----- recent files and window state -------------------------------------------------
@@ -364,10 +362,12 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         """The photo stays the largest thing in the window at any size and scale: side panels have a ceiling."""
-        limit = max(140, int(event.size().width() * SIDE_PANEL_SHARE))
-        for dock in (self.photos_dock, self.refine_dock, self.history_dock):
-            dock.setMaximumWidth(limit)
-        self.refine_panel.fit_width(limit)
+        width = event.size().width()
+        right = max(min(MIN_RIGHT_PANEL, int(width * 0.35)), int(width * SIDE_PANEL_SHARE))
+        self.photos_dock.setMaximumWidth(max(MIN_PHOTOS_PANEL, int(width * SIDE_PANEL_SHARE)))
+        for dock in (self.refine_dock, self.history_dock):
+            dock.setMaximumWidth(right)
+        self.refine_panel.fit_width(right)
         super().resizeEvent(event)
 
     # ----- quitting ----------------------------------------------------------------------

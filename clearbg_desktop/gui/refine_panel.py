@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.refine import RefineSettings
 
-NARROW_PANEL_EMS = 24  # below this width (in "M"s) a label beside its slider leaves the slider no room
+NARROW_PANEL_EMS = 28  # below this width (in "M"s) a label beside its slider leaves the slider no room
 
 
 class RefinePanel(QWidget):
@@ -56,7 +56,8 @@ class RefinePanel(QWidget):
         form.addRow(self.refine_edges)
         self.edge_radius = self._slider(2, 40, 8)
         form.addRow("Edge band (px)", self._with_value(self.edge_radius))
-        self.decontaminate = QCheckBox("Decontaminate colours (previewed; kept for export)", self)
+        self.decontaminate = QCheckBox("Decontaminate colours", self)
+        self.decontaminate.setToolTip("Previewed on the canvas; Apply keeps it as an export setting")
         form.addRow(self.decontaminate)
         buttons = QHBoxLayout()
         self.apply_button = QPushButton("Apply", self)

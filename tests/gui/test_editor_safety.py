@@ -272,6 +272,8 @@ print(json.dumps({
     "docks": [d.width() for d in (window.photos_dock, window.refine_dock, window.history_dock)],
     "undo_visible": toolbar.widgetForAction(window.window_actions.undo).isVisible(),
     "redo_visible": toolbar.widgetForAction(window.window_actions.redo).isVisible(),
+    "refine_needs": window.refine_panel.minimumSizeHint().width(),
+    "refine_has": window.refine_dock.widget().viewport().width(),
 }))
 window.quit_guard.confirmed = True
 window.close()
@@ -293,6 +295,7 @@ def test_the_photo_is_the_largest_thing_at_every_scale(tmp_path: Path, random_we
     layout = json.loads(result.stdout.strip().splitlines()[-1])
     assert layout["canvas"] > max(layout["docks"]), layout
     assert layout["undo_visible"] and layout["redo_visible"], layout
+    assert layout["refine_needs"] <= layout["refine_has"], layout  # nothing in the refine panel is cut off
 
 
 def test_fit_to_window_follows_a_resize_until_a_zoom_is_chosen(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
