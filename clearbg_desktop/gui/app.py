@@ -6,6 +6,7 @@ import argparse
 import multiprocessing
 import sys
 from pathlib import Path
+from types import TracebackType
 
 from clearbg_desktop import __version__
 from clearbg_desktop.core.preview import VIEW_MODES
@@ -109,7 +110,7 @@ def setup_logging() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     previous = sys.excepthook
 
-    def log_uncaught(kind, value, traceback) -> None:  # type: ignore[no-untyped-def]
+    def log_uncaught(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
         logging.getLogger("clearbg").critical("uncaught exception", exc_info=(kind, value, traceback))
         previous(kind, value, traceback)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
@@ -63,7 +64,7 @@ class BrushOptionsBar(QToolBar):
         self.hardness_slider = self._slider("Hardness", brush.hardness, lambda v: self._set(hardness=v / 100))
         self.opacity_slider = self._slider("Opacity", brush.opacity, lambda v: self._set(opacity=v / 100))
 
-    def _slider(self, label: str, value: float, slot) -> QSlider:  # type: ignore[no-untyped-def]
+    def _slider(self, label: str, value: float, slot: Callable[[int], None]) -> QSlider:
         self.addWidget(QLabel(f"  {label} ", self))
         slider = QSlider(Qt.Orientation.Horizontal, self)
         slider.setRange(0 if label == "Hardness" else 1, 100)

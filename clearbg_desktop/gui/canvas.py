@@ -360,7 +360,7 @@ class MaskCanvas(QGraphicsView):
         if self._outline.isVisible() and self._stroke is None:
             self._outline.setVisible(False)
 
-    def leaveEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
         self._outline.setVisible(False)
         super().leaveEvent(event)
 

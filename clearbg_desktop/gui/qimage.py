@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QGuiApplication, QImage
 
 from clearbg_desktop.core.image_io import LoadedImage
 
@@ -33,8 +33,6 @@ def qimage_to_rgba_array(image: QImage) -> np.ndarray:
 
 def loaded_from_clipboard() -> LoadedImage | None:
     """The clipboard's image as a photo (its alpha kept when it has one), or None."""
-    from PySide6.QtGui import QGuiApplication
-
     image = QGuiApplication.clipboard().image()
     if image.isNull():
         return None

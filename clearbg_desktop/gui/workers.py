@@ -6,13 +6,18 @@ a new request supersedes an old one without having to interrupt a forward pass.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
-from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, load_image
+from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
+from clearbg_desktop.core.export import ExportOptions, export_photo
+from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image
+from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import WeightsError
 
@@ -35,8 +40,6 @@ class DecodedViews:
 
 
 def decoded_views(loaded: LoadedImage) -> DecodedViews:
-    from PIL import Image
-
     scale = min(THUMBNAIL_SIZE[0] / loaded.rgb.width, THUMBNAIL_SIZE[1] / loaded.rgb.height, 1.0)
     size = (max(1, round(loaded.rgb.width * scale)), max(1, round(loaded.rgb.height * scale)))
     thumbnail = loaded.rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
@@ -148,20 +151,16 @@ class ExportSignals(QObject):
 class ExportJob(QRunnable):
     """Encode and write one export off the GUI thread (a 24 MP PNG takes a second)."""
 
-    def __init__(self, loaded: LoadedImage, alpha: np.ndarray, target: Path, options: object, overwrite: bool) -> None:
+    def __init__(self, loaded: LoadedImage, alpha: np.ndarray, target: Path, options: ExportOptions,
+                 overwrite: bool) -> None:
         super().__init__()
         self.signals = ExportSignals()
         self._args = (loaded, alpha, target, options, overwrite)
 
     def run(self) -> None:
-        from PIL import Image
-
-        from clearbg_desktop.core.export import export_photo
-        from clearbg_desktop.core.image_io import OutputError
-
         loaded, alpha, target, options, overwrite = self._args
         try:
-            written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite)  # type: ignore[arg-type]
+            written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite)
         except (OutputError, OSError, ValueError) as exc:
             self.signals.failed.emit(self, f"{Path(target).name}: {exc}")
             return
@@ -186,10 +185,8 @@ class BatchWorker(QObject):
     finished = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, plan: object, options: object, model: str, device: str, existing: str) -> None:
+    def __init__(self, plan: BatchPlan, options: ExportOptions, model: str, device: str, existing: str) -> None:
         super().__init__()
-        import threading
-
         self.cancel_event = threading.Event()
         self._job = (plan, options, model, device, existing)
 
@@ -199,9 +196,6 @@ class BatchWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from clearbg_desktop.core.batch import BatchReport, iter_export
-        from clearbg_desktop.core.paths import log_dir
-
         plan, options, model, device, existing = self._job
         self.model_loading.emit(f"Loading the {model} model…")
         try:
@@ -214,7 +208,7 @@ class BatchWorker(QObject):
             return
         report = BatchReport()
         try:
-            for step in iter_export(plan, segmenter, options, existing=existing,  # type: ignore[arg-type]
+            for step in iter_export(plan, segmenter, options, existing=existing,
                                     cancel=self.cancel_event, report=report):
                 self.progressed.emit(step)
         except Exception as exc:  # noqa: BLE001 - per-photo errors are results; anything else ends the job

@@ -377,3 +377,33 @@ def test_decontaminate_is_previewed_and_reset_restores_the_colours(qtbot: QtBot,
     assert document.view_rgb is document.preview_rgb and not (document.preview_rgb == document.rgb).all()
     window.refine_panel.reset()
     assert document.preview_rgb is None and document.view_rgb is document.rgb
+
+
+def test_toolbar_buttons_have_icons_and_keep_their_width(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    toolbar = window.window_actions.toolbar
+    for action in (window.window_actions.open, window.window_actions.export, window.window_actions.undo,
+                   window.window_actions.redo, window.window_actions.fit):
+        assert not action.icon().isNull(), action.text()
+    undo_button = toolbar.widgetForAction(window.window_actions.undo)
+    width_before = undo_button.sizeHint().width()
+    open_photo(qtbot, window, tmp_path)
+    drag(qtbot, window.canvas, [(50, 50), (120, 60)])  # the undo text becomes "Undo Restore stroke"
+    assert "stroke" in window.window_actions.undo.text().lower()
+    assert undo_button.sizeHint().width() == width_before
+
+
+def test_filmstrip_names_line_up_and_batch_failures_are_not_cut_off(qtbot: QtBot, window: MainWindow,
+                                                                   tmp_path: Path) -> None:
+    from clearbg_desktop.core.batch import BatchItem, BatchReport, FileResult
+    from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
+
+    strip = window.filmstrip
+    assert strip.uniformItemSizes() and not strip.wordWrap()  # every row the same: names start at one x
+    reason = "a very long reason " * 12
+    report = BatchReport(results=[FileResult(BatchItem(tmp_path / "deep" / "photo.jpg", tmp_path / "o.png"),
+                                             "failed", reason)])
+    summary = BatchSummaryDialog(report, tmp_path, window)
+    qtbot.addWidget(summary)
+    assert summary.failures.wordWrap()
+    item = summary.failures.item(0)
+    assert reason.strip() in item.text() and str(tmp_path / "deep" / "photo.jpg") in item.toolTip()
