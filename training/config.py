@@ -47,6 +47,7 @@ class TrainParams:
     channels_last: bool = True  # CUDA and CPU
     ema_decay: float = 0.0  # validate/export an average of the weights over ~1/(1-decay) steps; 0 = raw weights
     init_from: str = ""  # start from: our weights folder, a training checkpoint, or an official .onnx/.pth file
+    target_contrast: float = 1.0  # > 1 sharpens the teacher's soft masks around 50 % before the loss
     freeze_batchnorm: bool = False  # BatchNorm in eval mode while training (needed for weights converted from ONNX)
     init_sha256: str = ""  # the expected SHA-256 of an init_from file (official files are pinned this way)
     out_dir: str = "runs/train"

@@ -96,12 +96,15 @@ def train_steps(
     scaler: torch.amp.GradScaler | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     freeze_batchnorm: bool = False,
+    target_contrast: float = 1.0,
 ) -> Iterable[tuple[torch.Tensor, int]]:
     """One epoch, yielding ``(loss tensor, batch size)`` after each optimiser step.
 
     ``freeze_batchnorm`` keeps every BatchNorm in eval mode (running statistics used, not updated):
     weights converted from ONNX carry each BatchNorm folded into its Conv, as an identity layer, and
     batch statistics in training mode would wreck them (loss 16-22 instead of 2.1, issue #18).
+    ``target_contrast`` > 1 sharpens soft teacher masks around 50 % (the metrics stretch and threshold the
+    student's map, so a student that copies the teacher's doubt scores worse than its agreement suggests).
     """
     model.train()
     if freeze_batchnorm:
@@ -114,6 +117,8 @@ def train_steps(
             return
         images = images.to(device, non_blocking=True)
         masks = masks.to(device, non_blocking=True)
+        if target_contrast != 1.0:
+            masks = ((masks - 0.5) * target_contrast + 0.5).clamp_(0.0, 1.0)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type=device.type, dtype=dtype, enabled=amp):

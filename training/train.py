@@ -270,7 +270,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                              disable=not (progress and main_process), unit="batch")
             steps = train_steps(wrapped, loader, optimizer, criterion, device, use_amp, use_channels_last, scaler,
                                 should_stop=lambda: time.perf_counter() > deadline or budget_spent(),
-                                freeze_batchnorm=config.freeze_batchnorm)
+                                freeze_batchnorm=config.freeze_batchnorm, target_contrast=config.target_contrast)
             for loss, batch in steps:
                 state["step"] += 1
                 if average is not None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.model import U2Net, build_model
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import find_weights, load_model
 from training.checkpoint import load_checkpoint
@@ -245,3 +245,27 @@ def test_gpus_with_only_emulated_bf16_train_in_fp16(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     assert autocast_dtype(torch.device("cuda")) == torch.bfloat16
     assert autocast_dtype(torch.device("cpu")) == torch.bfloat16
+
+
+def test_frozen_batchnorm_keeps_converted_weights_and_targets_can_be_sharpened() -> None:
+    """Weights converted from ONNX have identity BatchNorms: a step must not replace their statistics."""
+    torch.manual_seed(0)
+    model = U2Net("small")
+    images = torch.randn(2, 3, 64, 64)
+    soft = torch.full((2, 1, 64, 64), 0.7)
+    seen: list[torch.Tensor] = []
+
+    class Recording(DeepSupervisionLoss):
+        def forward(self, logits, target):  # noqa: ANN001, ANN201 - the parent's signature
+            seen.append(target.clone())
+            return super().forward(logits, target)
+
+    bn = model.stage1.rebnconvin.bn_s1
+    before = bn.running_mean.clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    list(train_steps(model, [(images, soft)], optimizer, Recording(), torch.device("cpu"), freeze_batchnorm=True,
+                     target_contrast=4.0))
+    torch.testing.assert_close(bn.running_mean, before)
+    assert float(seen[0].max()) == pytest.approx(1.0)  # 0.7 sharpened by 4 around 0.5 -> 1.3, clamped
+    list(train_steps(model, [(images, soft)], optimizer, Recording(), torch.device("cpu")))
+    assert not torch.equal(bn.running_mean, before)  # unfrozen, training mode updates them
