@@ -59,6 +59,8 @@ class EvalParams:
     weights: str = ""
     compare_onnx: list[str] = field(default_factory=list)
     compare_weights: list[str] = field(default_factory=list)  # more of ours (weights folders or checkpoints)
+    heldout_manifest: str = ""  # the ingested data: its held-out split gives teacher agreement per domain
+    domains: dict[str, list[str]] = field(default_factory=dict)  # domain -> photo sources (folder names)
     input_sizes: list[int] = field(default_factory=list)  # extra rows: our weights at other input sizes
     out_dir: str = "runs/evaluate"
 

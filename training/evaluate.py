@@ -18,8 +18,9 @@ import torch
 from clearbg_desktop.core.segmenter import Segmenter
 from training.checkpoint import load_weights
 from training.config import EvalParams
-from training.data import find_pairs
+from training.data import Pair, find_pairs
 from training.engine import ValidationSet
+from training.manifest import read_data_manifest
 from training.metrics import evaluate_masks
 from training.model_card import markdown_table
 
@@ -80,8 +81,33 @@ def run_evaluation(params: EvalParams) -> str:
                               [Path(p) for p in params.compare_weights if Path(p).exists()])
     out_dir = Path(params.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = {"dataset": str(dataset_path), "images": len(dataset.photos), "models": results}
-    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    summary: dict = {"dataset": str(dataset_path), "images": len(dataset.photos), "models": results}
     table = markdown_table(results, dataset_path.name, len(dataset.photos))
+    agreement = teacher_agreement(params, ours)
+    if agreement:
+        summary["teacher_agreement"] = agreement
+        for domain, block in agreement.items():
+            table += "\n" + markdown_table(block["models"], f"held-out {domain} (agreement with the teacher's masks)",
+                                            block["images"])
+    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (out_dir / "metrics.md").write_text(table, encoding="utf-8")
     return table
+
+
+def teacher_agreement(params: EvalParams, ours: Path | None) -> dict[str, dict]:
+    """Per domain, how well each model agrees with the teacher on the held-out split (whole shots no model trained
+    on): the same models as on the labelled set, the teacher's masks as the truth."""
+    manifest_path = Path(params.heldout_manifest) if params.heldout_manifest else None
+    if manifest_path is None or not manifest_path.is_file():
+        return {}
+    records = [r for r in read_data_manifest(manifest_path)["records"] if r["split"] == "val"]
+    agreement: dict[str, dict] = {}
+    for domain, sources in params.domains.items():
+        pairs = [Pair(Path(r["image"]), Path(r["mask"])) for r in records if r.get("source") in sources]
+        if not pairs:
+            continue
+        dataset = ValidationSet.from_pairs(f"heldout-{domain}", pairs)
+        results = evaluate_models(dataset, ours, [Path(p) for p in params.compare_onnx], [],
+                                  [Path(p) for p in params.compare_weights if Path(p).exists()])
+        agreement[domain] = {"images": len(pairs), "sources": sources, "models": results}
+    return agreement

@@ -102,6 +102,9 @@ def _metrics_lines(card: dict) -> list[str]:
             lines += ["Distance to the reference to beat (u2netp.onnx), ours minus reference: "
                       + ", ".join(f"{key} {ours[key] - reference[key]:+.4f}" for key in
                                   ("max_fbeta", "s_measure", "mae", "weighted_fbeta")) + ".", ""]
+    for domain, block in (metrics.get("teacher_agreement") or {}).items():
+        lines += [f"### Agreement with the teacher, held-out {domain} ({', '.join(block['sources'])})", "",
+                  markdown_table(block["models"], f"held-out {domain}", block["images"])]
     history = card.get("validation_history") or []
     if history:
         keys = [k for k in history[-1] if k.endswith("/max_fbeta") or k.endswith("/mae") or k.endswith("/s_measure")]

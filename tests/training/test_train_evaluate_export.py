@@ -95,10 +95,15 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     if (tmp_path / "mlruns").exists():  # MLflow installed: the run is recorded
         assert list((tmp_path / "mlruns").rglob("metrics/loss"))
 
+    held_out = [r for r in json.loads(manifest.read_text())["records"] if r["split"] == "val"]
     evaluation = EvalParams(dataset=str(pairs_folder), weights=str(best), out_dir=str(tmp_path / "eval"),
-                            input_sizes=[48])
+                            input_sizes=[48], heldout_manifest=str(manifest),
+                            domains={"everything": sorted({r["source"] for r in held_out}), "none": ["nowhere"]})
     table = run_evaluation(evaluation)
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    agreement = metrics["teacher_agreement"]  # the held-out split, per domain that has photos
+    assert list(agreement) == ["everything"] and agreement["everything"]["images"] == len(held_out) > 0
+    assert "held-out everything" in table
     (name, values), (resized_name, resized) = metrics["models"].items()  # trained size first, then the sweep
     assert resized_name == f"{name} at 48 px" and f"| {resized_name} |" in table
     assert set(values) == set(resized) == {"max_fbeta", "mae", "weighted_fbeta", "s_measure", "e_measure",
