@@ -47,10 +47,12 @@ class ValidationSet:
 
 
 def predict_alphas(model: nn.Module, photos: Sequence[Image.Image], device: str, input_size: int) -> list[np.ndarray]:
-    """Alphas through the app's own Segmenter (so validation measures what ships)."""
+    """Alphas through the app's own Segmenter (so validation measures what ships), in fp32: the reference the
+    app's faster engines are judged against, and the same on every machine, so runs compare."""
     was_training = model.training
     # The trainer's thread count, not the app's default: validation must not oversubscribe parallel runs.
-    segmenter = Segmenter(model, device=device, input_size=input_size, threads=torch.get_num_threads())  # type: ignore[arg-type]
+    segmenter = Segmenter(model, device=device, input_size=input_size, threads=torch.get_num_threads(),  # type: ignore[arg-type]
+                          precision="fp32")
     try:
         return [np.asarray(segmenter.predict_alpha(photo)) for photo in photos]
     finally:
