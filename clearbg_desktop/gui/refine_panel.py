@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.refine import RefineSettings
 
-NARROW_PANEL_EMS = 28  # below this width (in "M"s) a label beside its slider leaves the slider no room
+SCROLL_BAR_ALLOWANCE = 24  # px of the dock's width the vertical scroll bar and frame may take
 
 
 class RefinePanel(QWidget):
@@ -37,6 +37,7 @@ class RefinePanel(QWidget):
         self.setObjectName("RefinePanel")
         form = QFormLayout(self)
         self.form = form
+        self._wide_width: int | None = None  # the panel's minimum width with labels beside their controls
         self.value_labels: dict[QSlider, QLabel] = {}
         self.feather = self._slider(0, 50, 0)
         form.addRow("Feather (px)", self._with_value(self.feather))
@@ -86,8 +87,12 @@ class RefinePanel(QWidget):
         return slider
 
     def fit_width(self, width: int) -> None:
-        """In a narrow panel (a small window at 150-200 % scaling) the labels go above their controls."""
-        narrow = width < self.fontMetrics().horizontalAdvance("M") * NARROW_PANEL_EMS
+        """Where the panel is narrower than its rows (a small window, 150-200 % scaling), labels go above their
+        controls; ``width`` is the dock's, of which the scroll bar takes a part."""
+        if self._wide_width is None:
+            self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+            self._wide_width = self.minimumSizeHint().width()
+        narrow = width - SCROLL_BAR_ALLOWANCE < self._wide_width
         policy = QFormLayout.RowWrapPolicy.WrapAllRows if narrow else QFormLayout.RowWrapPolicy.DontWrapRows
         if self.form.rowWrapPolicy() != policy:
             self.form.setRowWrapPolicy(policy)

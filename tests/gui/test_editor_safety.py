@@ -262,7 +262,7 @@ if TYPE_CHECKING:
 
 app = QApplication([])
 window = MainWindow(AppSettings(device="cpu"))
-window.resize(1000, 640)
+window.resize(int(sys.argv[1]), 640)
 window.show()
 for _ in range(20):
     app.processEvents()
@@ -280,8 +280,10 @@ window.close()
 """
 
 
+@pytest.mark.parametrize("width", [1000, 1280])
 @pytest.mark.parametrize("scale", ["1", "1.5", "2"])
-def test_the_photo_is_the_largest_thing_at_every_scale(tmp_path: Path, random_weights: Path, scale: str) -> None:
+def test_the_photo_is_the_largest_thing_at_every_scale(tmp_path: Path, random_weights: Path, scale: str,
+                                                       width: int) -> None:
     import json
     import os
     import subprocess
@@ -289,7 +291,7 @@ def test_the_photo_is_the_largest_thing_at_every_scale(tmp_path: Path, random_we
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": scale,
            "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "CLEARBG_RESOURCES": str(random_weights.parent)}
-    result = subprocess.run([sys.executable, "-c", LAYOUT_PROBE], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", LAYOUT_PROBE, str(width)], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     layout = json.loads(result.stdout.strip().splitlines()[-1])
