@@ -217,6 +217,33 @@ def cores_left_for_decode_and_encode(segmenter: Segmenter) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+GPU_PHOTOS_PER_CALL = 8  # a GPU is idle between small single-photo calls; the CPU gains nothing from groups
+
+
+def photos_per_model_call(segmenter: Segmenter) -> int:
+    return GPU_PHOTOS_PER_CALL if segmenter.device.type == "cuda" else 1
+
+
+def _segment(segmenter: Segmenter, group: list[tuple[BatchItem, LoadedImage]]
+             ) -> Iterator[tuple[BatchItem, LoadedImage, Image.Image | None, Exception | None]]:
+    """Alphas for a group of photos in one model call; when the call fails, photo by photo, so only the photo
+    that fails is reported."""
+    if len(group) > 1:
+        try:
+            alphas = segmenter.predict_alphas([loaded.rgb for _, loaded in group])
+        except Exception:  # noqa: BLE001 - fall through to one at a time, which names the photo
+            pass
+        else:
+            for (item, loaded), alpha in zip(group, alphas, strict=True):
+                yield item, loaded, alpha, None
+            return
+    for item, loaded in group:
+        try:
+            yield item, loaded, segmenter.predict_alpha(loaded.rgb), None
+        except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
+            yield item, loaded, None, exc
+
+
 def iter_export(
     plan: BatchPlan,
     segmenter: Segmenter,
@@ -225,6 +252,7 @@ def iter_export(
     cancel: threading.Event | None = None,
     report: BatchReport | None = None,
     prefetch: int = 2,
+    group_size: int | None = None,
 ) -> Iterator[Progress]:
     """Export every item, yielding a :class:`Progress` per file in plan order.
 
@@ -234,6 +262,8 @@ def iter_export(
     """
     if prefetch < 1:
         raise ValueError("prefetch must be at least 1 (photos decoded ahead of the model)")
+    group_size = group_size or photos_per_model_call(segmenter)
+    prefetch = max(prefetch, group_size)
     if existing not in EXISTING_POLICIES:
         raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
     cancel = cancel or threading.Event()
@@ -285,19 +315,22 @@ def iter_export(
 
             refill()
             while decoding:
-                item, future = decoding.popleft()
-                refill()
-                try:
-                    loaded = future.result()
-                    alpha = segmenter.predict_alpha(loaded.rgb)
-                except ImageLoadError as exc:
-                    yield progress(FileResult(item, "failed", str(exc)))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
-                    yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
-                    continue
-                encoding.append(encoder.submit(encode, item, loaded, alpha))
-                while encoding and (encoding[0].done() or len(encoding) > prefetch):
+                group: list[tuple[BatchItem, LoadedImage]] = []
+                while decoding and len(group) < group_size:
+                    item, future = decoding.popleft()
+                    refill()
+                    try:
+                        group.append((item, future.result()))
+                    except ImageLoadError as exc:
+                        yield progress(FileResult(item, "failed", str(exc)))
+                    except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
+                        yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                for item, loaded, alpha, error in _segment(segmenter, group):
+                    if error is not None or alpha is None:
+                        yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))
+                        continue
+                    encoding.append(encoder.submit(encode, item, loaded, alpha))
+                while encoding and (encoding[0].done() or len(encoding) > max(prefetch, group_size)):
                     yield progress(encoding.popleft().result())
                 if cancel.is_set():
                     for _, dropped in decoding:
