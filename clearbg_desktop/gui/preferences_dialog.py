@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -251,16 +251,22 @@ class PreferencesDialog(QDialog):
         relay.failed.connect(failed)
         dialog.canceled.connect(cancel.set)
 
+        self.finished.connect(cancel.set)  # closing Preferences stops the download (the partial file stays)
+
+        def emit(signal: SignalInstance, *args: object) -> None:
+            try:
+                signal.emit(*args)
+            except RuntimeError:
+                cancel.set()  # the dialog is gone: nobody to tell, so stop
+
         def run() -> None:
             try:
                 path = download_official(name, user_models_dir() / "downloads",
-                                         lambda got, total: relay.progressed.emit(got, total), cancel, url)
-            except DownloadCancelled as exc:
-                relay.failed.emit(str(exc))
-            except DownloadError as exc:
-                relay.failed.emit(str(exc))
+                                         lambda got, total: emit(relay.progressed, got, total), cancel, url)
+            except (DownloadCancelled, DownloadError) as exc:
+                emit(relay.failed, str(exc))
             else:
-                relay.finished.emit(str(path))
+                emit(relay.finished, str(path))
 
         thread = threading.Thread(target=run, name="clearbg-download", daemon=True)
         self._download_threads.append(thread)

@@ -409,3 +409,39 @@ def test_filmstrip_names_line_up_and_batch_failures_are_not_cut_off(qtbot: QtBot
     assert summary.failures.wordWrap()
     item = summary.failures.item(0)
     assert reason.strip() in item.text() and str(tmp_path / "deep" / "photo.jpg") in item.toolTip()
+
+
+def test_models_tab_downloads_an_official_file_and_installs_it(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against a local HTTP server: progress, hash check, conversion into the models list."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    import torch
+
+    from clearbg_desktop.core import official_weights
+    from clearbg_desktop.core.model import build_model
+    from clearbg_desktop.core.official_weights import OfficialModel
+    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from tests.core.test_official_weights import RangeHandler
+
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(build_model("small").state_dict(), served / "weights.pth")
+    payload = (served / "weights.pth").read_bytes()
+    monkeypatch.setitem(official_weights.OFFICIAL_MODELS, "testmodel",
+                        OfficialModel("testmodel", "testmodel.pth", "", hashlib.md5(payload).hexdigest(), "test"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        dialog = PreferencesDialog(window.settings, window)
+        qtbot.addWidget(dialog)
+        dialog.download("testmodel", url=f"http://127.0.0.1:{httpd.server_address[1]}/weights.pth")
+        qtbot.waitUntil(lambda: dialog.model_box.findData("testmodel") >= 0, timeout=WAIT_MS)
+        dialog.wait_for_downloads()
+        dialog.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
