@@ -2,8 +2,9 @@
 
 Decoding, inference and encoding overlap in a small pipeline (a decode thread and an encode
 thread around the model, with bounded queues), because at 12 MP decoding and PNG encoding take
-as long as the model. On CPU the model leaves one core to them: with all cores each, the model's
-threads and the encoder's fought and the overlap was slower than none (bench/RESULTS.md section 8).
+as long as the model. On CPU, for large photos the model leaves one core to them (with all cores each,
+the model's threads and the encoder's fought: bench/RESULTS.md section 8); small photos, whose decoding
+and encoding cost almost nothing, give the model every core (``model_threads``).
 Outputs are written atomically, so a cancelled or crashed job never leaves a partial file, and
 with the default ``skip`` policy re-running a job resumes it.
 """
@@ -14,7 +15,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -198,21 +199,33 @@ def _decode(item: BatchItem) -> LoadedImage:
     return load_image(item.source)
 
 
-@contextmanager
-def cores_left_for_decode_and_encode(segmenter: Segmenter) -> Iterator[None]:
-    """Run the model on one core fewer while the pipeline runs on CPU (restored afterwards).
+SMALL_PHOTO_PIXELS = 2_000_000  # below this, decoding and encoding cost little next to the model (≤ 4 %)
 
-    Set in the thread that runs the model: OpenMP keeps the thread count per calling thread.
+
+@contextmanager
+def model_threads(segmenter: Segmenter) -> Iterator[Callable[[int], None]]:
+    """Yields ``fit(pixels)``, which sets the model's CPU threads for the photos about to be cut out.
+
+    Large photos leave one core to the decode and encode threads (at 12 MP PNG encoding takes as long as the
+    model, bench/RESULTS.md section 8); small ones give the model every core, since there is almost nothing
+    to overlap (a folder of 100 small photos took 1.24× rembg's time with one core idle). Set in the thread
+    that runs the model (OpenMP keeps the count per calling thread) and restored afterwards.
     """
     import torch
 
     if segmenter.device.type != "cpu":
-        yield
+        yield lambda pixels: None
         return
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 1)))
+    spare = max(1, min(before, (os.cpu_count() or 1) - 1))
+
+    def fit(pixels: int) -> None:
+        wanted = before if pixels < SMALL_PHOTO_PIXELS else spare
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+
     try:
-        yield
+        yield fit
     finally:
         torch.set_num_threads(before)
 
@@ -304,7 +317,7 @@ def iter_export(
     decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()
     encoding: deque[Future[FileResult]] = deque()
     pending = iter(todo)
-    with cores_left_for_decode_and_encode(segmenter):
+    with model_threads(segmenter) as fit_threads:
         try:
             def refill() -> None:
                 while len(decoding) < prefetch and not cancel.is_set():
@@ -325,6 +338,8 @@ def iter_export(
                         yield progress(FileResult(item, "failed", str(exc)))
                     except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                if group:
+                    fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
                 for item, loaded, alpha, error in _segment(segmenter, group):
                     if error is not None or alpha is None:
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))

@@ -126,15 +126,17 @@ def test_cli_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
         cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "o"), "--name", "{bad}"])
 
 
-@pytest.mark.parametrize(("cores", "threads_during"), [(4, 3), (1, 1)])
-def test_batch_leaves_a_core_to_decode_and_encode(
-    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch, cores: int, threads_during: int
+@pytest.mark.parametrize(("cores", "size", "threads_during"),
+                         [(4, (2000, 1500), 3), (4, (160, 120), 4), (1, (2000, 1500), 1)])
+def test_large_photos_leave_a_core_to_decode_and_encode_small_ones_do_not(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch, cores: int, size: tuple[int, int],
+    threads_during: int,
 ) -> None:
     import torch
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    make_photo(seed=0).save(photos / "p.jpg")
+    make_photo(size, seed=0).save(photos / "p.jpg")
     monkeypatch.setattr("clearbg_desktop.core.batch.os.cpu_count", lambda: cores)
     seen: list[int] = []
     predict = segmenter.predict_alpha
