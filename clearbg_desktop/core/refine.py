@@ -82,6 +82,7 @@ def _local_colour(image: np.ndarray, weight: np.ndarray, radius: int) -> tuple[n
 
 
 EDGE_CONTRAST = 2.0
+STRIP_ROWS = 256  # rows matted at once
 
 
 def refine_edges(rgb: Image.Image, alpha: Image.Image, band: int = 8, colour_noise: float = 30.0) -> Image.Image:
@@ -102,8 +103,26 @@ def refine_edges(rgb: Image.Image, alpha: Image.Image, band: int = 8, colour_noi
     rows, cols = np.flatnonzero(unknown.any(1)), np.flatnonzero(unknown.any(0))
     top, bottom = max(rows[0] - radius, 0), min(rows[-1] + radius + 1, a.shape[0])
     left, right = max(cols[0] - radius, 0), min(cols[-1] + radius + 1, a.shape[1])
-    image = np.asarray(rgb, np.float32)[top:bottom, left:right]
-    coarse = a[top:bottom, left:right].astype(np.float32) / 255.0
+    photo = np.asarray(rgb)
+    out = a.copy()
+    # In strips with a halo of one window radius: every window lies inside its strip, so the result is the
+    # same as for the whole box, and memory stays a few strips' worth (24 MP at once peaked at 4.5 GiB).
+    for start in range(top, bottom, STRIP_ROWS):
+        stop = min(start + STRIP_ROWS, bottom)
+        window = unknown[start:stop, left:right]
+        if not window.any():
+            continue
+        low, high = max(start - radius, top), min(stop + radius, bottom)
+        estimate = _matte(photo[low:high, left:right], a[low:high, left:right], radius, colour_noise)
+        estimate = estimate[start - low:start - low + (stop - start)]
+        out[start:stop, left:right][window] = (estimate[window] * 255 + 0.5).astype(np.uint8)
+    return Image.fromarray(out, "L")
+
+
+def _matte(photo: np.ndarray, alpha: np.ndarray, radius: int, colour_noise: float) -> np.ndarray:
+    """The colour-line estimate for one strip (float alpha 0..1, the strip's shape)."""
+    image = photo.astype(np.float32)
+    coarse = alpha.astype(np.float32) / 255.0
     fg, fg_found = _local_colour(image, (coarse > 0.95).astype(np.float32), radius)
     bg, bg_found = _local_colour(image, (coarse < 0.05).astype(np.float32), radius)
     spread = fg - bg
@@ -118,11 +137,7 @@ def refine_edges(rgb: Image.Image, alpha: Image.Image, band: int = 8, colour_noi
     estimate = coarse + doubt * confidence * (mixed.clip(0, 1) - coarse)
     # Then the edge is made crisper around 50 %: the model's 320 px map, upsampled, leaves a blur several
     # pixels wide that the colour estimate alone does not remove (people-val MAE: bench/matting_quality.py).
-    estimate = ((estimate - 0.5) * EDGE_CONTRAST + 0.5).clip(0, 1)
-    out = a.copy()
-    window = unknown[top:bottom, left:right]
-    out[top:bottom, left:right][window] = (estimate[window] * 255 + 0.5).astype(np.uint8)
-    return Image.fromarray(out, "L")
+    return ((estimate - 0.5) * EDGE_CONTRAST + 0.5).clip(0, 1)
 
 
 def refine_alpha(rgb: Image.Image, alpha: Image.Image, settings: RefineSettings) -> Image.Image:

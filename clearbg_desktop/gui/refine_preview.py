@@ -59,6 +59,8 @@ class RefinePreview(QObject):
         self._tokens = itertools.count(1)
         self._latest = 0
         self._jobs: set[PreviewJob] = set()
+        self._settings: dict[int, RefineSettings] = {}  # token -> the settings it previews
+        self._shown: tuple[RefineSettings, np.ndarray] | None = None  # the preview on screen, for Apply to reuse
         panel = window.refine_panel
         panel.preview_requested.connect(self.request)
         panel.applied.connect(self.apply)
@@ -71,6 +73,7 @@ class RefinePreview(QObject):
         if self.base is None or self.base[0] is not document:
             self.base = (document, document.alpha.copy())
         self._latest = next(self._tokens)
+        self._settings = {self._latest: settings}
         job = PreviewJob(self._latest, document.loaded.rgb, self.base[1], settings)
         job.setAutoDelete(False)
         self._jobs.add(job)
@@ -88,6 +91,7 @@ class RefinePreview(QObject):
             return
         document.alpha[...] = refined
         document.preview_rgb = colours
+        self._shown = (self._settings[token], refined) if token in self._settings else None
         if document is self.window.workspace.current:
             self.window.canvas.refresh()
         self.window.statusBar().showMessage("Refinement preview: Apply to keep it, Reset to drop it")
@@ -97,9 +101,15 @@ class RefinePreview(QObject):
         document = self.window.workspace.current
         if document is None or document.alpha is None or document.loaded is None:
             return
-        base = self.base[1] if self.base is not None and self.base[0] is document else document.alpha.copy()
+        had_preview = self.base is not None and self.base[0] is document
+        base = self.base[1] if self.base is not None and had_preview else document.alpha.copy()
+        shown, self._shown = self._shown, None
         self.base, self._latest = None, next(self._tokens)
-        refined = np.asarray(refine_alpha(document.loaded.rgb, Image.fromarray(base, "L"), settings))
+        if had_preview and shown is not None and shown[0] == settings:
+            refined = shown[1]  # the preview on screen is these settings: no second (24 MP: 1 GiB) pass
+        else:
+            QThreadPool.globalInstance().waitForDone()  # never two refinements of one photo in memory at once
+            refined = np.asarray(refine_alpha(document.loaded.rgb, Image.fromarray(base, "L"), settings))
         document.alpha[...] = refined
         document.preview_rgb = None  # decontamination is an export setting (kept below), not an edit of the photo
         self.window.canvas.painting_enabled = True
@@ -114,6 +124,7 @@ class RefinePreview(QObject):
     def cancel(self) -> None:
         """Back to the mask before refining; late previews are dropped."""
         self._latest = next(self._tokens)
+        self._shown = None
         if self.base is not None:
             document, base = self.base
             self.base = None

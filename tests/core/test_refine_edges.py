@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from clearbg_desktop.core.refine import refine_edges
@@ -37,3 +38,12 @@ def test_the_soft_edge_gets_crisper() -> None:
     after = np.asarray(refine_edges(rgb, alpha, band=8))
     soft = (before > 25) & (before < 230)
     assert ((after > 25) & (after < 230)).sum() < soft.sum()
+
+
+def test_strips_give_the_same_result_as_the_whole_picture(monkeypatch: pytest.MonkeyPatch) -> None:
+    import clearbg_desktop.core.refine as refine
+
+    rgb, alpha = portrait_like()
+    whole = np.asarray(refine_edges(rgb, alpha, band=8))
+    monkeypatch.setattr(refine, "STRIP_ROWS", 7)  # many strips, each with its halo
+    assert np.array_equal(np.asarray(refine_edges(rgb, alpha, band=8)), whole)
