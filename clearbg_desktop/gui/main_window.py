@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.document_chosen.connect(self._on_document_chosen)
         self.photos_dock = self._dock("Photos", "PhotosDock", self.filmstrip, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.refine_panel = RefinePanel(self)
-        scroller = QScrollArea(self)
+        self.refine_scroller = scroller = QScrollArea(self)
         scroller.setWidget(self.refine_panel)
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
         self.photos_dock.setMaximumWidth(max(MIN_PHOTOS_PANEL, int(width * SIDE_PANEL_SHARE)))
         for dock in (self.refine_dock, self.history_dock):
             dock.setMaximumWidth(right)
-        self.refine_panel.fit_width(right)
+        self.refine_scroller.setMinimumWidth(min(right, self.refine_panel.fit_width(right)))  # never cut off
         super().resizeEvent(event)
 
     # ----- quitting ----------------------------------------------------------------------

@@ -86,9 +86,10 @@ class RefinePanel(QWidget):
         slider.valueChanged.connect(lambda v: slider.setToolTip(str(v)))
         return slider
 
-    def fit_width(self, width: int) -> None:
+    def fit_width(self, width: int) -> int:
         """Where the panel is narrower than its rows (a small window, 150-200 % scaling), labels go above their
-        controls; ``width`` is the dock's, of which the scroll bar takes a part."""
+        controls; ``width`` is the dock's, of which the scroll bar takes a part. Returns the width the panel
+        needs then, scroll bar included, which its dock must not go below."""
         if self._wide_width is None:
             self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
             self._wide_width = self.minimumSizeHint().width()
@@ -96,6 +97,7 @@ class RefinePanel(QWidget):
         policy = QFormLayout.RowWrapPolicy.WrapAllRows if narrow else QFormLayout.RowWrapPolicy.DontWrapRows
         if self.form.rowWrapPolicy() != policy:
             self.form.setRowWrapPolicy(policy)
+        return self.minimumSizeHint().width() + SCROLL_BAR_ALLOWANCE
 
     def _with_value(self, slider: QSlider) -> QWidget:
         """The slider with its value written beside it (a fixed width, so the row does not jump)."""
