@@ -85,7 +85,6 @@ def list_models() -> int:
     except WeightsError as exc:
         print(f"clearbg-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE
-
     if not rows:
         print("no models installed", file=sys.stderr)
         return EXIT_USAGE

@@ -215,3 +215,24 @@ def test_download_cancel_keeps_the_partial_file_and_a_bad_hash_is_never_used(
         download_official("testmodel", tmp_path, url=url)
     assert not (tmp_path / "testmodel.onnx").exists()
     assert not partial_path(tmp_path / "testmodel.onnx").exists()
+
+
+def test_cli_adds_lists_and_uses_a_model(tmp_path: Path, onnx_folder: str, random_weights: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from clearbg_desktop.cli import main as cli_main
+    from tests.conftest import make_photo
+
+    source = tmp_path / "u2netp.onnx"
+    source.write_bytes(onnx_file("small", onnx_folder).read_bytes())
+    assert cli_main(["--add-model", str(source), "--name", "mine"]) == 0
+    assert "installed 'mine'" in capsys.readouterr().out
+    assert cli_main(["--list-models"]) == 0
+    listing = capsys.readouterr().out
+    assert "mine" in listing and "small" in listing and "u2netp.onnx" in listing
+    (tmp_path / "junk.onnx").write_bytes(b"\x08\x01junk")
+    assert cli_main(["--add-model", str(tmp_path / "junk.onnx")]) == 2
+    assert "junk.onnx" in capsys.readouterr().err
+    make_photo().save(tmp_path / "p.jpg")
+    assert cli_main([str(tmp_path / "p.jpg"), "-o", str(tmp_path / "out"), "--model", "mine", "-q"]) == 0
+    assert (tmp_path / "out" / "p-cutout.png").is_file()
+    assert cli_main([str(tmp_path / "p.jpg"), "-o", str(tmp_path / "out2"), "--model", "nope", "-q"]) == 2
