@@ -97,7 +97,8 @@ class RefinePreview(QObject):
         self.window.statusBar().showMessage("Refinement preview: Apply to keep it, Reset to drop it")
 
     def apply(self, settings: RefineSettings) -> None:
-        """Computed here once more, so what is applied is exactly these settings, whatever previews were in flight."""
+        """Applies exactly these settings: the preview on screen when it is of them, else computed here (after any
+        preview still running, so one photo is never refined twice at once)."""
         document = self.window.workspace.current
         if document is None or document.alpha is None or document.loaded is None:
             return
