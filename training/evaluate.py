@@ -18,9 +18,9 @@ import torch
 from clearbg_desktop.core.segmenter import Segmenter
 from training.checkpoint import load_weights
 from training.config import EvalParams
-from training.data import Pair, find_pairs
+from training.data import find_pairs
 from training.engine import ValidationSet
-from training.manifest import read_data_manifest
+from training.manifest import manifest_pairs, read_data_manifest
 from training.metrics import evaluate_masks
 from training.model_card import markdown_table
 
@@ -100,10 +100,10 @@ def teacher_agreement(params: EvalParams, ours: Path | None) -> dict[str, dict]:
     manifest_path = Path(params.heldout_manifest) if params.heldout_manifest else None
     if manifest_path is None or not manifest_path.is_file():
         return {}
-    records = [r for r in read_data_manifest(manifest_path)["records"] if r["split"] == "val"]
+    manifest = read_data_manifest(manifest_path)
     agreement: dict[str, dict] = {}
     for domain, sources in params.domains.items():
-        pairs = [Pair(Path(r["image"]), Path(r["mask"])) for r in records if r.get("source") in sources]
+        pairs = manifest_pairs(manifest, "val", sources)
         if not pairs:
             continue
         dataset = ValidationSet.from_pairs(f"heldout-{domain}", pairs)

@@ -22,8 +22,10 @@ def read_data_manifest(path: Path | str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def manifest_pairs(manifest: dict, split: str) -> list[Pair]:
-    return [Pair(Path(r["image"]), Path(r["mask"])) for r in manifest["records"] if r["split"] == split]
+def manifest_pairs(manifest: dict, split: str, sources: list[str] | None = None) -> list[Pair]:
+    """The pairs of one split, optionally only those from the given photo sources (folder names)."""
+    return [Pair(Path(r["image"]), Path(r["mask"])) for r in manifest["records"]
+            if r["split"] == split and (sources is None or r.get("source") in sources)]
 
 
 def manifest_hash(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -85,9 +86,6 @@ def looks_like_output(path: Path, options: ExportOptions, model: str = "small") 
     Used where outputs and photos share a folder (``clearbg-cli DIR -o DIR``): those files are skipped,
     the photos are not. A template without ``{name}`` names every output alike, so nothing matches it.
     """
-    import re
-    import string
-
     if path.suffix.lower() != options.suffix.lower():
         return False
     pattern = ""
@@ -167,8 +165,6 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
     encodes a few full-resolution horizontal bands spread over the picture, at the output's own
     scale, and extrapolates their bytes per pixel to the output's size, plus the metadata it carries.
     """
-    from clearbg_desktop.core.compose import resized, subject_box
-
     width, height = loaded.rgb.size
     box = (0, 0, width, height)
     if options.crop_to_subject:

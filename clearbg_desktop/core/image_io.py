@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,9 +307,6 @@ def remove_stale_parts(folder: Path) -> list[Path]:
     Ours are ``.<stem>.<pid>-<random>.part``: one whose writer process is gone is abandoned. The
     older pattern (``.<stem>.<random>.part``, no pid) counts as abandoned after ten minutes.
     """
-    import re
-    import time
-
     removed: list[Path] = []
     if not folder.is_dir():
         return removed
