@@ -7,15 +7,14 @@ the bundled folder. The source file is only read, never changed or moved.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearbg_desktop.core.image_io import write_atomic
 from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
+    OFFICIAL_MODELS,
     ConversionError,
     convert_checkpoint,
     identify_official,
@@ -23,11 +22,11 @@ from clearbg_desktop.core.official_weights import (
 )
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
 from clearbg_desktop.core.weights import (
-    MANIFEST_NAME,
     WeightsEntry,
     WeightsError,
     available_models,
     read_weights_manifest,
+    remove_weights_entry,
     sha256_file,
     write_weights_folder,
 )
@@ -38,7 +37,6 @@ OFFICIAL_QUALITY = {
     "u2net": "people-val: max Fβ 0.962, MAE 0.026 (ONNX as published)",
 }
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MODEL_SUFFIXES = (".onnx", ".pth", ".pt")
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def find_rembg_models(folder: Path | None = None) -> list[Path]:
     folder = folder or rembg_models_folder()
     if not folder.is_dir():
         return []
-    known = {"u2net.onnx", "u2netp.onnx", "u2net_human_seg.onnx", "silueta.onnx"}
+    known = {model.file_name for model in OFFICIAL_MODELS.values()}
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name in known)
 
 
@@ -115,7 +113,7 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
     try:
         existing = read_weights_manifest(folder)
     except WeightsError:
-        existing = {}  # a broken manifest is rewritten with this model (the old entries were unusable)
+        existing = {}  # write_weights_folder rewrites a broken manifest with this model (its entries were unusable)
     if name in existing and not replace:
         raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
     try:
@@ -145,14 +143,7 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
 def remove_model(name: str, folder: Path | None = None) -> None:
     """Remove a model from the user folder (bundled models cannot be removed)."""
     folder = folder or user_models_dir()
-    manifest_path = folder / MANIFEST_NAME
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        item = manifest["models"][name]
-    except (OSError, ValueError, KeyError, TypeError):
+        remove_weights_entry(folder, name)
+    except WeightsError:
         raise WeightsError(f"no user-installed model named {name!r} in {folder}") from None
-    del manifest["models"][name]
-    write_atomic((json.dumps(manifest, indent=2) + "\n").encode(), manifest_path, overwrite=True)
-    for file_name in (item.get("file"), item.get("card")):
-        if file_name:
-            (folder / file_name).unlink(missing_ok=True)

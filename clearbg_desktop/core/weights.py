@@ -183,10 +183,7 @@ def write_weights_folder(
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
     weights_path = write_atomic(buffer.getvalue(), folder / file_name, overwrite=True)
-    manifest_path = folder / MANIFEST_NAME
-    manifest: dict = {"models": {}}
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = _manifest_json(folder)
     item: dict = {
         "file": file_name,
         "sha256": sha256_file(weights_path),
@@ -199,5 +196,32 @@ def write_weights_folder(
         write_atomic((json.dumps(card, indent=2) + "\n").encode(), folder / card_name, overwrite=True)
         item["card"] = card_name
     manifest["models"][name] = item
-    write_atomic((json.dumps(manifest, indent=2) + "\n").encode(), manifest_path, overwrite=True)
+    _write_manifest_json(folder, manifest)
     return read_weights_manifest(folder)[name]
+
+
+def remove_weights_entry(folder: Path, name: str) -> None:
+    """Take ``name`` out of ``folder``'s manifest, then delete its weights and card files."""
+    manifest = _manifest_json(folder)
+    item = manifest["models"].pop(name, None)
+    if not isinstance(item, dict):
+        raise WeightsError(f"no model named {name!r} in {folder}")
+    _write_manifest_json(folder, manifest)
+    for file_name in (item.get("file"), item.get("card")):
+        if file_name:
+            (folder / file_name).unlink(missing_ok=True)
+
+
+def _manifest_json(folder: Path) -> dict:
+    """The manifest as JSON to edit; an absent or unreadable one starts empty (its entries were unusable)."""
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"models": {}}
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
+        return {"models": {}}
+    return manifest
+
+
+def _write_manifest_json(folder: Path, manifest: dict) -> None:
+    write_atomic((json.dumps(manifest, indent=2) + "\n").encode(), folder / MANIFEST_NAME, overwrite=True)

@@ -236,3 +236,14 @@ def test_cli_adds_lists_and_uses_a_model(tmp_path: Path, onnx_folder: str, rando
     assert cli_main([str(tmp_path / "p.jpg"), "-o", str(tmp_path / "out"), "--model", "mine", "-q"]) == 0
     assert (tmp_path / "out" / "p-cutout.png").is_file()
     assert cli_main([str(tmp_path / "p.jpg"), "-o", str(tmp_path / "out2"), "--model", "nope", "-q"]) == 2
+
+
+def test_adding_a_model_over_a_broken_user_manifest_replaces_it(tmp_path: Path, onnx_folder: str) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{broken")
+    entry = add_model_file(onnx_file("small", onnx_folder), name="fresh", folder=folder)
+    assert find_weights("fresh", [folder]).sha256 == entry.sha256
+    remove_model("fresh", folder)
+    with pytest.raises(WeightsError, match="no user-installed model named 'fresh'"):
+        remove_model("fresh", folder)
