@@ -64,8 +64,9 @@ def load_weights(path: Path, expected_sha256: str = "") -> LoadedWeights:
         return LoadedWeights(load_model(entry), entry.input_size, f"ClearBG {entry.name} ({entry.short_hash})", entry)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found (docs/training.md says where the official files come from)")
-    if expected_sha256 and sha256_file(path) != expected_sha256.lower():
-        raise ValueError(f"{path}: SHA-256 {sha256_file(path)[:12]}… is not the pinned {expected_sha256[:12]}…")
+    actual = sha256_file(path) if expected_sha256 else ""
+    if actual != expected_sha256.lower():
+        raise ValueError(f"{path}: SHA-256 {actual[:12]}… is not the pinned {expected_sha256[:12]}…")
     if is_official_file(path):
         try:
             return LoadedWeights(convert_checkpoint(path), 320, f"{path.name} (converted)")
