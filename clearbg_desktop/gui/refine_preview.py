@@ -34,10 +34,11 @@ class PreviewJob(QRunnable):
     def __init__(self, token: int, rgb: Image.Image, base: np.ndarray, settings: RefineSettings) -> None:
         super().__init__()
         self.signals = PreviewSignals()
-        self._args = (token, rgb, base, settings)
+        self.token = token
+        self._args = (rgb, base, settings)
 
     def run(self) -> None:
-        token, rgb, base, settings = self._args
+        rgb, base, settings = self._args
         colours = None
         try:
             alpha = refine_alpha(rgb, Image.fromarray(base, "L"), settings)
@@ -46,7 +47,7 @@ class PreviewJob(QRunnable):
             refined = np.asarray(alpha)
         except Exception:  # noqa: BLE001 - a failed preview shows nothing; Apply recomputes and reports
             refined = None
-        self.signals.ready.emit(token, refined, colours)
+        self.signals.ready.emit(self.token, refined, colours)
 
 
 class RefinePreview(QObject):
@@ -59,7 +60,7 @@ class RefinePreview(QObject):
         self._tokens = itertools.count(1)
         self._latest = 0
         self._jobs: set[PreviewJob] = set()
-        self._settings: dict[int, RefineSettings] = {}  # token -> the settings it previews
+        self._latest_settings: RefineSettings | None = None  # what the latest request previews
         self._shown: tuple[RefineSettings, np.ndarray] | None = None  # the preview on screen, for Apply to reuse
         panel = window.refine_panel
         panel.preview_requested.connect(self.request)
@@ -73,7 +74,7 @@ class RefinePreview(QObject):
         if self.base is None or self.base[0] is not document:
             self.base = (document, document.alpha.copy())
         self._latest = next(self._tokens)
-        self._settings = {self._latest: settings}
+        self._latest_settings = settings
         job = PreviewJob(self._latest, document.loaded.rgb, self.base[1], settings)
         job.setAutoDelete(False)
         self._jobs.add(job)
@@ -83,7 +84,7 @@ class RefinePreview(QObject):
         QThreadPool.globalInstance().start(job)
 
     def _on_ready(self, token: int, refined: np.ndarray | None, colours: np.ndarray | None) -> None:
-        self._jobs = {job for job in self._jobs if job._args[0] != token}
+        self._jobs = {job for job in self._jobs if job.token != token}
         if token != self._latest or self.base is None or refined is None:
             return  # stale: a newer request, a cancel or another photo came first
         document = self.base[0]
@@ -91,7 +92,7 @@ class RefinePreview(QObject):
             return
         document.alpha[...] = refined
         document.preview_rgb = colours
-        self._shown = (self._settings[token], refined) if token in self._settings else None
+        self._shown = (self._latest_settings, refined) if self._latest_settings is not None else None
         if document is self.window.workspace.current:
             self.window.canvas.refresh()
         self.window.statusBar().showMessage("Refinement preview: Apply to keep it, Reset to drop it")
