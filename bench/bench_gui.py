@@ -12,34 +12,23 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_weights_dir, current_rss_mib, make_test_photo, peak_rss_mib, table  # noqa: E402
+from bench.common import current_rss_mib, make_test_photo, open_bench_window, peak_rss_mib, table, wait_for  # noqa: E402
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="clearbg-gui-bench-"))
-    os.environ.setdefault("CLEARBG_CONFIG_DIR", str(tmp / "config"))
-    os.environ.setdefault("CLEARBG_LOG_DIR", str(tmp / "logs"))
-    bench_weights_dir()
-    from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
+    app, window, tmp = open_bench_window("clearbg-gui-bench-")
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
     from clearbg_desktop.core.export import ExportOptions
-    from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
 
-    QCoreApplication.setOrganizationName("ClearBG-bench")
-    app = QApplication.instance() or QApplication([])
-    window = MainWindow(AppSettings(device="cpu"))
-    window.resize(1280, 820)
-    window.show()
     gaps: list[float] = []
     last = [time.perf_counter()]
 
@@ -51,13 +40,6 @@ def main() -> None:
     timer = QTimer()
     timer.timeout.connect(tick)
 
-    def wait_for(signal, timeout_s: float = 300) -> list:  # type: ignore[no-untyped-def]
-        loop = QEventLoop()
-        received: list = []
-        signal.connect(lambda *a: (received.extend(a), loop.quit()))
-        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-        loop.exec()
-        return received
 
     rows = []
     photo12 = make_test_photo(12, tmp)
@@ -137,6 +119,7 @@ def main() -> None:
         [f"photo {w}×{h}: RSS added by opening it", f"{rss_start - rss_before_24:.0f} MiB", ""],
         ["peak RSS of the whole GUI run (24 MP + 100 strokes)", f"{peak_rss_mib():.0f} MiB", "< 1.5 GiB"],
     ], f"Brush and memory at 24 MP (widest stroke box {big_stroke_box_area} px)")
+    window.quit_guard.confirmed = True  # the strokes were never exported: quit without asking
     window.close()
 
 

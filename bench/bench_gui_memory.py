@@ -8,44 +8,25 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_weights_dir, current_rss_mib, make_test_photo, peak_rss_mib, table  # noqa: E402
+from bench.common import current_rss_mib, make_test_photo, open_bench_window, peak_rss_mib, table, wait_for  # noqa: E402
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="clearbg-memory-"))
-    os.environ.setdefault("CLEARBG_CONFIG_DIR", str(tmp / "config"))
-    os.environ.setdefault("CLEARBG_LOG_DIR", str(tmp / "logs"))
-    bench_weights_dir()
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QPointF, Qt, QTimer
+    app, window, tmp = open_bench_window("clearbg-memory-")
+    from PySide6.QtCore import QEventLoop, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
     from clearbg_desktop.core.export import ExportOptions
     from clearbg_desktop.core.refine import RefineSettings
-    from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
 
-    QCoreApplication.setOrganizationName("ClearBG-bench")
-    app = QApplication.instance() or QApplication([])
     photo = make_test_photo(24, tmp, "p24.jpg")
-    rows = [["process before the window", f"{current_rss_mib():.0f} MiB", f"{peak_rss_mib():.0f} MiB"]]
-    window = MainWindow(AppSettings(device="cpu"))
-    window.resize(1280, 820)
-    window.show()
-
-    def wait_for(signal, timeout_s: float = 600) -> list:  # type: ignore[no-untyped-def]
-        loop = QEventLoop()
-        received: list = []
-        signal.connect(lambda *a: (received.extend(a), loop.quit()))
-        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-        loop.exec()
-        return received
+    rows = [["process with the window", f"{current_rss_mib():.0f} MiB", f"{peak_rss_mib():.0f} MiB"]]
 
     def settle(ms: int = 200) -> None:
         loop = QEventLoop()

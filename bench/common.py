@@ -89,3 +89,39 @@ def bench_weights_dir() -> None:
     torch.manual_seed(0)
     write_weights_folder(build_model("small"), folder, "small")
     os.environ["CLEARBG_USER_MODELS"] = str(folder)
+
+
+def open_bench_window(prefix: str):  # type: ignore[no-untyped-def]
+    """The real main window, offscreen, with private settings/log folders and the bench weights:
+    ``(app, window, tmp folder)`` for the GUI benchmarks."""
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.setdefault("CLEARBG_CONFIG_DIR", str(tmp / "config"))
+    os.environ.setdefault("CLEARBG_LOG_DIR", str(tmp / "logs"))
+    bench_weights_dir()
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from clearbg_desktop.core.settings import AppSettings
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    QCoreApplication.setOrganizationName("ClearBG-bench")
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(AppSettings(device="cpu"))
+    window.resize(1280, 820)
+    window.show()
+    return app, window, tmp
+
+
+def wait_for(signal, timeout_s: float = 300) -> list:  # type: ignore[no-untyped-def]
+    """Run the event loop until ``signal`` fires (its arguments) or the timeout passes (empty)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    received: list = []
+    signal.connect(lambda *a: (received.extend(a), loop.quit()))
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    return received
