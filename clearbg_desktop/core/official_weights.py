@@ -65,11 +65,9 @@ def identify_official(md5: str) -> OfficialModel | None:
 
 
 def md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
+    """The hash rembg pins its files by (identification, not security)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def _conv_order(model: U2Net) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
