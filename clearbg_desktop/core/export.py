@@ -7,10 +7,21 @@ import string
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.compose import Background, combine_alpha, compose, flatten_onto_colour, resized, subject_box
-from clearbg_desktop.core.image_io import FORMAT_SUFFIXES, LoadedImage, encode_image, write_atomic
+from clearbg_desktop.core.compose import (
+    Background,
+    background_layer,
+    combine_alpha,
+    compose,
+    flatten_onto_colour,
+    resized,
+    subject_box,
+)
+from clearbg_desktop.core.deep_colour import DEEP_FORMATS, encode_tiff16, from_eight_bit, resize_deep
+from clearbg_desktop.core.image_io import FORMAT_SUFFIXES, LoadedImage, encode_image, tiff_safe_exif, write_atomic
+from clearbg_desktop.core.png_encoder import encode_png16
 from clearbg_desktop.core.refine import RefineSettings, refine_alpha
 
 TEMPLATE_FIELDS = ("name", "ext", "format", "model")
@@ -137,7 +148,51 @@ def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
     return resized(picture, options.resize_long_edge, options.resize_percent)
 
 
+def keeps_sixteen_bits(loaded: LoadedImage, options: ExportOptions) -> bool:
+    """A 16-bit photo exported as a cut-out to PNG or TIFF stays 16-bit (masks and JPEG/WebP are 8-bit)."""
+    return loaded.deep is not None and options.format in DEEP_FORMATS and not options.mask_only
+
+
+def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> np.ndarray:
+    """:func:`render_output` at 16 bits per channel: HxWx4 (transparent) or HxWx3 uint16.
+
+    The mask and the colour clean-up are computed on the 8-bit photo; the clean-up is applied as the change it
+    makes, so colours it leaves alone keep all 16 bits.
+    """
+    assert loaded.deep is not None
+    alpha = combine_alpha(refine_alpha(loaded.rgb, alpha, options.refine), loaded.source_alpha)
+    deep = loaded.deep
+    if options.refine.decontaminate:
+        from clearbg_desktop.core.refine import decontaminate_colors
+
+        change = (np.asarray(decontaminate_colors(loaded.rgb, alpha), np.int32)
+                  - np.asarray(loaded.rgb, np.int32)) * 257
+        deep = (deep + change).clip(0, 65535).astype(np.uint16)
+    alpha16 = from_eight_bit(np.asarray(alpha))
+    layer = background_layer(options.background, loaded.rgb)
+    if layer is None:
+        picture = np.dstack([deep, alpha16])
+    else:
+        weight = alpha16[..., None].astype(np.float32) / 65535.0
+        behind = from_eight_bit(np.asarray(layer)).astype(np.float32)
+        picture = (deep * weight + behind * (1.0 - weight) + 0.5).astype(np.uint16)
+    if options.crop_to_subject:
+        box = subject_box(alpha, options.crop_padding)
+        if box is not None:
+            picture = picture[box[1]:box[3], box[0]:box[2]]
+    size = resized(Image.new("L", (picture.shape[1], picture.shape[0])), options.resize_long_edge,
+                   options.resize_percent).size
+    return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
+
+
 def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> bytes:
+    icc = loaded.icc_profile if options.keep_icc and not options.mask_only else None
+    exif = loaded.exif if options.keep_exif and not options.mask_only else None
+    if keeps_sixteen_bits(loaded, options):
+        pixels = render_deep_output(loaded, alpha, options)
+        if options.format == "png":
+            return encode_png16(pixels, options.png_compress_level, icc_profile=icc, exif=exif)
+        return encode_tiff16(pixels, icc, tiff_safe_exif(exif) if exif else None)
     picture = render_output(loaded, alpha, options)
     return encode_image(
         picture,
@@ -145,8 +200,8 @@ def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
         quality=options.quality,
         lossless=options.lossless,
         png_compress_level=options.png_compress_level,
-        icc_profile=loaded.icc_profile if options.keep_icc and not options.mask_only else None,
-        exif=loaded.exif if options.keep_exif and not options.mask_only else None,
+        icc_profile=icc,
+        exif=exif,
     )
 
 
@@ -184,7 +239,14 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
             continue
         region = (box[0], top, box[2], bottom)
         band = LoadedImage(rgb=loaded.rgb.crop(region),
-                           source_alpha=None if loaded.source_alpha is None else loaded.source_alpha.crop(region))
+                           source_alpha=None if loaded.source_alpha is None else loaded.source_alpha.crop(region),
+                           deep=None if loaded.deep is None else loaded.deep[top:bottom, box[0]:box[2]])
+        if keeps_sixteen_bits(band, band_options):  # 16-bit: sampled at full size, the ratio is what matters
+            encoded = encode_output(band, alpha.crop(region), band_options.with_changes(keep_icc=False,
+                                                                                        keep_exif=False))
+            sampled_bytes += len(encoded)
+            sampled_pixels += band.rgb.width * band.rgb.height
+            continue
         picture = render_output(band, alpha.crop(region), band_options)
         if factor != 1.0:
             picture = picture.resize((max(1, round(picture.width * factor)), max(1, round(picture.height * factor))),

@@ -1,8 +1,8 @@
 """Loading photos the way a photographer expects, and saving outputs without ever losing one.
 
 Loading applies EXIF orientation, converts every mode (CMYK, palette, LA/RGBA, 16-bit, grey)
-to 8-bit RGB plus an optional source alpha, keeps the ICC profile and EXIF (minus orientation)
-for the output, and refuses decompression bombs. Saving is atomic: a temporary file in the
+to 8-bit RGB plus an optional source alpha, keeps a 16-bit photo's full values beside it
+(``core.deep_colour``), keeps the ICC profile and EXIF (minus orientation) for the output, and refuses decompression bombs. Saving is atomic: a temporary file in the
 target folder, then a rename, so a crash or a cancel never leaves a half-written output, and an
 existing file is never replaced unless the caller asks.
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
+from clearbg_desktop.core.deep_colour import grey_deep_colour, orient, read_deep_colour, sixteen_bit_rawmode
 from clearbg_desktop.core.png_encoder import can_encode as can_encode_png
 from clearbg_desktop.core.png_encoder import encode_png
 
@@ -80,7 +81,10 @@ class OutputExistsError(OutputError):
 
 @dataclass
 class LoadedImage:
-    """A decoded photo: 8-bit RGB, optional source alpha, and metadata to carry to outputs."""
+    """A decoded photo: 8-bit RGB, optional source alpha, and metadata to carry to outputs.
+
+    ``deep`` holds a 16-bit photo's RGB at full depth (HxWx3 uint16, upright), for 16-bit outputs.
+    """
 
     rgb: Image.Image
     path: Path | None = None
@@ -88,6 +92,7 @@ class LoadedImage:
     icc_profile: bytes | None = None
     exif: bytes | None = None
     notes: list[str] = field(default_factory=list)
+    deep: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -183,9 +188,13 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
             if frames > 1:
                 opened.seek(0)
                 notes.append(f"animated image with {frames} frames: only the first frame was used")
+            deep_rawmode = sixteen_bit_rawmode(opened)
             opened.load()
             icc = opened.info.get("icc_profile")
             exif = opened.getexif()
+            deep = read_deep_colour(path, deep_rawmode) if deep_rawmode else grey_deep_colour(opened)
+            if deep is not None:
+                deep = orient(deep, int(exif.get(EXIF_ORIENTATION_TAG, 1) or 1))
             oriented = ImageOps.exif_transpose(opened)
     except ImageLoadError:
         raise
@@ -215,7 +224,8 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
             exif_bytes = exif.tobytes() if len(exif) else None
         except Exception:  # noqa: BLE001 - unwritable EXIF is dropped with a note, never fatal
             notes.append("the photo's EXIF could not be carried over")
-    return LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes)
+    return LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes,
+                       deep=deep)
 
 
 def tiff_safe_exif(exif: bytes) -> Image.Exif | None:

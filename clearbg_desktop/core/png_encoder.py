@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -61,10 +62,14 @@ def _up_filtered(rows: np.ndarray, previous_row: np.ndarray | None) -> np.ndarra
     return out
 
 
-def _compress_strip(image: Image.Image, top: int, bottom: int, level: int, last: bool) -> tuple[bytes, int, int]:
-    """(raw deflate bytes, adler-32 of the filtered bytes, their length) for rows ``top:bottom``."""
+def _compress_strip(rows_of: Callable[[int, int], np.ndarray], top: int, bottom: int, level: int,
+                    last: bool) -> tuple[bytes, int, int]:
+    """(raw deflate bytes, adler-32 of the filtered bytes, their length) for rows ``top:bottom``.
+
+    ``rows_of(first, bottom)`` gives those scanlines as a 2-D uint8 array (bytes in PNG order).
+    """
     first = max(0, top - 1)  # one row of context for the Up filter
-    rows = np.asarray(image.crop((0, first, image.width, bottom))).reshape(bottom - first, -1)
+    rows = rows_of(first, bottom)
     previous = rows[0] if top > 0 else None
     filtered = _up_filtered(rows[1:] if top > 0 else rows, previous)
     data = filtered.reshape(-1).data  # a flat uint8 view, no copy
@@ -83,15 +88,47 @@ def encode_png(
     """PNG bytes of an L/LA/RGB/RGBA image, with an optional ICC profile (iCCP) and EXIF (eXIf)."""
     if not can_encode(image):
         raise ValueError(f"encode_png handles {', '.join(COLOR_TYPES)} images, not {image.mode}")
-    if image.width == 0 or image.height == 0:
-        raise ValueError("cannot write an empty image")
     image.load()  # decode once here, not lazily and concurrently in the strip threads
     color_type, bytes_per_pixel = COLOR_TYPES[image.mode]
-    width, height = image.size
+
+    def rows_of(first: int, bottom: int) -> np.ndarray:
+        return np.asarray(image.crop((0, first, image.width, bottom))).reshape(bottom - first, -1)
+
+    return _encode(rows_of, image.size, 8, color_type, bytes_per_pixel, level, icc_profile, exif, workers)
+
+
+def encode_png16(
+    pixels: np.ndarray,
+    level: int = 1,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    workers: int | None = None,
+) -> bytes:
+    """16-bit PNG bytes of an HxW or HxWxC uint16 array (C: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA)."""
+    if pixels.dtype != np.uint16:
+        raise ValueError(f"encode_png16 takes uint16 pixels, not {pixels.dtype}")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.ndim not in (2, 3) or not 1 <= channels <= 4:
+        raise ValueError(f"encode_png16 takes HxW or HxWxC pixels with 1 to 4 channels, not {pixels.shape}")
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    height, width = pixels.shape[:2]
+
+    def rows_of(first: int, bottom: int) -> np.ndarray:
+        return pixels[first:bottom].astype(">u2").reshape(bottom - first, -1).view(np.uint8)
+
+    return _encode(rows_of, (width, height), 16, color_type, 2 * channels, level, icc_profile, exif, workers)
+
+
+def _encode(rows_of: Callable[[int, int], np.ndarray], size: tuple[int, int], bit_depth: int, color_type: int,
+            bytes_per_pixel: int, level: int, icc_profile: bytes | None, exif: bytes | None,
+            workers: int | None) -> bytes:
+    width, height = size
+    if width == 0 or height == 0:
+        raise ValueError("cannot write an empty image")
     rows_per_strip = max(1, STRIP_BYTES // max(1, width * bytes_per_pixel))
     bounds = [(top, min(height, top + rows_per_strip)) for top in range(0, height, rows_per_strip)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(bounds)))
-    jobs = [(image, top, bottom, level, index == len(bounds) - 1) for index, (top, bottom) in enumerate(bounds)]
+    jobs = [(rows_of, top, bottom, level, index == len(bounds) - 1) for index, (top, bottom) in enumerate(bounds)]
     if workers == 1:
         strips = [_compress_strip(*job) for job in jobs]
     else:
@@ -104,7 +141,8 @@ def encode_png(
     header = b"\x78\x01" if level <= 1 else b"\x78\x9c"
     stream = header + b"".join(body for body, _, _ in strips) + struct.pack(">I", checksum)
 
-    parts = [PNG_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))]
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    parts = [PNG_SIGNATURE, _chunk(b"IHDR", ihdr)]
     if icc_profile:
         parts.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
     if exif:
