@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, TiffImagePlugin, TiffTags
+from PIL import Image, ImageFile, TiffImagePlugin, TiffTags
 
 #: Output formats that hold 16 bits per channel.
 DEEP_FORMATS = frozenset({"png", "tiff"})
@@ -33,7 +33,7 @@ _TIFF_ICC_TAG = 34675
 
 def sixteen_bit_rawmode(opened: Image.Image) -> str | None:
     """The raw mode of a not yet loaded 16-bit colour PNG/TIFF (e.g. ``RGB;16B``), else None."""
-    if len(opened.tile) != 1 or opened.format not in ("PNG", "TIFF"):
+    if not isinstance(opened, ImageFile.ImageFile) or len(opened.tile) != 1 or opened.format not in ("PNG", "TIFF"):
         return None
     args = opened.tile[0].args
     rawmode = args if isinstance(args, str) else (args[0] if args else None)
@@ -43,7 +43,7 @@ def sixteen_bit_rawmode(opened: Image.Image) -> str | None:
 def _decode_keeping_byte(path: Path, rawmode: str) -> np.ndarray:
     with Image.open(path) as opened:
         tile = opened.tile[0]
-        args = rawmode if isinstance(tile.args, str) else (rawmode, *tile.args[1:])
+        args = rawmode if isinstance(tile.args, str) else (rawmode, *(tile.args or ())[1:])
         opened.tile = [tile._replace(args=args)]
         opened.load()
         return np.asarray(opened)
