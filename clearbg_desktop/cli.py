@@ -10,12 +10,13 @@ import warnings
 from pathlib import Path
 
 from clearbg_desktop import __version__
-from clearbg_desktop.core.batch import EXISTING_POLICIES, BatchReport, iter_export, plan_batch
+from clearbg_desktop.core.batch import DEFAULT_REVIEW_THRESHOLD, EXISTING_POLICIES, BatchReport, iter_export, plan_batch
 from clearbg_desktop.core.compose import Background
 from clearbg_desktop.core.devices import DEVICE_CHOICES
 from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.image_io import FORMAT_SUFFIXES
+from clearbg_desktop.core.image_io import FORMAT_SUFFIXES, ImageLoadError
 from clearbg_desktop.core.paths import log_dir
+from clearbg_desktop.core.project import is_project_file
 from clearbg_desktop.core.refine import RefineSettings
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -27,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clearbg-cli",
         description="Remove the background of photos, files or whole folders, with the bundled U²-Net.",
     )
-    parser.add_argument("inputs", nargs="*", type=Path, help="photos and/or folders")
+    parser.add_argument("inputs", nargs="*", type=Path,
+                        help="photos and/or folders, or .clearbg projects (exported with their saved mask and settings)")
     parser.add_argument("-o", "--output", type=Path, help="output folder (required with inputs)")
     parser.add_argument("--format", choices=sorted(FORMAT_SUFFIXES), default="png")
     parser.add_argument("--bg", default="transparent",
@@ -55,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     existing.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     existing.add_argument("--existing", choices=EXISTING_POLICIES, default="skip",
                           help="what to do when an output exists (default: skip, so a re-run resumes)")
+    parser.add_argument("--review-threshold", type=float, metavar="DOUBT",
+                        help=f"list the photos whose mask doubt (0..1) is at least DOUBT, most doubtful first "
+                             f"(every photo's doubt is in the JSON report beside the log; "
+                             f"{DEFAULT_REVIEW_THRESHOLD} flags about the worst tenth)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -74,6 +80,8 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise ValueError(f"--shift must be between -200 and 200 px, not {args.shift}")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be at least 1, not {args.threads}")
+    if args.review_threshold is not None and not 0 <= args.review_threshold <= 1:
+        raise ValueError(f"--review-threshold must be between 0 and 1, not {args.review_threshold}")
 
 
 def list_models() -> int:
@@ -149,7 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"clearbg-cli: not found: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    plan = plan_batch(args.inputs, args.output, options, recursive=not args.no_recursive, model=args.model)
+    projects = [p for p in args.inputs if p.is_file() and is_project_file(p)]
+    photos = [p for p in args.inputs if p not in projects]
+    project_failures = export_projects(projects, args.output, "overwrite" if args.overwrite else args.existing)
+    if not photos:
+        return EXIT_FAILURES if project_failures else EXIT_OK
+    plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=args.model)
     if not plan.items:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
@@ -176,13 +189,44 @@ def main(argv: list[str] | None = None) -> int:
     for line in report.lines()[:1] + [line for line in report.lines()[1:] if line.startswith("FAILED")]:
         print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
     try:
-        print(f"log: {report.write_log(log_dir())}")
+        log = report.write_log(log_dir())
+        print(f"log: {log}\nreport (with each photo's doubt): {log.with_suffix('.json')}")
     except OSError as exc:
         print(f"clearbg-cli: could not write the log ({exc})", file=sys.stderr)
+    if args.review_threshold is not None:
+        doubtful = report.doubtful(args.review_threshold)
+        print(f"to review: {len(doubtful)} photo(s) with doubt ≥ {args.review_threshold:g}")
+        for result in doubtful:
+            assert result.doubt is not None
+            reasons = ", ".join(result.doubt.reasons())
+            print(f"  {result.doubt.score:.2f}  {result.output}" + (f"  ({reasons})" if reasons else ""))
     if report.cancelled:
         print("cancelled: run the same command again to finish the remaining photos", file=sys.stderr)
         return EXIT_FAILURES
-    return EXIT_FAILURES if report.failed else EXIT_OK
+    return EXIT_FAILURES if report.failed or project_failures else EXIT_OK
+
+
+def export_projects(projects: list[Path], output: Path, existing: str) -> int:
+    """Export each project with its own mask and settings into ``output``; returns how many failed."""
+    from clearbg_desktop.core.export import next_free_path, output_name
+    from clearbg_desktop.core.image_io import OutputError, OutputExistsError
+    from clearbg_desktop.core.project import ProjectError, export_from_project, read_project
+
+    failures = 0
+    for path in projects:
+        try:
+            project = read_project(path)
+            target = output / output_name(project.photo_path, project.export_options, project.model)
+            if existing == "rename":
+                target = next_free_path(target)
+            written = export_from_project(path, target, overwrite=existing == "overwrite")
+            print(f"{path.name} -> {written}")
+        except OutputExistsError as exc:
+            print(f"skipped {path.name}: {exc}", file=sys.stderr)
+        except (ProjectError, OutputError, ImageLoadError) as exc:
+            print(f"FAILED  {path.name}: {exc}", file=sys.stderr)
+            failures += 1
+    return failures
 
 
 if __name__ == "__main__":

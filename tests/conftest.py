@@ -25,6 +25,7 @@ def private_app_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("CLEARBG_CONFIG_DIR", str(root / "config"))
     monkeypatch.setenv("CLEARBG_LOG_DIR", str(root / "logs"))
     monkeypatch.setenv("CLEARBG_USER_MODELS", str(root / "models"))
+    monkeypatch.setenv("CLEARBG_DATA_DIR", str(root / "data"))
     return root
 
 

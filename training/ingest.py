@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.image_io import ImageLoadError, load_image
-from clearbg_desktop.core.weights import sha256_file
 from training.cleaning.near_duplicates import group_ids
 from training.cleaning.turns import read_turn_lists
 from training.config import DataParams

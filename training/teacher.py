@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.image_io import ImageLoadError, is_supported_image, load_image, write_atomic
 from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
-from clearbg_desktop.core.weights import sha256_file
 from training.cleaning.straighten import straighten_framed_photo
 from training.cleaning.turns import turn_clockwise
 from training.data import PairingError

@@ -11,6 +11,7 @@ with the default ``skip`` policy re-running a job resumes it.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -36,9 +37,13 @@ from clearbg_desktop.core.image_io import (
 )
 
 if TYPE_CHECKING:
+    from clearbg_desktop.core.doubt import Doubt
     from clearbg_desktop.core.segmenter import Segmenter
 
 EXISTING_POLICIES = ("skip", "rename", "overwrite")
+#: Doubt from which an exported photo is listed for review: about the most doubtful tenth of people-val
+#: (bench/doubt_calibration.py).
+DEFAULT_REVIEW_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,13 @@ class FileResult:
     status: str  # done | skipped | failed
     message: str = ""
     output: Path | None = None
+    doubt: Doubt | None = None  # exported photos: how much the mask deserves a look (core.doubt)
+
+    def to_dict(self) -> dict:
+        return {"source": str(self.item.source), "output": str(self.output) if self.output else None,
+                "status": self.status, "message": self.message,
+                "doubt": self.doubt.to_dict() if self.doubt else None,
+                "reasons": self.doubt.reasons() if self.doubt else []}
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,11 @@ class BatchReport:
             f"{len(self.failed)} failed in {self.elapsed:.1f} s"
         )
 
+    def doubtful(self, threshold: float = DEFAULT_REVIEW_THRESHOLD) -> list[FileResult]:
+        """Exported photos whose doubt is at least ``threshold``, the most doubtful first."""
+        scored = [r for r in self.done if r.doubt is not None and r.doubt.score >= threshold]
+        return sorted(scored, key=lambda r: -r.doubt.score if r.doubt else 0.0)
+
     def lines(self) -> list[str]:
         out = [self.summary()]
         out += [f"FAILED  {r.item.source}: {r.message}" for r in self.failed]
@@ -186,13 +203,23 @@ class BatchReport:
         return out
 
     def write_log(self, folder: Path) -> Path:
-        """Write the report to ``folder/batch-<timestamp>.log`` and return its path."""
+        """Write ``folder/batch-<timestamp>.log`` and, beside it, the same as JSON with every photo's doubt."""
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"batch-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
-        body = self.lines() + [f"done    {r.item.source} -> {r.output}" for r in self.done]
+        body = self.lines() + [f"done    {r.item.source} -> {r.output}{_doubt_note(r)}" for r in self.done]
         path.write_text("\n".join(body) + "\n", encoding="utf-8")
+        report = {"summary": self.summary(), "cancelled": self.cancelled, "elapsed_s": round(self.elapsed, 2),
+                  "files": [r.to_dict() for r in self.results]}
+        path.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         self.log_path = path
         return path
+
+
+def _doubt_note(result: FileResult) -> str:
+    if result.doubt is None:
+        return ""
+    reasons = result.doubt.reasons()
+    return f"  doubt {result.doubt.score:.2f}" + (f" ({', '.join(reasons)})" if reasons else "")
 
 
 def _decode(item: BatchItem) -> LoadedImage:
@@ -309,8 +336,10 @@ def iter_export(
             return FileResult(item, "failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
             return FileResult(item, "failed", f"could not encode {target.name}: {type(exc).__name__}: {exc}")
+        from clearbg_desktop.core.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
+
         note = "; ".join(loaded.notes)
-        return FileResult(item, "done", note, written)
+        return FileResult(item, "done", note, written, doubt_of(alpha))
 
     decoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-decode")
     encoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-encode")

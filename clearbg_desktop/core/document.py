@@ -30,6 +30,7 @@ class Document:
     doc_id: int = field(default_factory=lambda: next(_ids))
     _rgb: np.ndarray | None = field(default=None, repr=False)
     preview_rgb: np.ndarray | None = field(default=None, repr=False)  # decontaminated colours, while previewed
+    display_rgb: np.ndarray | None = field(default=None, repr=False)  # in screen colours, when they differ
 
     @property
     def ready(self) -> bool:
@@ -37,8 +38,10 @@ class Document:
 
     @property
     def view_rgb(self) -> np.ndarray:
-        """What the canvas shows: the photo, or its colour-decontaminated preview while one is on."""
-        return self.preview_rgb if self.preview_rgb is not None else self.rgb
+        """What the canvas shows: the photo (in screen colours), or its colour-decontaminated preview while on."""
+        if self.preview_rgb is not None:
+            return self.preview_rgb
+        return self.display_rgb if self.display_rgb is not None else self.rgb
 
     @property
     def rgb(self) -> np.ndarray:
@@ -48,10 +51,13 @@ class Document:
             self._rgb = np.asarray(self.loaded.rgb)
         return self._rgb
 
-    def set_photo(self, loaded: LoadedImage, rgb: np.ndarray | None = None) -> None:
-        """``rgb``: the photo already as an array (decoded off the GUI thread), if at hand."""
+    def set_photo(self, loaded: LoadedImage, rgb: np.ndarray | None = None,
+                  display_rgb: np.ndarray | None = None) -> None:
+        """``rgb``: the photo already as an array (decoded off the GUI thread), if at hand; ``display_rgb``: the
+        same in screen colours, for a photo whose colour profile differs from the screen's."""
         self.loaded = loaded
         self._rgb = rgb
+        self.display_rgb = display_rgb
         self.error = None
 
     def set_prediction(self, alpha: np.ndarray) -> None:

@@ -94,6 +94,24 @@ class MaskEdit:
         alpha[top:bottom, left:right] = self.before
 
     @property
+    def packed(self) -> tuple[bytes, bytes]:
+        """The before and after patches as stored (zlib), for saving the history in a project file."""
+        return self._before, self._after
+
+    @classmethod
+    def from_packed(cls, box: Box, shape: tuple[int, int], label: str, before: bytes, after: bytes) -> MaskEdit:
+        """The edit :attr:`packed` gave; the patches are checked to unpack to ``shape``."""
+        edit = cls.__new__(cls)
+        edit.box, edit.label, edit.shape = box, label, shape
+        edit._before, edit._after = before, after
+        left, top, right, bottom = box
+        expected = shape[0] * shape[1]
+        if (shape != (bottom - top, right - left) or len(zlib.decompress(before)) != expected
+                or len(zlib.decompress(after)) != expected):
+            raise ValueError(f"edit {label!r}: its patches do not match its rectangle {box}")
+        return edit
+
+    @property
     def nbytes(self) -> int:
         """Memory held for undo (compressed)."""
         return len(self._before) + len(self._after)

@@ -53,3 +53,15 @@ def log_dir() -> Path:
     if override:
         return Path(override)
     return Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
+def data_dir() -> Path:
+    """User data that is neither settings nor logs: autosaved projects (``CLEARBG_DATA_DIR`` overrides)."""
+    override = os.environ.get("CLEARBG_DATA_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def autosave_dir() -> Path:
+    return data_dir() / "autosave"

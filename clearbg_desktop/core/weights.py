@@ -12,7 +12,6 @@ user can drop in newer weights. Every file is SHA-256 checked before it is read,
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import warnings
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.image_io import write_atomic
 from clearbg_desktop.core.model import VARIANTS, U2Net
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
@@ -47,11 +47,6 @@ class WeightsEntry:
     @property
     def short_hash(self) -> str:
         return self.sha256[:12]
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:

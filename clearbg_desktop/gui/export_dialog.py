@@ -24,6 +24,7 @@ from clearbg_desktop.core.compose import flatten_onto_colour
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.export import ExportOptions, estimate_output_bytes, output_name, render_output
 from clearbg_desktop.core.image_io import LoadedImage
+from clearbg_desktop.gui.colour_space import to_display
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 from clearbg_desktop.gui.qimage import array_to_qimage
 
@@ -137,7 +138,10 @@ class ExportDialog(QDialog):
         picture = render_output(small, alpha, small_options)
         shown = picture if picture.mode != "RGBA" else flatten_onto_colour(picture, (138, 138, 138))
         shown.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
-        self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(np.asarray(shown))))
+        shown_pixels = np.asarray(shown)
+        if shown_pixels.ndim == 3:  # a cut-out in the photo's colours; masks have none
+            shown_pixels = to_display(shown_pixels, small.icc_profile if options.keep_icc else None)
+        self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(shown_pixels)))
         loaded = self.document.loaded
         assert loaded is not None and self.document.alpha is not None
         estimate = estimate_output_bytes(loaded, Image.fromarray(self.document.alpha, "L"), options)

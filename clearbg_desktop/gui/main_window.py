@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
             return
         if document.loaded is loaded and document.alpha is not None:
             return  # a re-run of the model on the photo already shown
-        document.set_photo(loaded, views.rgb)
+        document.set_photo(loaded, views.rgb, views.display)
         self.filmstrip.set_thumbnail(doc_id, views.thumbnail)
         if document is self.workspace.current:
             self.canvas.set_document(document)

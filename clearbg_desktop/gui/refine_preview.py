@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.mask_edits import MaskEdit
 from clearbg_desktop.core.refine import RefineSettings, decontaminate_colors, refine_alpha
+from clearbg_desktop.gui.colour_space import to_display
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
@@ -31,19 +32,20 @@ class PreviewSignals(QObject):
 
 
 class PreviewJob(QRunnable):
-    def __init__(self, token: int, rgb: Image.Image, base: np.ndarray, settings: RefineSettings) -> None:
+    def __init__(self, token: int, rgb: Image.Image, base: np.ndarray, settings: RefineSettings,
+                 icc_profile: bytes | None = None) -> None:
         super().__init__()
         self.signals = PreviewSignals()
         self.token = token
-        self._args = (rgb, base, settings)
+        self._args = (rgb, base, settings, icc_profile)
 
     def run(self) -> None:
-        rgb, base, settings = self._args
+        rgb, base, settings, icc_profile = self._args
         colours = None
         try:
             alpha = refine_alpha(rgb, Image.fromarray(base, "L"), settings)
             if settings.decontaminate:
-                colours = np.asarray(decontaminate_colors(rgb, alpha))
+                colours = to_display(np.asarray(decontaminate_colors(rgb, alpha)), icc_profile)
             refined = np.asarray(alpha)
         except Exception:  # noqa: BLE001 - a failed preview shows nothing; Apply recomputes and reports
             refined = None
@@ -75,7 +77,7 @@ class RefinePreview(QObject):
             self.base = (document, document.alpha.copy())
         self._latest = next(self._tokens)
         self._latest_settings = settings
-        job = PreviewJob(self._latest, document.loaded.rgb, self.base[1], settings)
+        job = PreviewJob(self._latest, document.loaded.rgb, self.base[1], settings, document.loaded.icc_profile)
         job.setAutoDelete(False)
         self._jobs.add(job)
         job.signals.ready.connect(self._on_ready)

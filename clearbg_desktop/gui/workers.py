@@ -20,6 +20,7 @@ from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputErr
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import WeightsError
+from clearbg_desktop.gui.colour_space import to_display
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,18 @@ THUMBNAIL_SIZE = (192, 144)
 @dataclass(frozen=True)
 class DecodedViews:
     rgb: np.ndarray
-    thumbnail: np.ndarray
+    thumbnail: np.ndarray  # in display colours
+    display: np.ndarray | None = None  # the photo in display colours, when they differ from its own
 
 
 def decoded_views(loaded: LoadedImage) -> DecodedViews:
     scale = min(THUMBNAIL_SIZE[0] / loaded.rgb.width, THUMBNAIL_SIZE[1] / loaded.rgb.height, 1.0)
     size = (max(1, round(loaded.rgb.width * scale)), max(1, round(loaded.rgb.height * scale)))
     thumbnail = loaded.rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return DecodedViews(np.asarray(loaded.rgb), np.asarray(thumbnail))
+    rgb = np.asarray(loaded.rgb)
+    display = to_display(rgb, loaded.icc_profile)
+    return DecodedViews(rgb, to_display(np.asarray(thumbnail), loaded.icc_profile),
+                        display if display is not rgb else None)
 
 
 class InferenceWorker(QObject):
