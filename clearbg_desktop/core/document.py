@@ -9,9 +9,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.core.image_io import LoadedImage
+from clearbg_desktop.core.project import Project
 
 _ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class BatchReview:
+    """A batch output opened for review: exporting again replaces ``output`` (after asking)."""
+
+    output: Path
+    doubt: float
+    reasons: tuple[str, ...]
+    options: ExportOptions
 
 
 @dataclass(eq=False)
@@ -31,6 +43,12 @@ class Document:
     _rgb: np.ndarray | None = field(default=None, repr=False)
     preview_rgb: np.ndarray | None = field(default=None, repr=False)  # decontaminated colours, while previewed
     display_rgb: np.ndarray | None = field(default=None, repr=False)  # in screen colours, when they differ
+    project_path: Path | None = None  # the .clearbg it was last saved to or opened from
+    photo_sha256: str | None = None  # of the photo file, once a project needed it
+    export_options: ExportOptions | None = None  # this photo's own (from its project or its last export)
+    restore: Project | None = field(default=None, repr=False)  # a project to put back once the photo is decoded
+    recovered_from: Path | None = None  # the crash autosave it was recovered from, until restored
+    review: BatchReview | None = None  # opened to review a batch output
 
     @property
     def ready(self) -> bool:

@@ -52,6 +52,10 @@ class WindowActions:
         w, canvas = window, window.canvas
         self.open = self._action("&Open…", w.open_dialog, QKeySequence.StandardKey.Open)
         self.paste = self._action("&Paste image", w.paste_from_clipboard, QKeySequence.StandardKey.Paste)
+        self.save = self._action("&Save project", lambda: w.projects.save(), QKeySequence.StandardKey.Save)
+        self.save.setToolTip("Save the photo's mask, settings and edit history as a .clearbg project (Ctrl+S)")
+        self.save_as = self._action("Save project &as…", w.projects.save_as,
+                                    unique_shortcuts(QKeySequence.StandardKey.SaveAs, "Ctrl+Shift+S")[0])
         self.close_doc = self._action("&Close photo", w.close_current, QKeySequence.StandardKey.Close)
         self.export = self._action("&Export…", w.exporter.open_dialog, "Ctrl+E")
         self.reexport = self._action("Export again with last settings", w.exporter.export_again, "Ctrl+Shift+E")
@@ -104,7 +108,8 @@ class WindowActions:
         file_menu.addAction(self.open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addAction(self.paste)
-        for group in ((self.export, self.reexport, self.batch), (self.close_doc, self.quit)):
+        for group in ((self.save, self.save_as), (self.export, self.reexport, self.batch, w.batch.review_action),
+                      (self.close_doc, self.quit)):
             file_menu.addSeparator()
             file_menu.addActions(list(group))
         edit_menu = bar.addMenu("&Edit")
@@ -180,3 +185,6 @@ class WindowActions:
             action.setEnabled(has_photo)
         for action in (self.reset, self.invert, self.export, self.reexport):
             action.setEnabled(has_mask)
+        can_save = self.window.projects.can_save(self.window.workspace.current)
+        self.save.setEnabled(can_save)
+        self.save_as.setEnabled(can_save)

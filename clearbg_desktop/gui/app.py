@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.files:
         window.open_paths(args.files)
+    window.projects.offer_recovery()  # work a crash left unsaved
     return app.exec()
 
 

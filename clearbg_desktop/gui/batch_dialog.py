@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -175,7 +175,10 @@ class BatchProgressDialog(QProgressDialog):
 class BatchSummaryDialog(QDialog):
     """What happened: counts, every failure with its reason, and a way to the outputs and the log."""
 
-    def __init__(self, report: BatchReport, output_folder: Path, parent: QWidget | None = None) -> None:
+    review_requested = Signal()
+
+    def __init__(self, report: BatchReport, output_folder: Path, parent: QWidget | None = None,
+                 review_threshold: float = 0.5) -> None:
         super().__init__(parent)
         self.setObjectName("BatchSummaryDialog")
         self.setWindowTitle("Batch export finished" if not report.cancelled else "Batch export cancelled")
@@ -196,9 +199,21 @@ class BatchSummaryDialog(QDialog):
         if report.failed:
             layout.addWidget(QLabel("Failed:", self))
             layout.addWidget(self.failures)
+        doubtful = report.doubtful(review_threshold)
+        self.doubtful_label = QLabel(self)
+        self.doubtful_label.setWordWrap(True)
+        if doubtful:
+            self.doubtful_label.setText(f"{len(doubtful)} cut-out(s) look doubtful (soft edges, a tiny or split "
+                                        "subject…): check them first.")
+            layout.addWidget(self.doubtful_label)
         if report.log_path is not None:
-            layout.addWidget(QLabel(f"Log: {report.log_path}", self))
+            layout.addWidget(QLabel(f"Log: {report.log_path}\nReport with each photo's doubt: "
+                                    f"{report.log_path.with_suffix('.json').name}", self))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.review_button = buttons.addButton("Review doubtful photos", QDialogButtonBox.ButtonRole.ActionRole)
+        self.review_button.setVisible(bool(doubtful))
+        self.review_button.clicked.connect(self.review_requested.emit)
+        self.review_button.clicked.connect(self.accept)
         self.open_folder_button = buttons.addButton("Open output folder", QDialogButtonBox.ButtonRole.ActionRole)
         self.open_folder_button.clicked.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(output_folder))))

@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtGui import QAction
 
-from clearbg_desktop.core.batch import BatchReport, Progress, plan_batch
+from clearbg_desktop.core.batch import DEFAULT_REVIEW_THRESHOLD, BatchReport, Progress, plan_batch
+from clearbg_desktop.core.document import BatchReview
 from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
 from clearbg_desktop.gui.workers import BatchWorker
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
+
+
+MAX_REVIEWED = 25  # photos opened at once for review: 25 × 24 MP is already ~3 GiB of photos and masks
 
 
 class BatchRunner(QObject):
@@ -39,6 +44,11 @@ class BatchRunner(QObject):
         self.summary: BatchSummaryDialog | None = None
         self.names: list[str] = []
         self.output = Path()
+        self.options = ExportOptions()
+        self.last_report: BatchReport | None = None
+        self.review_action = QAction("Re&view doubtful photos of the last batch", window)
+        self.review_action.setEnabled(False)
+        self.review_action.triggered.connect(lambda: self.review())
 
     @property
     def running(self) -> bool:
@@ -85,6 +95,7 @@ class BatchRunner(QObject):
         self.progress = progress
         self.names = [item.source.name for item in plan.items]
         self.output = output
+        self.options = options
         # Bound methods of GUI-thread objects, so Qt queues these calls into the GUI thread.
         worker.model_loading.connect(progress.setLabelText)
         worker.progressed.connect(self._on_progressed)
@@ -123,9 +134,38 @@ class BatchRunner(QObject):
         if self.progress is not None:
             self.progress.close()
         self.window.statusBar().showMessage(report.summary(), 10000)
-        self.summary = BatchSummaryDialog(report, self.output, self.window)
+        self.last_report = report
+        doubtful = report.doubtful(DEFAULT_REVIEW_THRESHOLD)
+        self.review_action.setEnabled(bool(doubtful))
+        self.summary = BatchSummaryDialog(report, self.output, self.window, DEFAULT_REVIEW_THRESHOLD)
+        self.summary.review_requested.connect(self.review)
         self.summary.open()
         self.finished.emit(report)
+
+    def review(self, threshold: float = DEFAULT_REVIEW_THRESHOLD) -> list:
+        """Open the last batch's doubtful photos, the most doubtful first, each with its doubt as a badge.
+
+        Exporting one again replaces its batch output, after asking (``ExportRunner``).
+        """
+        if self.last_report is None:
+            return []
+        doubtful = self.last_report.doubtful(threshold)
+        shown = doubtful[:MAX_REVIEWED]
+        if len(doubtful) > len(shown):
+            self.window.statusBar().showMessage(f"Showing the {len(shown)} most doubtful of {len(doubtful)} photos; "
+                                                "the rest are in the batch report", 10000)
+        documents = []
+        for result in shown:
+            if result.doubt is None or result.output is None:
+                continue
+            for document in self.window.open_paths([result.item.source]):
+                document.review = BatchReview(result.output, result.doubt.score, tuple(result.doubt.reasons()),
+                                              self.options)
+                self.window.filmstrip.set_badge(document.doc_id, result.doubt.score, result.doubt.reasons())
+                documents.append(document)
+        if documents:
+            self.window.show_document(documents[0])
+        return documents
 
     def _on_failed(self, message: str) -> None:
         self.stop()

@@ -44,17 +44,48 @@ class ExportRunner(QObject):
         document = self.window.workspace.current
         if document is None or not document.ready:
             return
+        if document.review is not None:
+            self._ask_replace_reviewed(document)
+            return
+        self._open_dialog(document)
+
+    def _open_dialog(self, document: Document) -> None:
         settings = self.window.settings
-        dialog = ExportDialog(document, settings.export, default_folder(document, settings.last_export_folder),
-                              settings.model, self.window)
+        dialog = ExportDialog(document, document.export_options or settings.export,
+                              default_folder(document, settings.last_export_folder), settings.model, self.window)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
         dialog.open()
         self.dialog = dialog
+
+    def _ask_replace_reviewed(self, document: Document) -> None:
+        """A photo opened from a batch review: its fix replaces the batch's output, once the user agrees."""
+        review = document.review
+        assert review is not None and document.alpha is not None
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace the batch output?",
+                          f"Replace {review.output.name} in {review.output.parent} with this edited mask, "
+                          "using the batch's export settings?", QMessageBox.StandardButton.Cancel, self.window)
+        box.setObjectName("ReplaceReviewedQuestion")
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        elsewhere = box.addButton("Export elsewhere…", QMessageBox.ButtonRole.ActionRole)
+        alpha = document.alpha.copy()
+
+        def chosen(button: QAbstractButton) -> None:
+            if button is replace:
+                self._start(document, review.output, review.options, overwrite=True, alpha=alpha)
+            elif button is elsewhere:
+                self._open_dialog(document)
+            else:
+                self.window.statusBar().showMessage("Export cancelled", 3000)
+
+        box.buttonClicked.connect(chosen)
+        box.open()
+        self.window.message_box = box
 
     def _on_dialog_accepted(self, dialog: ExportDialog) -> None:
         settings = self.window.settings
         options, target = dialog.options(), dialog.target()
         settings.export = options
+        dialog.document.export_options = options
         settings.last_export_folder = str(target.parent)
         settings.save()
         self.export_to(target, options)

@@ -56,6 +56,18 @@ class Filmstrip(QListWidget):
         if row >= 0:
             self.item(row).setIcon(QIcon(QPixmap.fromImage(array_to_qimage(thumbnail))))
 
+    def set_badge(self, doc_id: int, doubt: float, reasons: list[str]) -> None:
+        """A photo opened for review: its doubt before its name, the reasons in the tooltip."""
+        row = self._row_of(doc_id)
+        if row >= 0:
+            item = self.item(row)
+            name = item.text()
+            item.setText(f"⚠ {doubt:.2f}  {name}")
+            why = ", ".join(reasons) if reasons else "a mask less sure than most"
+            item.setToolTip(f"{item.toolTip()}\nDoubt {doubt:.2f}: {why}. Fix it with the brush and export to "
+                            "replace the batch output.")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"doubt {doubt:.2f}, {name}")
+
     def _on_row_changed(self, row: int) -> None:
         if 0 <= row < self.count():
             self.document_chosen.emit(int(self.item(row).data(Qt.ItemDataRole.UserRole)))

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.image_io import INPUT_SUFFIXES, LoadedImage
 from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit
+from clearbg_desktop.core.project import PROJECT_SUFFIX, is_project_file
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.workspace import Workspace
 from clearbg_desktop.gui.about import show_about
@@ -39,6 +40,7 @@ from clearbg_desktop.gui.batch_runner import BatchRunner
 from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.export_runner import ExportRunner
 from clearbg_desktop.gui.filmstrip import Filmstrip, dropped_photos
+from clearbg_desktop.gui.project_files import ProjectFiles
 from clearbg_desktop.gui.qimage import loaded_from_clipboard
 from clearbg_desktop.gui.quit_guard import QuitGuard
 from clearbg_desktop.gui.refine_panel import RefinePanel
@@ -68,7 +70,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
-        self.setWindowTitle("ClearBG")
+        self.setWindowTitle("ClearBG[*]")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings.load()
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
         self.batch = BatchRunner(self)
         self.refine = RefinePreview(self)
         self.quit_guard = QuitGuard(self)
+        self.projects = ProjectFiles(self)
+        self.undo_group.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
         self.window_actions = WindowActions(self)
         self.brush_bar = self.window_actions.brush_bar
         self.brush_bar.brush_changed.connect(self._on_brush_changed)
@@ -138,10 +142,14 @@ class MainWindow(QMainWindow):
         if folders:
             self.folder_dropped.emit(folders)
         opened = []
-        for path in (p for p in paths if not p.is_dir()):
+        for path in (p for p in paths if is_project_file(p)):
+            reopened = self.projects.open(path)
+            if reopened is not None:
+                opened.append(reopened)
+        for path in (p for p in paths if not p.is_dir() and not is_project_file(p)):
             document = Document(title=path.name, path=path)
-            self._add_document(document)
-            self._submit(SegmentRequest(self.workspace.new_request(document.doc_id), document.doc_id, path=path))
+            self.add_document(document)
+            self.submit(SegmentRequest(self.workspace.new_request(document.doc_id), document.doc_id, path=path))
             self.window_actions.remember_recent(path)
             opened.append(document)
         if opened:
@@ -150,15 +158,17 @@ class MainWindow(QMainWindow):
 
     def open_loaded(self, title: str, loaded: LoadedImage) -> Document:
         document = Document(title=title, loaded=loaded)
-        self._add_document(document)
-        self._submit(SegmentRequest(self.workspace.new_request(document.doc_id), document.doc_id, loaded=loaded))
+        self.add_document(document)
+        self.submit(SegmentRequest(self.workspace.new_request(document.doc_id), document.doc_id, loaded=loaded))
         self.show_document(document)
         return document
 
     def open_dialog(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(INPUT_SUFFIXES))
-        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", self.window_actions.last_folder(),
-                                                f"Images ({patterns});;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Open photos or projects", self.window_actions.last_folder(),
+            f"Photos and projects ({patterns} *{PROJECT_SUFFIX});;Images ({patterns});;"
+            f"ClearBG projects (*{PROJECT_SUFFIX});;All files (*)")
         if files:
             self.open_paths([Path(f) for f in files])
 
@@ -169,14 +179,14 @@ class MainWindow(QMainWindow):
             return None
         return self.open_loaded(f"Pasted image {next(self._pasted)}", loaded)
 
-    def _add_document(self, document: Document) -> None:
+    def add_document(self, document: Document) -> None:
         self.workspace.add(document)
         stack = QUndoStack(self)
         self.undo_group.addStack(stack)
         self.undo_stacks[document.doc_id] = stack
         self.filmstrip.add(document)
 
-    def _submit(self, request: SegmentRequest) -> None:
+    def submit(self, request: SegmentRequest) -> None:
         self.status.set_pending(self.workspace.pending)
         document = self.workspace.by_id(request.doc_id)
         if document is not None:
@@ -197,6 +207,17 @@ class MainWindow(QMainWindow):
             return  # a re-run of the model on the photo already shown
         document.set_photo(loaded, views.rgb, views.display)
         self.filmstrip.set_thumbnail(doc_id, views.thumbnail)
+        if document.restore is not None:  # a reopened project: its mask and history, no model run
+            self.workspace.finish(doc_id)
+            self.projects.restore(document)
+            self.status.set_pending(self.workspace.pending)
+            if document is self.workspace.current:
+                self.canvas.set_document(document)
+            self._update_actions()
+            if document.ready:
+                self.statusBar().showMessage(f"{document.title}: project opened", 4000)
+                self.document_ready.emit(document)
+            return
         if document is self.workspace.current:
             self.canvas.set_document(document)
         if loaded.notes:
@@ -250,7 +271,8 @@ class MainWindow(QMainWindow):
             self.undo_group.setActiveStack(stack)
         self.filmstrip.select(document.doc_id)
         self.canvas.set_document(document)
-        self.setWindowTitle(f"{document.title} — ClearBG")
+        self.setWindowTitle(f"{document.title}[*] — ClearBG")
+        self.setWindowModified(stack is not None and not stack.isClean())
         self._update_actions()
 
     def _on_document_chosen(self, doc_id: int) -> None:
@@ -270,7 +292,7 @@ class MainWindow(QMainWindow):
             self.show_document(following)
         elif was_current:
             self.canvas.set_document(None)
-            self.setWindowTitle("ClearBG")
+            self.setWindowTitle("ClearBG[*]")
         self.status.set_pending(self.workspace.pending)
         self._update_actions()
 
@@ -283,7 +305,7 @@ class MainWindow(QMainWindow):
         if document is None or document.loaded is None:
             return
         request_id = self.workspace.new_request(document.doc_id)
-        self._submit(SegmentRequest(request_id, document.doc_id, loaded=document.loaded))
+        self.submit(SegmentRequest(request_id, document.doc_id, loaded=document.loaded))
         self.statusBar().showMessage(f"Re-running the model on {document.title}…")
 
     def reset_mask(self) -> None:
@@ -305,9 +327,9 @@ class MainWindow(QMainWindow):
 
     def push_edit(self, document: Document, edit: MaskEdit) -> None:
         """The edit is already in ``document.alpha``; record it (and repaint) via the undo stack."""
-        self.undo_stacks[document.doc_id].push(MaskEditCommand(document, edit, self._repaint_edit))
+        self.undo_stacks[document.doc_id].push(MaskEditCommand(document, edit, self.repaint_edit))
 
-    def _repaint_edit(self, document: Document, box: Box) -> None:
+    def repaint_edit(self, document: Document, box: Box) -> None:
         if document is self.workspace.current:
             self.canvas.repaint_region(box)
 
@@ -380,6 +402,7 @@ class MainWindow(QMainWindow):
         self.inference.stop()
         self.batch.stop()
         QThreadPool.globalInstance().waitForDone()  # exports and previews in flight finish (atomically)
+        self.projects.clean_quit()
         self.settings.save()
         super().closeEvent(event)
 

@@ -1,5 +1,5 @@
-"""Quitting never loses work silently: photos edited since their last export, or a running batch, are named
-and the user chooses (Export…, Discard and quit, Cancel)."""
+"""Quitting never loses work silently: photos edited since they were last saved or exported, or a running batch,
+are named and the user chooses (Save, Export…, Discard and quit, Cancel)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class QuitGuard:
         self.confirmed = False  # the user chose to quit anyway (tests set it too)
 
     def unexported_documents(self) -> list[Document]:
-        """Photos with edits (strokes, refinements, re-runs) made since their last export."""
+        """Photos with edits (strokes, refinements, re-runs) made since they were last saved or exported."""
         stacks = self.window.undo_stacks
         return [d for d in self.window.workspace.documents if d.doc_id in stacks and not stacks[d.doc_id].isClean()]
 
@@ -29,7 +29,7 @@ class QuitGuard:
         unexported = self.unexported_documents()
         if unexported:
             names = ", ".join(d.title for d in unexported[:5]) + (" …" if len(unexported) > 5 else "")
-            parts.append(f"{len(unexported)} photo(s) have edits that were never exported: {names}.")
+            parts.append(f"{len(unexported)} photo(s) have edits that were neither saved nor exported: {names}.")
         if self.window.batch.running:
             parts.append(self.window.batch.describe())
         return " ".join(parts)
@@ -47,7 +47,9 @@ class QuitGuard:
                           window)
         box.setObjectName("QuitQuestion")
         unexported = self.unexported_documents()
-        export = box.addButton("Export…", QMessageBox.ButtonRole.AcceptRole) if unexported else None
+        saveable = [d for d in unexported if window.projects.can_save(d)]
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole) if saveable else None
+        export = box.addButton("Export…", QMessageBox.ButtonRole.ActionRole) if unexported else None
         discard = box.addButton("Discard and quit" if unexported else "Quit anyway",
                                 QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
@@ -56,6 +58,9 @@ class QuitGuard:
             if button is discard:
                 self.confirmed = True
                 window.close()
+            elif save is not None and button is save:
+                if window.projects.save_all_unsaved() and not self.unexported_documents():
+                    window.close()
             elif export is not None and button is export:
                 window.show_document(unexported[0])
                 window.exporter.open_dialog()

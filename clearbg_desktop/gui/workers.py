@@ -29,6 +29,7 @@ class SegmentRequest:
     doc_id: int
     path: Path | None = None  # decode in the worker when given
     loaded: LoadedImage | None = None  # or segment an already decoded photo
+    segment: bool = True  # False: decode only (a reopened project brings its own mask)
 
 
 THUMBNAIL_SIZE = (192, 144)
@@ -102,7 +103,7 @@ class InferenceWorker(QObject):
                 assert request.path is not None
                 loaded = load_image(request.path)
             self.photo_loaded.emit(request.request_id, request.doc_id, loaded, decoded_views(loaded))
-            if QThread.currentThread().isInterruptionRequested():
+            if QThread.currentThread().isInterruptionRequested() or not request.segment:
                 return
             segmenter = self._ensure_segmenter()
             alpha = np.asarray(segmenter.predict_alpha(loaded.rgb))

@@ -1,0 +1,196 @@
+"""Issue #22 in the real window: projects (save, reopen, undo, moved photo, damaged file, autosave and recovery),
+the batch review of doubtful masks, and wide-gamut photos shown in screen colours."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+from PySide6.QtGui import QColorSpace
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.paths import autosave_dir
+from clearbg_desktop.core.project import read_project
+from tests.conftest import make_photo
+from tests.gui.test_brushes import drag, open_photo
+from tests.gui.test_main_window import WAIT_MS
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+def paint_stroke(qtbot: QtBot, window: MainWindow, y: float = 150) -> None:
+    window.brush_bar.size_box.setValue(30)
+    drag(qtbot, window.canvas, [(40, y), (200, y), (360, y)])
+
+
+def button(box: QMessageBox, text: str):  # noqa: ANN201 - a QAbstractButton
+    return next(b for b in box.buttons() if b.text() == text)
+
+
+def test_project_is_saved_reopened_and_undone(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    model_mask = document.alpha.copy()
+    paint_stroke(qtbot, window, 100)
+    after_first = document.alpha.copy()
+    window.brush_bar.erase_action.trigger()
+    paint_stroke(qtbot, window, 200)
+    edited = document.alpha.copy()
+    assert not np.array_equal(edited, after_first) and window.isWindowModified()  # the title's "*"
+    target = tmp_path / "session.clearbg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target.with_suffix("")), ""))
+    window.window_actions.save.trigger()  # Ctrl+S, first time: asks where (".clearbg" is added)
+    assert target.is_file() and not window.isWindowModified()
+    assert read_project(target).position == 2
+    window.quit_guard.confirmed = False
+    assert window.quit_guard.question() == ""  # saved: quitting loses nothing
+    window.close_current()
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([target])
+    reopened = blocker.args[0]
+    assert reopened is not document and reopened.project_path == target
+    np.testing.assert_array_equal(reopened.alpha, edited)
+    assert not window.isWindowModified()
+    window.window_actions.undo.trigger()
+    np.testing.assert_array_equal(reopened.alpha, after_first)
+    assert window.isWindowModified()
+    window.window_actions.undo.trigger()
+    np.testing.assert_array_equal(reopened.alpha, model_mask)
+    window.window_actions.redo.trigger()
+    window.window_actions.redo.trigger()
+    np.testing.assert_array_equal(reopened.alpha, edited)
+    np.testing.assert_array_equal(window.canvas.displayed_array()[..., 3], edited)
+    window.window_actions.reset.trigger()  # the model's own mask came back with the project
+    np.testing.assert_array_equal(reopened.alpha, model_mask)
+
+
+def test_moved_photo_is_asked_for_and_checked(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    paint_stroke(qtbot, window)
+    edited = document.alpha.copy()
+    project = tmp_path / "projects" / "p.clearbg"
+    project.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
+    window.window_actions.save.trigger()
+    window.close_current()
+    moved = tmp_path / "archive" / "p.png"
+    moved.parent.mkdir()
+    (tmp_path / "p.png").rename(moved)
+    impostor = tmp_path / "impostor.png"
+    make_photo((400, 300), seed=9).save(impostor)
+    answers = iter([str(impostor), str(moved)])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (next(answers), ""))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Retry)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([project])
+    assert blocker.args[0].path == moved  # the impostor was refused by its hash, the real photo taken
+    np.testing.assert_array_equal(blocker.args[0].alpha, edited)
+
+
+def test_damaged_project_is_a_message_and_the_window_goes_on(qtbot: QtBot, window: MainWindow,
+                                                            tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.clearbg"
+    damaged.write_bytes(b"PK\x03\x04 not really a zip")
+    assert window.open_paths([damaged]) == []
+    box = window.message_box
+    assert box.objectName() == "ErrorMessage" and "not a ClearBG project" in box.text()
+    box.close()
+    open_photo(qtbot, window, tmp_path)  # still works
+
+
+def test_autosave_is_recovered_after_a_crash(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    paint_stroke(qtbot, window)
+    edited = document.alpha.copy()
+    written = window.projects.autosave()
+    assert len(written) == 1 and written[0].parent == autosave_dir()
+    assert window.projects.autosave() == []  # nothing new since
+    crashed = written[0].with_name("999999999-1.clearbg")  # a process that is gone
+    written[0].rename(crashed)
+    window.close_current()
+    box = window.projects.offer_recovery()
+    assert box is not None and "did not close properly" in box.text()
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        button(box, "Recover").click()
+    recovered = blocker.args[0]
+    np.testing.assert_array_equal(recovered.alpha, edited)
+    assert window.isWindowModified() and recovered.project_path is None  # recovered, not yet saved anywhere
+    assert not crashed.exists()
+    window.close()  # a clean quit removes this session's autosaves
+    assert not list(autosave_dir().glob(f"{os.getpid()}-*.clearbg"))
+
+
+def test_quit_prompt_offers_to_save(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    open_photo(qtbot, window, tmp_path)
+    paint_stroke(qtbot, window)
+    window.quit_guard.confirmed = False
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "q.clearbg"), ""))
+    window.close()
+    box = window.message_box
+    assert box.objectName() == "QuitQuestion" and "neither saved nor exported" in box.text()
+    button(box, "Save").click()
+    assert (tmp_path / "q.clearbg").is_file()
+    assert not window.isVisible()  # saved, then quit
+
+
+def test_batch_review_opens_doubtful_photos_worst_first_and_replaces_outputs(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for seed in range(3):
+        make_photo((200, 150), seed=seed).save(shoot / f"p{seed}.jpg")
+    out = tmp_path / "out"
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        window.batch.start([shoot], out, ExportOptions(), "small", "skip")
+    report = blocker.args[0]
+    scores = [r.doubt.score for r in report.done]
+    assert len(scores) == 3
+    window.batch.summary.close()
+    documents = window.batch.review(threshold=0.0)
+    assert [d.review.doubt for d in documents] == sorted(scores, reverse=True)
+    for document in documents:
+        if not document.ready:
+            qtbot.waitUntil(lambda d=document: d.ready, timeout=WAIT_MS)
+    rows = [window.filmstrip.item(i).text() for i in range(window.filmstrip.count())]
+    assert all(row.startswith("⚠ ") for row in rows)
+    worst = documents[0]
+    assert window.workspace.current is worst
+    before = worst.review.output.read_bytes()
+    worst.alpha[...] = 0  # the user fixes the mask (here: nothing is subject)
+    window.window_actions.export.trigger()
+    box = window.message_box
+    assert box.objectName() == "ReplaceReviewedQuestion" and worst.review.output.name in box.text()
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
+        button(box, "Replace").click()
+    after = worst.review.output.read_bytes()
+    assert after != before
+    with Image.open(io.BytesIO(after)) as written:
+        assert written.getchannel("A").getextrema() == (0, 0)
+
+
+def test_wide_gamut_photo_is_shown_in_screen_colours(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    adobe = QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb).iccProfile().data()
+    pixels = np.full((120, 160, 3), (60, 160, 80), np.uint8)
+    photo = tmp_path / "adobe.png"
+    Image.fromarray(pixels).save(photo, icc_profile=adobe)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([photo])
+    document = blocker.args[0]
+    window.set_view_mode("original")
+    shown = window.canvas.displayed_array()[60, 80, :3].astype(int)
+    expected = ImageCms.profileToProfile(Image.fromarray(pixels), ImageCms.ImageCmsProfile(io.BytesIO(adobe)),
+                                         ImageCms.createProfile("sRGB"))
+    assert np.abs(shown - np.asarray(expected)[60, 80].astype(int)).max() <= 2  # as a colour-managed viewer shows it
+    assert np.abs(shown - pixels[60, 80].astype(int)).max() >= 10  # not the washed-out raw values
+    np.testing.assert_array_equal(document.rgb, pixels)  # the photo itself, which exports use, is untouched
