@@ -199,6 +199,8 @@ class BatchSummaryDialog(QDialog):
         if report.failed:
             layout.addWidget(QLabel("Failed:", self))
             layout.addWidget(self.failures)
+        else:
+            self.failures.hide()  # outside the layout it would float over the summary
         doubtful = report.doubtful(review_threshold)
         self.doubtful_label = QLabel(self)
         self.doubtful_label.setWordWrap(True)

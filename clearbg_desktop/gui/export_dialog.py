@@ -22,7 +22,13 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.compose import flatten_onto_colour
 from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import ExportOptions, estimate_output_bytes, output_name, render_output
+from clearbg_desktop.core.export import (
+    ExportOptions,
+    estimate_output_bytes,
+    keeps_sixteen_bits,
+    output_name,
+    render_output,
+)
 from clearbg_desktop.core.image_io import LoadedImage
 from clearbg_desktop.gui.colour_space import to_display
 from clearbg_desktop.gui.export_form import ExportOptionsForm
@@ -145,7 +151,8 @@ class ExportDialog(QDialog):
         loaded = self.document.loaded
         assert loaded is not None and self.document.alpha is not None
         estimate = estimate_output_bytes(loaded, Image.fromarray(self.document.alpha, "L"), options)
-        self.size_label.setText(f"Estimated size: about {format_bytes(estimate)}")
+        depth = "16 bits per channel, as the photo" if keeps_sixteen_bits(loaded, options) else "8 bits per channel"
+        self.size_label.setText(f"Estimated size: about {format_bytes(estimate)} ({depth})")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())

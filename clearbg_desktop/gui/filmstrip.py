@@ -62,7 +62,7 @@ class Filmstrip(QListWidget):
         if row >= 0:
             item = self.item(row)
             name = item.text()
-            item.setText(f"⚠ {doubt:.2f}  {name}")
+            item.setText(f"{name}\n⚠ {doubt:.2f}")  # own line: a narrow panel elides the name, not the badge
             why = ", ".join(reasons) if reasons else "a mask less sure than most"
             item.setToolTip(f"{item.toolTip()}\nDoubt {doubt:.2f}: {why}. Fix it with the brush and export to "
                             "replace the batch output.")

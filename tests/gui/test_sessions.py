@@ -163,7 +163,7 @@ def test_batch_review_opens_doubtful_photos_worst_first_and_replaces_outputs(
         if not document.ready:
             qtbot.waitUntil(lambda d=document: d.ready, timeout=WAIT_MS)
     rows = [window.filmstrip.item(i).text() for i in range(window.filmstrip.count())]
-    assert all(row.startswith("⚠ ") for row in rows)
+    assert all(row.splitlines()[1].startswith("⚠ ") for row in rows)
     worst = documents[0]
     assert window.workspace.current is worst
     before = worst.review.output.read_bytes()
@@ -194,3 +194,28 @@ def test_wide_gamut_photo_is_shown_in_screen_colours(qtbot: QtBot, window: MainW
     assert np.abs(shown - np.asarray(expected)[60, 80].astype(int)).max() <= 2  # as a colour-managed viewer shows it
     assert np.abs(shown - pixels[60, 80].astype(int)).max() >= 10  # not the washed-out raw values
     np.testing.assert_array_equal(document.rgb, pixels)  # the photo itself, which exports use, is untouched
+
+
+def test_sixteen_bit_photo_exports_sixteen_bit_from_the_dialog(qtbot: QtBot, window: MainWindow,
+                                                               tmp_path: Path) -> None:
+    from clearbg_desktop.core.deep_colour import encode_tiff16, read_deep_colour, sixteen_bit_rawmode
+
+    adobe = QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb).iccProfile().data()
+    deep = np.asarray(make_photo((160, 120)), np.uint16) * 256 + np.arange(160, dtype=np.uint16)[None, :, None]
+    photo = tmp_path / "master.tif"
+    photo.write_bytes(encode_tiff16(deep, adobe))
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([photo])
+    window.settings.last_export_folder = str(tmp_path / "out")
+    window.window_actions.export.trigger()
+    dialog = window.exporter.dialog
+    dialog.form.format_box.setCurrentIndex(dialog.form.format_box.findData("tiff"))
+    dialog.refresh()
+    assert "16 bits per channel" in dialog.size_label.text()
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
+        dialog.accept()
+    written = Path(blocker.args[0])
+    with Image.open(written) as opened:
+        rawmode = sixteen_bit_rawmode(opened)
+        assert rawmode is not None and opened.info.get("icc_profile") == adobe
+    np.testing.assert_array_equal(read_deep_colour(written, rawmode), deep)
