@@ -1,4 +1,5 @@
-"""Inference engines judged by their masks: people-val metrics and time per photo, fp32 vs bf16 autocast.
+"""Inference engines judged by their masks: people-val metrics and time per photo, PyTorch fp32, PyTorch bf16
+autocast, and ONNX Runtime (the standalone app's engine, on the bundled weights exported to ONNX).
 
 An engine passes when max Fβ, MAE and S-measure stay within 0.002 of fp32 (issue #20's rule); the app
 then takes the fastest engine that passes on this machine (``core.devices.choose_precision``).
@@ -10,7 +11,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
 from clearbg_desktop.core.devices import cpu_has_native_bf16  # noqa: E402
+from clearbg_desktop.core.engines import Engine  # noqa: E402
+from clearbg_desktop.core.onnx_engine import OnnxSegmenter  # noqa: E402
+from clearbg_desktop.core.onnx_export import export_weights_folder  # noqa: E402
+from clearbg_desktop.core.paths import bundled_weights_dir  # noqa: E402
 from clearbg_desktop.core.segmenter import Segmenter  # noqa: E402
 from training.data import find_pairs  # noqa: E402
 from training.engine import ValidationSet  # noqa: E402
@@ -34,8 +41,15 @@ def main() -> None:
     args = parser.parse_args()
     dataset = ValidationSet.from_pairs(args.dataset.name, find_pairs(args.dataset))
     results = {}
-    for precision in ("fp32", "bf16"):
-        segmenter = Segmenter.from_weights("small", device="cpu", threads=args.threads, precision=precision)
+    folder = Path(tempfile.mkdtemp(prefix="clearbg-onnx-"))
+    onnx_entry = export_weights_folder(bundled_weights_dir(), folder)["small"]
+    engines: dict[str, Callable[[], Engine]] = {
+        precision: lambda p=precision: Segmenter.from_weights("small", device="cpu", threads=args.threads,
+                                                              precision=p)
+        for precision in ("fp32", "bf16")}
+    engines["onnxruntime"] = lambda: OnnxSegmenter(onnx_entry, args.threads)
+    for precision, load in engines.items():
+        segmenter = load()
         segmenter.predict_alpha(dataset.photos[0])
         times, masks = [], []
         for photo in dataset.photos:

@@ -166,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     if not plan.items:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
-    from clearbg_desktop.core.segmenter import Segmenter  # torch loads here, not for --help
+    from clearbg_desktop.core.engines import load_segmenter  # torch loads here, not for --help
     from clearbg_desktop.core.weights import WeightsError
 
     try:
-        segmenter = Segmenter.from_weights(args.model, device=args.device, threads=args.threads)
+        segmenter = load_segmenter(args.model, device=args.device, threads=args.threads)
     except WeightsError as exc:
         print(f"clearbg-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE

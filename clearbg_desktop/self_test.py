@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from clearbg_desktop.core.engines import load_segmenter
 from clearbg_desktop.core.export import ExportOptions, export_photo
 from clearbg_desktop.core.image_io import ImageLoadError, load_image
 from clearbg_desktop.core.paths import resources_dir
-from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import WeightsError
 
 SAMPLE = "samples/sample.jpg"
@@ -23,7 +23,7 @@ SAMPLE = "samples/sample.jpg"
 def run_self_test(model: str = "small") -> int:
     started = time.perf_counter()
     try:
-        segmenter = Segmenter.from_weights(model)
+        segmenter = load_segmenter(model)
         loaded = load_image(resources_dir() / SAMPLE)
         alpha = segmenter.predict_alpha(loaded.rgb)
         with tempfile.TemporaryDirectory(prefix="clearbg-selftest-") as folder:

@@ -32,7 +32,20 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def export_frozen_weights() -> Path:
+    """The bundled weights as ONNX for the app's ONNX Runtime engine (torch is needed here, not in the app)."""
+    sys.path.insert(0, str(ROOT))
+    from clearbg_desktop.core.onnx_export import export_weights_folder
+
+    target = ROOT / "build" / "frozen-weights"
+    shutil.rmtree(target, ignore_errors=True)
+    entries = export_weights_folder(ROOT / "resources" / "weights", target)
+    print(f"weights for the bundle: {', '.join(f'{n} -> {e.path.name}' for n, e in entries.items())}")
+    return target
+
+
 def build_bundle() -> Path:
+    export_frozen_weights()
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--distpath", str(DIST),
                     "--workpath", str(ROOT / "build" / "pyinstaller"), str(ROOT / "installer" / "clearbg.spec")],

@@ -9,18 +9,22 @@ VENV=build/installer-venv
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 PY=$VENV/bin/python
 $PY -m pip install --quiet "torch==2.13.0"
-$PY -m pip install --quiet . "pyinstaller>=6.3"
+$PY -m pip install --quiet ".[onnx]" "pyinstaller>=6.3"
 $PY installer/build.py
 BUNDLE=dist/ClearBG
 export QT_QPA_PLATFORM=offscreen
 TMP=$(mktemp -d)
 export CLEARBG_CONFIG_DIR="$TMP/config" CLEARBG_LOG_DIR="$TMP/logs" CLEARBG_USER_MODELS="$TMP/models"
+export CLEARBG_DATA_DIR="$TMP/data"
+if [ -e "$BUNDLE/_internal/torch" ]; then echo "torch leaked into the bundle" >&2; exit 1; fi
 start=$(date +%s.%N)
-"$BUNDLE/clearbg" --self-test
+"$BUNDLE/clearbg" --self-test | tee "$TMP/self-test.txt"
 end=$(date +%s.%N)
+grep -q "ONNX Runtime" "$TMP/self-test.txt"
 echo "self-test wall time: $($PY -c "print(round($end - $start, 2))") s"
 "$BUNDLE/clearbg-cli" resources/samples/sample.jpg -o "$TMP/out" -q
 test -s "$TMP/out/sample-cutout.png"
 "$BUNDLE/clearbg" --screenshot "$TMP/frozen-gui.png" resources/samples/sample.jpg
 cp "$TMP/frozen-gui.png" dist/frozen-gui.png
-echo "bundle size: $(du -sh "$BUNDLE" | cut -f1); screenshot: dist/frozen-gui.png"
+ARCHIVE=$(ls dist/ClearBG-*-linux-*.tar.gz 2>/dev/null | head -1)
+echo "bundle size: $(du -sh "$BUNDLE" | cut -f1) on disk, ${ARCHIVE:+$(du -h "$ARCHIVE" | cut -f1) to download ($ARCHIVE)}; screenshot: dist/frozen-gui.png"

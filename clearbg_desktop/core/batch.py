@@ -38,7 +38,7 @@ from clearbg_desktop.core.image_io import (
 
 if TYPE_CHECKING:
     from clearbg_desktop.core.doubt import Doubt
-    from clearbg_desktop.core.segmenter import Segmenter
+    from clearbg_desktop.core.engines import Engine
 
 EXISTING_POLICIES = ("skip", "rename", "overwrite")
 #: Doubt from which an exported photo is listed for review: about the most doubtful tenth of people-val
@@ -230,19 +230,20 @@ SMALL_PHOTO_PIXELS = 2_000_000  # below this, decoding and encoding cost little 
 
 
 @contextmanager
-def model_threads(segmenter: Segmenter) -> Iterator[Callable[[int], None]]:
+def model_threads(segmenter: Engine) -> Iterator[Callable[[int], None]]:
     """Yields ``fit(pixels)``, which sets the model's CPU threads for the photos about to be cut out.
 
     Large photos leave one core to the decode and encode threads (at 12 MP PNG encoding takes as long as the
     model, bench/RESULTS.md section 8); small ones give the model every core, since there is almost nothing
     to overlap (a folder of 100 small photos took 1.24× rembg's time with one core idle). Set in the thread
-    that runs the model (OpenMP keeps the count per calling thread) and restored afterwards.
+    that runs the model (OpenMP keeps the count per calling thread) and restored afterwards. ONNX Runtime sets
+    its threads once per session, so it is left as loaded.
     """
-    import torch
-
-    if segmenter.device.type != "cpu":
+    if segmenter.engine != "torch" or segmenter.device.type != "cpu":
         yield lambda pixels: None
         return
+    import torch
+
     before = torch.get_num_threads()
     spare = max(1, min(before, (os.cpu_count() or 1) - 1))
 
@@ -260,11 +261,11 @@ def model_threads(segmenter: Segmenter) -> Iterator[Callable[[int], None]]:
 GPU_PHOTOS_PER_CALL = 8  # a GPU is idle between small single-photo calls; the CPU gains nothing from groups
 
 
-def photos_per_model_call(segmenter: Segmenter) -> int:
+def photos_per_model_call(segmenter: Engine) -> int:
     return GPU_PHOTOS_PER_CALL if segmenter.device.type == "cuda" else 1
 
 
-def _segment(segmenter: Segmenter, group: list[tuple[BatchItem, LoadedImage]]
+def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]]
              ) -> Iterator[tuple[BatchItem, LoadedImage, Image.Image | None, Exception | None]]:
     """Alphas for a group of photos in one model call; when the call fails, photo by photo, so only the photo
     that fails is reported."""
@@ -286,7 +287,7 @@ def _segment(segmenter: Segmenter, group: list[tuple[BatchItem, LoadedImage]]
 
 def iter_export(
     plan: BatchPlan,
-    segmenter: Segmenter,
+    segmenter: Engine,
     options: ExportOptions,
     existing: str = "skip",
     cancel: threading.Event | None = None,

@@ -29,10 +29,28 @@ def choose_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def has_torch() -> bool:
+    """Whether torch is installed (the standalone app ships without it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def preferred_device_type() -> str:
+    """What "auto" picks here ("cuda", "mps" or "cpu"); "cpu" where ClearBG runs without torch."""
+    return choose_device("auto").type if has_torch() else "cpu"
+
+
 def device_availability() -> dict[str, str]:
     """Device choice -> "" when this machine has it, else the reason it cannot be used."""
     import platform
 
+    if not has_torch():
+        reason = "this ClearBG runs on the CPU with ONNX Runtime; GPUs need the install with PyTorch"
+        return {"auto": "", "cuda": reason, "mps": reason, "cpu": ""}
     import torch
 
     cuda = torch.cuda.is_available()

@@ -2,7 +2,8 @@
 
 Adding converts the file once (``core.official_weights``) and writes our tensors-only ``.pt`` plus a
 manifest entry into the user models folder, which the app, the batch and the CLI already search before
-the bundled folder. The source file is only read, never changed or moved.
+the bundled folder. The source file is only read, never changed or moved. Where ClearBG runs without torch
+(the standalone app), an ONNX file is installed as it is, for ONNX Runtime, once it is known to be a U²-Net.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
+from clearbg_desktop.core.devices import has_torch
 from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
     OFFICIAL_MODELS,
     ConversionError,
     convert_checkpoint,
     identify_official,
+    is_onnx_file,
     md5_file,
 )
+from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
 from clearbg_desktop.core.weights import (
     WeightsEntry,
@@ -28,6 +34,7 @@ from clearbg_desktop.core.weights import (
     read_weights_manifest,
     remove_weights_entry,
     sha256_file,
+    write_weights_file,
     write_weights_folder,
 )
 
@@ -116,6 +123,8 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         existing = {}  # write_weights_folder rewrites a broken manifest with this model (its entries were unusable)
     if name in existing and not replace:
         raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
+    if not has_torch():
+        return _add_onnx_as_is(source, name, folder)
     try:
         model = convert_checkpoint(source)
         source_sha256, source_md5 = sha256_file(source), md5_file(source)
@@ -123,11 +132,16 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         raise WeightsError(str(exc)) from None
     except OSError as exc:
         raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    card, extra = _card(source, name, model.variant, source_sha256, source_md5)
+    return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra)
+
+
+def _card(source: Path, name: str, variant: str, source_sha256: str, source_md5: str) -> tuple[dict, dict]:
     official = identify_official(source_md5)
     licence = AUTHORS_LICENCE if official or source.suffix.lower() in (".onnx", ".pth") else "as given by its source"
     card = {
         "name": name,
-        "architecture": f"U²-Net ({model.variant})",
+        "architecture": f"U²-Net ({variant})",
         "source_file": source.name,
         "source_sha256": source_sha256,
         "source_md5": source_md5,
@@ -137,7 +151,42 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         "input_size": 320,
     }
     extra = {"source_file": source.name, "source_sha256": source_sha256, "licence": licence}
-    return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra)
+    return card, extra
+
+
+#: Output channels of U²-Net's second convolution (stage 1's first RSU layer) per variant.
+_SECOND_CONV_CHANNELS = {32: "full", 16: "small"}
+
+
+def _add_onnx_as_is(source: Path, name: str, folder: Path) -> WeightsEntry:
+    """Without torch: a U²-Net ONNX file installed unchanged, after ONNX Runtime has run it once."""
+    if not source.is_file():
+        raise WeightsError(f"{source}: no such file")
+    if source.suffix.lower() != ".onnx" and not is_onnx_file(source):
+        raise WeightsError(f"{source.name}: this ClearBG runs ONNX models (it ships without PyTorch); "
+                           "add the .onnx version of the model (rembg's files are)")
+    try:
+        graph = read_onnx_graph(source)
+        data = source.read_bytes()
+    except OnnxFormatError as exc:
+        raise WeightsError(f"{source.name}: not a readable ONNX file: {exc}") from None
+    except OSError as exc:
+        raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    convs = [n for n in graph.nodes if n.op_type == "Conv" and len(n.inputs) > 1 and n.inputs[1] in graph.tensors]
+    variant = _SECOND_CONV_CHANNELS.get(int(graph.tensors[convs[1].inputs[1]].shape[0])) if len(convs) > 1 else None
+    if variant is None or len(convs) < 40:
+        raise WeightsError(f"{source.name}: not a U²-Net (its convolutions match neither U²-Net nor U²-Net-small)")
+    card, extra = _card(source, name, variant, sha256_file(source), md5_file(source))
+    entry = write_weights_file(data, folder, name, f"{name}.onnx",
+                               {"variant": variant, "input_size": 320, "format": "onnx", **extra}, card)
+    try:
+        from clearbg_desktop.core.onnx_engine import OnnxSegmenter
+
+        OnnxSegmenter(entry, threads=1).predict_probabilities([Image.new("RGB", (64, 64))])
+    except Exception as exc:  # noqa: BLE001 - whatever ONNX Runtime says, the model is not usable
+        remove_weights_entry(folder, name)
+        raise WeightsError(f"{source.name}: ONNX Runtime cannot run it ({str(exc)[:160]})") from None
+    return entry
 
 
 def remove_model(name: str, folder: Path | None = None) -> None:

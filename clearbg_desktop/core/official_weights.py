@@ -14,13 +14,16 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from clearbg_desktop.core.model import REBNCONV, VARIANTS, U2Net
 from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
+
+if TYPE_CHECKING:  # torch is imported where a conversion needs it: the standalone app lists models without it
+    from torch import nn
+
+    from clearbg_desktop.core.model import U2Net
 
 AUTHORS_LICENCE = "Apache-2.0 (U²-Net, Qin et al. 2020, github.com/xuebinqin/U-2-Net)"
 
@@ -72,6 +75,11 @@ def md5_file(path: Path) -> str:
 
 def _conv_order(model: U2Net) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
     """Our Conv modules in the order a forward pass calls them, each with the BatchNorm that follows it."""
+    import torch
+    from torch import nn
+
+    from clearbg_desktop.core.model import REBNCONV
+
     called: list[nn.Conv2d] = []
     handles = [m.register_forward_hook(lambda module, _in, _out: called.append(module))
                for m in model.modules() if isinstance(m, nn.Conv2d)]
@@ -90,10 +98,14 @@ def _conv_order(model: U2Net) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
 
 @cache
 def _conv_shapes(variant: str) -> tuple[tuple[int, ...], ...]:
+    from clearbg_desktop.core.model import U2Net
+
     return tuple(tuple(conv.weight.shape) for conv, _bn in _conv_order(U2Net(variant)))
 
 
 def variant_from_conv_shapes(shapes: list[tuple[int, ...]]) -> str | None:
+    from clearbg_desktop.core.model import VARIANTS
+
     for variant in VARIANTS:
         if tuple(shapes) == _conv_shapes(variant):
             return variant
@@ -101,6 +113,8 @@ def variant_from_conv_shapes(shapes: list[tuple[int, ...]]) -> str | None:
 
 
 def _set_identity(batch_norm: nn.BatchNorm2d) -> None:
+    import torch
+
     assert batch_norm.running_mean is not None and batch_norm.running_var is not None
     with torch.no_grad():
         batch_norm.weight.fill_(1.0)
@@ -111,6 +125,10 @@ def _set_identity(batch_norm: nn.BatchNorm2d) -> None:
 
 def model_from_onnx(path: Path) -> U2Net:
     """Our model with the weights of a U²-Net ONNX export (BatchNorm folded or not)."""
+    import torch
+
+    from clearbg_desktop.core.model import U2Net
+
     try:
         graph = read_onnx_graph(path)
     except OnnxFormatError as exc:
@@ -158,6 +176,10 @@ def model_from_onnx(path: Path) -> U2Net:
 
 def model_from_state_dict_file(path: Path) -> U2Net:
     """Our model from a ``.pth``/``.pt`` state dict (the authors' files, ours, or a training checkpoint)."""
+    import torch
+
+    from clearbg_desktop.core.model import VARIANTS, U2Net
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file

@@ -1,12 +1,10 @@
-"""Photo -> full-resolution alpha. The one place where model preprocessing is defined.
-
-Training (``training/transforms.py``) and evaluation (``training/evaluate.py``) call
-:func:`resize_for_model` and :func:`normalise` from here, so what is measured is what ships.
+"""Photo -> full-resolution alpha with PyTorch (CUDA, MPS or CPU). The steps around the model are in
+``core.model_io`` (shared with the ONNX Runtime engine); training and evaluation call :func:`resize_for_model`
+and :func:`normalise` from here, so what is measured is what ships.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,18 +13,20 @@ from PIL import Image
 
 from clearbg_desktop.core.devices import DEVICE_CHOICES, choose_device, choose_precision, device_availability
 from clearbg_desktop.core.model import U2Net
+from clearbg_desktop.core.model_io import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    MODEL_INPUT_SIZE,
+    default_cpu_threads,
+    resize_for_model,
+    stretch_to_full_range,
+    upsample_alpha,
+)
 from clearbg_desktop.core.weights import WeightsEntry, find_weights, load_model
 
-__all__ = ["DEVICE_CHOICES", "Segmenter", "choose_device", "device_availability", "normalise", "resize_for_model"]
-
-MODEL_INPUT_SIZE = 320
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE) -> Image.Image:
-    """The recipe's RescaleT: a square, bilinear (antialiased) resize of the whole photo."""
-    return rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+__all__ = ["DEVICE_CHOICES", "IMAGENET_MEAN", "IMAGENET_STD", "MODEL_INPUT_SIZE", "Segmenter", "choose_device",
+           "default_cpu_threads", "device_availability", "normalise", "resize_for_model", "stretch_to_full_range",
+           "upsample_alpha"]
 
 
 def normalise(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -40,36 +40,13 @@ def normalise(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
     return tensor.sub_(mean).div_(std)
 
 
-def default_cpu_threads() -> int:
-    """All cores, capped at 8 so a batch leaves cores for decoding and encoding (bench/RESULTS.md
-    measures 1 vs 2 threads; the cap itself is a guess not yet measured on bigger machines)."""
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def stretch_to_full_range(probability: np.ndarray, min_range: float = 0.05) -> np.ndarray:
-    """Per-image min-max stretch of the fused map, as U²-Net's own test script and rembg do.
-
-    Without it an under-confident model leaves the subject half transparent. The metrics
-    (pysodmetrics) apply the same stretch, so this changes what users see, not the scores.
-    A nearly flat map (range < ``min_range``: no subject found) is left alone, not amplified.
-    """
-    low, high = float(probability.min()), float(probability.max())
-    if high - low < min_range:
-        return probability
-    return (probability - low) / (high - low)
-
-
-def upsample_alpha(probability: np.ndarray, size: tuple[int, int]) -> Image.Image:
-    """Model-resolution probability (float, HxW) -> 8-bit alpha at the photo's (width, height)."""
-    small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
-    return small.resize(size, Image.Resampling.BILINEAR)
-
-
 class Segmenter:
     """A loaded model on a device: call :meth:`predict_alpha` for each photo.
 
     Load once and reuse; the model and thread settings are fixed for the object's lifetime.
     """
+
+    engine = "torch"
 
     def __init__(
         self,

@@ -7,7 +7,9 @@ A weights folder holds ``manifest.json``::
 
 The bundled folder (``resources/weights``) is searched after the user's models folder, so a
 user can drop in newer weights. Every file is SHA-256 checked before it is read, and read with
-``torch.load(weights_only=True)``: no pickled code is ever executed.
+``torch.load(weights_only=True)``: no pickled code is ever executed. An entry's ``format`` is ``torch`` (a
+state dict) or ``onnx`` (an ONNX graph, what the standalone app runs with ONNX Runtime, without torch).
+Reading manifests does not import torch.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.image_io import write_atomic
-from clearbg_desktop.core.model import VARIANTS, U2Net
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
+
+if TYPE_CHECKING:
+    import torch
+
+    from clearbg_desktop.core.model import U2Net
 
 MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 64, 1024  # beyond 1024 px the first photo alone needs tens of GiB
+VARIANT_NAMES = ("full", "small")  # core.model.VARIANTS, named here so that manifests are read without torch
+FORMATS = ("torch", "onnx")
 
 
 class WeightsError(Exception):
@@ -43,6 +50,7 @@ class WeightsEntry:
     variant: str
     card: dict
     input_size: int = 320  # the square size the model was trained at and expects
+    format: str = "torch"  # torch (state dict) | onnx (graph for ONNX Runtime)
 
     @property
     def short_hash(self) -> str:
@@ -62,8 +70,11 @@ def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
             if item.get("card") and (folder / item["card"]).is_file():
                 card = json.loads((folder / item["card"]).read_text(encoding="utf-8"))
             variant = item.get("variant", name)
-            if variant not in VARIANTS:
-                raise ValueError(f"model {name!r} has unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+            if variant not in VARIANT_NAMES:
+                raise ValueError(f"model {name!r} has unknown variant {variant!r} (known: {', '.join(VARIANT_NAMES)})")
+            weights_format = item.get("format", "torch")
+            if weights_format not in FORMATS:
+                raise ValueError(f"model {name!r} has unknown format {weights_format!r} (known: {', '.join(FORMATS)})")
             input_size = int(item.get("input_size", 320))
             if not MIN_INPUT_SIZE <= input_size <= MAX_INPUT_SIZE:
                 raise ValueError(f"model {name!r} has input_size {input_size}, "
@@ -75,6 +86,7 @@ def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
                 variant=variant,
                 card=card,
                 input_size=input_size,
+                format=weights_format,
             )
         return entries
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -118,8 +130,8 @@ def find_weights(name: str = "small", folders: list[Path] | None = None) -> Weig
     return models[name]
 
 
-def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
-    """Verify the hash, then load tensors only."""
+def verify_file(entry: WeightsEntry) -> None:
+    """The file exists and its SHA-256 is the manifest's; else a ``WeightsError`` naming it."""
     if not entry.path.exists():
         raise WeightsError(f"weights file missing: {entry.path}")
     if not entry.path.is_file():
@@ -133,6 +145,15 @@ def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
             f"weights file corrupted: {entry.path} has SHA-256 {actual[:12]}…, "
             f"the manifest expects {entry.sha256[:12]}…; reinstall ClearBG or remove the file"
         )
+
+
+def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
+    """Verify the hash, then load tensors only."""
+    import torch
+
+    if entry.format != "torch":
+        raise WeightsError(f"{entry.path.name} is an {entry.format} model, not a PyTorch state dict")
+    verify_file(entry)
     try:
         state = torch.load(entry.path, map_location="cpu", weights_only=True)
     except Exception:  # torch raises many types for a bad file; its advice (weights_only=False) is unsafe
@@ -145,7 +166,17 @@ def load_state_dict(entry: WeightsEntry) -> dict[str, torch.Tensor]:
 
 
 def load_model(entry: WeightsEntry) -> U2Net:
-    """A ready-to-use model in eval mode, on the CPU."""
+    """A ready-to-use model in eval mode, on the CPU (an ONNX entry is converted exactly)."""
+    from clearbg_desktop.core.model import U2Net
+
+    if entry.format == "onnx":
+        from clearbg_desktop.core.official_weights import ConversionError, model_from_onnx
+
+        verify_file(entry)
+        try:
+            return model_from_onnx(entry.path).eval()
+        except ConversionError as exc:
+            raise WeightsError(f"weights file {entry.path}: {exc}") from None
     model = U2Net(entry.variant)
     try:
         model.load_state_dict(load_state_dict(entry))
@@ -165,24 +196,26 @@ def write_weights_folder(
     input_size: int = 320,
     manifest_extra: dict | None = None,
 ) -> WeightsEntry:
-    """Save ``model`` into ``folder`` and add it to the manifest (export, model import, tests).
+    """Save ``model`` into ``folder`` and add it to the manifest (export, model import, tests)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
+    item = {"variant": model.variant, "input_size": input_size, **(manifest_extra or {})}
+    return write_weights_file(buffer.getvalue(), folder, name, file_name or f"u2net_{name}.pt", item, card)
+
+
+def write_weights_file(data: bytes, folder: Path, name: str, file_name: str, item: dict,
+                       card: dict | None = None) -> WeightsEntry:
+    """Write a weights file (``.pt`` or ``.onnx``), its card, then its manifest entry (``item`` plus file and hash).
 
     Every file goes through a temporary file and a rename, the manifest last, so an interrupted
     write leaves the folder as it was or complete, never listing a half-written file.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    file_name = file_name or f"u2net_{name}.pt"
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
-    weights_path = write_atomic(buffer.getvalue(), folder / file_name, overwrite=True)
+    weights_path = write_atomic(data, folder / file_name, overwrite=True)
     manifest = _manifest_json(folder)
-    item: dict = {
-        "file": file_name,
-        "sha256": sha256_file(weights_path),
-        "variant": model.variant,
-        "input_size": input_size,
-        **(manifest_extra or {}),
-    }
+    item = {"file": file_name, "sha256": sha256_file(weights_path), **item}
     if card is not None:
         card_name = f"{Path(file_name).stem}.card.json"
         write_atomic((json.dumps(card, indent=2) + "\n").encode(), folder / card_name, overwrite=True)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clearbg_desktop.core.devices import DEVICE_CHOICES, device_availability, preferred_device_type
 from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
 from clearbg_desktop.core.model_library import (
     add_model_file,
@@ -37,7 +38,6 @@ from clearbg_desktop.core.model_library import (
 )
 from clearbg_desktop.core.official_weights import OFFICIAL_MODELS
 from clearbg_desktop.core.paths import user_models_dir
-from clearbg_desktop.core.segmenter import DEVICE_CHOICES, choose_device, device_availability
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.weights import WeightsError
 
@@ -104,7 +104,7 @@ class PreferencesDialog(QDialog):
         wanted = settings.device if not availability.get(settings.device) else "auto"
         self.device_box.setCurrentIndex(max(0, self.device_box.findData(wanted)))
         layout.addRow("Device:", self.device_box)
-        self.auto_label = QLabel(f"Automatic uses: {choose_device('auto').type.upper()}", page)
+        self.auto_label = QLabel(f"Automatic uses: {preferred_device_type().upper()}", page)
         layout.addRow("", self.auto_label)
         self.model_box = QComboBox(page)
         self.model_box.setObjectName("ModelChoice")

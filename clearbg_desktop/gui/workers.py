@@ -15,10 +15,10 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
+from clearbg_desktop.core.engines import Engine, load_segmenter
 from clearbg_desktop.core.export import ExportOptions, export_photo
 from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image
 from clearbg_desktop.core.paths import log_dir
-from clearbg_desktop.core.segmenter import Segmenter
 from clearbg_desktop.core.weights import WeightsError
 from clearbg_desktop.gui.colour_space import to_display
 
@@ -75,10 +75,10 @@ class InferenceWorker(QObject):
         super().__init__()
         self._model_name = model_name
         self._device = device
-        self._segmenter: Segmenter | None = None
+        self._segmenter: Engine | None = None
 
     @property
-    def segmenter(self) -> Segmenter | None:
+    def segmenter(self) -> Engine | None:
         return self._segmenter
 
     @Slot(str, str)
@@ -88,10 +88,10 @@ class InferenceWorker(QObject):
             self._model_name, self._device = model_name, device
             self._segmenter = None
 
-    def _ensure_segmenter(self) -> Segmenter:
+    def _ensure_segmenter(self) -> Engine:
         if self._segmenter is None:
             self.model_loading.emit(f"Loading the {self._model_name} model…")
-            self._segmenter = Segmenter.from_weights(self._model_name, device=self._device)
+            self._segmenter = load_segmenter(self._model_name, device=self._device)
             self.model_ready.emit(self._segmenter.description)
         return self._segmenter
 
@@ -205,7 +205,7 @@ class BatchWorker(QObject):
         plan, options, model, device, existing = self._job
         self.model_loading.emit(f"Loading the {model} model…")
         try:
-            segmenter = Segmenter.from_weights(model, device=device)
+            segmenter = load_segmenter(model, device=device)
         except WeightsError as exc:
             self.failed.emit(str(exc))
             return

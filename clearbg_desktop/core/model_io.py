@@ -1,0 +1,51 @@
+"""Photo in, alpha out, around any engine: the resize, normalisation, stretch and upsampling that every
+engine (PyTorch, ONNX Runtime) and training share, without importing torch."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+MODEL_INPUT_SIZE = 320
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE) -> Image.Image:
+    """The recipe's RescaleT: a square, bilinear (antialiased) resize of the whole photo."""
+    return rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+
+
+def default_cpu_threads() -> int:
+    """All cores, capped at 8 so a batch leaves cores for decoding and encoding (bench/RESULTS.md
+    measures 1 vs 2 threads; the cap itself is a guess not yet measured on bigger machines)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def stretch_to_full_range(probability: np.ndarray, min_range: float = 0.05) -> np.ndarray:
+    """Per-image min-max stretch of the fused map, as U²-Net's own test script and rembg do.
+
+    Without it an under-confident model leaves the subject half transparent. The metrics
+    (pysodmetrics) apply the same stretch, so this changes what users see, not the scores.
+    A nearly flat map (range < ``min_range``: no subject found) is left alone, not amplified.
+    """
+    low, high = float(probability.min()), float(probability.max())
+    if high - low < min_range:
+        return probability
+    return (probability - low) / (high - low)
+
+
+def upsample_alpha(probability: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """Model-resolution probability (float, HxW) -> 8-bit alpha at the photo's (width, height)."""
+    small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
+    return small.resize(size, Image.Resampling.BILINEAR)
+
+
+def normalise_array(batch: np.ndarray) -> np.ndarray:
+    """uint8 NHWC (or HWC) RGB -> float32 NCHW with ImageNet mean/std (what :func:`segmenter.normalise` does)."""
+    values = batch[None] if batch.ndim == 3 else batch
+    mean = np.asarray(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)
+    return (values.transpose(0, 3, 1, 2).astype(np.float32) / 255.0 - mean) / std

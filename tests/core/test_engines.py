@@ -1,0 +1,129 @@
+"""The ONNX Runtime engine (the standalone app's, without torch) against the PyTorch one, and the choice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clearbg_desktop.core.engines import chosen_engine, load_segmenter
+from clearbg_desktop.core.onnx_engine import OnnxSegmenter
+from clearbg_desktop.core.onnx_export import export_weights_folder
+from clearbg_desktop.core.segmenter import Segmenter
+from clearbg_desktop.core.weights import WeightsError, find_weights
+from tests.conftest import make_photo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def onnx_resources(random_weights_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The random test weights as the standalone app ships them: ONNX, with the same manifest and card."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("onnx-resources")
+    export_weights_folder(random_weights_dir / "weights", root / "weights")
+    shutil.copytree(ROOT / "resources" / "samples", root / "samples")
+    return root
+
+
+def test_onnx_engine_gives_the_torch_engines_masks(random_weights: Path, onnx_resources: Path) -> None:
+    photos = [make_photo((320, 240), seed=s) for s in range(3)]
+    torch_masks = Segmenter.from_weights("small", device="cpu", precision="fp32").predict_alphas(photos)
+    entry = find_weights("small", [onnx_resources / "weights"])
+    assert entry.format == "onnx" and entry.card == find_weights("small").card
+    engine = OnnxSegmenter(entry)
+    onnx_masks = engine.predict_alphas(photos)
+    for ours, reference in zip(onnx_masks, torch_masks, strict=True):
+        difference = np.abs(np.asarray(ours, np.int16) - np.asarray(reference, np.int16))
+        assert difference.max() <= 2 and difference.mean() < 0.05
+    assert engine.description == "U²-Net small on CPU (ONNX Runtime)" and engine.device.type == "cpu"
+
+
+def test_engine_choice_and_clear_refusals(random_weights: Path, onnx_resources: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    assert chosen_engine() == "torch"  # torch is installed here
+    monkeypatch.setenv("CLEARBG_ENGINE", "onnxruntime")
+    assert chosen_engine() == "onnxruntime"
+    with pytest.raises(WeightsError, match="runs ONNX models only"):
+        load_segmenter("small")  # the test weights are a PyTorch file
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(onnx_resources))
+    assert load_segmenter("small").engine == "onnxruntime"
+    monkeypatch.setenv("CLEARBG_ENGINE", "torch")
+    assert load_segmenter("small").engine == "torch"  # PyTorch runs an ONNX entry too (converted exactly)
+    monkeypatch.setenv("CLEARBG_ENGINE", "tensorflow")
+    with pytest.raises(WeightsError, match="unknown engine"):
+        load_segmenter("small")
+
+
+def test_damaged_onnx_weights_are_refused(onnx_resources: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "weights"
+    shutil.copytree(onnx_resources / "weights", folder)
+    entry = find_weights("small", [folder])
+    data = entry.path.read_bytes()
+    entry.path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="corrupted"):
+        OnnxSegmenter(entry)
+
+
+def test_cli_and_self_test_run_without_torch(onnx_resources: Path, tmp_path: Path) -> None:
+    """As in the standalone app: torch cannot be imported at all, the ONNX weights do the work."""
+    photo = tmp_path / "p.jpg"
+    make_photo((200, 150)).save(photo)
+    env = {**os.environ, "CLEARBG_RESOURCES": str(onnx_resources), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("CLEARBG_ENGINE", None)
+    no_torch = "import sys; sys.modules['torch'] = None; "
+    cli = subprocess.run([sys.executable, "-c", no_torch + "from clearbg_desktop.cli import main; "
+                          f"raise SystemExit(main([{str(photo)!r}, '-o', {str(tmp_path / 'out')!r}, '-q']))"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    with Image.open(tmp_path / "out" / "p-cutout.png") as written:
+        assert written.mode == "RGBA"
+    test = subprocess.run([sys.executable, "-c", no_torch + "from clearbg_desktop.self_test import run_self_test; "
+                           "raise SystemExit(run_self_test())"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert test.returncode == 0, test.stderr + test.stdout
+    assert "ONNX Runtime" in test.stdout
+    shot = tmp_path / "window.png"
+    gui = subprocess.run([sys.executable, "-c", no_torch + "from clearbg_desktop.gui.app import main; "
+                          f"raise SystemExit(main(['--screenshot', {str(shot)!r}, {str(photo)!r}]))"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert gui.returncode == 0 and shot.is_file(), gui.stderr
+
+
+def test_onnx_model_is_added_and_used_without_torch(tmp_path: Path, onnx_resources: Path) -> None:
+    """The standalone app adds a U²-Net .onnx (as rembg ships them) as it is, and refuses a .pth clearly."""
+    from clearbg_desktop.core.model import build_model
+    from clearbg_desktop.core.onnx_export import onnx_bytes
+
+    model_file = tmp_path / "my-u2netp.onnx"
+    model_file.write_bytes(onnx_bytes(build_model("small")))
+    pth = tmp_path / "u2netp.pth"
+    pth.write_bytes(b"PK\x03\x04 a torch zip")
+    photo = tmp_path / "p.jpg"
+    make_photo((200, 150)).save(photo)
+    env = {**os.environ, "CLEARBG_RESOURCES": str(onnx_resources), "CLEARBG_USER_MODELS": str(tmp_path / "models")}
+    env.pop("CLEARBG_ENGINE", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        code = ("import sys; sys.modules['torch'] = None; from clearbg_desktop.cli import main; "
+                f"raise SystemExit(main({list(args)!r}))")
+        return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+
+    added = cli("--add-model", str(model_file), "--name", "mine")
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "models" / "mine.onnx").read_bytes() == model_file.read_bytes()  # installed unchanged
+    listed = cli("--list-models")
+    assert "mine" in listed.stdout and "small" in listed.stdout
+    ran = cli(str(photo), "-o", str(tmp_path / "out"), "-q", "--model", "mine")
+    assert ran.returncode == 0, ran.stderr
+    refused = cli("--add-model", str(pth))
+    assert refused.returncode == 2 and "ships without PyTorch" in refused.stderr
