@@ -230,27 +230,31 @@ SMALL_PHOTO_PIXELS = 2_000_000  # below this, decoding and encoding cost little 
 
 
 @contextmanager
-def model_threads(segmenter: Engine) -> Iterator[Callable[[int], None]]:
-    """Yields ``fit(pixels)``, which sets the model's CPU threads for the photos about to be cut out.
+def model_threads(segmenter: Engine) -> Iterator[Callable[[int], int | None]]:
+    """Yields ``fit(pixels)``, which sets the model's CPU threads for the photos about to be cut out and returns
+    how many cores that leaves the PNG encoder (None: all of them).
 
     Large photos leave one core to the decode and encode threads (at 12 MP PNG encoding takes as long as the
     model, bench/RESULTS.md section 8); small ones give the model every core, since there is almost nothing
     to overlap (a folder of 100 small photos took 1.24× rembg's time with one core idle). Set in the thread
     that runs the model (OpenMP keeps the count per calling thread) and restored afterwards. ONNX Runtime sets
-    its threads once per session, so it is left as loaded.
+    its threads once per session, so it is left as loaded. The encoder gets the cores the model leaves: with
+    both on every core, three threads fought over two cores (bench/RESULTS.md section 9, batch floor).
     """
     if segmenter.engine != "torch" or segmenter.device.type != "cpu":
         yield lambda pixels: None
         return
     import torch
 
+    cores = os.cpu_count() or 1
     before = torch.get_num_threads()
-    spare = max(1, min(before, (os.cpu_count() or 1) - 1))
+    spare = max(1, min(before, cores - 1))
 
-    def fit(pixels: int) -> None:
+    def fit(pixels: int) -> int | None:
         wanted = before if pixels < SMALL_PHOTO_PIXELS else spare
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
+        return max(1, cores - wanted)
 
     try:
         yield fit
@@ -329,10 +333,11 @@ def iter_export(
         else:
             todo.append(item)
 
-    def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image) -> FileResult:
+    def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None) -> FileResult:
         target = next_free_path(item.target) if existing == "rename" else item.target
         try:
-            written = export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite")
+            written = export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite",
+                                   workers=workers)
         except OutputError as exc:
             return FileResult(item, "failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
@@ -368,13 +373,14 @@ def iter_export(
                         yield progress(FileResult(item, "failed", str(exc)))
                     except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                encode_workers = None
                 if group:
-                    fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
+                    encode_workers = fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
                 for item, loaded, alpha, error in _segment(segmenter, group):
                     if error is not None or alpha is None:
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))
                         continue
-                    encoding.append(encoder.submit(encode, item, loaded, alpha))
+                    encoding.append(encoder.submit(encode, item, loaded, alpha, encode_workers))
                 while encoding and (encoding[0].done() or len(encoding) > max(prefetch, group_size)):
                     yield progress(encoding.popleft().result())
                 if cancel.is_set():

@@ -185,13 +185,15 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
     return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
 
 
-def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> bytes:
+def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions, workers: int | None = None
+                  ) -> bytes:
+    """The output file's bytes; ``workers`` as in :func:`core.image_io.encode_image`."""
     icc = loaded.icc_profile if options.keep_icc and not options.mask_only else None
     exif = loaded.exif if options.keep_exif and not options.mask_only else None
     if keeps_sixteen_bits(loaded, options):
         pixels = render_deep_output(loaded, alpha, options)
         if options.format == "png":
-            return encode_png16(pixels, options.png_compress_level, icc_profile=icc, exif=exif)
+            return encode_png16(pixels, options.png_compress_level, icc_profile=icc, exif=exif, workers=workers)
         return encode_tiff16(pixels, icc, tiff_safe_exif(exif) if exif else None)
     picture = render_output(loaded, alpha, options)
     return encode_image(
@@ -202,14 +204,16 @@ def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
         png_compress_level=options.png_compress_level,
         icc_profile=icc,
         exif=exif,
+        workers=workers,
     )
 
 
 def export_photo(
-    loaded: LoadedImage, alpha: Image.Image, target: Path, options: ExportOptions, overwrite: bool = False
+    loaded: LoadedImage, alpha: Image.Image, target: Path, options: ExportOptions, overwrite: bool = False,
+    workers: int | None = None,
 ) -> Path:
     """Render, encode and write atomically; never replaces a file unless ``overwrite``."""
-    return write_atomic(encode_output(loaded, alpha, options), target, overwrite=overwrite)
+    return write_atomic(encode_output(loaded, alpha, options, workers), target, overwrite=overwrite)
 
 
 def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,

@@ -254,12 +254,17 @@ def encode_image(
     png_compress_level: int = 1,
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
+    workers: int | None = None,
 ) -> bytes:
-    """Encode to bytes in ``fmt`` (png, webp, tiff, jpg); JPEG callers flatten alpha first."""
+    """Encode to bytes in ``fmt`` (png, webp, tiff, jpg); JPEG callers flatten alpha first.
+
+    ``workers``: threads for PNG's strips (default: every core); a batch whose model holds some cores passes
+    the rest, so the two do not fight over them.
+    """
     if fmt not in SAVE_FORMATS:
         raise OutputError(f"unknown output format {fmt!r}; choose one of {', '.join(SAVE_FORMATS)}")
     if fmt == "png" and can_encode_png(image):
-        return encode_png(image, png_compress_level, icc_profile=icc_profile, exif=exif)
+        return encode_png(image, png_compress_level, icc_profile=icc_profile, exif=exif, workers=workers)
     options: dict[str, object] = {}
     if icc_profile:
         options["icc_profile"] = icc_profile

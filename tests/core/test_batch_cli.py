@@ -141,11 +141,18 @@ def test_large_photos_leave_a_core_to_decode_and_encode_small_ones_do_not(
     seen: list[int] = []
     predict = segmenter.predict_alpha
     monkeypatch.setattr(segmenter, "predict_alpha", lambda rgb: (seen.append(torch.get_num_threads()), predict(rgb))[1])
+    from clearbg_desktop.core import batch
+
+    encoder_cores: list[int | None] = []
+    export = batch.export_photo
+    monkeypatch.setattr(batch, "export_photo",
+                        lambda *a, workers=None, **k: (encoder_cores.append(workers), export(*a, workers=workers, **k))[1])
     before = torch.get_num_threads()
     torch.set_num_threads(4)
     try:
         list(iter_export(plan_batch([photos], tmp_path / "out", ExportOptions()), segmenter, ExportOptions()))
         assert seen == [threads_during] and torch.get_num_threads() == 4  # restored afterwards
+        assert encoder_cores == [max(1, cores - threads_during)]  # the encoder takes the cores the model leaves
     finally:
         torch.set_num_threads(before)
 

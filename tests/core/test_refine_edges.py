@@ -47,3 +47,22 @@ def test_strips_give_the_same_result_as_the_whole_picture(monkeypatch: pytest.Mo
     whole = np.asarray(refine_edges(rgb, alpha, band=8))
     monkeypatch.setattr(refine, "STRIP_ROWS", 7)  # many strips, each with its halo
     assert np.array_equal(np.asarray(refine_edges(rgb, alpha, band=8)), whole)
+
+
+def test_colour_decontamination_in_strips_equals_the_whole_image() -> None:
+    """Strips bound the memory at 24 MP; the halo makes them blur exactly as one piece would."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    from clearbg_desktop.core.refine import decontaminate_colors
+
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (700, 300, 3), dtype=np.uint8))
+    mask = np.zeros((700, 300), np.uint8)
+    mask[100:600, 50:250] = 255
+    alpha = Image.fromarray(mask).filter(ImageFilter.GaussianBlur(8))
+    whole = np.asarray(decontaminate_colors(rgb, alpha, strip_rows=10_000))
+    in_strips = np.asarray(decontaminate_colors(rgb, alpha, strip_rows=64))
+    np.testing.assert_array_equal(in_strips, whole)
+    changed = np.any(whole != np.asarray(rgb), axis=2)
+    assert changed.any() and not changed[np.asarray(alpha) >= 250].any()  # only edge pixels change
