@@ -268,10 +268,10 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
 
         real_export = batch.export_photo
 
-        def export(loaded, alpha, target, options, overwrite=False):
+        def export(loaded, alpha, target, options, overwrite=False, workers=None):
             if loaded.path.name == victim:
                 raise RuntimeError("Error setting from dictionary")
-            return real_export(loaded, alpha, target, options, overwrite=overwrite)
+            return real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers)
 
         monkeypatch.setattr(batch, "export_photo", export)
     report = BatchReport()
