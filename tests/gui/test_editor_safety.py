@@ -109,9 +109,10 @@ def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot: QtBot,
             Image.open(photos / "p1.jpg").convert("RGB").getpixel((0, 0)) else real_predict(self, rgb))
     else:
         real_export = batch.export_photo
-        monkeypatch.setattr(batch, "export_photo", lambda loaded, alpha, target, options, overwrite=False: (
-            _ for _ in ()).throw(RuntimeError("Error setting from dictionary")) if loaded.path.name == "p1.jpg"
-            else real_export(loaded, alpha, target, options, overwrite=overwrite))
+        monkeypatch.setattr(batch, "export_photo", lambda loaded, alpha, target, options, overwrite=False,
+                            workers=None: (_ for _ in ()).throw(RuntimeError("Error setting from dictionary"))
+                            if loaded.path.name == "p1.jpg"
+                            else real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers))
     with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
         window.batch.start([photos], tmp_path / "out", ExportOptions(), "small", "skip")
     report = blocker.args[0]
