@@ -26,6 +26,7 @@ def private_app_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("CLEARBG_LOG_DIR", str(root / "logs"))
     monkeypatch.setenv("CLEARBG_USER_MODELS", str(root / "models"))
     monkeypatch.setenv("CLEARBG_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("CLEARBG_ENGINE", "torch")  # one engine everywhere; tests/core/test_engines.py tests "auto"
     return root
 
 

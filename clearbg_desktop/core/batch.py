@@ -168,6 +168,7 @@ class BatchReport:
     cancelled: bool = False
     elapsed: float = 0.0
     log_path: Path | None = None
+    engine: str = ""  # the model and engine that ran, e.g. "U²-Net small on CPU (bf16)"
 
     def _with(self, status: str) -> list[FileResult]:
         return [r for r in self.results if r.status == status]
@@ -206,9 +207,11 @@ class BatchReport:
         """Write ``folder/batch-<timestamp>.log`` and, beside it, the same as JSON with every photo's doubt."""
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"batch-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
-        body = self.lines() + [f"done    {r.item.source} -> {r.output}{_doubt_note(r)}" for r in self.done]
+        body = self.lines() + [f"model   {self.engine}"] * bool(self.engine)
+        body += [f"done    {r.item.source} -> {r.output}{_doubt_note(r)}" for r in self.done]
         path.write_text("\n".join(body) + "\n", encoding="utf-8")
-        report = {"summary": self.summary(), "cancelled": self.cancelled, "elapsed_s": round(self.elapsed, 2),
+        report = {"summary": self.summary(), "engine": self.engine, "cancelled": self.cancelled,
+                  "elapsed_s": round(self.elapsed, 2),
                   "files": [r.to_dict() for r in self.results]}
         path.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         self.log_path = path
@@ -313,6 +316,7 @@ def iter_export(
         raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
     cancel = cancel or threading.Event()
     report = report if report is not None else BatchReport()
+    report.engine = segmenter.description
     started = time.perf_counter()
     total = len(plan.items)
     done = 0

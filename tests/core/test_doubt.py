@@ -79,7 +79,8 @@ def test_batch_report_ranks_by_doubt_and_writes_json(tmp_path: Path, segmenter: 
     data = json.loads(log.with_suffix(".json").read_text())
     assert {Path(f["source"]).name for f in data["files"]} == {f"p{s}.jpg" for s in range(4)}
     assert all(0 <= f["doubt"]["score"] <= 1 for f in data["files"])
-    assert "doubt" in log.read_text()
+    assert "doubt" in log.read_text() and segmenter.description in log.read_text()
+    assert data["engine"] == segmenter.description
 
 
 def test_cli_lists_photos_to_review(tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -45,13 +45,28 @@ def test_onnx_engine_gives_the_torch_engines_masks(random_weights: Path, onnx_re
     assert engine.description == "U²-Net small on CPU (ONNX Runtime)" and engine.device.type == "cpu"
 
 
-def test_engine_choice_and_clear_refusals(random_weights: Path, onnx_resources: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    assert chosen_engine() == "torch"  # torch is installed here
+def test_engine_choice_per_machine_and_clear_refusals(random_weights: Path, onnx_resources: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearbg_desktop.core import devices
+    from clearbg_desktop.core.paths import data_dir
+
+    monkeypatch.delenv("CLEARBG_ENGINE")
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert chosen_engine(device="cpu") == "torch"  # bf16 autocast is the fastest engine there
+    assert load_segmenter("small", device="cpu").engine == "torch"
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert chosen_engine(device="cpu") == "onnxruntime"  # fp32 on the CPU: ONNX Runtime is the faster one
+    assert chosen_engine(device="cpu", precision="fp32") == "torch"  # an explicit precision keeps PyTorch
+    first = load_segmenter("small", device="cpu")
+    assert first.engine == "onnxruntime" and first.weights is not None
+    cached = first.weights.path
+    assert cached.parent == data_dir() / "onnx-cache" and cached.suffix == ".onnx"
+    stamp = cached.stat().st_mtime_ns
+    assert load_segmenter("small", device="cpu").weights.path == cached and cached.stat().st_mtime_ns == stamp
+    cached.write_bytes(b"damaged")  # a damaged copy is exported again, never run
+    assert load_segmenter("small", device="cpu").engine == "onnxruntime" and cached.read_bytes() != b"damaged"
     monkeypatch.setenv("CLEARBG_ENGINE", "onnxruntime")
     assert chosen_engine() == "onnxruntime"
-    with pytest.raises(WeightsError, match="runs ONNX models only"):
-        load_segmenter("small")  # the test weights are a PyTorch file
     monkeypatch.setenv("CLEARBG_RESOURCES", str(onnx_resources))
     assert load_segmenter("small").engine == "onnxruntime"
     monkeypatch.setenv("CLEARBG_ENGINE", "torch")
@@ -127,3 +142,7 @@ def test_onnx_model_is_added_and_used_without_torch(tmp_path: Path, onnx_resourc
     assert ran.returncode == 0, ran.stderr
     refused = cli("--add-model", str(pth))
     assert refused.returncode == 2 and "ships without PyTorch" in refused.stderr
+    env["CLEARBG_RESOURCES"] = str(ROOT / "resources")  # PyTorch weights where there is no PyTorch
+    env["CLEARBG_USER_MODELS"] = str(tmp_path / "none")
+    torch_file = cli(str(photo), "-o", str(tmp_path / "out2"), "-q")
+    assert torch_file.returncode == 2 and "runs ONNX models only" in torch_file.stderr
