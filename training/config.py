@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ class TrainParams:
     target_contrast: float = 1.0  # > 1 sharpens the teacher's soft masks around 50 % before the loss
     freeze_batchnorm: bool = False  # BatchNorm in eval mode while training (needed for weights converted from ONNX)
     init_sha256: str = ""  # the expected SHA-256 of an init_from file (official files are pinned this way)
+    teacher: str = ""  # on the fly: this model (e.g. teacher/u2net.onnx) labels each augmented batch (a GPU's job)
+    teacher_sha256: str = ""  # the teacher file's expected SHA-256
+    distill_sides: bool = False  # with a teacher: each side output learns the teacher's side output, not the fused
     out_dir: str = "runs/train"
 
 
@@ -92,6 +96,12 @@ def _section(cls: type, data: dict[str, Any] | None) -> Any:
     values = dict(data)
     if "betas" in values:
         values["betas"] = tuple(values["betas"])
+    for name, field_type in ((f.name, f.type) for f in dataclasses.fields(cls)):
+        if field_type in ("float", float) and isinstance(values.get(name), str):
+            try:  # YAML 1.1 reads 1e-5 (no dot) as a string
+                values[name] = float(values[name])
+            except ValueError:
+                raise ValueError(f"params.yaml [{cls.__name__}] {name}: {values[name]!r} is not a number") from None
     return cls(**values)
 
 

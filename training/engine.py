@@ -99,6 +99,8 @@ def train_steps(
     should_stop: Callable[[], bool] = lambda: False,
     freeze_batchnorm: bool = False,
     target_contrast: float = 1.0,
+    teacher: nn.Module | None = None,
+    distill_sides: bool = False,
 ) -> Iterable[tuple[torch.Tensor, int]]:
     """One epoch, yielding ``(loss tensor, batch size)`` after each optimiser step.
 
@@ -107,6 +109,9 @@ def train_steps(
     batch statistics in training mode would wreck them (loss 16-22 instead of 2.1, issue #18).
     ``target_contrast`` > 1 sharpens soft teacher masks around 50 % (the metrics stretch and threshold the
     student's map, so a student that copies the teacher's doubt scores worse than its agreement suggests).
+    ``teacher`` (frozen, eval mode) labels each batch on the fly, so it sees exactly the crop, flip and colour
+    jitter the student sees; the stored masks are then not used. With ``distill_sides`` each side output
+    learns the teacher's side output (soft BCE on probabilities), else all seven learn its fused map.
     """
     model.train()
     if freeze_batchnorm:
@@ -118,14 +123,23 @@ def train_steps(
         if should_stop():
             return
         images = images.to(device, non_blocking=True)
-        masks = masks.to(device, non_blocking=True)
-        if target_contrast != 1.0:
-            masks = ((masks - 0.5) * target_contrast + 0.5).clamp_(0.0, 1.0)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
+        targets: torch.Tensor | list[torch.Tensor]
+        if teacher is not None:
+            with torch.no_grad(), torch.autocast(device_type=device.type, dtype=dtype, enabled=amp):
+                taught = [torch.sigmoid(t.float()) for t in teacher(images)]
+            targets = taught if distill_sides else taught[0]
+        else:
+            targets = masks.to(device, non_blocking=True)
+        if target_contrast != 1.0:
+            def sharpen(mask: torch.Tensor) -> torch.Tensor:
+                return ((mask - 0.5) * target_contrast + 0.5).clamp_(0.0, 1.0)
+
+            targets = [sharpen(t) for t in targets] if isinstance(targets, list) else sharpen(targets)
         with torch.autocast(device_type=device.type, dtype=dtype, enabled=amp):
             logits = model(images)
-        loss = criterion(logits, masks)
+        loss = criterion(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()

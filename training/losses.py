@@ -26,6 +26,10 @@ class DeepSupervisionLoss(nn.Module):
             for name, output in zip(OUTPUT_NAMES, logits, strict=True)
         }
 
-    def forward(self, logits: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        terms = self.terms(logits, target)
-        return sum(w * t for w, t in zip(self.weights, terms.values(), strict=True))  # type: ignore[return-value]
+    def forward(self, logits: Sequence[torch.Tensor], target: torch.Tensor | Sequence[torch.Tensor]
+                ) -> torch.Tensor:
+        """``target``: one mask for every output, or one per output (a teacher's fused and side maps)."""
+        targets = [target] * len(logits) if isinstance(target, torch.Tensor) else list(target)
+        terms = [F.binary_cross_entropy_with_logits(output.float(), goal.float())
+                 for output, goal in zip(logits, targets, strict=True)]
+        return sum(w * t for w, t in zip(self.weights, terms, strict=True))  # type: ignore[return-value]

@@ -162,6 +162,15 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
     use_channels_last = config.channels_last
     if use_channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    teacher = None
+    if config.teacher:
+        teacher = load_weights(Path(config.teacher), config.teacher_sha256).model.eval().to(device)
+        for parameter in teacher.parameters():
+            parameter.requires_grad_(False)
+        if use_channels_last:
+            teacher = teacher.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if main_process:
+            print(f"teacher on the fly: {config.teacher} (U²-Net {teacher.variant}); the stored masks are not used")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps,
                                  weight_decay=config.weight_decay)
     criterion = DeepSupervisionLoss(config.loss_weights)
@@ -270,7 +279,8 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
                              disable=not (progress and main_process), unit="batch")
             steps = train_steps(wrapped, loader, optimizer, criterion, device, use_amp, use_channels_last, scaler,
                                 should_stop=lambda: time.perf_counter() > deadline or budget_spent(),
-                                freeze_batchnorm=config.freeze_batchnorm, target_contrast=config.target_contrast)
+                                freeze_batchnorm=config.freeze_batchnorm, target_contrast=config.target_contrast,
+                                teacher=teacher, distill_sides=config.distill_sides)
             for loss, batch in steps:
                 state["step"] += 1
                 if average is not None:

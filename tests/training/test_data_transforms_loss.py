@@ -157,3 +157,46 @@ def test_loss_matches_a_hand_computation() -> None:
         sum(float(F.binary_cross_entropy_with_logits(logit, target)) for logit in logits), rel=1e-6)
     with pytest.raises(ValueError, match="need 7 loss weights"):
         DeepSupervisionLoss([1.0] * 6)
+
+
+def test_teacher_on_the_fly_labels_each_batch_and_can_teach_the_side_outputs() -> None:
+    """The teacher labels the augmented batch itself (stored masks unused), stays frozen, and with side
+    distillation each of the student's seven outputs gets the teacher's own map."""
+    from clearbg_desktop.core.model import build_model
+    from training.engine import train_steps
+
+    torch.manual_seed(0)
+    student, teacher = build_model("small"), build_model("small").eval()
+    teacher_before = [p.detach().clone() for p in teacher.parameters()]
+    images = torch.rand(2, 3, 64, 64)
+    stored = torch.zeros(2, 1, 64, 64)  # what a stale label file would say; must not be used
+
+    seen: list[object] = []
+
+    class Spy(DeepSupervisionLoss):
+        def forward(self, logits, target):  # type: ignore[no-untyped-def]
+            seen.append(target)
+            return super().forward(logits, target)
+
+    optimizer = torch.optim.Adam(student.parameters(), lr=1e-4)
+    for distill_sides in (False, True):
+        steps = list(train_steps(student, [(images, stored)], optimizer, Spy(), torch.device("cpu"),
+                                 teacher=teacher, distill_sides=distill_sides, freeze_batchnorm=True))
+        assert len(steps) == 1 and torch.isfinite(steps[0][0])
+    with torch.no_grad():
+        expected = [torch.sigmoid(t) for t in teacher(images)]
+    fused_only, per_output = seen
+    assert isinstance(fused_only, torch.Tensor) and torch.allclose(fused_only, expected[0], atol=1e-5)
+    assert not torch.equal(fused_only, stored)
+    assert isinstance(per_output, list) and len(per_output) == 7
+    assert all(torch.allclose(got, want, atol=1e-5) for got, want in zip(per_output, expected, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(teacher_before, teacher.parameters(), strict=True))
+
+
+def test_float_parameters_written_without_a_dot_are_numbers() -> None:
+    """YAML 1.1 reads ``1e-5`` as a string; ``--set train.lr=1e-5`` must still train at 1e-5."""
+    from training.config import TrainParams, _section
+
+    assert _section(TrainParams, {"lr": "1e-5"}).lr == pytest.approx(1e-5)
+    with pytest.raises(ValueError, match="lr: 'fast' is not a number"):
+        _section(TrainParams, {"lr": "fast"})

@@ -28,5 +28,7 @@ $PY -m training train --no-progress \
   --set train.batch_size="${BATCH:-32}" --set train.num_workers="${WORKERS:-12}" \
   --set train.val_every_images="${VAL_EVERY:-60000}" --set train.checkpoint_every=2000 \
   --set train.epochs=1000 --set train.freeze_batchnorm=true --set train.lr="${LR:-1.0e-5}" \
-  --set train.ema_decay="${EMA:-0.999}" ${COPY_PASTE:+--set train.copy_paste_prob=$COPY_PASTE} 2>&1 | tee "$OUT/train.log"
+  --set train.ema_decay="${EMA:-0.999}" ${COPY_PASTE:+--set train.copy_paste_prob=$COPY_PASTE} \
+  ${TEACHER:+--set train.teacher=$TEACHER --set train.teacher_sha256=${TEACHER_SHA256:-} \
+  --set train.distill_sides=${DISTILL_SIDES:-true}} 2>&1 | tee "$OUT/train.log"
 $PY -m training split-run --set train.out_dir="$WORK/train" --parts-dir "$OUT/parts"
