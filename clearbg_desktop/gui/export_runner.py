@@ -96,9 +96,10 @@ class ExportRunner(QObject):
         if document is None or not document.ready:
             return
         settings = self.window.settings
+        options = document.export_options or settings.export  # a reopened project's own settings first
         source = document.path or Path(document.title.replace(" ", "-"))
         folder = default_folder(document, settings.last_export_folder)
-        self.export_to(folder / output_name(source, settings.export, settings.model), settings.export)
+        self.export_to(folder / output_name(source, options, settings.model), options)
 
     def export_to(self, target: Path, options: ExportOptions) -> None:
         """Write the shown photo; asks before replacing an existing file."""

@@ -219,3 +219,25 @@ def test_sixteen_bit_photo_exports_sixteen_bit_from_the_dialog(qtbot: QtBot, win
         rawmode = sixteen_bit_rawmode(opened)
         assert rawmode is not None and opened.info.get("icc_profile") == adobe
     np.testing.assert_array_equal(read_deep_colour(written, rawmode), deep)
+
+
+def test_reopened_project_exports_with_its_own_settings(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from clearbg_desktop.core.file_hash import sha256_file
+    from clearbg_desktop.core.project import Project, save_project
+
+    photo = tmp_path / "shot.jpg"
+    make_photo((200, 150)).save(photo)
+    alpha = np.zeros((150, 200), np.uint8)
+    alpha[30:120, 50:150] = 255
+    project = save_project(Project(photo_path=photo, photo_sha256=sha256_file(photo), alpha=alpha,
+                                   export_options=ExportOptions(format="webp", name_template="{name}-client")),
+                           tmp_path / "shot.clearbg")
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([project])
+    window.settings.last_export_folder = str(tmp_path / "out")
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
+        window.window_actions.reexport.trigger()  # Ctrl+Shift+E: the project's settings, not the app's last ones
+    written = Path(blocker.args[0])
+    assert written.name == "shot-client.webp"
+    with Image.open(written) as image:
+        np.testing.assert_array_equal(np.asarray(image.getchannel("A")), alpha)
