@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
         self.undo_stacks[document.doc_id].push(MaskEditCommand(document, edit, self.repaint_edit))
 
     def repaint_edit(self, document: Document, box: Box) -> None:
-        if document is self.workspace.current:
+        if document is self.workspace.current and not self.projects.restoring:
             self.canvas.repaint_region(box)
 
     def _on_stroke_finished(self, edit: MaskEdit) -> None:

@@ -52,6 +52,7 @@ class ProjectFiles(QObject):
         super().__init__(window)
         self.window = window
         self._autosaved_at: dict[int, int] = {}  # doc id -> undo index when last autosaved
+        self.restoring = False  # replaying a project's history: one repaint at the end, not one per edit
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MINUTES * 60_000)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -176,9 +177,13 @@ class ProjectFiles(QObject):
         document.export_options = project.export_options
         stack = self.window.undo_stacks[document.doc_id]
         repaint = self.window.repaint_edit
-        for edit in project.history:  # redoing every edit in order from the saved mask ends at the saved mask …
-            stack.push(MaskEditCommand(document, edit, repaint))
-        stack.setIndex(project.position)  # … and undoing the ones after the position gives it back exactly
+        self.restoring = True
+        try:
+            for edit in project.history:  # redoing every edit in order from the saved mask ends at the saved mask …
+                stack.push(MaskEditCommand(document, edit, repaint))
+            stack.setIndex(project.position)  # … and undoing the ones after the position gives it back exactly
+        finally:
+            self.restoring = False
         if document.recovered_from is None:
             stack.setClean()
         else:  # not saved anywhere but in this session's autosave (from now on)
