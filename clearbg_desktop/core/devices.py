@@ -29,14 +29,19 @@ def choose_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def has_torch() -> bool:
-    """Whether torch is installed (the standalone app ships without it)."""
+def is_installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (a broken or blocked one counts as absent)."""
     import importlib.util
 
     try:
-        return importlib.util.find_spec("torch") is not None
+        return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
+
+
+def has_torch() -> bool:
+    """Whether torch is installed (the standalone app ships without it)."""
+    return is_installed("torch")
 
 
 def preferred_device_type() -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Protocol
 
-from clearbg_desktop.core.devices import has_torch
+from clearbg_desktop.core.devices import has_torch, is_installed
 from clearbg_desktop.core.weights import WeightsError, find_weights
 
 if TYPE_CHECKING:
@@ -65,18 +65,9 @@ def chosen_engine(preference: str | None = None, device: str = "auto", precision
     return "torch"
 
 
-def has_onnxruntime() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("onnxruntime") is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def onnx_runs_faster_here(device: str, precision: str) -> bool:
     """Both engines installed, and PyTorch would run fp32 on the CPU: ONNX Runtime is the faster fp32 engine."""
-    if not (has_torch() and has_onnxruntime()) or precision != "auto":
+    if not (has_torch() and is_installed("onnxruntime")) or precision != "auto":
         return False
     from clearbg_desktop.core.devices import choose_device, choose_precision
 
@@ -109,9 +100,8 @@ def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
         from clearbg_desktop.core.weights import load_model
 
         write_atomic(onnx_bytes(load_model(entry), entry.input_size), path, overwrite=True)
-        write_atomic(json.dumps({"sha256": sha256_file(path), "exported_from": entry.sha256}).encode(), record,
-                     overwrite=True)
         known = sha256_file(path)
+        write_atomic(json.dumps({"sha256": known, "exported_from": entry.sha256}).encode(), record, overwrite=True)
     return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
 
 

@@ -306,7 +306,8 @@ def current_umask() -> int:
     return mask
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -332,7 +333,7 @@ def remove_stale_parts(folder: Path) -> list[Path]:
             continue
         pid = match.group(1)
         try:
-            stale = (not _pid_alive(int(pid))) if pid else time.time() - path.stat().st_mtime > STALE_PART_SECONDS
+            stale = (not pid_alive(int(pid))) if pid else time.time() - path.stat().st_mtime > STALE_PART_SECONDS
             if stale:
                 path.unlink()
                 removed.append(path)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.image_io import OutputError
+from clearbg_desktop.core.image_io import OutputError, pid_alive
 from clearbg_desktop.core.paths import autosave_dir
 from clearbg_desktop.core.project import (
     PROJECT_SUFFIX,
@@ -35,16 +35,6 @@ if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
 
 AUTOSAVE_MINUTES = 3
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 class ProjectFiles(QObject):
@@ -228,7 +218,7 @@ class ProjectFiles(QObject):
         found = []
         for path in sorted(autosave_dir().glob(f"*{PROJECT_SUFFIX}")):
             pid = path.stem.split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 found.append(path)
         return found
 
