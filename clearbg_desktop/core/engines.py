@@ -1,30 +1,28 @@
-"""Which inference engine runs the model: the fastest one that keeps the masks' quality, per machine.
+"""Loading a model on an inference engine: PyTorch (CPU, CUDA, MPS; fp32 or bf16) or ONNX Runtime (CPU).
 
-Why two: an install from source has torch (CUDA, Apple MPS, bf16 on CPUs that have it); the standalone app
-ships without torch, 415 MiB lighter, and runs the bundled weights as ONNX. Where both are installed and the
-model would run on a CPU in fp32 (no native bf16), ONNX Runtime is the faster fp32 engine (bench/RESULTS.md
-sections 9 and 11; the same masks to four decimals on people-val), so "auto" takes it, from an ONNX copy of
-the weights exported once into the user data folder. ``CLEARBG_ENGINE`` (``torch`` or ``onnxruntime``) forces
-one, for benchmarks and tests.
+Why two: an install from source has torch (GPUs); the standalone app ships without torch, 415 MiB lighter,
+and runs the weights as ONNX. Which one runs a model here is decided by ``core.engine_choice`` (masks equal
+to fp32's first, then the speed measured on this machine); a PyTorch file runs on ONNX Runtime from an ONNX
+copy exported once into the user data folder. ``CLEARBG_ENGINE`` / ``CLEARBG_PRECISION`` force a choice.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Protocol
 
-from clearbg_desktop.core.devices import has_torch, is_installed
+from clearbg_desktop.core.devices import has_torch
+from clearbg_desktop.core.engine_choice import ENGINES, Candidate, EngineChoiceError, choose_engine, sample_photo
 from clearbg_desktop.core.weights import WeightsError, find_weights
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import numpy as np
     from PIL import Image
 
     from clearbg_desktop.core.weights import WeightsEntry
 
-ENGINES = ("auto", "torch", "onnxruntime")
+__all__ = ["ENGINES", "Engine", "build_engine", "chosen_engine", "load_segmenter", "onnx_copy"]
 
 
 class Device(Protocol):
@@ -39,6 +37,7 @@ class Engine(Protocol):
     weights: WeightsEntry | None
     input_size: int
     precision: str
+    choice_reason: str  # why this engine runs here, for the status bar, the CLI and the batch log
 
     @property
     def device(self) -> Device: ...
@@ -53,26 +52,45 @@ class Engine(Protocol):
     def predict_alpha(self, rgb: Image.Image) -> Image.Image: ...
 
 
-def chosen_engine(preference: str | None = None, device: str = "auto", precision: str = "auto") -> str:
-    """``torch`` or ``onnxruntime``: the preference, else ``CLEARBG_ENGINE``, else the faster one here."""
-    preference = preference or os.environ.get("CLEARBG_ENGINE", "auto") or "auto"
-    if preference not in ENGINES:
-        raise WeightsError(f"unknown engine {preference!r}; choose one of {', '.join(ENGINES)}")
-    if preference != "auto":
-        return preference
-    if not has_torch() or onnx_runs_faster_here(device, precision):
-        return "onnxruntime"
-    return "torch"
+def chosen_engine(preference: str | None = None, device: str = "auto", precision: str = "auto",
+                  model_name: str | None = None) -> str:
+    """``torch`` or ``onnxruntime`` for ``model_name`` here (see :func:`core.engine_choice.choose_engine`)."""
+    try:
+        from clearbg_desktop.core.model_choice import resolve_model
+
+        entry = find_weights(resolve_model(model_name).name)
+        return choose_engine(entry, device, preference, precision).candidate.engine
+    except EngineChoiceError as exc:
+        raise WeightsError(str(exc)) from None
 
 
-def onnx_runs_faster_here(device: str, precision: str) -> bool:
-    """Both engines installed, and PyTorch would run fp32 on the CPU: ONNX Runtime is the faster fp32 engine."""
-    if not (has_torch() and is_installed("onnxruntime")) or precision != "auto":
-        return False
-    from clearbg_desktop.core.devices import choose_device, choose_precision
+def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None = None) -> Engine:
+    """``entry`` loaded on exactly ``candidate``'s engine, device and precision."""
+    if candidate.engine == "torch":
+        from clearbg_desktop.core.segmenter import Segmenter
+        from clearbg_desktop.core.weights import load_model
 
-    chosen = choose_device(device)
-    return chosen.type == "cpu" and choose_precision(chosen, precision) == "fp32"
+        return Segmenter(load_model(entry), device=candidate.device, threads=threads, input_size=entry.input_size,
+                         weights=entry, precision=candidate.precision)
+    from clearbg_desktop.core.onnx_engine import OnnxSegmenter
+
+    if entry.format != "onnx":
+        if not has_torch():
+            raise WeightsError(f"the {entry.name!r} model is a PyTorch file ({entry.path.name}); this ClearBG runs "
+                               "ONNX models only (it ships without PyTorch)")
+        entry = onnx_copy(entry)
+    return OnnxSegmenter(entry, threads)
+
+
+def candidate_runner(entry: WeightsEntry, threads: int | None = None) -> Callable[[Candidate], Callable[[], np.ndarray]]:
+    """For the per-machine measurement: load a candidate, return a call that maps the sample photo."""
+    photo = sample_photo()
+
+    def run(candidate: Candidate) -> Callable[[], np.ndarray]:
+        engine = build_engine(entry, candidate, threads)
+        return lambda: engine.predict_probabilities([photo])[0]
+
+    return run
 
 
 def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
@@ -105,19 +123,18 @@ def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
     return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
 
 
-def load_segmenter(model_name: str = "small", device: str = "auto", threads: int | None = None,
-                   precision: str = "auto", engine: str | None = None) -> Engine:
-    """The named model, verified and loaded on the chosen engine (``WeightsError`` with a clear message)."""
-    if chosen_engine(engine, device, precision) == "torch":
-        from clearbg_desktop.core.segmenter import Segmenter
+def load_segmenter(model_name: str | None = None, device: str = "auto", threads: int | None = None,
+                   precision: str = "auto", engine: str | None = None,
+                   on_measure: Callable[[str], None] | None = None) -> Engine:
+    """The named model (``None``/``auto``: the default one), verified and loaded on the engine this machine runs
+    it best on with fp32's masks; ``WeightsError`` with a clear message otherwise."""
+    from clearbg_desktop.core.model_choice import resolve_model
 
-        return Segmenter.from_weights(model_name, device=device, threads=threads, precision=precision)
-    from clearbg_desktop.core.onnx_engine import OnnxSegmenter
-
-    entry = find_weights(model_name)
-    if entry.format != "onnx":
-        if not has_torch():
-            raise WeightsError(f"the {model_name!r} model is a PyTorch file ({entry.path.name}); this ClearBG runs "
-                               "ONNX models only (it ships without PyTorch)")
-        entry = onnx_copy(entry)
-    return OnnxSegmenter(entry, threads)
+    entry = find_weights(resolve_model(model_name).name)
+    try:
+        choice = choose_engine(entry, device, engine, precision, threads, on_measure=on_measure)
+    except EngineChoiceError as exc:
+        raise WeightsError(str(exc)) from None
+    loaded = build_engine(entry, choice.candidate, threads)
+    loaded.choice_reason = choice.reason
+    return loaded

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from clearbg_desktop.core.devices import has_torch
+from clearbg_desktop.core.model_choice import DEFAULT_MODEL, model_label
 from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
     OFFICIAL_MODELS,
@@ -24,6 +27,8 @@ from clearbg_desktop.core.official_weights import (
     identify_official,
     is_onnx_file,
     md5_file,
+    onnx_variant,
+    stores_compact_weights,
 )
 from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
@@ -31,12 +36,14 @@ from clearbg_desktop.core.weights import (
     WeightsEntry,
     WeightsError,
     available_models,
+    install_weights_copy,
     read_weights_manifest,
     remove_weights_entry,
     sha256_file,
-    write_weights_file,
     write_weights_folder,
 )
+
+MAX_MODEL_BYTES = 1 << 30  # a full U²-Net is 176 MB; a file far above is refused before it is read
 
 # Measured here through clearbg-cli's own pipeline (training/evaluate.py, people-val, 90 photos).
 OFFICIAL_QUALITY = {
@@ -55,6 +62,8 @@ class InstalledModel:
     size_bytes: int
     source: str
     quality: str
+    label: str = ""  # "U²-Net (best quality)" / "U²-Net small (fastest)" for the two bundled models
+    speed: str = ""  # measured here on first use, e.g. "0.45 s per photo here (ONNX Runtime fp32 on CPU)"
 
     @property
     def name(self) -> str:
@@ -100,8 +109,21 @@ def installed_models() -> list[InstalledModel]:
         init = entry.card.get("init") if isinstance(entry.card.get("init"), dict) else {}
         source = str(entry.card.get("source_file") or (init or {}).get("file") or entry.card.get("architecture") or "")
         rows.append(InstalledModel(entry, entry.path.parent.resolve() == bundled_folder, size, source,
-                                   _quality(entry.card)))
+                                   _quality(entry.card), model_label(entry.name), measured_speed(entry)))
     return rows
+
+
+def measured_speed(entry: WeightsEntry) -> str:
+    """Seconds per photo (the model's part) of the engine chosen here, once measured; "" before."""
+    from clearbg_desktop.core.engine_choice import Candidate, read_measurements
+
+    seconds = read_measurements(entry).get("seconds", {})
+    agrees = read_measurements(entry).get("agrees", {})
+    usable = {key: value for key, value in seconds.items() if agrees.get(key)}
+    if not usable:
+        return ""
+    key = min(usable, key=usable.__getitem__)
+    return f"{usable[key]:.2f} s per photo here ({Candidate.from_key(key).label})"
 
 
 def default_name_for(source: Path) -> str:
@@ -110,9 +132,20 @@ def default_name_for(source: Path) -> str:
 
 
 def add_model_file(source: Path, name: str | None = None, folder: Path | None = None,
-                   replace: bool = False) -> WeightsEntry:
-    """Convert ``source`` and install it under ``name``; raises ``WeightsError`` with a clear message."""
+                   replace: bool = False, storage: str = "fp32") -> WeightsEntry:
+    """Convert ``source`` and install it under ``name``; raises ``WeightsError`` with a clear message.
+
+    An ONNX file whose weights are fp16-stored or quantized is installed as it is (after the same shape check),
+    so ONNX Runtime keeps its size and speed; PyTorch converts it exactly when it runs it.
+    """
     source = Path(source)
+    try:
+        size = source.stat().st_size if source.is_file() else 0
+    except OSError:
+        size = 0
+    if size > MAX_MODEL_BYTES:
+        raise WeightsError(f"{source.name}: {size / 2**30:.1f} GiB, far larger than any U²-Net "
+                           f"(the limit is {MAX_MODEL_BYTES / 2**30:.0f} GiB); not a model ClearBG can use")
     folder = folder or user_models_dir()
     name = name or default_name_for(source)
     if not _NAME_PATTERN.match(name):
@@ -123,7 +156,7 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         existing = {}  # write_weights_folder rewrites a broken manifest with this model (its entries were unusable)
     if name in existing and not replace:
         raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
-    if not has_torch():
+    if not has_torch() or _is_compact_onnx(source):
         return _add_onnx_as_is(source, name, folder)
     try:
         model = convert_checkpoint(source)
@@ -133,7 +166,16 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
     except OSError as exc:
         raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
     card, extra = _card(source, name, model.variant, source_sha256, source_md5)
-    return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra)
+    return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra,
+                                storage=storage)
+
+
+def _is_compact_onnx(source: Path) -> bool:
+    try:
+        return source.is_file() and (source.suffix.lower() == ".onnx" or is_onnx_file(source)) \
+            and stores_compact_weights(read_onnx_graph(source))
+    except (OnnxFormatError, OSError):
+        return False  # the conversion path gives the clear message
 
 
 def _card(source: Path, name: str, variant: str, source_sha256: str, source_md5: str) -> tuple[dict, dict]:
@@ -154,10 +196,6 @@ def _card(source: Path, name: str, variant: str, source_sha256: str, source_md5:
     return card, extra
 
 
-#: Output channels of U²-Net's second convolution (stage 1's first RSU layer) per variant.
-_SECOND_CONV_CHANNELS = {32: "full", 16: "small"}
-
-
 def _add_onnx_as_is(source: Path, name: str, folder: Path) -> WeightsEntry:
     """Without torch: a U²-Net ONNX file installed unchanged, after ONNX Runtime has run it once."""
     if not source.is_file():
@@ -167,18 +205,20 @@ def _add_onnx_as_is(source: Path, name: str, folder: Path) -> WeightsEntry:
                            "add the .onnx version of the model (rembg's files are)")
     try:
         graph = read_onnx_graph(source)
-        data = source.read_bytes()
     except OnnxFormatError as exc:
         raise WeightsError(f"{source.name}: not a readable ONNX file: {exc}") from None
+    variant = onnx_variant(graph)
+    del graph
+    if variant is None:
+        raise WeightsError(f"{source.name}: not a U²-Net (its convolutions match neither U²-Net nor U²-Net-small)")
+    try:
+        card, extra = _card(source, name, variant, sha256_file(source), md5_file(source))
+        if stores_compact_weights(read_onnx_graph(source)):
+            card["storage"] = extra["storage"] = "compact (fp16 or quantized weights), run as it is"
+        entry = install_weights_copy(source, folder, name, f"{name}.onnx",
+                                     {"variant": variant, "input_size": 320, "format": "onnx", **extra}, card)
     except OSError as exc:
         raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
-    convs = [n for n in graph.nodes if n.op_type == "Conv" and len(n.inputs) > 1 and n.inputs[1] in graph.tensors]
-    variant = _SECOND_CONV_CHANNELS.get(int(graph.tensors[convs[1].inputs[1]].shape[0])) if len(convs) > 1 else None
-    if variant is None or len(convs) < 40:
-        raise WeightsError(f"{source.name}: not a U²-Net (its convolutions match neither U²-Net nor U²-Net-small)")
-    card, extra = _card(source, name, variant, sha256_file(source), md5_file(source))
-    entry = write_weights_file(data, folder, name, f"{name}.onnx",
-                               {"variant": variant, "input_size": 320, "format": "onnx", **extra}, card)
     try:
         from clearbg_desktop.core.onnx_engine import OnnxSegmenter
 
@@ -186,6 +226,31 @@ def _add_onnx_as_is(source: Path, name: str, folder: Path) -> WeightsEntry:
     except Exception as exc:  # noqa: BLE001 - whatever ONNX Runtime says, the model is not usable
         remove_weights_entry(folder, name)
         raise WeightsError(f"{source.name}: ONNX Runtime cannot run it ({str(exc)[:160]})") from None
+    return entry
+
+
+def install_full_model(source: Path) -> WeightsEntry:
+    """The official full U²-Net (rembg's u2net.onnx or the authors' u2net.pth) as the "full" model, fp16-stored
+    like the bundled one; any other file is refused, since "full" must mean the published weights."""
+    source = Path(source)
+    if not source.is_file():
+        raise WeightsError(f"{source}: no such file")
+    official = identify_official(md5_file(source))
+    if official is None or official.name != "u2net":
+        raise WeightsError(f"{source.name}: not the official full U²-Net (u2net.onnx, MD5 "
+                           f"{OFFICIAL_MODELS['u2net'].md5}); add other files with Add model file…")
+    return add_model_file(source, DEFAULT_MODEL, replace=True, storage="fp16")
+
+
+def download_and_install_full(progress: Callable[[int, int], None] | None = None,
+                              cancel: threading.Event | None = None, url: str | None = None) -> WeightsEntry:
+    """Download the official u2net.onnx (resumable, hash-checked), install it as "full", drop the download."""
+    from clearbg_desktop.core.model_download import download_official
+
+    path = download_official("u2net", user_models_dir() / "downloads", progress, cancel, url)
+    entry = install_full_model(path)
+    if entry.path.resolve() != path.resolve():
+        path.unlink(missing_ok=True)
     return entry
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
+from clearbg_desktop.core.onnx_reader import OnnxFormatError, OnnxGraph, read_onnx_graph
 
 if TYPE_CHECKING:  # torch is imported where a conversion needs it: the standalone app lists models without it
     from torch import nn
@@ -103,13 +103,35 @@ def _conv_shapes(variant: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(conv.weight.shape) for conv, _bn in _conv_order(U2Net(variant)))
 
 
-def variant_from_conv_shapes(shapes: list[tuple[int, ...]]) -> str | None:
-    from clearbg_desktop.core.model import VARIANTS
+#: SHA-256 of ``repr`` of each variant's Conv kernel shapes in execution order (119 convolutions each), so that
+#: the standalone app, which has no torch to build the model, checks an ONNX file exactly as the torch path does.
+#: ``tests/core/test_official_weights.py`` recomputes them from ``core.model``.
+CONV_SHAPES_SHA256 = {
+    "full": "e579b844b52cde40be98792a2c51b5b5ae163b699881388c27a16a5a6cfe5cd7",
+    "small": "d41b813443b7a41dc30b235d53ad37a431e17182da4bd1202579e3c192aa6fb9",
+}
 
-    for variant in VARIANTS:
-        if tuple(shapes) == _conv_shapes(variant):
-            return variant
-    return None
+
+def variant_from_conv_shapes(shapes: list[tuple[int, ...]]) -> str | None:
+    """"full" or "small" when every convolution has U²-Net's shape, in order; None otherwise (no torch needed)."""
+    digest = hashlib.sha256(repr(tuple(tuple(int(d) for d in shape) for shape in shapes)).encode()).hexdigest()
+    return next((variant for variant, known in CONV_SHAPES_SHA256.items() if known == digest), None)
+
+
+def onnx_variant(graph: OnnxGraph) -> str | None:
+    """The U²-Net variant of an ONNX graph, by its Conv weights' shapes (stored, fp16 or quantized)."""
+    convs = [node for node in graph.nodes if node.op_type == "Conv"]
+    if any(len(n.inputs) < 2 or n.inputs[1] not in graph.tensors for n in convs):
+        return None
+    return variant_from_conv_shapes([tuple(graph.tensors[n.inputs[1]].shape) for n in convs])
+
+
+def stores_compact_weights(graph: OnnxGraph) -> bool:
+    """Whether Conv weights are kept at half precision or quantized (worth installing as they are, for
+    ONNX Runtime's speed or size), rather than as plain fp32 initialisers."""
+    produced = {out: node.op_type for node in graph.nodes for out in node.outputs}
+    return any(produced.get(node.inputs[1]) in ("Cast", "DequantizeLinear")
+               for node in graph.nodes if node.op_type == "Conv" and len(node.inputs) > 1)
 
 
 def _set_identity(batch_norm: nn.BatchNorm2d) -> None:

@@ -35,6 +35,7 @@ class OnnxSegmenter:
     """The same interface as ``core.segmenter.Segmenter``, run by an ONNX Runtime session."""
 
     engine = "onnxruntime"
+    choice_reason = ""
 
     def __init__(self, entry: WeightsEntry, threads: int | None = None) -> None:
         try:

@@ -4,12 +4,16 @@ The app imports rembg's ``.onnx`` files into its own PyTorch model (``core.offic
 frozen app does not carry ``onnx`` (it is ~20 MiB with protobuf). An ONNX file is a protobuf
 ``ModelProto``; this reads the wire format directly: ``graph`` (7) -> ``node`` (1) and
 ``initializer`` (5), ``NodeProto`` inputs (1), outputs (2), op_type (4) and attributes (5), and a
-``TensorProto``'s dims (1), data type (2), float_data (4), name (8) and raw_data (9).
+``TensorProto``'s dims (1), data type (2), float_data (4), int32_data (5), name (8) and raw_data (9).
+Weights stored at half precision (``Cast`` of an fp16 initialiser) or quantized (``DequantizeLinear`` of an
+int8/uint8 initialiser) are resolved to their float values, so fp16-stored and int8 files import too.
+The file is memory-mapped, never read whole, and refused above :data:`MAX_ONNX_BYTES`.
 Anything malformed raises :class:`OnnxFormatError`.
 """
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-_DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 6: np.int32, 7: np.int64}
+_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 10: np.float16, 11: np.float64, 6: np.int32, 7: np.int64}
+_FLOAT_TYPES = {1: np.float32, 10: np.float16, 11: np.float64}  # Cast's ``to`` attribute
+MAX_ONNX_BYTES = 1 << 30  # a full U²-Net is 176 MB; anything far above is not one of ours to read
 
 
 class OnnxFormatError(ValueError):
@@ -109,6 +115,7 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
     name = ""
     raw: memoryview | None = None
     floats: list[memoryview] = []
+    ints: list[int] = []
     for number, wire, value in _fields(message):
         if number == 1:
             dims.extend(_packed_ints(value))
@@ -116,6 +123,8 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
             dtype_code = int(value)  # type: ignore[arg-type]
         elif number == 4 and isinstance(value, memoryview):
             floats.append(value)
+        elif number == 5:
+            ints.extend(_packed_ints(value) if isinstance(value, memoryview) else [int(value)])
         elif number == 8:
             name = _text(value)
         elif number == 9 and isinstance(value, memoryview):
@@ -130,6 +139,10 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
         array = np.frombuffer(bytes(raw), dtype=np.dtype(dtype).newbyteorder("<"))
     elif floats and dtype is np.float32:
         array = np.frombuffer(b"".join(bytes(f) for f in floats), dtype="<f4")
+    elif ints and dtype is np.float16:  # int32_data holds fp16 values as their bit patterns
+        array = np.asarray(ints, np.uint16).view(np.float16)
+    elif ints:
+        array = np.asarray(ints, np.int64)
     else:
         array = np.zeros(0, dtype)
     if array.size != count:
@@ -171,9 +184,26 @@ def _node(message: memoryview) -> OnnxNode:
 def read_onnx_graph(path: Path) -> OnnxGraph:
     """Nodes in file order (ONNX stores them topologically sorted) and every constant tensor."""
     try:
-        data = memoryview(Path(path).read_bytes())
+        with open(path, "rb") as handle:
+            size = Path(path).stat().st_size
+            if size > MAX_ONNX_BYTES:
+                raise OnnxFormatError(f"{size / 2**30:.1f} GiB, far larger than any U²-Net "
+                                      f"(the limit is {MAX_ONNX_BYTES / 2**30:.0f} GiB)")
+            if size == 0:
+                raise OnnxFormatError("the file is empty")
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise OnnxFormatError(f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        return _read_graph(memoryview(mapped))
+    finally:
+        try:
+            mapped.close()
+        except BufferError:  # a view into the map is still alive somewhere; the GC closes it
+            pass
+
+
+def _read_graph(data: memoryview) -> OnnxGraph:
     graph: memoryview | None = None
     try:
         for number, _wire, value in _fields(data):
@@ -196,4 +226,26 @@ def read_onnx_graph(path: Path) -> OnnxGraph:
             tensors[node.outputs[0]] = node.attributes["value"]  # type: ignore[assignment]
         if node.op_type == "Identity" and node.inputs and node.inputs[0] in tensors and node.outputs:
             tensors[node.outputs[0]] = tensors[node.inputs[0]]
+        if node.op_type == "Cast" and node.inputs and node.inputs[0] in tensors and node.outputs:
+            code = node.attributes.get("to")
+            to = _FLOAT_TYPES.get(code) if isinstance(code, int) else None
+            if to is not None:
+                tensors[node.outputs[0]] = tensors[node.inputs[0]].astype(to)
+        if node.op_type == "DequantizeLinear" and node.outputs and all(i in tensors for i in node.inputs[:2]):
+            tensors[node.outputs[0]] = _dequantize(node, tensors)
     return OnnxGraph(nodes, tensors)
+
+
+def _dequantize(node: OnnxNode, tensors: dict[str, np.ndarray]) -> np.ndarray:
+    """``(x - zero_point) * scale``, per tensor or per channel along ``axis`` (ONNX's DequantizeLinear)."""
+    values = tensors[node.inputs[0]].astype(np.float32)
+    scale = tensors[node.inputs[1]].astype(np.float32)
+    zero = tensors[node.inputs[2]].astype(np.float32) if len(node.inputs) > 2 and node.inputs[2] in tensors \
+        else np.zeros_like(scale)
+    if scale.ndim == 1 and values.ndim > 1 and scale.size > 1:
+        axis = node.attributes.get("axis", 1)
+        axis = int(axis) % values.ndim if isinstance(axis, int) else 1
+        shape = [1] * values.ndim
+        shape[axis] = scale.size
+        scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return (values - zero) * scale

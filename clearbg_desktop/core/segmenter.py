@@ -47,6 +47,7 @@ class Segmenter:
     """
 
     engine = "torch"
+    choice_reason = ""
 
     def __init__(
         self,

@@ -15,12 +15,13 @@ from clearbg_desktop.core.image_io import write_atomic
 from clearbg_desktop.core.paths import config_dir
 
 SETTINGS_FILE = "settings.json"
+SETTINGS_VERSION = 2  # 2: "model" is "auto" until the user picks one (version 1 saved the old default, "small")
 
 
 @dataclass
 class AppSettings:
     device: str = "auto"  # auto | cuda | mps | cpu
-    model: str = "small"  # small | full
+    model: str = "auto"  # auto (the full U²-Net, or small until it is installed) | a model the user picked
     export: ExportOptions = field(default_factory=ExportOptions)
     last_export_folder: str = ""  # empty: next to the photo
     batch_existing: str = "skip"  # skip | rename | overwrite
@@ -29,6 +30,7 @@ class AppSettings:
     brush_size: int = 60
     brush_hardness: float = 0.7
     brush_opacity: float = 1.0
+    settings_version: int = SETTINGS_VERSION
 
     @staticmethod
     def path() -> Path:
@@ -40,6 +42,9 @@ class AppSettings:
         try:
             data = json.loads(cls.path().read_text(encoding="utf-8"))
             known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            if data.get("settings_version", 1) < 2 and known.get("model") == "small":
+                known["model"] = "auto"  # version 1 saved its default whether or not the user chose it
+            known["settings_version"] = SETTINGS_VERSION
             if "export" in known:
                 known["export"] = ExportOptions.from_dict(known["export"])
             return cls(**known)

@@ -9,6 +9,8 @@ The bundled folder (``resources/weights``) is searched after the user's models f
 user can drop in newer weights. Every file is SHA-256 checked before it is read, and read with
 ``torch.load(weights_only=True)``: no pickled code is ever executed. An entry's ``format`` is ``torch`` (a
 state dict) or ``onnx`` (an ONNX graph, what the standalone app runs with ONNX Runtime, without torch).
+``storage: fp16`` keeps the convolution kernels at half precision in the file (the full U²-Net: 88 MB
+instead of 176 MB); they are widened to fp32 on load, so compute and masks stay fp32 (bench/RESULTS.md).
 Reading manifests does not import torch.
 """
 
@@ -34,6 +36,7 @@ MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 64, 1024  # beyond 1024 px the first photo alone needs tens of GiB
 VARIANT_NAMES = ("full", "small")  # core.model.VARIANTS, named here so that manifests are read without torch
 FORMATS = ("torch", "onnx")
+STORAGES = ("fp32", "fp16")
 
 
 class WeightsError(Exception):
@@ -51,6 +54,7 @@ class WeightsEntry:
     card: dict
     input_size: int = 320  # the square size the model was trained at and expects
     format: str = "torch"  # torch (state dict) | onnx (graph for ONNX Runtime)
+    storage: str = "fp32"  # how the file keeps the kernels: fp32 | fp16 (widened to fp32 on load)
 
     @property
     def short_hash(self) -> str:
@@ -75,6 +79,9 @@ def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
             weights_format = item.get("format", "torch")
             if weights_format not in FORMATS:
                 raise ValueError(f"model {name!r} has unknown format {weights_format!r} (known: {', '.join(FORMATS)})")
+            storage = item.get("storage", "fp32")
+            if storage not in STORAGES:
+                raise ValueError(f"model {name!r} has unknown storage {storage!r} (known: {', '.join(STORAGES)})")
             input_size = int(item.get("input_size", 320))
             if not MIN_INPUT_SIZE <= input_size <= MAX_INPUT_SIZE:
                 raise ValueError(f"model {name!r} has input_size {input_size}, "
@@ -87,6 +94,7 @@ def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
                 card=card,
                 input_size=input_size,
                 format=weights_format,
+                storage=storage,
             )
         return entries
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -179,7 +187,7 @@ def load_model(entry: WeightsEntry) -> U2Net:
             raise WeightsError(f"weights file {entry.path}: {exc}") from None
     model = U2Net(entry.variant)
     try:
-        model.load_state_dict(load_state_dict(entry))
+        model.load_state_dict(load_state_dict(entry))  # copy_ widens fp16-stored kernels to the model's fp32
     except RuntimeError as exc:
         raise WeightsError(
             f"weights file {entry.path} does not match the {entry.variant!r} U²-Net ({str(exc)[:200]})"
@@ -195,14 +203,50 @@ def write_weights_folder(
     file_name: str | None = None,
     input_size: int = 320,
     manifest_extra: dict | None = None,
+    storage: str = "fp32",
 ) -> WeightsEntry:
-    """Save ``model`` into ``folder`` and add it to the manifest (export, model import, tests)."""
+    """Save ``model`` into ``folder`` and add it to the manifest (export, model import, tests).
+
+    ``storage="fp16"`` halves the file: convolution kernels (4-D) go in at half precision, the small
+    tensors (biases, BatchNorm statistics) stay fp32. The bytes are deterministic for the same weights
+    and torch version, which is what lets ``training`` reproduce a bundled file byte for byte.
+    """
     import torch
 
+    if storage not in STORAGES:
+        raise WeightsError(f"unknown storage {storage!r} (known: {', '.join(STORAGES)})")
     buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
+    torch.save({k: stored_tensor(v, storage) for k, v in model.state_dict().items()}, buffer)
     item = {"variant": model.variant, "input_size": input_size, **(manifest_extra or {})}
+    if storage != "fp32":
+        item["storage"] = storage
     return write_weights_file(buffer.getvalue(), folder, name, file_name or f"u2net_{name}.pt", item, card)
+
+
+def stored_tensor(tensor: torch.Tensor, storage: str) -> torch.Tensor:
+    """A state-dict tensor as the file keeps it: kernels at half precision for fp16 storage."""
+    import torch
+
+    tensor = tensor.detach().cpu()
+    if storage == "fp16" and tensor.ndim == 4 and tensor.dtype == torch.float32:
+        tensor = tensor.half()
+    return tensor.contiguous()
+
+
+def install_weights_copy(source: Path, folder: Path, name: str, file_name: str, item: dict,
+                         card: dict | None = None) -> WeightsEntry:
+    """Like :func:`write_weights_file` for a file installed unchanged: copied in chunks, never held in memory."""
+    import os
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{file_name[:64]}.{os.getpid()}.part"
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, folder / file_name)
+    finally:
+        partial.unlink(missing_ok=True)
+    return _add_to_manifest(folder, name, file_name, item, card)
 
 
 def write_weights_file(data: bytes, folder: Path, name: str, file_name: str, item: dict,
@@ -213,9 +257,14 @@ def write_weights_file(data: bytes, folder: Path, name: str, file_name: str, ite
     write leaves the folder as it was or complete, never listing a half-written file.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    weights_path = write_atomic(data, folder / file_name, overwrite=True)
+    write_atomic(data, folder / file_name, overwrite=True)
+    return _add_to_manifest(folder, name, file_name, item, card)
+
+
+def _add_to_manifest(folder: Path, name: str, file_name: str, item: dict, card: dict | None) -> WeightsEntry:
+    """The card, then the manifest entry (hash of the file now in place) — the manifest last."""
     manifest = _manifest_json(folder)
-    item = {"file": file_name, "sha256": sha256_file(weights_path), **item}
+    item = {"file": file_name, "sha256": sha256_file(folder / file_name), **item}
     if card is not None:
         card_name = f"{Path(file_name).stem}.card.json"
         write_atomic((json.dumps(card, indent=2) + "\n").encode(), folder / card_name, overwrite=True)

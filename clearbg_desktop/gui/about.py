@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from clearbg_desktop import __version__
+from clearbg_desktop.core.model_choice import model_label, resolve_model
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.weights import WeightsError, find_weights
 from clearbg_desktop.gui.resources import app_icon
@@ -13,7 +14,7 @@ from clearbg_desktop.gui.resources import app_icon
 
 def about_text(settings: AppSettings, model_description: str) -> str:
     try:
-        entry = find_weights(settings.model)
+        entry = find_weights(resolve_model(settings.model).name)
         weights = f"{entry.path.name}, SHA-256 {entry.sha256[:16]}…"
         init = entry.card.get("init") or {}
         trained = entry.card.get("training", {})
@@ -25,7 +26,7 @@ def about_text(settings: AppSettings, model_description: str) -> str:
         weights = str(exc)
     return (
         f"<h3>ClearBG {__version__}</h3><p>Background removal that runs on your computer.</p>"
-        f"<p><b>Model:</b> U²-Net {settings.model} ({model_description})<br>"
+        f"<p><b>Model:</b> {model_label(resolve_model(settings.model).name)} ({model_description})<br>"
         f"<b>Device preference:</b> {settings.device}<br><b>Weights:</b> {weights}</p>"
     )
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.batch import BatchReport, Progress
 from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.model_choice import AUTO, model_label, resolve_model
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.weights import WeightsError, available_models
 from clearbg_desktop.gui.export_form import ExportOptionsForm
@@ -84,8 +85,11 @@ class BatchDialog(QDialog):
             names = sorted(available_models())
         except WeightsError:
             names = []
+        automatic = resolve_model(AUTO)
+        self.model_box.addItem(f"Automatic: {model_label(automatic.name)}", AUTO)
+        self.model_box.setToolTip(automatic.note)
         for name in names or [settings.model]:
-            self.model_box.addItem(f"U²-Net {name}", name)
+            self.model_box.addItem(model_label(name) if model_label(name) != name else f"U²-Net {name}", name)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(settings.model)))
         form.addRow("Model", self.model_box)
         self.existing = QComboBox(self)
@@ -115,7 +119,8 @@ class BatchDialog(QDialog):
         return self.form.options()
 
     def model(self) -> str:
-        return str(self.model_box.currentData())
+        """The model the batch runs ("Automatic" resolved now, so names and the log say which one)."""
+        return resolve_model(str(self.model_box.currentData())).name
 
     def existing_policy(self) -> str:
         return str(self.existing.currentData())

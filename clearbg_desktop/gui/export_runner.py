@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.export import ExportOptions, next_free_path, output_name
+from clearbg_desktop.core.model_choice import resolve_model
 from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
 from clearbg_desktop.gui.workers import ExportJob
 
@@ -52,7 +53,8 @@ class ExportRunner(QObject):
     def _open_dialog(self, document: Document) -> None:
         settings = self.window.settings
         dialog = ExportDialog(document, document.export_options or settings.export,
-                              default_folder(document, settings.last_export_folder), settings.model, self.window)
+                              default_folder(document, settings.last_export_folder),
+                              resolve_model(settings.model).name, self.window)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
         dialog.open()
         self.dialog = dialog
@@ -99,7 +101,7 @@ class ExportRunner(QObject):
         options = document.export_options or settings.export  # a reopened project's own settings first
         source = document.path or Path(document.title.replace(" ", "-"))
         folder = default_folder(document, settings.last_export_folder)
-        self.export_to(folder / output_name(source, options, settings.model), options)
+        self.export_to(folder / output_name(source, options, resolve_model(settings.model).name), options)
 
     def export_to(self, target: Path, options: ExportOptions) -> None:
         """Write the shown photo; asks before replacing an existing file."""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.image_io import INPUT_SUFFIXES, LoadedImage
 from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit
+from clearbg_desktop.core.model_choice import model_label, resolve_model
 from clearbg_desktop.core.project import PROJECT_SUFFIX, is_project_file
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.workspace import Workspace
@@ -86,7 +87,8 @@ class MainWindow(QMainWindow):
         self.canvas.stroke_finished.connect(self._on_stroke_finished)
         self.setCentralWidget(self.canvas)
         self._build_docks()
-        self.status = StatusBar(self.settings.model, self)
+        self.status = StatusBar(model_label(resolve_model(self.settings.model).name), self)
+        self.status.get_full_model_clicked.connect(self.get_full_model)
         self.setStatusBar(self.status)
         self.model_label, self.busy_label = self.status.model_label, self.status.busy_label
         self.canvas.zoom_changed.connect(self.status.set_zoom)
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
         worker = self.inference.worker
         worker.model_loading.connect(self.statusBar().showMessage)
         worker.model_ready.connect(self._on_model_ready)
+        worker.model_note.connect(self.status.show_note)
         worker.photo_loaded.connect(self._on_photo_loaded)
         worker.finished.connect(self._on_segmented)
         worker.failed.connect(self._on_failed)
@@ -361,9 +364,15 @@ class MainWindow(QMainWindow):
     def apply_preferences(self, device: str, model: str) -> None:
         self.settings.device, self.settings.model = device, model
         self.settings.save()
-        self.model_label.setText(f"Model: {model} (loads with the next photo)")
+        label = model_label(resolve_model(model).name)
+        self.model_label.setText(f"Model: {label} (loads with the next photo)")
         self.inference.reconfigure.emit(model, device)
-        self.statusBar().showMessage(f"Model {model}: used from the next photo", 5000)
+        self.statusBar().showMessage(f"{label}: used from the next photo", 5000)
+
+    def get_full_model(self) -> None:  # the status bar's "Full model not installed: get it…"
+        from clearbg_desktop.gui.preferences_dialog import open_preferences
+
+        open_preferences(self).get_full_model()
 
     def show_about(self) -> None:  # Help ▸ About
         self.message_box = show_about(self, self.settings, self.model_description)

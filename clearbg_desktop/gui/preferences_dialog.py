@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.devices import DEVICE_CHOICES, device_availability, preferred_device_type
+from clearbg_desktop.core.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
 from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
 from clearbg_desktop.core.model_library import (
     add_model_file,
     find_rembg_models,
+    install_full_model,
     installed_models,
     rembg_models_folder,
     remove_model,
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}
-MODEL_COLUMNS = ("Name", "Variant", "Size", "Where", "Source", "Quality")
+MODEL_COLUMNS = ("Name", "Model", "Size", "Where", "Speed here", "Source", "Quality")
 
 
 class DownloadRelay(QObject):
@@ -64,7 +66,13 @@ class DownloadRelay(QObject):
 
 
 class PreferencesDialog(QDialog):
-    """General (device) and Models tabs. Models are added and removed at once; OK applies the choice."""
+    """General (device) and Models tabs. Models are added and removed at once; OK applies the choice.
+
+    Signals:
+        full_model_installed(): the full U²-Net was fetched and installed (the window reloads the model).
+    """
+
+    full_model_installed = Signal()
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +144,12 @@ class PreferencesDialog(QDialog):
         self.download_box = QComboBox(page)
         for model in OFFICIAL_MODELS.values():
             self.download_box.addItem(f"{model.name}: {model.description}", model.name)
+        self.get_full_button = QPushButton("Get the full model…", page)
+        self.get_full_button.setObjectName("GetFullModel")
+        self.get_full_button.setToolTip("Download the official full U²-Net (176 MB, hash-checked) and make it the "
+                                        "default: clearly better cut-outs than U²-Net small")
+        self.get_full_button.clicked.connect(self.get_full_model)
+        row.addWidget(self.get_full_button)
         self.download_button = QPushButton("Download…", page)
         self.download_button.clicked.connect(lambda: self.download(str(self.download_box.currentData())))
         for widget in (self.add_button, self.remove_button, self.rembg_button):
@@ -157,15 +171,24 @@ class PreferencesDialog(QDialog):
         rows = installed_models()
         self.models_table.setRowCount(len(rows))
         self.model_box.clear()
+        automatic = resolve_model(AUTO)
+        self.model_box.addItem(f"Automatic: {model_label(automatic.name)}", AUTO)
         for index, row in enumerate(rows):
-            cells = (row.name, row.entry.variant, f"{row.size_bytes / 1e6:.1f} MB",
-                     "bundled" if row.bundled else "yours", row.source, row.quality)
+            speed = row.speed.split(" (")[0] if row.speed else "measured on first use"
+            size = f"{row.size_bytes / 1e6:.1f} MB" if row.size_bytes else "not installed"
+            cells = (row.name, f"{row.label} ({row.entry.variant})" if row.label != row.name else row.entry.variant,
+                     size, "bundled" if row.bundled else "yours", speed, row.source, row.quality)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, row.name)
                 item.setData(Qt.ItemDataRole.UserRole + 1, row.bundled)
                 self.models_table.setItem(index, column, item)
-            self.model_box.addItem(f"{row.name} (U²-Net {row.entry.variant}, {row.entry.short_hash})", row.name)
+            if not row.size_bytes:
+                continue  # listed but not installed (the full model before it is fetched): not a choice yet
+            described = row.label if row.label != row.name else f"{row.name} (U²-Net {row.entry.variant})"
+            self.model_box.addItem(f"{described}, {speed}", row.name)
+        self.get_full_button.setVisible(automatic.name != DEFAULT_MODEL)
+        self.model_box.setToolTip(automatic.note)
         if self.model_box.count() == 0:
             self.model_box.addItem(f"{self._settings.model} (weights not found)", self._settings.model)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(current)))
@@ -239,7 +262,16 @@ class PreferencesDialog(QDialog):
 
         def installed(path: str) -> None:
             dialog.reset()
-            if name in {row.name for row in installed_models()} or self.add_file(Path(path), name):
+            if name == "u2net":  # the official full model becomes "full", the default, stored like the bundled one
+                try:
+                    install_full_model(Path(path))
+                except WeightsError as exc:
+                    self.warn("Full model", str(exc))
+                    return
+                Path(path).unlink(missing_ok=True)
+                self.refresh_models(select=AUTO)
+                self.full_model_installed.emit()
+            elif name in {row.name for row in installed_models()} or self.add_file(Path(path), name):
                 Path(path).unlink(missing_ok=True)  # converted into the models folder: the ONNX copy is not needed
 
         def failed(message: str) -> None:
@@ -272,6 +304,10 @@ class PreferencesDialog(QDialog):
         self._download_threads.append(thread)
         thread.start()
 
+    def get_full_model(self) -> None:
+        """Download the official full U²-Net and install it as the default model (progress, cancel, resume)."""
+        self.download("u2net")
+
     def wait_for_downloads(self, timeout: float = 30.0) -> None:
         for thread in self._download_threads:
             thread.join(timeout)
@@ -288,5 +324,6 @@ def open_preferences(window: MainWindow) -> PreferencesDialog:
     """Edit ▸ Preferences: OK applies the device and model to the window's worker."""
     dialog = PreferencesDialog(window.settings, window)
     dialog.accepted.connect(lambda: window.apply_preferences(dialog.device(), dialog.model()))
+    dialog.full_model_installed.connect(lambda: window.apply_preferences(window.settings.device, window.settings.model))
     dialog.open()
     return dialog

@@ -18,6 +18,7 @@ from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
 from clearbg_desktop.core.engines import Engine, load_segmenter
 from clearbg_desktop.core.export import ExportOptions, export_photo
 from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image
+from clearbg_desktop.core.model_choice import AUTO, model_label, resolve_model
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.weights import WeightsError
 from clearbg_desktop.gui.colour_space import to_display
@@ -57,7 +58,8 @@ class InferenceWorker(QObject):
 
     Signals:
         model_loading(str): a model is being loaded (first request, or after a settings change).
-        model_ready(str): the model is loaded; its description (name, device).
+        model_ready(str): the model is loaded; its description (name, engine, device) and why that engine.
+        model_note(str): one line the user should read about the model (the full one is not installed yet).
         photo_loaded(int, int, object, object): request id, doc id, LoadedImage, and a DecodedViews
             (the photo as a numpy array and a filmstrip thumbnail, made here so the GUI thread never
             copies a 24 MP photo).
@@ -67,11 +69,12 @@ class InferenceWorker(QObject):
 
     model_loading = Signal(str)
     model_ready = Signal(str)
+    model_note = Signal(str)
     photo_loaded = Signal(int, int, object, object)
     finished = Signal(int, int, object)
     failed = Signal(int, int, str)
 
-    def __init__(self, model_name: str = "small", device: str = "auto") -> None:
+    def __init__(self, model_name: str = AUTO, device: str = "auto") -> None:
         super().__init__()
         self._model_name = model_name
         self._device = device
@@ -84,15 +87,18 @@ class InferenceWorker(QObject):
     @Slot(str, str)
     def configure(self, model_name: str, device: str) -> None:
         """Use another model/device from the next request on (the old one is released)."""
-        if (model_name, device) != (self._model_name, self._device):
+        if (model_name, device) != (self._model_name, self._device) or model_name == AUTO:
             self._model_name, self._device = model_name, device
-            self._segmenter = None
+            self._segmenter = None  # "auto" may mean another model now (the full one was just installed)
 
     def _ensure_segmenter(self) -> Engine:
         if self._segmenter is None:
-            self.model_loading.emit(f"Loading the {self._model_name} model…")
-            self._segmenter = load_segmenter(self._model_name, device=self._device)
-            self.model_ready.emit(self._segmenter.description)
+            choice = resolve_model(self._model_name)
+            self.model_loading.emit(f"Loading {model_label(choice.name)}…")
+            self._segmenter = load_segmenter(choice.name, device=self._device, on_measure=self.model_loading.emit)
+            self.model_note.emit(choice.note)
+            reason = self._segmenter.choice_reason
+            self.model_ready.emit(self._segmenter.description + (f" — {reason}" if reason else ""))
         return self._segmenter
 
     @Slot(object)
@@ -127,7 +133,7 @@ class WorkerThread(QObject):
     submit = Signal(object)
     reconfigure = Signal(str, str)
 
-    def __init__(self, model_name: str = "small", device: str = "auto", parent: QObject | None = None) -> None:
+    def __init__(self, model_name: str = AUTO, device: str = "auto", parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.qthread = QThread()
         self.qthread.setObjectName("clearbg-inference")

@@ -45,18 +45,75 @@ def test_onnx_engine_gives_the_torch_engines_masks(random_weights: Path, onnx_re
     assert engine.description == "U²-Net small on CPU (ONNX Runtime)" and engine.device.type == "cpu"
 
 
+def _fake_runner(maps: dict[str, np.ndarray], delays: dict[str, float], calls: list[str]):  # type: ignore[no-untyped-def]
+    """Stand-in engines for the choice rule: each returns a fixed map after a fixed delay."""
+    import time
+
+    def run(candidate):  # type: ignore[no-untyped-def]
+        calls.append(candidate.key)
+
+        def predict() -> np.ndarray:
+            time.sleep(delays[candidate.key])
+            return maps[candidate.key]
+
+        return predict
+
+    return run
+
+
+def test_the_fastest_engine_with_fp32_masks_wins_never_a_fast_but_different_one(
+        random_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from clearbg_desktop.core import devices
+    from clearbg_desktop.core.engine_choice import choose_engine
+
+    monkeypatch.delenv("CLEARBG_ENGINE")
+    monkeypatch.delenv("CLEARBG_PRECISION")
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)  # flags must not matter
+    reference = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    ort, fp32, bf16 = "onnxruntime:cpu:fp32", "torch:cpu:fp32", "torch:cpu:bf16"
+    maps = {ort: reference, fp32: reference, bf16: reference + 0.05}  # bf16: fastest, but other masks
+    delays = {ort: 0.06, fp32: 0.02, bf16: 0.0}  # PyTorch fp32 slow-ish but equal: it wins over ONNX Runtime
+    entry = find_weights("small")
+    calls: list[str] = []
+    # The card has no bf16 check: bf16 is not even timed, fp32 on either engine is allowed, the faster wins.
+    choice = choose_engine(entry, device="cpu", run=_fake_runner(maps, delays, calls))
+    assert choice.candidate.key == fp32 and set(calls) == {ort, fp32}
+    assert "fastest of 2" in choice.reason
+    calls.clear()
+    assert choose_engine(entry, device="cpu", run=_fake_runner(maps, delays, calls)).candidate.key == fp32
+    assert calls == []  # measured once per machine and model, then cached
+    # A card that passed bf16 on people-val: timed, fastest, but its map here differs from fp32's: refused.
+    passed = {"precision_checks": {"bf16": {"passed": True}}}
+    checked = dataclasses.replace(entry, card=passed, sha256="1" * 64)
+    choice = choose_engine(checked, device="cpu", run=_fake_runner(maps, delays, calls))
+    assert bf16 in calls and choice.candidate.key == fp32 and choice.measured["agrees"][bf16] is False
+    # The same card with equal bf16 masks here: allowed, and the fastest, so it wins.
+    maps[bf16] = reference + 0.001
+    equal = dataclasses.replace(entry, card=passed, sha256="2" * 64)
+    assert choose_engine(equal, device="cpu", run=_fake_runner(maps, delays, [])).candidate.key == bf16
+    # A failed check keeps bf16 out whatever its speed; asking for bf16 explicitly still gets it.
+    failed = dataclasses.replace(entry, card={"precision_checks": {"bf16": {"passed": False}}}, sha256="3" * 64)
+    assert choose_engine(failed, device="cpu", run=_fake_runner(maps, delays, [])).candidate.key == fp32
+    assert choose_engine(failed, device="cpu", precision="bf16", run=_fake_runner(maps, delays, [])
+                         ).candidate.key == bf16
+
+
 def test_engine_choice_per_machine_and_clear_refusals(random_weights: Path, onnx_resources: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from clearbg_desktop.core import devices
     from clearbg_desktop.core.paths import data_dir
 
     monkeypatch.delenv("CLEARBG_ENGINE")
-    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
-    assert chosen_engine(device="cpu") == "torch"  # bf16 autocast is the fastest engine there
-    assert load_segmenter("small", device="cpu").engine == "torch"
-    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
-    assert chosen_engine(device="cpu") == "onnxruntime"  # fp32 on the CPU: ONNX Runtime is the faster one
-    assert chosen_engine(device="cpu", precision="fp32") == "torch"  # an explicit precision keeps PyTorch
+    monkeypatch.delenv("CLEARBG_PRECISION")
+    for native in (True, False):  # a native-bf16 CPU and one without: the small model runs fp32 on both
+        monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda native=native: native)
+        measured = load_segmenter("small", device="cpu")
+        assert measured.precision == "fp32" and measured.engine in ("torch", "onnxruntime")
+        assert "fp32's masks" in measured.choice_reason
+    assert chosen_engine(device="cpu", precision="fp32", model_name="small") in ("torch", "onnxruntime")
+    monkeypatch.setenv("CLEARBG_ENGINE", "onnxruntime")
     first = load_segmenter("small", device="cpu")
     assert first.engine == "onnxruntime" and first.weights is not None
     cached = first.weights.path
@@ -65,8 +122,7 @@ def test_engine_choice_per_machine_and_clear_refusals(random_weights: Path, onnx
     assert load_segmenter("small", device="cpu").weights.path == cached and cached.stat().st_mtime_ns == stamp
     cached.write_bytes(b"damaged")  # a damaged copy is exported again, never run
     assert load_segmenter("small", device="cpu").engine == "onnxruntime" and cached.read_bytes() != b"damaged"
-    monkeypatch.setenv("CLEARBG_ENGINE", "onnxruntime")
-    assert chosen_engine() == "onnxruntime"
+    assert chosen_engine(model_name="small") == "onnxruntime"
     monkeypatch.setenv("CLEARBG_RESOURCES", str(onnx_resources))
     assert load_segmenter("small").engine == "onnxruntime"
     monkeypatch.setenv("CLEARBG_ENGINE", "torch")

@@ -67,15 +67,20 @@ def test_device_choice_falls_back_to_cpu_without_accelerators() -> None:
         choose_device("tpu")
 
 
-def test_channels_last_gives_the_same_masks_as_the_default_layout(random_weights: Path) -> None:
+@pytest.mark.parametrize(("precision", "tolerance"), [("fp32", 1e-4), ("bf16", 2e-2)])
+def test_channels_last_gives_the_same_masks_as_the_default_layout(random_weights: Path, precision: str,
+                                                                  tolerance: float) -> None:
+    """Both paths on every CPU: bf16 is forced where the CPU has no native bf16 (emulated), and pinned where
+    it has (so "auto" never silently compares bf16 against an fp32 tolerance)."""
     from clearbg_desktop.core.weights import find_weights, load_model
 
     entry = find_weights("small")
     photos = [make_photo((150, 100), seed=3)]
-    fast = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=True)
-    plain = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=False)
+    fast = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=True, precision=precision)
+    plain = Segmenter(load_model(entry), device="cpu", input_size=64, channels_last=False, precision=precision)
+    assert fast.precision == plain.precision == precision
     difference = np.abs(fast.predict_probabilities(photos) - plain.predict_probabilities(photos)).max()
-    assert difference < 1e-4
+    assert difference < tolerance
 
 
 def test_the_fused_map_is_stretched_per_image_but_a_flat_map_is_left_alone() -> None:
@@ -89,14 +94,27 @@ def test_the_fused_map_is_stretched_per_image_but_a_flat_map_is_left_alone() -> 
     np.testing.assert_array_equal(stretch_to_full_range(nothing_found), nothing_found)
 
 
-def test_precision_is_chosen_per_machine_and_named(random_weights: Path) -> None:
-    from clearbg_desktop.core.devices import choose_precision, cpu_has_native_bf16
+def test_precision_is_never_chosen_by_cpu_flags(random_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"auto" is fp32 on a CPU with native bf16 and on one without; only the switch (CLEARBG_PRECISION, which the
+    app's engine choice and the tests use) or an explicit argument gives bf16."""
+    from clearbg_desktop.core import devices
+    from clearbg_desktop.core.devices import choose_precision
 
     cpu = torch.device("cpu")
     assert choose_precision(cpu, "fp32") == "fp32"
-    assert choose_precision(cpu, "auto") == ("bf16" if cpu_has_native_bf16() else "fp32")
-    with pytest.raises(ValueError, match="unknown precision"):
-        choose_precision(cpu, "int4")
+    monkeypatch.delenv("CLEARBG_PRECISION", raising=False)
+    for native in (True, False):
+        monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda native=native: native)
+        assert choose_precision(cpu, "auto") == "fp32"
+        assert Segmenter.from_weights("small", device="cpu").precision == "fp32"
+    monkeypatch.setenv("CLEARBG_PRECISION", "bf16")
+    assert choose_precision(cpu, "auto") == "bf16"
+    assert choose_precision(cpu, "fp32") == "fp32"  # an explicit argument wins over the switch
+    for bad in ("int4", "auto"):
+        monkeypatch.setenv("CLEARBG_PRECISION", bad)
+        with pytest.raises(ValueError, match="unknown precision"):
+            choose_precision(cpu, "auto")
+    monkeypatch.setenv("CLEARBG_PRECISION", "fp32")
     forced = Segmenter.from_weights("small", device="cpu", precision="bf16")
     assert forced.description.endswith("(bf16)")
     photo = make_photo((160, 120))
