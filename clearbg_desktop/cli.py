@@ -10,14 +10,21 @@ import warnings
 from pathlib import Path
 
 from clearbg_desktop import __version__
-from clearbg_desktop.core.batch import DEFAULT_REVIEW_THRESHOLD, EXISTING_POLICIES, BatchReport, iter_export, plan_batch
+from clearbg_desktop.core.batch import (
+    DEFAULT_REVIEW_THRESHOLD,
+    EXISTING_POLICIES,
+    BatchReport,
+    export_projects,
+    iter_export,
+    plan_batch,
+)
 from clearbg_desktop.core.compose import Background
 from clearbg_desktop.core.devices import DEVICE_CHOICES
-from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.image_io import FORMAT_SUFFIXES, ImageLoadError
+from clearbg_desktop.core.export import CROP_PADDING_MAX, LONG_EDGE_MAX, QUALITY_RANGE, ExportOptions
+from clearbg_desktop.core.image_io import FORMAT_SUFFIXES
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.project import is_project_file
-from clearbg_desktop.core.refine import RefineSettings
+from clearbg_desktop.core.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 NAME_TEMPLATE = "{name}-cutout"
@@ -67,17 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_numbers(args: argparse.Namespace) -> None:
-    """Every numeric option checked before any photo is touched (usage errors exit 2, not per photo)."""
-    if not 1 <= args.quality <= 100:
-        raise ValueError(f"--quality must be between 1 and 100, not {args.quality}")
-    if args.long_edge is not None and not 1 <= args.long_edge <= 65_535:
-        raise ValueError(f"--long-edge must be between 1 and 65535 px, not {args.long_edge}")
-    if args.padding < 0:
-        raise ValueError(f"--padding cannot be negative ({args.padding})")
-    if not 0 <= args.feather <= 200:
-        raise ValueError(f"--feather must be between 0 and 200 px, not {args.feather}")
-    if abs(args.shift) > 200:
-        raise ValueError(f"--shift must be between -200 and 200 px, not {args.shift}")
+    """Every numeric option checked before any photo is touched (usage errors exit 2, not per photo).
+
+    The limits are the core's, which the dialogs and project files are checked with too.
+    """
+    if not QUALITY_RANGE[0] <= args.quality <= QUALITY_RANGE[1]:
+        raise ValueError(f"--quality must be between {QUALITY_RANGE[0]} and {QUALITY_RANGE[1]}, not {args.quality}")
+    if args.long_edge is not None and not 1 <= args.long_edge <= LONG_EDGE_MAX:
+        raise ValueError(f"--long-edge must be between 1 and {LONG_EDGE_MAX} px, not {args.long_edge}")
+    if not 0 <= args.padding <= CROP_PADDING_MAX:
+        raise ValueError(f"--padding must be between 0 and {CROP_PADDING_MAX} px, not {args.padding}")
+    if not 0 <= args.feather <= FEATHER_MAX:
+        raise ValueError(f"--feather must be between 0 and {FEATHER_MAX:g} px, not {args.feather}")
+    if abs(args.shift) > SHIFT_MAX:
+        raise ValueError(f"--shift must be between -{SHIFT_MAX} and {SHIFT_MAX} px, not {args.shift}")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be at least 1, not {args.threads}")
     if args.review_threshold is not None and not 0 <= args.review_threshold <= 1:
@@ -159,33 +169,42 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     projects = [p for p in args.inputs if p.is_file() and is_project_file(p)]
     photos = [p for p in args.inputs if p not in projects]
-    project_failures = export_projects(projects, args.output, "overwrite" if args.overwrite else args.existing)
-    if not photos:
-        return EXIT_FAILURES if project_failures else EXIT_OK
+    existing = "overwrite" if args.overwrite else args.existing
+    report = BatchReport()
+    for result in export_projects(projects, args.output, existing):
+        report.results.append(result)
+        if result.status == "done":
+            print(f"{result.item.source.name} -> {result.output}")
+        elif result.status == "failed":
+            print(f"failed: {result.item.source}: {result.message}", file=sys.stderr)
     plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=args.model)
-    if not plan.items:
+    if photos and not plan.items and not projects:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
-    from clearbg_desktop.core.engines import load_segmenter  # torch loads here, not for --help
-    from clearbg_desktop.core.weights import WeightsError
+    if plan.items:
+        from clearbg_desktop.core.engines import load_segmenter  # torch loads here, not for --help
+        from clearbg_desktop.core.weights import WeightsError
 
-    try:
-        segmenter = load_segmenter(args.model, device=args.device, threads=args.threads)
-    except WeightsError as exc:
-        print(f"clearbg-cli: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-    report = BatchReport()
-    existing = "overwrite" if args.overwrite else args.existing
-    try:
-        with tqdm(total=len(plan.items), unit="photo", disable=args.quiet, desc=segmenter.description) as bar:
-            for step in iter_export(plan, segmenter, options, existing=existing, cancel=cancel, report=report):
-                bar.update(1)
-                if step.result.status == "failed":
-                    bar.write(f"failed: {step.result.item.source}: {step.result.message}")
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        try:
+            segmenter = load_segmenter(args.model, device=args.device, threads=args.threads)
+        except WeightsError as exc:
+            print(f"clearbg-cli: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        cancel = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+        try:
+            with tqdm(total=len(plan.items), unit="photo", disable=args.quiet, desc=segmenter.description) as bar:
+                for step in iter_export(plan, segmenter, options, existing=existing, cancel=cancel, report=report):
+                    bar.update(1)
+                    if step.result.status == "failed":
+                        bar.write(f"failed: {step.result.item.source}: {step.result.message}")
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    return finish(report, args)
+
+
+def finish(report: BatchReport, args: argparse.Namespace) -> int:
+    """The summary, the failures, the log and the photos to review; the exit code (projects and photos alike)."""
     for line in report.lines()[:1] + [line for line in report.lines()[1:] if line.startswith("FAILED")]:
         print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
     try:
@@ -203,30 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if report.cancelled:
         print("cancelled: run the same command again to finish the remaining photos", file=sys.stderr)
         return EXIT_FAILURES
-    return EXIT_FAILURES if report.failed or project_failures else EXIT_OK
-
-
-def export_projects(projects: list[Path], output: Path, existing: str) -> int:
-    """Export each project with its own mask and settings into ``output``; returns how many failed."""
-    from clearbg_desktop.core.export import next_free_path, output_name
-    from clearbg_desktop.core.image_io import OutputError, OutputExistsError
-    from clearbg_desktop.core.project import ProjectError, export_from_project, read_project
-
-    failures = 0
-    for path in projects:
-        try:
-            project = read_project(path)
-            target = output / output_name(project.photo_path, project.export_options, project.model)
-            if existing == "rename":
-                target = next_free_path(target)
-            written = export_from_project(path, target, overwrite=existing == "overwrite")
-            print(f"{path.name} -> {written}")
-        except OutputExistsError as exc:
-            print(f"skipped {path.name}: {exc}", file=sys.stderr)
-        except (ProjectError, OutputError, ImageLoadError) as exc:
-            print(f"FAILED  {path.name}: {exc}", file=sys.stderr)
-            failures += 1
-    return failures
+    return EXIT_FAILURES if report.failed else EXIT_OK
 
 
 if __name__ == "__main__":

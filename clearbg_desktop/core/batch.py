@@ -31,6 +31,7 @@ from clearbg_desktop.core.image_io import (
     ImageLoadError,
     LoadedImage,
     OutputError,
+    OutputExistsError,
     is_supported_image,
     load_image,
     remove_stale_parts,
@@ -292,6 +293,56 @@ def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]]
             yield item, loaded, None, exc
 
 
+RENAME_TRIES = 20
+
+
+def _export(loaded: LoadedImage, alpha: Image.Image, target: Path, options: ExportOptions, existing: str,
+            workers: int | None = None) -> Path:
+    """Export without replacing, unless ``existing`` is overwrite; with rename, a name another run took
+    meanwhile is passed over for the next free one."""
+    for _ in range(RENAME_TRIES - 1):
+        try:
+            return export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite", workers=workers)
+        except OutputExistsError:
+            if existing != "rename":
+                raise
+            target = next_free_path(target)
+    return export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite", workers=workers)
+
+
+def export_projects(paths: Sequence[Path], output_dir: Path, existing: str = "skip") -> Iterator[FileResult]:
+    """``clearbg-cli a.clearbg b.clearbg -o out``: each project exported with its own mask and settings, one
+    result each. Isolated like photos: a damaged or hostile project is a ``failed`` result, the rest go on."""
+    if existing not in EXISTING_POLICIES:
+        raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
+    for path in paths:
+        yield _export_project(Path(path), Path(output_dir), existing)
+
+
+def _export_project(path: Path, output_dir: Path, existing: str) -> FileResult:
+    from clearbg_desktop.core.project import ProjectError, background_beside, open_photo, read_project
+
+    item = BatchItem(path, output_dir)  # the output's name is known once the project is read
+    try:
+        project = read_project(path)
+        options = background_beside(project.export_options, path)
+        item = BatchItem(path, output_dir / output_name(project.photo_path, options, project.model))
+        if existing == "skip" and item.target.exists():
+            return FileResult(item, "skipped", "output already exists", item.target)
+        loaded = open_photo(project, path)
+        target = next_free_path(item.target) if existing == "rename" else item.target
+        written = _export(loaded, Image.fromarray(project.alpha, "L"), target, options, existing)
+    except OutputExistsError:
+        return FileResult(item, "skipped", "output already exists (written meanwhile by another run)", item.target)
+    except (ProjectError, ImageLoadError, OutputError) as exc:
+        return FileResult(item, "failed", str(exc))
+    except MemoryError:
+        return FileResult(item, "failed", f"{path.name}: not enough memory to export it")
+    except Exception as exc:  # noqa: BLE001 - one bad project must not stop the others
+        return FileResult(item, "failed", f"{path.name}: could not export it ({exc})")
+    return FileResult(item, "done", "", written)
+
+
 def iter_export(
     plan: BatchPlan,
     segmenter: Engine,
@@ -340,12 +391,17 @@ def iter_export(
     def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None) -> FileResult:
         target = next_free_path(item.target) if existing == "rename" else item.target
         try:
-            written = export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite",
-                                   workers=workers)
+            written = _export(loaded, alpha, target, options, existing, workers)
+        except OutputExistsError:
+            # Another run into the same folder wrote it since this one started: it is there, and complete.
+            return FileResult(item, "skipped", "output already exists (written meanwhile by another run)",
+                              item.target)
         except OutputError as exc:
             return FileResult(item, "failed", str(exc))
+        except MemoryError:
+            return FileResult(item, "failed", f"not enough memory to encode {target.name}")
         except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
-            return FileResult(item, "failed", f"could not encode {target.name}: {type(exc).__name__}: {exc}")
+            return FileResult(item, "failed", f"could not encode {target.name}: {exc}")
         from clearbg_desktop.core.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
 
         note = "; ".join(loaded.notes)

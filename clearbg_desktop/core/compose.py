@@ -6,13 +6,41 @@ the subject with padding, and resizing. Pure Pillow/numpy so every front end sha
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageColor, ImageFilter, ImageOps
 
+from clearbg_desktop.core.image_io import DEFAULT_MAX_PIXELS
+
 BACKGROUND_KINDS = ("transparent", "color", "image", "blur")
+BLUR_RADIUS_MAX = 500.0
+MAX_PATH_CHARS = 4096
+#: An output may not have more pixels than a photo may (an upscale to 60,000 px would need tens of GiB).
+MAX_OUTPUT_PIXELS = DEFAULT_MAX_PIXELS
+
+
+def check_number(name: str, value: object, low: float, high: float, *, integer: bool = False,
+                 unit: str = "") -> None:
+    """Raise ValueError unless ``value`` is a finite number (an int when ``integer``) in ``low..high``.
+
+    Why: settings come from the CLI, the dialogs and project files, which anyone can write; every front end
+    checks them with these same limits, so a project cannot ask for what the CLI would refuse.
+    """
+    kind = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
+        raise ValueError(f"{name} must be {'a whole number' if integer else 'a number'}, not {value!r:.40}")
+    if not low <= value <= high:
+        low_text, high_text = (f"{low:g}", f"{high:g}")
+        raise ValueError(f"{name} must be between {low_text} and {high_text}{' ' + unit if unit else ''}, "
+                         f"not {value:g}")
+
+
+def check_flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, not {value!r:.40}")
 
 
 def _check_background_image(path: Path) -> None:
@@ -21,7 +49,7 @@ def _check_background_image(path: Path) -> None:
         with Image.open(path) as opened:
             opened.verify()
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a bad file
-        raise ValueError(f"background image {path} is not a readable image ({type(exc).__name__})") from None
+        raise ValueError(f"background image {path} is not a readable image ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -34,10 +62,23 @@ class Background:
     blur_radius: float = 24.0
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """The checks every front end shares (ValueError with a sentence for the user)."""
         if self.kind not in BACKGROUND_KINDS:
-            raise ValueError(f"unknown background {self.kind!r}; choose one of {BACKGROUND_KINDS}")
+            raise ValueError(f"unknown background {self.kind!r:.40}; choose one of {BACKGROUND_KINDS}")
+        if (not isinstance(self.color, tuple) or len(self.color) != 3
+                or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in self.color)):
+            raise ValueError(f"the background colour must be three whole numbers 0..255, not {self.color!r:.60}")
+        if self.image_path is not None and (not isinstance(self.image_path, str) or "\0" in self.image_path
+                                            or len(self.image_path) > MAX_PATH_CHARS):
+            raise ValueError(f"the background image must be a file path, not {self.image_path!r:.60}")
         if self.kind == "image" and not self.image_path:
             raise ValueError("an image background needs an image file")
+        check_number("the blur radius", self.blur_radius, 0.0, BLUR_RADIUS_MAX, unit="px")
+        if self.blur_radius <= 0:
+            raise ValueError("the blur radius must be more than 0 px")
 
     @classmethod
     def parse(cls, spec: str) -> Background:
@@ -51,8 +92,9 @@ class Background:
                 value = float(radius) if radius else 24.0
             except ValueError:
                 raise ValueError(f"background {spec!r}: the blur radius must be a number, e.g. blur:24") from None
-            if not 0 < value <= 500:
-                raise ValueError(f"background {spec!r}: the blur radius must be between 0 and 500 px")
+            if not 0 < value <= BLUR_RADIUS_MAX:
+                raise ValueError(f"background {spec!r}: the blur radius must be between 0 and "
+                                 f"{BLUR_RADIUS_MAX:g} px")
             return cls(kind="blur", blur_radius=value)
         try:
             rgb = ImageColor.getrgb(text)
@@ -69,9 +111,14 @@ class Background:
                 "blur_radius": self.blur_radius}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Background:
-        return cls(kind=data.get("kind", "transparent"), color=tuple(data.get("color", (255, 255, 255))),  # type: ignore[arg-type]
-                   image_path=data.get("image_path"), blur_radius=float(data.get("blur_radius", 24.0)))
+    def from_dict(cls, data: object) -> Background:
+        """As :meth:`to_dict` wrote it; anything else is a ValueError (settings files and projects are input)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the background must be a mapping, not {type(data).__name__}")
+        color = data.get("color", [255, 255, 255])
+        return cls(kind=data.get("kind", "transparent"),
+                   color=tuple(color) if isinstance(color, list | tuple) else color,
+                   image_path=data.get("image_path"), blur_radius=data.get("blur_radius", 24.0))
 
 
 def combine_alpha(alpha: Image.Image, source_alpha: Image.Image | None) -> Image.Image:
@@ -132,16 +179,26 @@ def flatten_onto_colour(image: Image.Image, color: tuple[int, int, int]) -> Imag
     return Image.composite(image.convert("RGB"), Image.new("RGB", image.size, color), image.getchannel("A"))
 
 
-def resized(image: Image.Image, long_edge: int | None = None, percent: float | None = None) -> Image.Image:
-    """Scale down (or up) by a target long edge or a percentage; unchanged when neither is set."""
-    width, height = image.size
+def scaled_size(size: tuple[int, int], long_edge: int | None = None, percent: float | None = None
+                ) -> tuple[int, int]:
+    """The size :func:`resized` gives; ValueError when it exceeds :data:`MAX_OUTPUT_PIXELS`, before allocating."""
+    width, height = size
     if long_edge:
         scale = long_edge / max(width, height)
     elif percent:
         scale = percent / 100.0
     else:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return size
+    scaled = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if scaled[0] * scaled[1] > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"the output would be {scaled[0]}×{scaled[1]} ({scaled[0] * scaled[1] / 1e6:.0f} MP), "
+                         f"more than the {MAX_OUTPUT_PIXELS / 1e6:.0f} MP limit: choose a smaller size")
+    return scaled
+
+
+def resized(image: Image.Image, long_edge: int | None = None, percent: float | None = None) -> Image.Image:
+    """Scale down (or up) by a target long edge or a percentage; unchanged when neither is set."""
+    size = scaled_size(image.size, long_edge, percent)
     if size == image.size:
         return image
     return image.resize(size, Image.Resampling.LANCZOS)

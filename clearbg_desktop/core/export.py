@@ -13,10 +13,13 @@ from PIL import Image
 from clearbg_desktop.core.compose import (
     Background,
     background_layer,
+    check_flag,
+    check_number,
     combine_alpha,
     compose,
     flatten_onto_colour,
     resized,
+    scaled_size,
     subject_box,
 )
 from clearbg_desktop.core.deep_colour import DEEP_FORMATS, encode_tiff16, from_eight_bit, resize_deep
@@ -25,6 +28,14 @@ from clearbg_desktop.core.png_encoder import encode_png16
 from clearbg_desktop.core.refine import RefineSettings, refine_alpha
 
 TEMPLATE_FIELDS = ("name", "ext", "format", "model")
+#: The range each option may take, whichever front end sets it (CLI, dialogs, project files). Sizes that
+#: pass these can still make too large an output for a given photo: :func:`core.compose.scaled_size` says so.
+QUALITY_RANGE = (1, 100)
+PNG_LEVEL_RANGE = (0, 9)
+CROP_PADDING_MAX = 5000
+LONG_EDGE_MAX = 30_000
+PERCENT_RANGE = (1.0, 1000.0)
+TEMPLATE_MAX_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,23 @@ class ExportOptions:
     refine: RefineSettings = field(default_factory=RefineSettings)
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """ValueError with a sentence for the user when an option is of the wrong type or out of range."""
         if self.format not in FORMAT_SUFFIXES:
-            raise ValueError(f"unknown format {self.format!r}; choose one of {', '.join(FORMAT_SUFFIXES)}")
+            raise ValueError(f"unknown format {self.format!r:.40}; choose one of {', '.join(FORMAT_SUFFIXES)}")
+        check_number("quality", self.quality, *QUALITY_RANGE, integer=True)
+        check_number("PNG compression level", self.png_compress_level, *PNG_LEVEL_RANGE, integer=True)
+        check_number("crop padding", self.crop_padding, 0, CROP_PADDING_MAX, integer=True, unit="px")
+        if self.resize_long_edge is not None:
+            check_number("the long edge", self.resize_long_edge, 1, LONG_EDGE_MAX, integer=True, unit="px")
+        if self.resize_percent is not None:
+            check_number("the resize percentage", self.resize_percent, *PERCENT_RANGE, unit="%")
+        for name in ("lossless", "mask_only", "crop_to_subject", "keep_icc", "keep_exif"):
+            check_flag(name.replace("_", " "), getattr(self, name))
+        if not isinstance(self.background, Background) or not isinstance(self.refine, RefineSettings):
+            raise ValueError("the background and refine settings must be given as such")
         validate_template(self.name_template)
 
     @property
@@ -62,7 +88,10 @@ class ExportOptions:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> ExportOptions:
+    def from_dict(cls, data: object) -> ExportOptions:
+        """As :meth:`to_dict` wrote it (unknown keys ignored); anything else is a ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the export settings must be a mapping, not {type(data).__name__}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "background" in known:
             known["background"] = Background.from_dict(known["background"])
@@ -75,12 +104,18 @@ class ExportOptions:
 
 
 def validate_template(template: str) -> None:
+    if not isinstance(template, str) or len(template) > TEMPLATE_MAX_CHARS:
+        raise ValueError(f"the name template must be a text of at most {TEMPLATE_MAX_CHARS} characters")
     fields = re.findall(r"{([^{}]*)}", template)
     unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
     if unknown:
         raise ValueError(f"unknown field {{{unknown[0]}}} in name template; use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
-    if "/" in template or "\\" in template or not template.strip():
+    if "/" in template or "\\" in template or "\0" in template or not template.strip():
         raise ValueError("the name template must be a plain file name without folders")
+    try:
+        template.format(**dict.fromkeys(TEMPLATE_FIELDS, "x"))
+    except (ValueError, IndexError, KeyError):
+        raise ValueError(f"the name template {template!r} has an unpaired {{ or }}") from None
 
 
 def output_name(source: Path, options: ExportOptions, model: str = "small") -> str:
@@ -180,8 +215,7 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
         box = subject_box(alpha, options.crop_padding)
         if box is not None:
             picture = picture[box[1]:box[3], box[0]:box[2]]
-    size = resized(Image.new("L", (picture.shape[1], picture.shape[0])), options.resize_long_edge,
-                   options.resize_percent).size
+    size = scaled_size((picture.shape[1], picture.shape[0]), options.resize_long_edge, options.resize_percent)
     return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
 
 
@@ -216,6 +250,22 @@ def export_photo(
     return write_atomic(encode_output(loaded, alpha, options, workers), target, overwrite=overwrite)
 
 
+def _output_box(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int, int, int]:
+    """The part of the photo the output shows (all of it, or the subject when cropping)."""
+    width, height = loaded.rgb.size
+    if options.crop_to_subject:
+        found = subject_box(combine_alpha(alpha, loaded.source_alpha), options.crop_padding)
+        if found is not None:
+            return found
+    return 0, 0, width, height
+
+
+def output_size(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int]:
+    """The output's size in pixels; ValueError when it would be larger than an output may be."""
+    box = _output_box(loaded, alpha, options)
+    return scaled_size((box[2] - box[0], box[3] - box[1]), options.resize_long_edge, options.resize_percent)
+
+
 def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,
                           bands: int = 16, band_height: int = 32) -> int:
     """About how many bytes the export will take, without encoding the whole photo.
@@ -224,14 +274,9 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
     encodes a few full-resolution horizontal bands spread over the picture, at the output's own
     scale, and extrapolates their bytes per pixel to the output's size, plus the metadata it carries.
     """
-    width, height = loaded.rgb.size
-    box = (0, 0, width, height)
-    if options.crop_to_subject:
-        found = subject_box(combine_alpha(alpha, loaded.source_alpha), options.crop_padding)
-        box = found if found is not None else box
+    box = _output_box(loaded, alpha, options)
     crop_width, crop_height = box[2] - box[0], box[3] - box[1]
-    out_width, out_height = resized(Image.new("L", (crop_width, crop_height)), options.resize_long_edge,
-                                    options.resize_percent).size
+    out_width, out_height = output_size(loaded, alpha, options)
     factor = out_width / crop_width
     band_options = options.with_changes(crop_to_subject=False, resize_long_edge=None, resize_percent=None)
     step = max(1, crop_height // bands)

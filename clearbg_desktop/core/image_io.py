@@ -9,6 +9,7 @@ existing file is never replaced unless the caller asks.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -208,13 +209,13 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     except MemoryError:
         raise ImageLoadError(f"{name}: not enough memory to decode it") from None
     except Exception as exc:  # noqa: BLE001 - a damaged file must never escape as a traceback
-        raise ImageLoadError(f"{name}: corrupt image ({type(exc).__name__}: {exc})") from None
+        raise ImageLoadError(f"{name}: corrupt image ({str(exc) or 'unreadable data'})") from None
     try:
         rgb, alpha, icc = _to_rgb(oriented, icc)
     except ImageLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - as above: decoding is lazy in places
-        raise ImageLoadError(f"{name}: corrupt image ({type(exc).__name__}: {exc})") from None
+        raise ImageLoadError(f"{name}: corrupt image ({str(exc) or 'unreadable data'})") from None
     exif_bytes = None
     if exif:
         exif.pop(EXIF_ORIENTATION_TAG, None)
@@ -289,6 +290,7 @@ def encode_image(
     return buffer.getvalue()
 
 
+PART_PREFIX = ".clearbg."  # temporary files are ``.clearbg.<pid>-<random>.part``, short whatever the target
 PART_SUFFIX = ".part"
 STALE_PART_SECONDS = 600  # a part file of the old name pattern (no pid) older than this is abandoned
 
@@ -320,8 +322,9 @@ def pid_alive(pid: int) -> bool:
 def remove_stale_parts(folder: Path) -> list[Path]:
     """Delete temporary files of our own pattern that a killed run left in ``folder``.
 
-    Ours are ``.<stem>.<pid>-<random>.part``: one whose writer process is gone is abandoned. The
-    older pattern (``.<stem>.<random>.part``, no pid) counts as abandoned after ten minutes.
+    Ours are ``.clearbg.<pid>-<random>.part`` (before: ``.<stem>.<pid>-<random>.part``): one whose writer
+    process is gone is abandoned. The oldest pattern (``.<stem>.<random>.part``, no pid) counts as abandoned
+    after ten minutes.
     """
     removed: list[Path] = []
     if not folder.is_dir():
@@ -342,11 +345,15 @@ def remove_stale_parts(folder: Path) -> list[Path]:
     return removed
 
 
-def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = False) -> Path:
+def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = False,
+                 mode: int | None = None) -> Path:
     """Write ``data`` to ``target`` through a temporary file in the same folder, then rename.
 
     Without ``overwrite`` an existing target is never replaced, even if it appears between the
-    check and the rename (a hard link is created atomically and fails if the name is taken).
+    check and the rename (a hard link is created atomically and fails if the name is taken). The
+    temporary name is short whatever the target's (a 251-byte name is legal, its ``.NAME.….part`` would
+    not be). ``mode``: the file's permissions whatever the umask (0o600 for private files); by default new
+    files follow the umask and a replaced file keeps its mode.
     """
     target = Path(target)
     folder = target.parent
@@ -355,11 +362,15 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create the folder {folder}: {exc.strerror}") from None
-    if not overwrite and target.exists():
+    try:
+        exists = target.exists()
+    except OSError as exc:  # a name too long for the file system, for one
+        raise OutputError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+    if not overwrite and exists:
         raise OutputExistsError(f"{target.name} already exists in {folder}; not overwriting it")
     try:
         handle = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f".{target.stem}.{os.getpid()}-", suffix=PART_SUFFIX, delete=False
+            dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, delete=False
         )
     except OSError as exc:
         raise OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
@@ -370,8 +381,11 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
             handle.flush()
             os.fsync(handle.fileno())
         try:
-            os.chmod(temp, stat.S_IMODE(target.stat().st_mode) if overwrite and target.exists()
-                     else 0o666 & ~current_umask())
+            if mode is not None:
+                os.chmod(temp, mode)
+            else:
+                os.chmod(temp, stat.S_IMODE(target.stat().st_mode) if overwrite and target.exists()
+                         else 0o666 & ~current_umask())
         except OSError:
             pass  # file systems without modes (some network shares) keep their own
         if overwrite:
@@ -383,7 +397,9 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
                 raise OutputExistsError(
                     f"{target.name} already exists in {folder}; not overwriting it"
                 ) from None
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:
+                    raise
                 # File systems without hard links: the exists() check above is the guard.
                 os.replace(temp, target)
     except OSError as exc:

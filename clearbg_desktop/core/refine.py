@@ -11,6 +11,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from clearbg_desktop.core.compose import check_flag, check_number
+
+#: The range each setting may take, whichever front end sets it (CLI, dialogs, project files).
+FEATHER_MAX = 200.0
+SHIFT_MAX = 200
+CONTRAST_MAX = 10.0
+EDGE_RADIUS_RANGE = (1, 64)
+
 
 @dataclass(frozen=True)
 class RefineSettings:
@@ -24,6 +32,20 @@ class RefineSettings:
     edge_radius: int = 8  # half-width of that band, px at the photo's resolution
     decontaminate: bool = False  # replace background colour bleeding into edge pixels
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """ValueError with a sentence for the user when a setting is of the wrong type or out of range."""
+        check_number("feather", self.feather, 0.0, FEATHER_MAX, unit="px")
+        check_number("grow/shrink", self.shift, -SHIFT_MAX, SHIFT_MAX, integer=True, unit="px")
+        check_number("edge contrast", self.contrast, 0.0, CONTRAST_MAX)
+        if self.threshold is not None:
+            check_number("threshold", self.threshold, 0, 255, integer=True)
+        check_number("edge band", self.edge_radius, *EDGE_RADIUS_RANGE, integer=True, unit="px")
+        check_flag("refine edges", self.refine_edges)
+        check_flag("decontaminate", self.decontaminate)
+
     @property
     def is_identity(self) -> bool:
         return (self.feather == 0 and self.shift == 0 and self.contrast == 1.0 and self.threshold is None
@@ -33,7 +55,10 @@ class RefineSettings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> RefineSettings:
+    def from_dict(cls, data: object) -> RefineSettings:
+        """As :meth:`to_dict` wrote it (unknown keys ignored); anything else is a ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the refine settings must be a mapping, not {type(data).__name__}")
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 

@@ -27,6 +27,7 @@ from clearbg_desktop.core.export import (
     estimate_output_bytes,
     keeps_sixteen_bits,
     output_name,
+    output_size,
     render_output,
 )
 from clearbg_desktop.core.image_io import LoadedImage
@@ -127,9 +128,17 @@ class ExportDialog(QDialog):
         source = self.document.path or Path(self.document.title.replace(" ", "-"))
         return Path(self.folder_edit.text()).expanduser() / output_name(source, self.options(), self.model)
 
+    def checked_options(self) -> ExportOptions:
+        """The options, checked as the core checks them and against this photo (an output too large for it)."""
+        options = self.options()
+        loaded = self.document.loaded
+        assert loaded is not None and self.document.alpha is not None
+        output_size(loaded, Image.fromarray(self.document.alpha, "L"), options)
+        return options
+
     def refresh(self) -> None:
         try:
-            options = self.options()
+            options = self.checked_options()
             target = self.target()
         except ValueError as exc:
             self.error_label.setText(str(exc))
@@ -161,7 +170,7 @@ class ExportDialog(QDialog):
 
     def _on_accept(self) -> None:
         try:
-            self.options()
+            self.checked_options()
         except ValueError as exc:
             self.error_label.setText(str(exc))
             return

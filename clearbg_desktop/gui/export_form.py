@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.export import CROP_PADDING_MAX, LONG_EDGE_MAX, PERCENT_RANGE, QUALITY_RANGE, ExportOptions
 from clearbg_desktop.core.refine import RefineSettings
 
 FORMATS = [("PNG (transparent)", "png"), ("WebP", "webp"), ("TIFF (with alpha)", "tiff"), ("JPEG (flattened)", "jpg")]
@@ -46,7 +46,7 @@ class ExportOptionsForm(QWidget):
         form.addRow("Format", self.format_box)
         self.lossless = QCheckBox("Lossless (WebP)", self)
         self.quality = QSpinBox(self)
-        self.quality.setRange(1, 100)
+        self.quality.setRange(*QUALITY_RANGE)
         quality_row = QHBoxLayout()
         quality_row.addWidget(self.lossless)
         quality_row.addWidget(self.quality)
@@ -69,7 +69,7 @@ class ExportOptionsForm(QWidget):
         form.addRow("Background", background_row)
         self.crop = QCheckBox("Crop to subject, padding", self)
         self.padding = QSpinBox(self)
-        self.padding.setRange(0, 5000)
+        self.padding.setRange(0, CROP_PADDING_MAX)
         self.padding.setSuffix(" px")
         crop_row = QHBoxLayout()
         crop_row.addWidget(self.crop)
@@ -79,7 +79,7 @@ class ExportOptionsForm(QWidget):
         for label, value in RESIZES:
             self.resize_box.addItem(label, value)
         self.resize_value = QSpinBox(self)
-        self.resize_value.setRange(1, 50000)
+        self.resize_value.setRange(1, LONG_EDGE_MAX)  # a percentage's range is set in _update_enabled
         resize_row = QHBoxLayout()
         resize_row.addWidget(self.resize_box)
         resize_row.addWidget(self.resize_value)
@@ -199,7 +199,10 @@ class ExportOptionsForm(QWidget):
         self.blur_radius.setVisible(kind == "blur")
         self.padding.setEnabled(self.crop.isChecked())
         self.resize_value.setEnabled(self.resize_box.currentData() != "none")
-        self.resize_value.setSuffix(" %" if self.resize_box.currentData() == "percent" else " px")
+        percent = self.resize_box.currentData() == "percent"
+        self.resize_value.setSuffix(" %" if percent else " px")
+        low, high = (int(PERCENT_RANGE[0]), int(PERCENT_RANGE[1])) if percent else (1, LONG_EDGE_MAX)
+        self.resize_value.setRange(low, high)  # the core's limits, which the CLI and project files share
 
     def _on_changed(self, *_: object) -> None:
         self._update_enabled()

@@ -10,13 +10,16 @@ gone mean a crash, and the next start offers to recover them.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from clearbg_desktop.core.compose import Background
 from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.image_io import OutputError, pid_alive
 from clearbg_desktop.core.paths import autosave_dir
@@ -120,6 +123,7 @@ class ProjectFiles(QObject):
         photo = self._find_photo(project, path)
         if photo is None:
             return None
+        project.export_options = self._confirmed_background(project, path)
         document = Document(title=photo.name, path=photo, project_path=None if recovered else path,
                             restore=project, photo_sha256=project.photo_sha256,
                             recovered_from=path if recovered else None)
@@ -152,6 +156,27 @@ class ProjectFiles(QObject):
                                          QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Cancel)
             if answer != QMessageBox.StandardButton.Retry:
                 return None
+
+    def _confirmed_background(self, project: Project, path: Path) -> ExportOptions:
+        """The project's export settings, with its background image only if the user says it may be used.
+
+        A project names its background by path and can come from anyone: taken as written, it would put any
+        picture this user can read into the next export.
+        """
+        options = project.export_options
+        background = options.background
+        if background.kind != "image":
+            return options
+        answer = QMessageBox.question(
+            self.window, "Use the project's background image?",
+            f"{path.name} puts its cut-out on the background image\n{background.image_path}\n\nUse that file in "
+            "exports? Say No unless you know where this project comes from.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            return options
+        self.window.statusBar().showMessage(f"{path.name}: its background image is not used (transparent instead)",
+                                            8000)
+        return options.with_changes(background=Background(color=background.color))
 
     def restore(self, document: Document) -> None:
         """The photo of a reopened project is decoded: put back its masks and its undo history."""
@@ -186,6 +211,15 @@ class ProjectFiles(QObject):
     def _autosave_path(self, document: Document) -> Path:
         return autosave_dir() / f"{os.getpid()}-{document.doc_id}{PROJECT_SUFFIX}"
 
+    @staticmethod
+    def _private_autosave_dir() -> Path:
+        """The autosave folder, for this user's eyes only (0700) whatever the umask, made so if it was not."""
+        folder = autosave_dir()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+            folder.chmod(0o700)
+        return folder
+
     def autosave(self) -> list[Path]:
         """Write each photo edited since its last autosave; returns what was written."""
         written = []
@@ -196,7 +230,8 @@ class ProjectFiles(QObject):
             if self._autosaved_at.get(document.doc_id) == stack.index():
                 continue
             try:
-                written.append(save_project(self.project_of(document), self._autosave_path(document)))
+                self._private_autosave_dir()
+                written.append(save_project(self.project_of(document), self._autosave_path(document), private=True))
             except (OutputError, OSError) as exc:
                 self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
                 continue
