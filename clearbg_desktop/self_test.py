@@ -1,6 +1,6 @@
 """``clearbg --self-test``: prove an installation works, without a window.
 
-Loads the bundled weights (hash-checked), cuts out the bundled sample photo, writes the PNG to
+Loads the default model's weights (hash-checked), cuts out the bundled sample photo, writes the PNG to
 a temporary folder and prints one line. Used by the installer smoke test.
 """
 
@@ -20,7 +20,7 @@ from clearbg_desktop.core.weights import WeightsError
 SAMPLE = "samples/sample.jpg"
 
 
-def run_self_test(model: str = "small") -> int:
+def run_self_test(model: str = "auto") -> int:
     started = time.perf_counter()
     try:
         segmenter = load_segmenter(model)

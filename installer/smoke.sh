@@ -21,6 +21,7 @@ start=$(date +%s.%N)
 "$BUNDLE/clearbg" --self-test | tee "$TMP/self-test.txt"
 end=$(date +%s.%N)
 grep -q "ONNX Runtime" "$TMP/self-test.txt"
+grep -q "U²-Net full" "$TMP/self-test.txt"  # the default model is the full one
 echo "self-test wall time: $($PY -c "print(round($end - $start, 2))") s"
 "$BUNDLE/clearbg-cli" resources/samples/sample.jpg -o "$TMP/out" -q
 test -s "$TMP/out/sample-cutout.png"

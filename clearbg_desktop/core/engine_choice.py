@@ -266,8 +266,10 @@ def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None 
     cached (or now measured) speed decides."""
     engine, precision = requested(engine, precision)
     candidates = machine_candidates(device, engine, precision)
-    if entry.format == "onnx" and not has_torch():
-        candidates = [c for c in candidates if c.engine == "onnxruntime"]
+    if entry.format == "onnx" and (entry.storage == "int8" or not has_torch()):
+        candidates = [c for c in candidates if c.engine == "onnxruntime"]  # a quantized graph is ONNX Runtime's
+        if not candidates:
+            raise EngineChoiceError(f"{entry.name} is a quantized ONNX model: ONNX Runtime runs it, not {engine}")
     explicit = precision != "auto"
 
     def card_ok(candidate: Candidate) -> bool:

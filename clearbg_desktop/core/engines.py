@@ -117,7 +117,7 @@ def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
         from clearbg_desktop.core.onnx_export import onnx_bytes
         from clearbg_desktop.core.weights import load_model
 
-        write_atomic(onnx_bytes(load_model(entry), entry.input_size), path, overwrite=True)
+        write_atomic(onnx_bytes(load_model(entry), entry.input_size, entry.storage), path, overwrite=True)
         known = sha256_file(path)
         write_atomic(json.dumps({"sha256": known, "exported_from": entry.sha256}).encode(), record, overwrite=True)
     return dataclasses.replace(entry, path=path, sha256=known, format="onnx")

@@ -23,12 +23,12 @@ from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
     OFFICIAL_MODELS,
     ConversionError,
+    compact_storage,
     convert_checkpoint,
     identify_official,
     is_onnx_file,
     md5_file,
     onnx_variant,
-    stores_compact_weights,
 )
 from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
@@ -173,7 +173,7 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
 def _is_compact_onnx(source: Path) -> bool:
     try:
         return source.is_file() and (source.suffix.lower() == ".onnx" or is_onnx_file(source)) \
-            and stores_compact_weights(read_onnx_graph(source))
+            and compact_storage(read_onnx_graph(source)) is not None
     except (OnnxFormatError, OSError):
         return False  # the conversion path gives the clear message
 
@@ -207,14 +207,14 @@ def _add_onnx_as_is(source: Path, name: str, folder: Path) -> WeightsEntry:
         graph = read_onnx_graph(source)
     except OnnxFormatError as exc:
         raise WeightsError(f"{source.name}: not a readable ONNX file: {exc}") from None
-    variant = onnx_variant(graph)
+    variant, storage = onnx_variant(graph), compact_storage(graph)
     del graph
     if variant is None:
         raise WeightsError(f"{source.name}: not a U²-Net (its convolutions match neither U²-Net nor U²-Net-small)")
     try:
         card, extra = _card(source, name, variant, sha256_file(source), md5_file(source))
-        if stores_compact_weights(read_onnx_graph(source)):
-            card["storage"] = extra["storage"] = "compact (fp16 or quantized weights), run as it is"
+        if storage is not None:
+            card["storage"] = extra["storage"] = storage
         entry = install_weights_copy(source, folder, name, f"{name}.onnx",
                                      {"variant": variant, "input_size": 320, "format": "onnx", **extra}, card)
     except OSError as exc:

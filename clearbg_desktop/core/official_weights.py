@@ -103,18 +103,30 @@ def _conv_shapes(variant: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(conv.weight.shape) for conv, _bn in _conv_order(U2Net(variant)))
 
 
-#: SHA-256 of ``repr`` of each variant's Conv kernel shapes in execution order (119 convolutions each), so that
-#: the standalone app, which has no torch to build the model, checks an ONNX file exactly as the torch path does.
-#: ``tests/core/test_official_weights.py`` recomputes them from ``core.model``.
+#: SHA-256 of ``repr`` of each variant's 119 Conv kernel shapes, sorted, so that the standalone app, which has
+#: no torch to build the model, checks every convolution of an ONNX file. Sorted because a quantizer may write
+#: the same graph in another topological order; the conversion to PyTorch still pairs them in execution order.
+#: ``tests/core/test_default_model.py`` recomputes them from ``core.model``.
 CONV_SHAPES_SHA256 = {
-    "full": "e579b844b52cde40be98792a2c51b5b5ae163b699881388c27a16a5a6cfe5cd7",
-    "small": "d41b813443b7a41dc30b235d53ad37a431e17182da4bd1202579e3c192aa6fb9",
+    "full": "12bc80c08f6d7281ae16827f538fdccf8add3f20cf216d5984724fb7739f2294",
+    "small": "909876d7dbe213259ee56d1d82f7ff3b6b038c33166a89446d6bd3f860db1d15",
 }
 
 
 def variant_from_conv_shapes(shapes: list[tuple[int, ...]]) -> str | None:
-    """"full" or "small" when every convolution has U²-Net's shape, in order; None otherwise (no torch needed)."""
-    digest = hashlib.sha256(repr(tuple(tuple(int(d) for d in shape) for shape in shapes)).encode()).hexdigest()
+    """"full" or "small" when the convolutions have exactly U²-Net's shapes, in order; None otherwise."""
+    from clearbg_desktop.core.model import VARIANTS
+
+    for variant in VARIANTS:
+        if tuple(shapes) == _conv_shapes(variant):
+            return variant
+    return None
+
+
+def variant_from_conv_shape_set(shapes: list[tuple[int, ...]]) -> str | None:
+    """Like :func:`variant_from_conv_shapes`, in any order, without torch (the shapes' fingerprint)."""
+    ordered = tuple(sorted(tuple(int(d) for d in shape) for shape in shapes))
+    digest = hashlib.sha256(repr(ordered).encode()).hexdigest()
     return next((variant for variant, known in CONV_SHAPES_SHA256.items() if known == digest), None)
 
 
@@ -123,15 +135,15 @@ def onnx_variant(graph: OnnxGraph) -> str | None:
     convs = [node for node in graph.nodes if node.op_type == "Conv"]
     if any(len(n.inputs) < 2 or n.inputs[1] not in graph.tensors for n in convs):
         return None
-    return variant_from_conv_shapes([tuple(graph.tensors[n.inputs[1]].shape) for n in convs])
+    return variant_from_conv_shape_set([tuple(graph.tensors[n.inputs[1]].shape) for n in convs])
 
 
-def stores_compact_weights(graph: OnnxGraph) -> bool:
-    """Whether Conv weights are kept at half precision or quantized (worth installing as they are, for
-    ONNX Runtime's speed or size), rather than as plain fp32 initialisers."""
+def compact_storage(graph: OnnxGraph) -> str | None:
+    """"int8" (quantized) or "fp16" when Conv weights are not kept as plain fp32 initialisers — such files are
+    worth installing as they are, for ONNX Runtime's speed or size — else None."""
     produced = {out: node.op_type for node in graph.nodes for out in node.outputs}
-    return any(produced.get(node.inputs[1]) in ("Cast", "DequantizeLinear")
-               for node in graph.nodes if node.op_type == "Conv" and len(node.inputs) > 1)
+    kinds = {produced.get(node.inputs[1]) for node in graph.nodes if node.op_type == "Conv" and len(node.inputs) > 1}
+    return "int8" if "DequantizeLinear" in kinds else "fp16" if "Cast" in kinds else None
 
 
 def _set_identity(batch_norm: nn.BatchNorm2d) -> None:

@@ -36,7 +36,7 @@ MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 64, 1024  # beyond 1024 px the first photo alone needs tens of GiB
 VARIANT_NAMES = ("full", "small")  # core.model.VARIANTS, named here so that manifests are read without torch
 FORMATS = ("torch", "onnx")
-STORAGES = ("fp32", "fp16")
+STORAGES = ("fp32", "fp16", "int8")  # int8: a quantized ONNX file, run as it is by ONNX Runtime
 
 
 class WeightsError(Exception):
