@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,11 @@ import pytest
 from PIL import Image
 
 from clearbg_desktop.cli import main as cli_main
-from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
+from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, iter_export, plan_batch
 from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.project import Project, save_project
+from clearbg_desktop.core.refine import RefineSettings
 from clearbg_desktop.core.segmenter import Segmenter
 from tests.conftest import make_photo
 
@@ -176,3 +181,66 @@ def test_photos_grouped_per_model_call_give_the_same_outputs(tmp_path: Path, seg
         with Image.open(path) as one, Image.open(grouped / path.name) as many:
             diff = np.abs(np.asarray(one, np.int16) - np.asarray(many, np.int16))
             assert diff.max() <= 2, path.name  # same masks, up to batched-kernel rounding
+
+
+def test_one_bad_project_does_not_stop_the_others_or_the_photos(tmp_path: Path, random_weights: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #28.5: projects are isolated like photos: the bad one reported, the rest exported, one summary."""
+    photo = tmp_path / "photo.jpg"
+    make_photo().save(photo)
+    alpha = np.zeros((120, 160), np.uint8)
+    alpha[20:100, 30:130] = 255
+    project = Project(photo_path=photo, photo_sha256=sha256_file(photo), alpha=alpha,
+                      export_options=ExportOptions(name_template="{name}-from-project"))
+    good = save_project(project, tmp_path / "good.clearbg")
+    with zipfile.ZipFile(good) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    description = json.loads(members["project.json"])
+    description["export"] = ["not", "settings"]
+    bad = tmp_path / "bad.clearbg"
+    with zipfile.ZipFile(bad, "w") as archive:
+        for name, data in {**members, "project.json": json.dumps(description).encode()}.items():
+            archive.writestr(name, data)
+    out = tmp_path / "out"
+    code = cli_main([str(bad), str(good), str(photo), "-o", str(out), "-q"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["photo-cutout.png", "photo-from-project.png"]
+    assert "2 exported, 0 skipped, 1 failed" in captured.out and "log: " in captured.out
+    assert "bad.clearbg: damaged project, its export settings are not valid" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_a_photo_another_run_wrote_meanwhile_is_skipped_not_failed(tmp_path: Path, segmenter: Segmenter) -> None:
+    """Issue #28.10: two runs into one folder; the loser finds the output written (here: by the plan's first
+    item, the same target) and counts it as skipped."""
+    for seed in (1, 2):
+        make_photo(seed=seed).save(tmp_path / f"p{seed}.jpg")
+    target = tmp_path / "out" / "same.png"
+    plan = BatchPlan(items=[BatchItem(tmp_path / "p1.jpg", target), BatchItem(tmp_path / "p2.jpg", target)])
+    report = BatchReport()
+    list(iter_export(plan, segmenter, ExportOptions(), existing="skip", report=report))
+    assert [r.status for r in report.results] == ["done", "skipped"]
+    assert "written meanwhile by another run" in report.results[1].message
+    renamed = BatchReport()
+    list(iter_export(BatchPlan(items=plan.items[:1] * 2), segmenter, ExportOptions(), existing="rename",
+                     report=renamed))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["same (2).png", "same (3).png", "same.png"]
+
+
+@pytest.mark.parametrize("args", [["--long-edge", "40000"], ["--padding", "6000"], ["--quality", "101"],
+                                  ["--shift", "201"]])
+def test_cli_limits_are_the_cores(tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #28.4: the CLI refuses what a project or the dialog may not hold either (one set of limits)."""
+    make_photo().save(tmp_path / "x.jpg")
+    with pytest.raises(SystemExit) as exited:
+        cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "out"), *args])
+    assert exited.value.code == 2 and "must be between" in capsys.readouterr().err
+    flag, value = args
+    field = {"--long-edge": "resize_long_edge", "--padding": "crop_padding", "--quality": "quality"}.get(flag)
+    if field is not None:
+        with pytest.raises(ValueError, match="must be between"):
+            ExportOptions(**{field: int(value)})
+    else:
+        with pytest.raises(ValueError, match="must be between"):
+            RefineSettings(shift=int(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
@@ -199,3 +200,33 @@ def test_jpeg_refuses_alpha(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="flatten"):
         save_image(make_photo().convert("RGBA"), tmp_path / "x.jpg", "jpg")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_251_byte_output_name_is_written(tmp_path: Path) -> None:
+    """Issue #28.9: the name is legal; the temporary file beside it must be too (a short name of its own)."""
+    name = "é" * 123 + "x.png"  # 251 bytes in UTF-8
+    assert len(name.encode()) == 251
+    written = write_atomic(b"data", tmp_path / name)
+    assert written.read_bytes() == b"data" and [p.name for p in tmp_path.iterdir()] == [name]
+    with pytest.raises(OutputError, match="too long") as refused:
+        write_atomic(b"data", tmp_path / ("a" * 252 + ".png"))  # 256 bytes: the name itself is the problem
+    assert str(tmp_path) not in str(refused.value).split(":")[0]
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_exception_types_stay_out_of_messages(tmp_path: Path) -> None:
+    """Issue #28.10: a TIFF whose second page has no width said "corrupt image (TypeError: Missing dimensions)"."""
+    buffer = io.BytesIO()
+    frames = [Image.new("RGB", (16, 16), (60 * i, 0, 0)) for i in range(2)]
+    frames[0].save(buffer, "TIFF", save_all=True, append_images=frames[1:])
+    data = bytearray(buffer.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    for index in range(struct.unpack_from("<H", data, second)[0]):
+        if struct.unpack_from("<H", data, second + 2 + 12 * index)[0] == 256:  # ImageWidth -> an unknown tag
+            struct.pack_into("<H", data, second + 2 + 12 * index, 0x9C9C)
+    path = tmp_path / "pages.tif"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageLoadError) as refused:
+        load_image(path)
+    assert str(refused.value) == "pages.tif: corrupt image (Missing dimensions)"
