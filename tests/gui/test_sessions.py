@@ -4,7 +4,11 @@ the batch review of doubtful masks, and wide-gamut photos shown in screen colour
 from __future__ import annotations
 
 import io
+import json
 import os
+import stat
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,9 +18,11 @@ from PIL import Image, ImageCms
 from PySide6.QtGui import QColorSpace
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from clearbg_desktop.core.compose import Background
 from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.paths import autosave_dir
-from clearbg_desktop.core.project import read_project
+from clearbg_desktop.core.project import Project, read_project, save_project
 from tests.conftest import make_photo
 from tests.gui.test_brushes import drag, open_photo
 from tests.gui.test_main_window import WAIT_MS
@@ -241,3 +247,106 @@ def test_reopened_project_exports_with_its_own_settings(qtbot: QtBot, window: Ma
     assert written.name == "shot-client.webp"
     with Image.open(written) as image:
         np.testing.assert_array_equal(np.asarray(image.getchannel("A")), alpha)
+
+
+# ----- issue #28: hostile projects, private autosaves ---------------------------------------------------------
+
+def saved_project(tmp_path: Path, options: ExportOptions | None = None) -> Path:
+    """A valid project of a small photo, as the core writes it."""
+    photo = tmp_path / "photo.png"
+    make_photo().save(photo)
+    alpha = np.zeros((120, 160), np.uint8)
+    alpha[20:100, 30:130] = 255
+    project = Project(photo_path=photo, photo_sha256=sha256_file(photo), alpha=alpha,
+                      export_options=options or ExportOptions())
+    return save_project(project, tmp_path / "valid.clearbg")
+
+
+def hostile(valid: Path, target: Path, change: Callable[[bytes], bytes]) -> Path:
+    with zipfile.ZipFile(valid) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["project.json"] = change(members["project.json"])
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+def edited_json(change: Callable[[dict], object]) -> Callable[[bytes], bytes]:
+    def apply(data: bytes) -> bytes:
+        description = json.loads(data)
+        change(description)
+        return json.dumps(description).encode()
+    return apply
+
+
+HOSTILE_JSON: dict[str, Callable[[bytes], bytes]] = {
+    "deep": lambda data: data[:-1] + b', "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+    "infinite": edited_json(lambda d: d["photo"].update(width=float("inf"))),
+    "list-export": edited_json(lambda d: d.update(export=[1, 2])),
+    "string-refine": edited_json(lambda d: d["export"].update(refine="sharp")),
+}
+
+
+def test_hostile_projects_are_a_message_when_opened_or_recovered(qtbot: QtBot, window: MainWindow,
+                                                                  tmp_path: Path) -> None:
+    """Issue #28.3: deep JSON, Infinity, an export list, a refine string: one line each, the window goes on."""
+    valid = saved_project(tmp_path)
+    for name, change in HOSTILE_JSON.items():
+        path = hostile(valid, tmp_path / f"{name}.clearbg", change)
+        assert window.open_paths([path]) == []
+        box = window.message_box
+        assert box.objectName() == "ErrorMessage" and box.text().startswith(f"{name}.clearbg: damaged project")
+        assert "\n" not in box.text()
+        box.close()
+    folder = autosave_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, change in enumerate(HOSTILE_JSON.values()):
+        hostile(valid, folder / f"99999999{number}-1.clearbg", change)  # processes that are gone
+    box = window.projects.offer_recovery()
+    assert box is not None
+    button(box, "Recover").click()
+    assert window.message_box.objectName() == "ErrorMessage" and "damaged project" in window.message_box.text()
+    window.message_box.close()
+    assert window.workspace.documents == []
+    open_photo(qtbot, window, tmp_path)  # still works
+
+
+def test_autosaves_are_private_whatever_the_umask(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Issue #28.6: unsaved work is readable by this user only (folder 0700, files 0600), also where an older
+    version left the folder 0755."""
+    previous = os.umask(0o022)
+    try:
+        open_photo(qtbot, window, tmp_path)
+        paint_stroke(qtbot, window)
+        written = window.projects.autosave()
+        assert stat.S_IMODE(autosave_dir().stat().st_mode) == 0o700
+        assert stat.S_IMODE(written[0].stat().st_mode) == 0o600
+        autosave_dir().chmod(0o755)
+        written[0].chmod(0o644)
+        paint_stroke(qtbot, window, 200)
+        assert window.projects.autosave() == written
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(autosave_dir().stat().st_mode) == 0o700
+    assert stat.S_IMODE(written[0].stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+def test_a_projects_background_image_is_used_only_if_the_user_says_so(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        answer: QMessageBox.StandardButton) -> None:
+    """Issue #28.4: a project may name any picture on the disk as its background; the user decides."""
+    picture = tmp_path / "elsewhere" / "private.png"
+    picture.parent.mkdir()
+    make_photo(seed=3).save(picture)
+    options = ExportOptions(background=Background(kind="image", image_path=str(picture)))
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: (asked.append(text), answer)[1])
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([saved_project(tmp_path, options)])
+    document = blocker.args[0]
+    assert len(asked) == 1 and str(picture) in asked[0]
+    assert document.export_options is not None
+    expected = "image" if answer == QMessageBox.StandardButton.Yes else "transparent"
+    assert document.export_options.background.kind == expected
