@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from clearbg_desktop import __version__
 from clearbg_desktop.core.compose import Background
@@ -150,10 +150,13 @@ def _member(archive: zipfile.ZipFile, name: str, path: Path, limit: int) -> byte
         raise _damaged(path, f"{name} is missing") from None
     if info.file_size > limit:
         raise _damaged(path, f"{name} declares {info.file_size:,} bytes where at most {limit:,} can be right")
+    if info.flag_bits & 0x1:
+        raise _damaged(path, f"{name} is encrypted")
     try:
         return archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError,
-            ValueError) as exc:
+    except NotImplementedError:
+        raise _damaged(path, f"{name} is compressed in a way ClearBG does not read") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
         raise _damaged(path, f"{name} cannot be read ({exc})") from None
 
 
@@ -169,6 +172,8 @@ def _mask(data: bytes, name: str, size: tuple[int, int], path: Path) -> np.ndarr
             values = np.asarray(image)
     except ProjectError:
         raise
+    except UnidentifiedImageError:
+        raise _damaged(path, f"{name} is not a PNG") from None
     except Exception as exc:  # noqa: BLE001 - any decoder error is a damaged project
         raise _damaged(path, f"{name} is not a readable mask ({exc})") from None
     if values.shape != (size[1], size[0]):
@@ -198,6 +203,8 @@ def _reject_constant(name: str) -> None:
 
 def _typed(value: object, kinds: type | tuple[type, ...], what: str) -> Any:
     """``value`` when it is of ``kinds`` (a bool is not a number here), else ValueError naming ``what``."""
+    if value is None:
+        raise ValueError(f"{what} is missing")
     if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
         raise ValueError(f"{what} must not be true or false")
     if not isinstance(value, kinds):
