@@ -51,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--feather", type=float, default=0.0, help="feather the edge (blur radius, px)")
     parser.add_argument("--shift", type=int, default=0, help="grow (>0) or shrink (<0) the subject (px)")
     parser.add_argument("--decontaminate", action="store_true", help="remove background colour from edge pixels")
-    parser.add_argument("--model", default="small", help="an installed model's name (see --list-models); default: small")
+    parser.add_argument("--model", default="auto",
+                        help="an installed model's name (see --list-models); default: full, the full U²-Net (best "
+                             "quality), or small (fastest) until the full one is installed")
+    parser.add_argument("--get-full-model", nargs="?", const="download", metavar="FILE",
+                        help="install the full U²-Net: downloads the official u2net.onnx (hash-checked), or takes "
+                             "FILE (u2net.onnx or the authors' u2net.pth), and exit")
     parser.add_argument("--list-models", action="store_true", help="list the installed models and exit")
     parser.add_argument("--add-model", type=Path, metavar="FILE",
                         help="install a U²-Net weights file (rembg's .onnx, the authors' .pth, or ours) and exit")
@@ -106,11 +111,42 @@ def list_models() -> int:
     if not rows:
         print("no models installed", file=sys.stderr)
         return EXIT_USAGE
+    from clearbg_desktop.core.model_choice import resolve_model
+
+    default = resolve_model()
     for row in rows:
         where = "bundled" if row.bundled else "user"
-        size = f"{row.size_bytes / 1e6:.1f} MB"
-        details = ", ".join(x for x in (row.source, row.quality) if x)
-        print(f"{row.name:<20} {row.entry.variant:<6} {size:>9}  {where:<7} {details}")
+        size = f"{row.size_bytes / 1e6:.1f} MB" if row.size_bytes else "not installed"
+        details = ", ".join(x for x in (row.label, row.speed, row.source, row.quality) if x)
+        mark = "*" if row.name == default.name else " "
+        print(f"{mark} {row.name:<20} {row.entry.variant:<6} {size:>13}  {where:<7} {details}")
+    print("* the default model" + (f"\nnote: {default.note}" if default.note else ""))
+    return EXIT_OK
+
+
+def get_full_model(source: str, quiet: bool) -> int:
+    """``--get-full-model``: the official u2net.onnx from its pinned release (or a given file) -> model "full"."""
+    from tqdm import tqdm
+
+    from clearbg_desktop.core.model_download import DownloadError
+    from clearbg_desktop.core.model_library import download_and_install_full, install_full_model
+    from clearbg_desktop.core.weights import WeightsError
+
+    try:
+        if source == "download":
+            with tqdm(unit="B", unit_scale=True, disable=quiet, desc="u2net.onnx") as bar:
+                def progressed(got: int, total: int) -> None:
+                    bar.total = total or None
+                    bar.update(got - bar.n)
+
+                entry = download_and_install_full(progressed)
+        else:
+            entry = install_full_model(Path(source))
+    except (WeightsError, DownloadError) as exc:
+        print(f"clearbg-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"installed the full U²-Net as {entry.name!r} ({entry.path.stat().st_size / 1e6:.0f} MB, "
+          f"{entry.short_hash}) in {entry.path.parent}; it is now the default model")
     return EXIT_OK
 
 
@@ -152,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list_models:
         return list_models()
+    if args.get_full_model is not None:
+        return get_full_model(args.get_full_model, args.quiet)
     if args.add_model is not None:
         return add_model(args.add_model, args.add_name or (args.name if args.name != NAME_TEMPLATE else None))
     if not args.inputs:
@@ -177,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{result.item.source.name} -> {result.output}")
         elif result.status == "failed":
             print(f"failed: {result.item.source}: {result.message}", file=sys.stderr)
-    plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=args.model)
+    from clearbg_desktop.core.model_choice import resolve_model
+
+    model = resolve_model(args.model)
+    if model.note and photos:
+        print(f"clearbg-cli: note: {model.note}", file=sys.stderr)
+    plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=model.name)
     if photos and not plan.items and not projects:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
@@ -186,10 +229,13 @@ def main(argv: list[str] | None = None) -> int:
         from clearbg_desktop.core.weights import WeightsError
 
         try:
-            segmenter = load_segmenter(args.model, device=args.device, threads=args.threads)
+            segmenter = load_segmenter(model.name, device=args.device, threads=args.threads,
+                                       on_measure=None if args.quiet else lambda text: print(text, file=sys.stderr))
         except WeightsError as exc:
             print(f"clearbg-cli: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        if not args.quiet and segmenter.choice_reason:
+            print(f"{segmenter.description}: {segmenter.choice_reason}", file=sys.stderr)
         cancel = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
         try:

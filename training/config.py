@@ -10,6 +10,7 @@ from typing import Any
 
 @dataclass
 class DataParams:
+    root: str = "data/sources"  # get-data puts the pinned photo folders here (inside the repository)
     photo_folders: list[str] = field(default_factory=list)  # unlabelled photos -> teacher masks
     pair_folders: list[str] = field(default_factory=list)  # labelled pairs (DUTS or images/+masks/)
     teacher_onnx: str = ""

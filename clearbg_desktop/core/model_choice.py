@@ -11,9 +11,10 @@ missing, the small bundled model runs meanwhile and :data:`MISSING_FULL_NOTE` sa
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
-from clearbg_desktop.core.weights import WeightsEntry, available_models
+from clearbg_desktop.core.weights import WeightsEntry, WeightsError, available_models
 
 AUTO = "auto"
 DEFAULT_MODEL = "full"
@@ -43,7 +44,12 @@ def resolve_model(choice: str | None = AUTO) -> ModelChoice:
     """A named model as it is; ``auto`` the full model when installed, else the small one with a note."""
     if choice and choice != AUTO:
         return ModelChoice(choice)
-    models = available_models()
+    try:
+        with warnings.catch_warnings():  # a damaged manifest is reported once, by the load that follows
+            warnings.simplefilter("ignore")
+            models = available_models()
+    except WeightsError:
+        return ModelChoice(FALLBACK_MODEL)  # loading it gives the clear message
     if is_installed(models.get(DEFAULT_MODEL)):
         return ModelChoice(DEFAULT_MODEL)
     if FALLBACK_MODEL in models:  # a folder that never listed the full model (tests, a trimmed install): no note

@@ -304,9 +304,9 @@ class PreferencesDialog(QDialog):
         self._download_threads.append(thread)
         thread.start()
 
-    def get_full_model(self) -> None:
+    def get_full_model(self, url: str | None = None) -> None:
         """Download the official full U²-Net and install it as the default model (progress, cancel, resume)."""
-        self.download("u2net")
+        self.download("u2net", url)
 
     def wait_for_downloads(self, timeout: float = 30.0) -> None:
         for thread in self._download_threads:

@@ -202,3 +202,28 @@ def test_the_bundled_full_model_is_reproduced_byte_for_byte(tmp_path: Path) -> N
     with Image.open(ROOT / "resources" / "samples" / "sample.jpg") as sample:
         assert sample.size[0] > 0
     assert find_weights("full", [tmp_path]).sha256 == pinned["sha256"]
+
+
+def test_get_full_model_from_a_file_installs_it_as_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``clearbg-cli --get-full-model FILE``: only the official full weights (by MD5) become "full", fp16-stored."""
+    from clearbg_desktop.core import official_weights
+    from clearbg_desktop.core.official_weights import OfficialModel
+
+    small_only = tmp_path / "resources"
+    torch.manual_seed(4)
+    write_weights_folder(build_model("small"), small_only / "weights", "small", input_size=64)
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(small_only))
+    other = tmp_path / "other.pth"
+    torch.save(build_model("small").state_dict(), other)
+    assert cli_main(["--get-full-model", str(other)]) == 2
+    assert "not the official full U²-Net" in capsys.readouterr().err
+    official = tmp_path / "u2net.pth"
+    torch.save(build_model("full").state_dict(), official)
+    monkeypatch.setitem(official_weights.OFFICIAL_MODELS, "u2net",
+                        OfficialModel("u2net", "u2net.pth", "", hashlib.md5(official.read_bytes()).hexdigest(), "x"))
+    assert cli_main(["--get-full-model", str(official), "-q"]) == 0
+    assert "it is now the default model" in capsys.readouterr().out
+    entry = find_weights("full")
+    assert entry.storage == "fp16" and entry.path.stat().st_size < 0.6 * official.stat().st_size
+    assert resolve_model().name == "full" and not resolve_model().note

@@ -1,0 +1,98 @@
+"""The window without the full model: one line that says so, an offer to get it, the small model meanwhile;
+then getting it from Preferences makes it the model of the next photo."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import torch
+
+from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.model_choice import MISSING_FULL_NOTE
+from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.core.weights import write_weights_folder
+from tests.conftest import make_photo
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def without_full_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Bundled folder as a fresh offline install has it: small present, full listed but not fetched."""
+    weights = tmp_path / "resources" / "weights"
+    torch.manual_seed(0)
+    write_weights_folder(build_model("small"), weights, "small", input_size=64)
+    manifest = json.loads((weights / "manifest.json").read_text())
+    manifest["models"]["full"] = {"file": "u2net_full.pt", "sha256": "0" * 64, "variant": "full", "storage": "fp16"}
+    (weights / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(tmp_path / "resources"))
+    return weights
+
+
+def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, without_full_model: Path,
+                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    from clearbg_desktop.core import official_weights
+    from clearbg_desktop.core.official_weights import OfficialModel
+    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from tests.core.test_official_weights import RangeHandler
+
+    window = MainWindow(AppSettings(device="cpu"))
+    qtbot.addWidget(window)
+    window.show()
+    photo = tmp_path / "p.jpg"
+    make_photo().save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([photo])
+    note = window.status.note_button
+    assert note.isVisible() and note.toolTip() == MISSING_FULL_NOTE
+    assert "U²-Net small" in window.model_description
+    dialog = PreferencesDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    assert dialog.model_box.itemText(0) == "Automatic: U²-Net small (fastest)" and dialog.model() == "auto"
+    assert dialog.model_box.findData("full") < 0  # listed, not installed: not a choice yet
+    assert not dialog.get_full_button.isHidden()
+    cells = {dialog.models_table.item(r, 0).text(): dialog.models_table.item(r, 2).text()
+             for r in range(dialog.models_table.rowCount())}
+    assert cells["full"] == "not installed"
+
+    # "Get the full model…" against a local server standing in for the release: a (random) full U²-Net whose
+    # MD5 is made the official one for this test.
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(build_model("full").state_dict(), served / "u2net.pth")
+    payload_md5 = hashlib.md5((served / "u2net.pth").read_bytes()).hexdigest()
+    monkeypatch.setitem(official_weights.OFFICIAL_MODELS, "u2net",
+                        OfficialModel("u2net", "u2net.pth", "", payload_md5, "U²-Net, general use"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        dialog.full_model_installed.connect(
+            lambda: window.apply_preferences(window.settings.device, window.settings.model))
+        with qtbot.waitSignal(dialog.full_model_installed, timeout=WAIT_MS * 2):
+            dialog.get_full_model(url=f"http://127.0.0.1:{httpd.server_address[1]}/u2net.pth")
+        dialog.wait_for_downloads()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert dialog.model_box.itemText(0) == "Automatic: U²-Net (best quality)"
+    assert dialog.get_full_button.isHidden()
+    dialog.close()
+    second = tmp_path / "q.jpg"
+    make_photo(seed=1).save(second)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS * 2):
+        window.open_paths([second])
+    assert "U²-Net full" in window.model_description and not window.status.note_button.isVisible()
+    window.quit_guard.confirmed = True
+    window.close()
