@@ -171,3 +171,25 @@ def test_cancel_mid_batch_then_resume(qtbot: QtBot, window: MainWindow, tmp_path
     second = blocker.args[0]
     assert not second.cancelled and len(second.skipped) == len(written) and len(second.done) == 10 - len(written)
     assert len(list(out.iterdir())) == 10
+
+
+def test_the_dialog_checks_sizes_as_the_core_and_the_cli_do(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Issue #28.4: one set of limits; and an output too large for this photo is refused before it is made."""
+    from clearbg_desktop.core.export import LONG_EDGE_MAX, PERCENT_RANGE
+
+    open_photo(qtbot, window, tmp_path / "shoot")
+    window.window_actions.export.trigger()
+    dialog = window.exporter.dialog
+    form = dialog.form
+    form.resize_box.setCurrentIndex(form.resize_box.findData("percent"))
+    assert form.resize_value.maximum() == PERCENT_RANGE[1]
+    form.resize_box.setCurrentIndex(form.resize_box.findData("long"))
+    assert form.resize_value.maximum() == LONG_EDGE_MAX
+    form.resize_value.setValue(LONG_EDGE_MAX)  # 30000×22500 from a 240×180 photo: 675 MP
+    dialog.refresh()
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    assert "more than the 90 MP limit" in dialog.error_label.text() and not save.isEnabled()
+    form.resize_value.setValue(2400)
+    dialog.refresh()
+    assert dialog.error_label.text() == "" and save.isEnabled()
+    dialog.reject()
