@@ -40,6 +40,7 @@ FORMAT_VERSION = 1
 MAX_JSON_BYTES = 4 * 2**20  # a project.json with the longest history saved takes ~2 MB
 MAX_EDITS = 20_000  # undo steps a project keeps (the oldest go first)
 MAX_LABEL_CHARS = 200
+MAX_REASON_CHARS = 240
 MAX_PATH_CHARS = 4096
 PNG_OVERHEAD = 64 * 1024
 MAX_INFLATION = 4  # members declare at most this many times the file's size (they are stored, not deflated)
@@ -138,7 +139,9 @@ def _patch_bound(pixels: int) -> int:
 
 
 def _damaged(path: Path, reason: str) -> ProjectError:
-    return ProjectError(f"{path.name}: damaged project, {reason}")
+    """One line for the user, whatever a decoder's message held."""
+    line = " ".join(reason.split())
+    return ProjectError(f"{path.name}: damaged project, {line[:MAX_REASON_CHARS]}")
 
 
 def _member(archive: zipfile.ZipFile, name: str, path: Path, limit: int) -> bytes:

@@ -21,10 +21,12 @@ from clearbg_desktop.core.image_io import LoadedImage
 from clearbg_desktop.core.mask_edits import Brush, MaskEdit, Stroke
 from clearbg_desktop.core.project import (
     FORMAT_VERSION,
+    MAX_EDITS,
     Project,
     ProjectError,
     export_from_project,
     open_photo,
+    project_bytes,
     read_project,
     save_project,
 )
@@ -326,3 +328,20 @@ def test_a_projects_background_image_is_used_only_from_beside_it(photo_path: Pat
     written = export_from_project(path, tmp_path / "out" / "cut.png")
     with Image.open(written) as image:
         assert image.getpixel((0, 0)) == (0, 0, 200)  # from beside the project, not the private one
+
+
+def test_the_longest_history_saved_opens_again(tmp_path: Path) -> None:
+    """A project keeps at most MAX_EDITS edits, so that what it saves is never refused when it is opened: the
+    oldest undo steps go (they are in the saved mask already), then the furthest redo steps."""
+    alpha = np.zeros((120, 160), np.uint8)
+    pixel = np.zeros((1, 1), np.uint8)
+    history = [MaskEdit((i % 160, i // 160 % 120, i % 160 + 1, i // 160 % 120 + 1), pixel, pixel, f"edit {i}")
+               for i in range(MAX_EDITS + 5)]
+    for position, first, kept_position in ((MAX_EDITS + 5, 5, MAX_EDITS), (3, 3, 0)):
+        project = Project(photo_path=Path("/photos/p.jpg"), photo_sha256="0" * 64, alpha=alpha, history=history,
+                          position=position)
+        path = tmp_path / f"long-{position}.clearbg"
+        path.write_bytes(project_bytes(project))
+        back = read_project(path)
+        assert len(back.history) == MAX_EDITS and back.position == kept_position
+        assert back.history[0].label == f"edit {first}"
