@@ -12,6 +12,7 @@ from pathlib import Path
 
 from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.core.image_io import write_atomic
+from clearbg_desktop.core.memory_budget import clamp_budget_mib, default_budget_mib
 from clearbg_desktop.core.paths import config_dir
 
 SETTINGS_FILE = "settings.json"
@@ -30,6 +31,7 @@ class AppSettings:
     brush_size: int = 60
     brush_hardness: float = 0.7
     brush_opacity: float = 1.0
+    memory_budget_mib: int = field(default_factory=default_budget_mib)  # for the open photos' pixels
     settings_version: int = SETTINGS_VERSION
 
     @staticmethod
@@ -45,6 +47,8 @@ class AppSettings:
             if data.get("settings_version", 1) < 2 and known.get("model") == "small":
                 known["model"] = "auto"  # version 1 saved its default whether or not the user chose it
             known["settings_version"] = SETTINGS_VERSION
+            if "memory_budget_mib" in known:
+                known["memory_budget_mib"] = clamp_budget_mib(known["memory_budget_mib"])
             if "export" in known:
                 known["export"] = ExportOptions.from_dict(known["export"])
             return cls(**known)
