@@ -53,13 +53,30 @@ class BatchItem:
     target: Path
 
 
+@dataclass(frozen=True, eq=False)
+class EditedPhoto:
+    """A photo the user edited in the window: exported with this mask (no decoding, no model) and these options."""
+
+    loaded: LoadedImage
+    alpha: Image.Image
+    options: ExportOptions | None = None  # None: the job's
+
+
 @dataclass
 class BatchPlan:
-    """What a job will do: one item per photo, plus the files it will ignore (not images)."""
+    """What a job will do: one item per photo, plus the files it will ignore (not images).
+
+    ``edited`` holds the items whose mask comes from the window (the user's edits), not from the model.
+    """
 
     items: list[BatchItem]
     ignored: list[Path] = field(default_factory=list)
     output_dir: Path | None = None
+    edited: dict[BatchItem, EditedPhoto] = field(default_factory=dict)
+
+    @property
+    def needs_model(self) -> bool:
+        return any(item not in self.edited for item in self.items)
 
 
 def _walk(folder: Path, recursive: bool) -> list[Path]:
@@ -345,7 +362,7 @@ def _export_project(path: Path, output_dir: Path, existing: str) -> FileResult:
 
 def iter_export(
     plan: BatchPlan,
-    segmenter: Engine,
+    segmenter: Engine | None,
     options: ExportOptions,
     existing: str = "skip",
     cancel: threading.Event | None = None,
@@ -357,17 +374,20 @@ def iter_export(
 
     ``cancel`` is checked between files: files already being encoded are finished (they are
     complete outputs), nothing new starts. A broken photo is a ``failed`` result, never an
-    exception. Pass a :class:`BatchReport` to collect the results.
+    exception. Pass a :class:`BatchReport` to collect the results. Items in ``plan.edited`` are exported
+    with the user's mask first; ``segmenter`` may be None when every item is edited.
     """
     if prefetch < 1:
         raise ValueError("prefetch must be at least 1 (photos decoded ahead of the model)")
-    group_size = group_size or photos_per_model_call(segmenter)
+    if segmenter is None and plan.needs_model:
+        raise ValueError("photos without an edited mask need a model")
+    group_size = group_size or (photos_per_model_call(segmenter) if segmenter is not None else 1)
     prefetch = max(prefetch, group_size)
     if existing not in EXISTING_POLICIES:
         raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
     cancel = cancel or threading.Event()
     report = report if report is not None else BatchReport()
-    report.engine = segmenter.description
+    report.engine = segmenter.description if segmenter is not None else "masks edited in the window"
     started = time.perf_counter()
     total = len(plan.items)
     done = 0
@@ -388,10 +408,11 @@ def iter_export(
         else:
             todo.append(item)
 
-    def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None) -> FileResult:
+    def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
+               own: ExportOptions | None = None) -> FileResult:
         target = next_free_path(item.target) if existing == "rename" else item.target
         try:
-            written = _export(loaded, alpha, target, options, existing, workers)
+            written = _export(loaded, alpha, target, own or options, existing, workers)
         except OutputExistsError:
             # Another run into the same folder wrote it since this one started: it is there, and complete.
             return FileResult(item, "skipped", "output already exists (written meanwhile by another run)",
@@ -407,6 +428,16 @@ def iter_export(
         note = "; ".join(loaded.notes)
         return FileResult(item, "done", note, written, doubt_of(alpha))
 
+    for item in [item for item in todo if item in plan.edited]:
+        if cancel.is_set():
+            break
+        edited = plan.edited[item]
+        yield progress(encode(item, edited.loaded, edited.alpha, None, edited.options))
+    todo = [item for item in todo if item not in plan.edited and not cancel.is_set()]
+    if segmenter is None or not todo:
+        report.cancelled = cancel.is_set() and done < total
+        report.elapsed = time.perf_counter() - started
+        return
     decoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-decode")
     encoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-encode")
     decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()

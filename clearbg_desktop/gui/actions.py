@@ -59,6 +59,8 @@ class WindowActions:
         self.close_doc = self._action("&Close photo", w.close_current, QKeySequence.StandardKey.Close)
         self.export = self._action("&Export…", w.exporter.open_dialog, "Ctrl+E")
         self.reexport = self._action("Export again with last settings", w.exporter.export_again, "Ctrl+Shift+E")
+        self.export_all = self._action("Export a&ll open photos…", lambda: w.batch.open_export_all(), "Ctrl+Alt+E")
+        self.export_all.setToolTip("Every open photo with its own mask, edits and refinement, in one job")
         self.batch = self._action("&Batch export…", lambda: w.batch.open_dialog([]), "Ctrl+Shift+B")
         self.quit = self._action("&Quit", w.close, QKeySequence.StandardKey.Quit)
         self.rerun = self._action("&Re-run model", w.rerun_model, "Ctrl+R")
@@ -108,7 +110,8 @@ class WindowActions:
         file_menu.addAction(self.open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addAction(self.paste)
-        for group in ((self.save, self.save_as), (self.export, self.reexport, self.batch, w.batch.review_action),
+        for group in ((self.save, self.save_as), (self.export, self.reexport, self.export_all, self.batch,
+                                                              w.batch.review_action),
                       (self.close_doc, self.quit)):
             file_menu.addSeparator()
             file_menu.addActions(list(group))
@@ -185,6 +188,7 @@ class WindowActions:
             action.setEnabled(has_photo)
         for action in (self.reset, self.invert, self.export, self.reexport):
             action.setEnabled(has_mask)
+        self.export_all.setEnabled(any(d.ready for d in self.window.workspace.documents))
         can_save = self.window.projects.can_save(self.window.workspace.current)
         self.save.setEnabled(can_save)
         self.save_as.setEnabled(can_save)

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QAction
 
-from clearbg_desktop.core.batch import DEFAULT_REVIEW_THRESHOLD, BatchReport, Progress, plan_batch
-from clearbg_desktop.core.document import BatchReview
+from clearbg_desktop.core.batch import DEFAULT_REVIEW_THRESHOLD, BatchItem, BatchPlan, BatchReport, Progress, plan_batch
+from clearbg_desktop.core.document import BatchReview, Document
 from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.model_choice import resolve_model
 from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
+from clearbg_desktop.gui.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
+from clearbg_desktop.gui.export_dialog import default_folder
 from clearbg_desktop.gui.workers import BatchWorker
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ class BatchRunner(QObject):
         super().__init__(window)
         self.window = window
         self.qthread: QThread | None = None
-        self.worker: BatchWorker | None = None
+        self.worker: BatchWorker | EditedExportWorker | None = None
         self.dialog: BatchDialog | None = None
         self.progress: BatchProgressDialog | None = None
         self.summary: BatchSummaryDialog | None = None
@@ -46,6 +49,10 @@ class BatchRunner(QObject):
         self.output = Path()
         self.options = ExportOptions()
         self.last_report: BatchReport | None = None
+        self.export_all_dialog: ExportAllDialog | None = None
+        self.closing = False  # the window is going: results are dropped, no dialog opens any more
+        self.quit_after = False  # the quit prompt's Export…: quit once everything is written
+        self._marks: dict[BatchItem, tuple[int, int]] = {}  # edited item -> (doc id, undo index exported)
         self.review_action = QAction("Re&view doubtful photos of the last batch", window)
         self.review_action.setEnabled(False)
         self.review_action.triggered.connect(lambda: self.review())
@@ -86,9 +93,68 @@ class BatchRunner(QObject):
         if not plan.items:
             self.window.show_error("Nothing to export", "No photos were found in the chosen folders.")
             return
+        plan.edited = self._edited_in_window(plan, options)
+        if plan.edited:
+            names = ", ".join(item.source.name for item in plan.edited)
+            self.window.statusBar().showMessage(f"Open in the window, exported with their edits: {names}", 10000)
+        self._run(plan, BatchWorker(plan, options, model, self.window.settings.device, existing), output, options)
+
+    def _edited_in_window(self, plan: BatchPlan, options: ExportOptions) -> dict:
+        """Photos of the batch that are open with edits: their edited mask, not the model's, is written."""
+        open_photos = {d.path.resolve(): d for d in self.window.workspace.documents
+                       if d.path is not None and d.ready and d.predicted is not None
+                       and not (d.alpha is not None and (d.alpha == d.predicted).all())}
+        edited = {}
+        for item in plan.items:
+            document = open_photos.get(item.source.resolve())
+            if document is not None:
+                edited[item] = edited_photo(document, options)
+                self._mark(item, document)
+        return edited
+
+    def _mark(self, item: BatchItem, document: Document) -> None:
+        stack = self.window.undo_stacks.get(document.doc_id)
+        if stack is not None:
+            self._marks[item] = (document.doc_id, stack.index())
+
+    def open_export_all(self, documents: list[Document] | None = None, quit_after: bool = False) -> None:
+        """File ▸ Export all open photos (or the quit prompt's Export… with the photos it named)."""
+        if self.running:
+            self.window.statusBar().showMessage("A batch export is already running", 5000)
+            return
+        documents = [d for d in (documents or self.window.workspace.documents) if d.ready]
+        if not documents:
+            return
+        settings = self.window.settings
+        dialog = ExportAllDialog(settings, documents, default_folder(documents[0], settings.last_export_folder),
+                                 self.window)
+        dialog.accepted.connect(lambda: self._on_export_all_accepted(dialog, documents, quit_after))
+        dialog.open()
+        self.export_all_dialog = dialog
+
+    def _on_export_all_accepted(self, dialog: ExportAllDialog, documents: list[Document], quit_after: bool) -> None:
+        settings = self.window.settings
+        options = dialog.options()
+        settings.last_export_folder = str(dialog.output_folder())
+        settings.save()
+        self.export_documents(documents, dialog.output_folder(), options, dialog.existing_policy(), quit_after)
+
+    def export_documents(self, documents: list[Document], output: Path, options: ExportOptions,
+                         existing: str = "rename", quit_after: bool = False) -> None:
+        """Every photo with its own edited mask; each written one counts as exported (the quit prompt knows)."""
+        documents = [d for d in documents if d.ready]
+        if not documents or self.running:
+            return
+        plan = plan_documents(documents, output, options, resolve_model(self.window.settings.model).name)
+        for item, document in zip(plan.items, documents, strict=True):
+            self._mark(item, document)
+        self.quit_after = quit_after
+        self._run(plan, EditedExportWorker(plan, options, existing), output, options)
+
+    def _run(self, plan: BatchPlan, worker: BatchWorker | EditedExportWorker, output: Path,
+             options: ExportOptions) -> None:
         self.qthread = QThread(self)
         self.qthread.setObjectName("clearbg-batch")
-        worker = BatchWorker(plan, options, model, self.window.settings.device, existing)
         worker.moveToThread(self.qthread)
         self.worker = worker
         progress = BatchProgressDialog(len(plan.items), self.window)
@@ -105,18 +171,23 @@ class BatchRunner(QObject):
         self.qthread.started.connect(worker.run)
         self.qthread.start()
         progress.show()
-        self.window.statusBar().showMessage(f"Batch export of {len(plan.items)} photos to {output}")
+        self.window.statusBar().showMessage(f"Exporting {len(plan.items)} photos to {output}…")
 
     def cancel(self) -> None:
         """Stops after the photo in hand (no partial outputs); the summary follows."""
         if self.worker is not None:
             self.worker.cancel()
-            if self.progress is not None:
+            if self.progress is not None and not self.closing:
                 self.progress.setLabelText("Cancelling after the current photo…")
                 self.progress.show()
 
-    def stop(self) -> None:
-        """Cancel and wait for the thread (quitting)."""
+    def stop(self, closing: bool = False) -> None:
+        """Cancel and wait for the thread; ``closing``: the window is going, so nothing more is shown."""
+        if closing:
+            self.closing = True
+            for dialog in (self.progress, self.summary, self.dialog, self.export_all_dialog):
+                if dialog is not None:
+                    dialog.close()
         if self.qthread is not None:
             if self.worker is not None:
                 self.worker.cancel()
@@ -126,21 +197,41 @@ class BatchRunner(QObject):
             self.worker = None
 
     def _on_progressed(self, step: Progress) -> None:
-        if self.progress is not None:
+        if self.progress is not None and not self.closing:  # setValue would show a closed progress dialog again
             self.progress.show_progress(step, self.names[step.done] if step.done < len(self.names) else None)
 
     def _on_finished(self, report: BatchReport) -> None:
+        if self.closing:
+            return  # the window is gone: no dialog on an empty desktop
         self.stop()
         if self.progress is not None:
             self.progress.close()
+        self._mark_exported(report)
         self.window.statusBar().showMessage(report.summary(), 10000)
         self.last_report = report
         doubtful = report.doubtful(DEFAULT_REVIEW_THRESHOLD)
         self.review_action.setEnabled(bool(doubtful))
+        quit_now = self.quit_after and not report.failed and not report.cancelled
+        self.quit_after = False
+        self.finished.emit(report)
+        if quit_now:
+            self.window.close()
+            return
+        if self.window.quit_guard.asking():
+            self.window.quit_guard.refresh()  # the prompt says the batch ended; no dialog covers it
+            return
         self.summary = BatchSummaryDialog(report, self.output, self.window, DEFAULT_REVIEW_THRESHOLD)
         self.summary.review_requested.connect(self.review)
         self.summary.open()
-        self.finished.emit(report)
+
+    def _mark_exported(self, report: BatchReport) -> None:
+        """A photo written with the mask it still holds has nothing left to lose."""
+        marks, self._marks = self._marks, {}
+        for result in report.done:
+            doc_id, index = marks.get(result.item, (-1, -1))
+            stack = self.window.undo_stacks.get(doc_id)
+            if stack is not None and stack.index() == index:
+                stack.setClean()
 
     def review(self, threshold: float = DEFAULT_REVIEW_THRESHOLD) -> list:
         """Open the last batch's doubtful photos, the most doubtful first, each with its doubt as a badge.
@@ -168,6 +259,10 @@ class BatchRunner(QObject):
         return documents
 
     def _on_failed(self, message: str) -> None:
+        if self.closing:
+            return
+        self._marks.clear()
+        self.quit_after = False
         self.stop()
         if self.progress is not None:
             self.progress.close()

@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         self.status.set_pending(self.workspace.pending)
         self.statusBar().showMessage(message, 10000)
         if document.loaded is None:  # nothing to show: drop it from the list, keep everything else
-            self._remove_document(document)
+            self.remove_document(document)
         self.show_error("ClearBG could not process a photo", message)
         self.document_failed.emit(document, message)
 
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         if document is not None and document is not self.workspace.current:
             self.show_document(document)
 
-    def _remove_document(self, document: Document) -> None:
+    def remove_document(self, document: Document) -> None:
         self.filmstrip.remove(document.doc_id)
         was_current = document is self.workspace.current
         following = self.workspace.remove(document)
@@ -300,8 +300,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def close_current(self) -> None:
-        if self.workspace.current is not None:
-            self._remove_document(self.workspace.current)
+        """Ctrl+W: asks first when the photo has unsaved edits."""
+        document = self.workspace.current
+        if document is not None and self.quit_guard.close_document(document):
+            self.remove_document(document)
 
     def rerun_model(self) -> None:
         document = self.workspace.current
@@ -409,7 +411,7 @@ class MainWindow(QMainWindow):
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("windowState", self.saveState())
         self.inference.stop()
-        self.batch.stop()
+        self.batch.stop(closing=True)
         QThreadPool.globalInstance().waitForDone()  # exports and previews in flight finish (atomically)
         self.projects.clean_quit()
         self.settings.save()

@@ -1,10 +1,11 @@
-"""Quitting never loses work silently: photos edited since they were last saved or exported, or a running batch,
-are named and the user chooses (Save, Export…, Discard and quit, Cancel)."""
+"""Quitting or closing a photo never loses work silently: photos edited since they were last saved or exported,
+or a running batch, are named and the user chooses (Save, Export…, Discard, Cancel)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from clearbg_desktop.core.document import Document
@@ -17,6 +18,15 @@ class QuitGuard:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.confirmed = False  # the user chose to quit anyway (tests set it too)
+        self.box: QMessageBox | None = None  # the quit question, while it is open
+
+    def asking(self) -> bool:
+        return self.box is not None and self.box.isVisible()
+
+    def refresh(self) -> None:
+        """The question while it is open follows what changed (a batch that ended meanwhile)."""
+        if self.box is not None:
+            self.box.setText(self.question() or "Nothing would be lost now: the batch export has ended.")
 
     def unexported_documents(self) -> list[Document]:
         """Photos with edits (strokes, refinements, re-runs) made since they were last saved or exported."""
@@ -62,9 +72,43 @@ class QuitGuard:
                 if window.projects.save_all_unsaved() and not self.unexported_documents():
                     window.close()
             elif export is not None and button is export:
-                window.show_document(unexported[0])
+                window.batch.open_export_all(self.unexported_documents(), quit_after=True)
+
+        box.buttonClicked.connect(chosen)
+        box.open()
+        window.message_box = self.box = box
+
+    def close_document(self, document: Document) -> bool:
+        """Ctrl+W: True when the photo may go now; with unsaved edits, asks as quitting does (and closes later)."""
+        window = self.window
+        stack = window.undo_stacks.get(document.doc_id)
+        if stack is None or stack.isClean():
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "Close photo?",
+                          f"{document.title} has edits that were neither saved nor exported.",
+                          QMessageBox.StandardButton.Cancel, window)
+        box.setObjectName("CloseQuestion")
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole) if window.projects.can_save(document) else None
+        export = box.addButton("Export…", QMessageBox.ButtonRole.ActionRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def close_if_clean(*_: object) -> None:
+            if document in window.workspace.documents and stack.isClean():
+                window.remove_document(document)
+
+        def chosen(button: QAbstractButton) -> None:
+            if button is discard:
+                window.remove_document(document)
+            elif save is not None and button is save:
+                if window.projects.save(document) is not None:
+                    close_if_clean()
+            elif button is export:
+                window.show_document(document)
+                window.exporter.exported.connect(close_if_clean, Qt.ConnectionType.SingleShotConnection)
                 window.exporter.open_dialog()
 
         box.buttonClicked.connect(chosen)
         box.open()
         window.message_box = box
+        return False

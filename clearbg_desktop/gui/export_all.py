@@ -1,0 +1,175 @@
+"""File ▸ Export all open photos: every open photo written with its own edited mask, as one cancellable job.
+
+The job is a batch plan whose items all carry the window's mask (``core.batch.EditedPhoto``), so it runs
+through the same ``iter_export`` generator, progress dialog and summary as a batch from folders.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, EditedPhoto, iter_export
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.export import ExportOptions, output_name
+from clearbg_desktop.core.paths import log_dir
+from clearbg_desktop.core.refine import RefineSettings
+from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.gui.batch_dialog import EXISTING_LABELS
+from clearbg_desktop.gui.export_form import ExportOptionsForm
+
+
+def source_of(document: Document) -> Path:
+    """The name an output is made from: the photo's file, or the title of a pasted image."""
+    return document.path or Path(document.title.replace(" ", "-"))
+
+
+def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
+    """The window's mask already holds the photo's refinement; only its own colour decontamination is kept."""
+    assert document.loaded is not None and document.alpha is not None
+    own = document.export_options.refine if document.export_options is not None else options.refine
+    return EditedPhoto(document.loaded, Image.fromarray(document.alpha.copy(), "L"),
+                       options.with_changes(refine=RefineSettings(decontaminate=own.decontaminate)))
+
+
+def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str) -> BatchPlan:
+    """One item per photo, each with its edited mask; two photos of one name are told apart as batches do."""
+    items: list[BatchItem] = []
+    edited: dict[BatchItem, EditedPhoto] = {}
+    taken: set[Path] = set()
+    for document in documents:
+        source = source_of(document)
+        target = output / output_name(source, options, model)
+        counter = 2
+        while target in taken:
+            target = output / output_name(source.with_name(f"{source.stem}-{counter}{source.suffix}"), options, model)
+            counter += 1
+        taken.add(target)
+        item = BatchItem(source, target)
+        items.append(item)
+        edited[item] = edited_photo(document, options)
+    return BatchPlan(items=items, output_dir=output, edited=edited)
+
+
+class ExportAllDialog(QDialog):
+    """The photos named, one output folder, what to do with existing files, and the export options."""
+
+    def __init__(self, settings: AppSettings, documents: list[Document], folder: Path,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ExportAllDialog")
+        self.setWindowTitle("Export all open photos")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.photos = QListWidget(self)
+        self.photos.setMaximumHeight(110)
+        for document in documents:
+            self.photos.addItem(document.title)
+        form.addRow(f"{len(documents)} photo(s), each with its own mask and edits", self.photos)
+        row = QHBoxLayout()
+        self.output = QLineEdit(str(folder), self)
+        browse = QPushButton("Folder…", self)
+        browse.clicked.connect(self._browse_output)
+        row.addWidget(self.output)
+        row.addWidget(browse)
+        form.addRow("Output folder", row)
+        self.existing = QComboBox(self)
+        for label, value in EXISTING_LABELS:
+            self.existing.addItem(label, value)
+        self.existing.setCurrentIndex(max(0, self.existing.findData("rename")))
+        form.addRow("Existing outputs", self.existing)
+        layout.addLayout(form)
+        self.form = ExportOptionsForm(settings.export, show_refine=False, parent=self)
+        layout.addWidget(self.form)
+        self.error_label = QLabel(self)
+        self.error_label.setStyleSheet("color: #c0392b")
+        layout.addWidget(self.error_label)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                        self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self._on_accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def output_folder(self) -> Path:
+        return Path(self.output.text().strip()).expanduser()
+
+    def options(self) -> ExportOptions:
+        return self.form.options()
+
+    def existing_policy(self) -> str:
+        return str(self.existing.currentData())
+
+    def _on_accept(self) -> None:
+        try:
+            self.options()
+        except ValueError as exc:
+            self.error_label.setText(str(exc))
+            return
+        if not self.output.text().strip():
+            self.error_label.setText("Choose an output folder")
+            return
+        self.accept()
+
+    def _browse_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
+        if folder:
+            self.output.setText(folder)
+
+
+class EditedExportWorker(QObject):
+    """Runs ``iter_export`` over edited photos only (no model) in the batch thread.
+
+    Signals (as ``workers.BatchWorker``'s, so one runner drives both):
+        model_loading(str): never emitted; no model is loaded.
+        progressed(object): a core.batch.Progress per photo.
+        finished(object): the BatchReport (also when cancelled).
+        failed(str): the job stopped on an unexpected error.
+    """
+
+    model_loading = Signal(str)
+    progressed = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, plan: BatchPlan, options: ExportOptions, existing: str) -> None:
+        super().__init__()
+        self.cancel_event = threading.Event()
+        self._job = (plan, options, existing)
+
+    def cancel(self) -> None:
+        """Thread-safe: stops after the photo in hand."""
+        self.cancel_event.set()
+
+    @Slot()
+    def run(self) -> None:
+        plan, options, existing = self._job
+        report = BatchReport()
+        try:
+            for step in iter_export(plan, None, options, existing=existing, cancel=self.cancel_event, report=report):
+                self.progressed.emit(step)
+        except Exception as exc:  # noqa: BLE001 - the job must end in finished or failed, never hang
+            self.failed.emit(f"the export stopped: {type(exc).__name__}: {exc}")
+            return
+        try:
+            report.write_log(log_dir())
+        except OSError:
+            pass
+        self.finished.emit(report)

@@ -1,0 +1,211 @@
+"""Issue #29, the photographer's loop without traps: edits reach every export, quitting and closing never lose
+work or leave a process behind, the batch review shows what the batch wrote."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+
+from clearbg_desktop.core.export import ExportOptions
+from tests.conftest import make_photo
+from tests.gui.test_brushes import drag
+from tests.gui.test_main_window import WAIT_MS
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from clearbg_desktop.core.document import Document
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+def button(box: QMessageBox, text: str):  # noqa: ANN201 - a QAbstractButton
+    return next(b for b in box.buttons() if b.text() == text)
+
+
+def open_shoot(qtbot: QtBot, window: MainWindow, folder: Path, count: int) -> list[Document]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        paths.append(folder / f"p{index}.png")
+        make_photo((400, 300), seed=index).save(paths[-1])
+    documents = []
+    for path in paths:
+        with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+            window.open_paths([path])
+        documents.append(blocker.args[0])
+    return documents
+
+
+def edit_two(qtbot: QtBot, window: MainWindow, documents: list[Document]) -> None:
+    """Invert one photo's mask, paint on another: both differ from the model's mask."""
+    window.show_document(documents[1])
+    window.window_actions.invert.trigger()
+    window.show_document(documents[3])
+    window.canvas.zoom_actual()
+    window.canvas.centerOn(0, 0)
+    window.window_actions.invert.trigger()
+    window.brush_bar.size_box.setValue(40)
+    drag(qtbot, window.canvas, [(40, 100), (200, 120), (360, 140)])
+    for document in (documents[1], documents[3]):
+        assert not np.array_equal(document.alpha, document.predicted)
+
+
+def written_alpha(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.getchannel("A"))
+
+
+def test_export_all_open_photos_writes_each_edited_mask(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    documents = open_shoot(qtbot, window, tmp_path / "shoot", 5)
+    edit_two(qtbot, window, documents)
+    assert len(window.quit_guard.unexported_documents()) == 2
+    out = tmp_path / "out"
+    window.window_actions.export_all.trigger()
+    dialog = window.batch.export_all_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.photos.count() == 5
+    dialog.output.setText(str(out))
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    report = blocker.args[0]
+    assert len(report.done) == 5 and not report.failed
+    for document in documents:
+        np.testing.assert_array_equal(written_alpha(out / f"{document.path.stem}-cutout.png"), document.alpha)
+    assert window.quit_guard.unexported_documents() == []  # written: nothing left to lose
+    assert window.batch.summary is not None and window.batch.summary.isVisible()
+
+
+def test_a_batch_of_photos_open_in_the_window_uses_their_edits(qtbot: QtBot, window: MainWindow,
+                                                               tmp_path: Path) -> None:
+    documents = open_shoot(qtbot, window, tmp_path / "shoot", 5)
+    edit_two(qtbot, window, documents)
+    out = tmp_path / "out"
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        window.batch.start([tmp_path / "shoot"], out, ExportOptions(), "small", "skip")
+    assert len(blocker.args[0].done) == 5
+    for document in documents:
+        np.testing.assert_array_equal(written_alpha(out / f"{document.path.stem}-cutout.png"), document.alpha)
+
+
+QUIT_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from clearbg_desktop.core.export import ExportOptions
+    from clearbg_desktop.core.settings import AppSettings
+    from clearbg_desktop.gui.app import create_application
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    photos, out = Path(sys.argv[1]), Path(sys.argv[2])
+    app = create_application(sys.argv[:1])
+    window = MainWindow(AppSettings(device="cpu"))
+    window.show()
+    window.batch.start([photos], out, ExportOptions(), "small", "skip")
+    state = {"quit_at": None}
+
+    def quit_when_started():
+        if window.batch.progress is None or window.batch.progress.value() < 1:
+            QTimer.singleShot(10, quit_when_started)
+            return
+        window.close()  # Ctrl+Q: asks
+        box = window.message_box
+        assert box.objectName() == "QuitQuestion" and "running" in box.text(), box.text()
+        state["quit_at"] = time.monotonic()
+        next(b for b in box.buttons() if b.text() == "Quit anyway").click()
+
+    def watch():
+        if state["quit_at"] is not None and not window.isVisible():
+            shown = [w.objectName() or type(w).__name__ for w in QApplication.topLevelWidgets() if w.isVisible()]
+            if shown:
+                print("SHOWN AFTER QUIT:", shown, flush=True)
+        QTimer.singleShot(20, watch)
+
+    QTimer.singleShot(0, quit_when_started)
+    QTimer.singleShot(0, watch)
+    QTimer.singleShot(60_000, lambda: app.exit(3))  # a hang fails the test instead of blocking it
+    code = app.exec()
+    print(f"EXITED {time.monotonic() - state['quit_at']:.1f} s after quit; written "
+          f"{len(list(out.glob('*.png')))}", flush=True)
+    sys.exit(code)
+""")
+
+
+def test_quitting_during_a_batch_stops_it_and_leaves_no_process(random_weights: Path, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(17):
+        make_photo((1600, 1200), seed=index).save(photos / f"b{index:02d}.jpg")
+    script = tmp_path / "quit_during_batch.py"
+    script.write_text(QUIT_SCRIPT)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([sys.executable, str(script), str(photos), str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SHOWN AFTER QUIT" not in result.stdout, result.stdout
+    seconds, written = result.stdout.split("EXITED ")[1].split(" s after quit; written ")
+    assert float(seconds) < 10
+    assert int(written) < 17  # stopped after the photo in hand
+
+
+def test_a_batch_that_ends_under_the_quit_prompt_updates_it(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(3):
+        make_photo((200, 150), seed=index).save(photos / f"b{index}.jpg")
+    window.quit_guard.confirmed = False
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
+        window.batch.start([photos], tmp_path / "out", ExportOptions(), "small", "skip")
+        window.close()
+        box = window.message_box
+        assert box.objectName() == "QuitQuestion" and "running" in box.text()
+    assert window.isVisible() and box.isVisible()
+    assert window.batch.summary is None  # no dialog over the prompt
+    assert "running" not in box.text() and "ended" in box.text()
+    button(box, "Quit anyway").click()
+    assert not window.isVisible()
+
+
+def test_close_photo_asks_before_dropping_unsaved_edits(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    clean, edited = open_shoot(qtbot, window, tmp_path / "shoot", 2)
+    window.window_actions.invert.trigger()
+    assert window.isWindowModified()
+    window.window_actions.close_doc.trigger()  # Ctrl+W
+    box = window.message_box
+    assert box.objectName() == "CloseQuestion" and edited.title in box.text()
+    assert {b.text() for b in box.buttons()} >= {"Save", "Export…", "Discard"}
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert edited in window.workspace.documents
+    window.window_actions.close_doc.trigger()
+    button(window.message_box, "Discard").click()
+    assert edited not in window.workspace.documents and window.workspace.current is clean
+    window.window_actions.close_doc.trigger()  # nothing to lose: no question
+    assert window.workspace.documents == []
+
+
+def test_quit_prompt_export_writes_every_listed_photo_then_quits(qtbot: QtBot, window: MainWindow,
+                                                                  tmp_path: Path) -> None:
+    documents = open_shoot(qtbot, window, tmp_path / "shoot", 5)
+    edit_two(qtbot, window, documents)
+    window.quit_guard.confirmed = False
+    window.close()
+    box = window.message_box
+    assert box.objectName() == "QuitQuestion"
+    button(box, "Export…").click()
+    dialog = window.batch.export_all_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert [dialog.photos.item(i).text() for i in range(dialog.photos.count())] == ["p1.png", "p3.png"]
+    out = tmp_path / "out"
+    dialog.output.setText(str(out))
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+    for document in (documents[1], documents[3]):
+        np.testing.assert_array_equal(written_alpha(out / f"{document.path.stem}-cutout.png"), document.alpha)
