@@ -1,5 +1,6 @@
 """Peak memory of a photographer's session on a 24 MP photo in the real window (offscreen): open, 20 brush
-strokes, undo, a refine preview and Apply, export as PNG. Issue #20's goal: peak RSS under 1.5 GiB.
+strokes, undo, a refine preview and Apply, export as PNG, with the default model (the full U²-Net when it is
+installed). Issues #20 and #27's goal: peak RSS under 1.5 GiB.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_gui_memory.py
 """
@@ -62,7 +63,7 @@ def main() -> None:
     rows.append(["after exporting a 24 MP PNG", f"{current_rss_mib():.0f} MiB", f"{peak_rss_mib():.0f} MiB"])
     rows.append(["**peak RSS of the session**", "", f"**{peak_rss_mib():.0f} MiB** (goal < 1536)"])
     print(table(["step", "RSS after it", "peak RSS so far"], rows, f"24 MP session in the GUI ({document.loaded.rgb.size[0]}×"
-                                       f"{document.loaded.rgb.size[1]}), offscreen"))
+                                       f"{document.loaded.rgb.size[1]}), offscreen, {window.model_description}"))
     window.quit_guard.confirmed = True
     window.close()
 

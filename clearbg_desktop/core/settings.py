@@ -16,6 +16,7 @@ from clearbg_desktop.core.memory_budget import clamp_budget_mib, default_budget_
 from clearbg_desktop.core.paths import config_dir
 
 SETTINGS_FILE = "settings.json"
+NUMBER_RANGES = {"brush_size": (1, 5000), "brush_hardness": (0.0, 1.0), "brush_opacity": (0.0, 1.0)}
 SETTINGS_VERSION = 2  # 2: "model" is "auto" until the user picks one (version 1 saved the old default, "small")
 
 
@@ -40,20 +41,48 @@ class AppSettings:
 
     @classmethod
     def load(cls) -> AppSettings:
-        """Saved settings, or defaults when the file is absent or unreadable (never an error)."""
+        """Saved settings, or defaults when the file is absent or unreadable (never an error).
+
+        Checked field by field: one value out of range (an export size an older version allowed) falls back
+        to its own default and the user keeps every other preference, the chosen model above all.
+        """
         try:
             data = json.loads(cls.path().read_text(encoding="utf-8"))
-            known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-            if data.get("settings_version", 1) < 2 and known.get("model") == "small":
-                known["model"] = "auto"  # version 1 saved its default whether or not the user chose it
-            known["settings_version"] = SETTINGS_VERSION
-            if "memory_budget_mib" in known:
-                known["memory_budget_mib"] = clamp_budget_mib(known["memory_budget_mib"])
-            if "export" in known:
-                known["export"] = ExportOptions.from_dict(known["export"])
-            return cls(**known)
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError):
             return cls()
+        settings = cls()
+        if not isinstance(data, dict):
+            return settings
+        if data.get("settings_version", 1) in (1, None) and data.get("model") == "small":
+            data = {**data, "model": "auto"}  # version 1 saved its default whether or not the user chose it
+        for name, value in data.items():
+            if name not in cls.__dataclass_fields__ or name == "settings_version":
+                continue
+            try:
+                setattr(settings, name, cls._checked(name, value, getattr(settings, name)))
+            except (ValueError, TypeError, OverflowError):
+                continue
+        return settings
+
+    @staticmethod
+    def _checked(name: str, value: object, default: object) -> object:
+        """``value`` for field ``name`` if it is of the default's kind and in range; else a ValueError."""
+        if name == "export":
+            return ExportOptions.from_dict(value)
+        if name == "memory_budget_mib":
+            return clamp_budget_mib(value)  # type: ignore[arg-type]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(name)
+            return value
+        if isinstance(default, int | float) and not isinstance(value, bool) and isinstance(value, int | float):
+            low, high = NUMBER_RANGES.get(name, (float("-inf"), float("inf")))
+            if not low <= value <= high:  # NaN fails this too
+                raise ValueError(name)
+            return type(default)(value)
+        if isinstance(default, str) and isinstance(value, str) and len(value) <= 4096:
+            return value
+        raise ValueError(name)
 
     def save(self) -> Path:
         data = asdict(self)

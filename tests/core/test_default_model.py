@@ -227,3 +227,17 @@ def test_get_full_model_from_a_file_installs_it_as_the_default(tmp_path: Path, m
     entry = find_weights("full")
     assert entry.storage == "fp16" and entry.path.stat().st_size < 0.6 * official.stat().st_size
     assert resolve_model().name == "full" and not resolve_model().note
+
+
+def test_one_bad_setting_falls_back_alone_and_the_chosen_model_is_kept() -> None:
+    """A value an older version allowed (an export at 2000 %), or a hostile one, resets only itself."""
+    path = AppSettings.path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"settings_version": 2, "model": "small", "device": "cpu", "brush_size": 1e12,
+                                "brush_hardness": 0.4, "batch_recursive": "yes",
+                                "export": {"resize_percent": 2000, "format": "webp"}}))
+    loaded = AppSettings.load()
+    assert (loaded.model, loaded.device, loaded.brush_hardness) == ("small", "cpu", 0.4)
+    defaults = AppSettings()
+    assert loaded.brush_size == defaults.brush_size and loaded.batch_recursive == defaults.batch_recursive
+    assert loaded.export == defaults.export

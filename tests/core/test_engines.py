@@ -202,3 +202,17 @@ def test_onnx_model_is_added_and_used_without_torch(tmp_path: Path, onnx_resourc
     env["CLEARBG_USER_MODELS"] = str(tmp_path / "none")
     torch_file = cli(str(photo), "-o", str(tmp_path / "out2"), "-q")
     assert torch_file.returncode == 2 and "runs ONNX models only" in torch_file.stderr
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_both_precisions_run_through_the_apps_switch_on_any_cpu(random_weights: Path, precision: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLEARBG_PRECISION is the switch the engine choice honours: bf16 runs (emulated where the CPU has no native
+    bf16) and fp32 runs where the CPU has it, and both give the mask within bf16's rounding."""
+    monkeypatch.setenv("CLEARBG_PRECISION", precision)
+    forced = load_segmenter("small", device="cpu")
+    assert forced.precision == precision and forced.description.endswith(f"({precision})")
+    photo = make_photo((160, 120), seed=5)
+    reference = np.asarray(Segmenter.from_weights("small", device="cpu", precision="fp32").predict_alpha(photo), float)
+    difference = np.abs(np.asarray(forced.predict_alpha(photo), float) - reference)
+    assert difference.mean() <= (0.0 if precision == "fp32" else 8.0)
