@@ -38,6 +38,8 @@ from clearbg_desktop.core.image_io import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from clearbg_desktop.core.doubt import Doubt
     from clearbg_desktop.core.engines import Engine
 
@@ -241,6 +243,26 @@ def _doubt_note(result: FileResult) -> str:
         return ""
     reasons = result.doubt.reasons()
     return f"  doubt {result.doubt.score:.2f}" + (f" ({', '.join(reasons)})" if reasons else "")
+
+
+def written_mask(output: Path, size: tuple[int, int]) -> np.ndarray | None:
+    """The mask a batch wrote into ``output`` (HxW uint8), read back for review; None when the file cannot give
+    it whole: another size (cropped, resized), no alpha (JPEG), or unreadable."""
+    import numpy as np  # not loaded for ``clearbg-cli --help``
+
+    try:
+        with Image.open(output) as image:
+            if image.size != tuple(size):
+                return None
+            if image.mode in ("RGBA", "LA", "PA"):
+                return np.asarray(image.getchannel("A"), np.uint8).copy()
+            if image.mode == "L":  # a mask-only output is the mask
+                return np.asarray(image, np.uint8).copy()
+            if image.mode.startswith("I;16") or image.mode == "I":  # a 16-bit mask-only output
+                return (np.asarray(image, np.uint32) >> 8).astype(np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return None
 
 
 def _decode(item: BatchItem) -> LoadedImage:

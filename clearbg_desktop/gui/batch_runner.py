@@ -6,20 +6,30 @@ thread's life so a batch always ends in ``finished`` (with its report) or an err
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QAction
 
-from clearbg_desktop.core.batch import DEFAULT_REVIEW_THRESHOLD, BatchItem, BatchPlan, BatchReport, Progress, plan_batch
+from clearbg_desktop.core.batch import (
+    DEFAULT_REVIEW_THRESHOLD,
+    BatchItem,
+    BatchPlan,
+    BatchReport,
+    Progress,
+    plan_batch,
+    written_mask,
+)
 from clearbg_desktop.core.document import BatchReview, Document
 from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.core.model_choice import resolve_model
 from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
 from clearbg_desktop.gui.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
 from clearbg_desktop.gui.export_dialog import default_folder
-from clearbg_desktop.gui.workers import BatchWorker
+from clearbg_desktop.gui.workers import BatchWorker, SegmentRequest
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
@@ -53,6 +63,8 @@ class BatchRunner(QObject):
         self.closing = False  # the window is going: results are dropped, no dialog opens any more
         self.quit_after = False  # the quit prompt's Export…: quit once everything is written
         self._marks: dict[BatchItem, tuple[int, int]] = {}  # edited item -> (doc id, undo index exported)
+        self.review_outputs: dict[int, Path] = {}  # doc id -> batch output, until its photo is decoded
+        window.exporter.exported.connect(self._on_exported)
         self.review_action = QAction("Re&view doubtful photos of the last batch", window)
         self.review_action.setEnabled(False)
         self.review_action.triggered.connect(lambda: self.review())
@@ -236,7 +248,9 @@ class BatchRunner(QObject):
     def review(self, threshold: float = DEFAULT_REVIEW_THRESHOLD) -> list:
         """Open the last batch's doubtful photos, the most doubtful first, each with its doubt as a badge.
 
-        Exporting one again replaces its batch output, after asking (``ExportRunner``).
+        Each shows the mask the batch wrote (read back from its output), not a new run of the window's model,
+        which may be another one; a photo already open is reviewed in place. Exporting one again replaces its
+        batch output, after asking (``ExportRunner``).
         """
         if self.last_report is None:
             return []
@@ -249,14 +263,43 @@ class BatchRunner(QObject):
         for result in shown:
             if result.doubt is None or result.output is None:
                 continue
-            for document in self.window.open_paths([result.item.source]):
-                document.review = BatchReview(result.output, result.doubt.score, tuple(result.doubt.reasons()),
-                                              self.options)
-                self.window.filmstrip.set_badge(document.doc_id, result.doubt.score, result.doubt.reasons())
-                documents.append(document)
+            document = self.window.open_document_of(result.item.source)
+            if document is None:
+                document = Document(title=result.item.source.name, path=result.item.source)
+                self.review_outputs[document.doc_id] = result.output
+                self.window.add_document(document)
+                self.window.submit(SegmentRequest(self.window.workspace.new_request(document.doc_id),
+                                                  document.doc_id, path=result.item.source, segment=False))
+            document.review = BatchReview(result.output, result.doubt.score, tuple(result.doubt.reasons()),
+                                          self.options)
+            self.window.filmstrip.set_badge(document.doc_id, result.doubt.score, result.doubt.reasons())
+            documents.append(document)
         if documents:
             self.window.show_document(documents[0])
         return documents
+
+    def review_mask(self, document: Document) -> tuple[np.ndarray | None, str]:
+        """For a photo just decoded for review: the batch's mask (None: the window's model must run) and a line
+        saying which model made what is shown."""
+        output = self.review_outputs.pop(document.doc_id)
+        assert document.loaded is not None
+        mask = written_mask(output, document.loaded.rgb.size)
+        engine = self.last_report.engine if self.last_report is not None else "the batch's model"
+        if mask is None:
+            return None, (f"{document.title}: {output.name} cannot be read back (cropped, resized or without alpha); "
+                          f"shown with the window's model, not {engine}")
+        return mask, f"{document.title}: the mask {engine} wrote to {output.name}"
+
+    def _on_exported(self, path: str) -> None:
+        """A reviewed photo replaced its batch output: its badge shows the new mask's doubt."""
+        from clearbg_desktop.core.doubt import doubt_of
+
+        for document in self.window.workspace.documents:
+            review = document.review
+            if review is not None and review.output == Path(path) and document.alpha is not None:
+                doubt = doubt_of(document.alpha)
+                document.review = replace(review, doubt=doubt.score, reasons=tuple(doubt.reasons()))
+                self.window.filmstrip.set_badge(document.doc_id, doubt.score, doubt.reasons())
 
     def _on_failed(self, message: str) -> None:
         if self.closing:

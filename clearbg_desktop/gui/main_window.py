@@ -144,12 +144,16 @@ class MainWindow(QMainWindow):
         folders = [p for p in paths if p.is_dir()]
         if folders:
             self.folder_dropped.emit(folders)
-        opened = []
+        opened: list[Document] = []
         for path in (p for p in paths if is_project_file(p)):
             reopened = self.projects.open(path)
             if reopened is not None:
                 opened.append(reopened)
         for path in (p for p in paths if not p.is_dir() and not is_project_file(p)):
+            already = self.open_document_of(path)
+            if already is not None:  # one entry per photo: opening it again shows it
+                opened.append(already)
+                continue
             document = Document(title=path.name, path=path)
             self.add_document(document)
             self.submit(SegmentRequest(self.workspace.new_request(document.doc_id), document.doc_id, path=path))
@@ -158,6 +162,11 @@ class MainWindow(QMainWindow):
         if opened:
             self.show_document(opened[-1])
         return opened
+
+    def open_document_of(self, path: Path) -> Document | None:
+        """The open photo of this file, if any."""
+        key = path.resolve()
+        return next((d for d in self.workspace.documents if d.path is not None and d.path.resolve() == key), None)
 
     def open_loaded(self, title: str, loaded: LoadedImage) -> Document:
         document = Document(title=title, loaded=loaded)
@@ -223,6 +232,14 @@ class MainWindow(QMainWindow):
             return
         if document is self.workspace.current:
             self.canvas.set_document(document)
+        if doc_id in self.batch.review_outputs:  # a batch output under review: the mask the batch wrote
+            mask, note = self.batch.review_mask(document)
+            if mask is not None:
+                self._on_segmented(request_id, doc_id, mask)
+            else:
+                self.submit(SegmentRequest(self.workspace.new_request(doc_id), doc_id, loaded=loaded))
+            self.statusBar().showMessage(note, 15000)
+            return
         if loaded.notes:
             self.statusBar().showMessage(f"{document.title}: {'; '.join(loaded.notes)}", 8000)
 

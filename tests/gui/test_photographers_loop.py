@@ -209,3 +209,45 @@ def test_quit_prompt_export_writes_every_listed_photo_then_quits(qtbot: QtBot, w
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
     for document in (documents[1], documents[3]):
         np.testing.assert_array_equal(written_alpha(out / f"{document.path.stem}-cutout.png"), document.alpha)
+
+
+def filmstrip_text(window: MainWindow, document: Document) -> str:
+    strip = window.filmstrip
+    rows = range(strip.count())
+    texts = [strip.row_text(i) for i in rows] if hasattr(strip, "row_text") else [strip.item(i).text() for i in rows]
+    return next(t for t in texts if t.startswith(document.title))
+
+
+def test_review_shows_the_mask_the_batch_wrote_once_per_photo(qtbot: QtBot, window: MainWindow,
+                                                              tmp_path: Path) -> None:
+    from clearbg_desktop.core.doubt import doubt_of
+    from clearbg_desktop.core.refine import RefineSettings
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for seed in range(3):
+        make_photo((200, 150), seed=seed).save(shoot / f"p{seed}.jpg")
+    out = tmp_path / "out"
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):  # its own settings: not the window's masks
+        window.batch.start([shoot], out, ExportOptions(refine=RefineSettings(threshold=128)), "small", "skip")
+    window.batch.summary.close()
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([shoot / "p0.jpg"])  # already open when reviewed
+    documents = window.batch.review(threshold=0.0)
+    for document in documents:
+        qtbot.waitUntil(lambda d=document: d.ready, timeout=WAIT_MS)
+    assert len(documents) == 3 and len(window.workspace.documents) == 3  # p0.jpg reviewed in place
+    reviewed = [d for d in documents if d.path.name != "p0.jpg"]
+    for document in reviewed:
+        np.testing.assert_array_equal(document.alpha, written_alpha(document.review.output))
+        assert not np.array_equal(document.alpha, np.asarray(window.inference.worker.segmenter.predict_alpha(
+            document.loaded.rgb)))  # the window's model would have shown another mask
+    assert window.open_paths([shoot / "p1.jpg"])[0] in reviewed and len(window.workspace.documents) == 3
+    fixed = reviewed[0]
+    window.show_document(fixed)
+    fixed.alpha[...] = 0
+    window.window_actions.export.trigger()
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
+        button(window.message_box, "Replace").click()
+    new = doubt_of(fixed.alpha).score
+    assert fixed.review.doubt == new and filmstrip_text(window, fixed).splitlines()[-1] == f"⚠ {new:.2f}"
