@@ -214,13 +214,20 @@ def model_from_state_dict_file(path: Path) -> U2Net:
 
     from clearbg_desktop.core.model import VARIANTS, U2Net
 
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head[:4] != b"PK\x03\x04" and head[:1] != b"\x80":  # torch's zip format, or a legacy pickle
+        raise ConversionError(f"{path.name}: not a PyTorch file (neither its zip format nor a pickle; damaged or "
+                              "another kind of file)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        reason = str(exc).split("\n")[0]
-        if "weights_only" in reason or "Unpickler" in reason or "unpickl" in reason.lower():
+        text = str(exc)
+        if "Unsupported global" in text or "weights_only" in text.split("\n")[0] or "GLOBAL" in text:
             reason = "it holds Python objects, not only tensors, and is not loaded for safety"
-        raise ConversionError(f"{path.name}: not a readable PyTorch state dict ({reason[:160]})") from None
+        else:
+            reason = "damaged or truncated"
+        raise ConversionError(f"{path.name}: not a readable PyTorch state dict ({reason})") from None
     if isinstance(state, dict):
         state = state.get("ema") or state.get("model") or state.get("state_dict") or state
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -236,7 +243,9 @@ def model_from_state_dict_file(path: Path) -> U2Net:
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise ConversionError(f"{path.name}: does not match the {variant} U²-Net ({str(exc)[:200]})") from None
+        from clearbg_desktop.core.weights import mismatch_summary
+
+        raise ConversionError(f"{path.name}: does not match the {variant} U²-Net ({mismatch_summary(exc)})") from None
     return model.eval()
 
 

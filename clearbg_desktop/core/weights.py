@@ -117,14 +117,31 @@ def available_models(folders: list[Path] | None = None) -> dict[str, WeightsEntr
         try:
             entries = read_weights_manifest(folder)
         except WeightsError as exc:
-            warnings.warn(f"skipped: {exc}", stacklevel=2)
             errors.append(exc)
             continue
         for name, entry in entries.items():
             found.setdefault(name, entry)
     if not found and errors:
-        raise errors[0]
+        raise errors[0]  # said once, as the error; a warning as well would say it twice
+    for exc in errors:
+        warnings.warn(f"skipped: {exc}", stacklevel=2)
     return found
+
+
+def mismatch_summary(error: RuntimeError) -> str:
+    """PyTorch's multi-line key list from ``load_state_dict`` as one short line."""
+    import re
+
+    text = str(error)
+    missing = re.findall(r'"([^"]+)"', text.split("Missing key(s) in state_dict:")[1].split("Unexpected")[0]) \
+        if "Missing key(s)" in text else []
+    unexpected = re.findall(r'"([^"]+)"', text.split("Unexpected key(s) in state_dict:")[1].split("size mismatch")[0]) \
+        if "Unexpected key(s)" in text else []
+    sizes = re.findall(r"size mismatch for ([^:]+):", text)
+    parts = [f"{len(missing)} missing tensor(s) (e.g. {missing[0]})" if missing else "",
+             f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else "",
+             f"{len(sizes)} of another shape (e.g. {sizes[0]})" if sizes else ""]
+    return ", ".join(p for p in parts if p) or text.splitlines()[0][:160]
 
 
 def find_weights(name: str = "small", folders: list[Path] | None = None) -> WeightsEntry:
@@ -190,7 +207,7 @@ def load_model(entry: WeightsEntry) -> U2Net:
         model.load_state_dict(load_state_dict(entry))  # copy_ widens fp16-stored kernels to the model's fp32
     except RuntimeError as exc:
         raise WeightsError(
-            f"weights file {entry.path} does not match the {entry.variant!r} U²-Net ({str(exc)[:200]})"
+            f"weights file {entry.path} does not match the {entry.variant!r} U²-Net ({mismatch_summary(exc)})"
         ) from None
     return model.eval()
 

@@ -86,3 +86,34 @@ def test_broken_manifest_is_named(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(WeightsError, match="manifest.json: unreadable weights manifest"):
         available_models([tmp_path])
+
+
+def test_model_file_messages_are_one_short_true_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Random bytes are not "Python objects"; a state-dict mismatch is one line, not PyTorch's key list; a bad
+    manifest is said once."""
+    import torch
+
+    from clearbg_desktop.cli import main as cli_main
+    from clearbg_desktop.core.model import build_model
+
+    (tmp_path / "random.pth").write_bytes(bytes(range(256)) * 20)
+    state = build_model("small").state_dict()
+    state.pop("stage1.rebnconv1.conv_s1.bias")
+    state["extra.weight"] = torch.zeros(3)
+    torch.save(state, tmp_path / "mismatch.pth")
+    assert cli_main(["--add-model", str(tmp_path / "random.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "not a PyTorch file" in err and "Python objects" not in err
+    assert cli_main(["--add-model", str(tmp_path / "mismatch.pth")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "1 missing tensor(s) (e.g. stage1.rebnconv1.conv_s1.bias)" in err
+    (tmp_path / "res" / "weights").mkdir(parents=True)
+    (tmp_path / "res" / "weights" / "manifest.json").write_text('{"models": {"small": {"variant": "gigantic"}}}')
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(tmp_path / "res"))
+    photo = tmp_path / "p.jpg"
+    from tests.conftest import make_photo
+
+    make_photo().save(photo)
+    assert cli_main([str(photo), "-o", str(tmp_path / "out"), "-q"]) == 2
+    assert capsys.readouterr().err.count("unreadable weights manifest") == 1
