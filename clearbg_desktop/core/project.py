@@ -66,6 +66,7 @@ class Project:
     history: list[MaskEdit] = field(default_factory=list)
     position: int = 0
     saved_at: str = ""
+    origin: Path | None = None  # an autosave's: the project file the work came from, so recovery saves there
 
 
 def is_project_file(path: Path) -> bool:
@@ -100,6 +101,7 @@ def project_bytes(project: Project) -> bytes:
         "history": {"position": position,
                     "edits": [{"label": e.label, "box": list(e.box)} for e in history]},
         "has_predicted": project.predicted is not None,
+        "origin": str(project.origin) if project.origin is not None else None,
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -305,6 +307,8 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Project:
             raise ValueError(f"its export settings are not valid: {exc}") from None
         saved_at = description.get("saved_at", "")
         saved_at = saved_at[:MAX_LABEL_CHARS] if isinstance(saved_at, str) else ""
+        origin = description.get("origin")
+        origin_path = None if origin is None else Path(_text(origin, "the project's origin", MAX_PATH_CHARS))
     except ValueError as exc:
         raise _damaged(path, str(exc)) from None
     mask_limit = _png_bound(*size)
@@ -324,7 +328,7 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Project:
                                             *patches))
     return Project(photo_path=Path(photo_path), photo_sha256=photo_sha256, alpha=alpha, predicted=predicted,
                    model=model_name, weights_sha256=weights_sha256, export_options=export_options,
-                   history=history, position=position, saved_at=saved_at)
+                   history=history, position=position, saved_at=saved_at, origin=origin_path)
 
 
 def read_project(path: Path) -> Project:

@@ -16,7 +16,8 @@ from clearbg_desktop.core.memory_budget import clamp_budget_mib, default_budget_
 from clearbg_desktop.core.paths import config_dir
 
 SETTINGS_FILE = "settings.json"
-NUMBER_RANGES = {"brush_size": (1, 5000), "brush_hardness": (0.0, 1.0), "brush_opacity": (0.0, 1.0)}
+NUMBER_RANGES = {"brush_size": (1, 5000), "brush_hardness": (0.0, 1.0), "brush_opacity": (0.0, 1.0),
+                 "autosave_minutes": (1, 120)}
 SETTINGS_VERSION = 2  # 2: "model" is "auto" until the user picks one (version 1 saved the old default, "small")
 
 
@@ -32,6 +33,7 @@ class AppSettings:
     brush_size: int = 60
     brush_hardness: float = 0.7
     brush_opacity: float = 1.0
+    autosave_minutes: int = 3  # unsaved edits are autosaved this often, for recovery after a crash
     memory_budget_mib: int = field(default_factory=default_budget_mib)  # for the open photos' pixels
     settings_version: int = SETTINGS_VERSION
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -40,7 +41,7 @@ from clearbg_desktop.core.model_library import (
 )
 from clearbg_desktop.core.official_weights import OFFICIAL_MODELS
 from clearbg_desktop.core.paths import user_models_dir
-from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.core.settings import NUMBER_RANGES, AppSettings
 from clearbg_desktop.core.weights import WeightsError
 
 if TYPE_CHECKING:
@@ -117,6 +118,13 @@ class PreferencesDialog(QDialog):
         self.model_box = QComboBox(page)
         self.model_box.setObjectName("ModelChoice")
         layout.addRow("Model:", self.model_box)
+        self.autosave_box = QSpinBox(page)
+        self.autosave_box.setObjectName("AutosaveMinutes")
+        self.autosave_box.setRange(*(int(limit) for limit in NUMBER_RANGES["autosave_minutes"]))
+        self.autosave_box.setSuffix(" min")
+        self.autosave_box.setValue(settings.autosave_minutes)
+        self.autosave_box.setToolTip("How often unsaved edits are kept aside, to be recovered after a crash")
+        layout.addRow("Autosave every:", self.autosave_box)
         return page
 
     # ----- Models ------------------------------------------------------------------------
@@ -323,6 +331,7 @@ class PreferencesDialog(QDialog):
 def open_preferences(window: MainWindow) -> PreferencesDialog:
     """Edit ▸ Preferences: OK applies the device and model to the window's worker."""
     dialog = PreferencesDialog(window.settings, window)
+    dialog.accepted.connect(lambda: window.projects.set_autosave_minutes(dialog.autosave_box.value()))
     dialog.accepted.connect(lambda: window.apply_preferences(dialog.device(), dialog.model()))
     dialog.full_model_installed.connect(lambda: window.apply_preferences(window.settings.device, window.settings.model))
     dialog.open()

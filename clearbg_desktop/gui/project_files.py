@@ -37,8 +37,6 @@ from clearbg_desktop.gui.workers import SegmentRequest
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
 
-AUTOSAVE_MINUTES = 3
-
 
 class ProjectFiles(QObject):
     def __init__(self, window: MainWindow) -> None:
@@ -47,9 +45,15 @@ class ProjectFiles(QObject):
         self._autosaved_at: dict[int, int] = {}  # doc id -> undo index when last autosaved
         self.restoring = False  # replaying a project's history: one repaint at the end, not one per edit
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_MINUTES * 60_000)
+        self.autosave_timer.setInterval(window.settings.autosave_minutes * 60_000)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+
+    def set_autosave_minutes(self, minutes: int) -> None:
+        """Preferences ▸ Autosave every: kept in the settings, and the timer follows at once."""
+        self.window.settings.autosave_minutes = minutes
+        self.window.settings.save()
+        self.autosave_timer.setInterval(minutes * 60_000)
 
     # ----- saving ------------------------------------------------------------------------
     def project_of(self, document: Document) -> Project:
@@ -124,7 +128,8 @@ class ProjectFiles(QObject):
         if photo is None:
             return None
         project.export_options = self._confirmed_background(project, path)
-        document = Document(title=photo.name, path=photo, project_path=None if recovered else path,
+        origin = project.origin if recovered else path  # recovered work saves to the project it came from
+        document = Document(title=photo.name, path=photo, project_path=origin,
                             restore=project, photo_sha256=project.photo_sha256,
                             recovered_from=path if recovered else None)
         window = self.window
@@ -231,7 +236,9 @@ class ProjectFiles(QObject):
                 continue
             try:
                 self._private_autosave_dir()
-                written.append(save_project(self.project_of(document), self._autosave_path(document), private=True))
+                project = self.project_of(document)
+                project.origin = document.project_path
+                written.append(save_project(project, self._autosave_path(document), private=True))
             except (OutputError, OSError) as exc:
                 self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
                 continue
@@ -262,9 +269,10 @@ class ProjectFiles(QObject):
         found = self.left_by_crash()
         if not found:
             return None
+        names = ", ".join(recovered_name(path) for path in found[:5]) + (" …" if len(found) > 5 else "")
         box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved work?",
                           f"ClearBG did not close properly last time. {len(found)} photo(s) had edits that were "
-                          "not saved. Recover them?", QMessageBox.StandardButton.NoButton, self.window)
+                          f"not saved: {names}. Recover them?", QMessageBox.StandardButton.NoButton, self.window)
         box.setObjectName("RecoverQuestion")
         recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
@@ -282,3 +290,13 @@ class ProjectFiles(QObject):
         box.open()
         self.window.message_box = box
         return box
+
+
+def recovered_name(autosave: Path) -> str:
+    """The photo an autosave holds, for the Recover question (its project's name when it came from one)."""
+    try:
+        project = read_project(autosave)
+    except ProjectError:
+        return f"{autosave.name} (damaged)"
+    name = project.photo_path.name
+    return f"{name} (project {project.origin.name})" if project.origin is not None else name

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
@@ -251,3 +252,41 @@ def test_review_shows_the_mask_the_batch_wrote_once_per_photo(qtbot: QtBot, wind
         button(window.message_box, "Replace").click()
     new = doubt_of(fixed.alpha).score
     assert fixed.review.doubt == new and filmstrip_text(window, fixed).splitlines()[-1] == f"⚠ {new:.2f}"
+
+
+def test_recovered_work_saves_to_its_project_and_autosave_is_a_preference(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from clearbg_desktop.core.project import read_project
+    from clearbg_desktop.gui.preferences_dialog import open_preferences
+
+    document = open_shoot(qtbot, window, tmp_path / "shoot", 1)[0]
+    project = tmp_path / "work.clearbg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
+    window.window_actions.save.trigger()
+    window.window_actions.invert.trigger()  # edited after saving, then a crash
+    written = window.projects.autosave()
+    crashed = written[0].with_name("999999999-1.clearbg")
+    written[0].rename(crashed)
+    edited = document.alpha.copy()
+    window.window_actions.close_doc.trigger()
+    button(window.message_box, "Discard").click()
+    box = window.projects.offer_recovery()
+    assert box is not None and "p0.png" in box.text() and "work.clearbg" in box.text()
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        button(box, "Recover").click()
+    recovered = blocker.args[0]
+    assert recovered.project_path == project and window.isWindowModified()
+
+    def no_dialog(*_: object, **__: object) -> tuple[str, str]:
+        raise AssertionError("Ctrl+S asked for a new file")
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", no_dialog)
+    window.window_actions.save.trigger()
+    np.testing.assert_array_equal(read_project(project).alpha, edited)
+    assert not window.isWindowModified()
+    dialog = open_preferences(window)
+    dialog.autosave_box.setValue(7)
+    dialog.accept()
+    assert window.settings.autosave_minutes == 7 and window.projects.autosave_timer.interval() == 7 * 60_000
