@@ -59,9 +59,18 @@ class BatchItem:
 class EditedPhoto:
     """A photo the user edited in the window: exported with this mask (no decoding, no model) and these options."""
 
-    loaded: LoadedImage
-    alpha: Image.Image
+    loaded: LoadedImage | None  # None: decoded when its turn comes, by ``source``
+    alpha: Image.Image | None
     options: ExportOptions | None = None  # None: the job's
+    # A photo whose full pixels were evicted (#32): decoded again only when it is exported, so exporting a
+    # whole shoot holds one photo at a time. Raises ImageLoadError when its file is gone.
+    source: Callable[[], tuple[LoadedImage, Image.Image]] | None = None
+
+    def photo(self) -> tuple[LoadedImage, Image.Image]:
+        if self.loaded is not None and self.alpha is not None:
+            return self.loaded, self.alpha
+        assert self.source is not None
+        return self.source()
 
 
 @dataclass
@@ -454,7 +463,12 @@ def iter_export(
         if cancel.is_set():
             break
         edited = plan.edited[item]
-        yield progress(encode(item, edited.loaded, edited.alpha, None, edited.options))
+        try:
+            photo, mask = edited.photo()
+        except ImageLoadError as exc:
+            yield progress(FileResult(item, "failed", str(exc)))
+            continue
+        yield progress(encode(item, photo, mask, None, edited.options))
     todo = [item for item in todo if item not in plan.edited and not cancel.is_set()]
     if segmenter is None or not todo:
         report.cancelled = cancel.is_set() and done < total

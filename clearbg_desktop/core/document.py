@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,6 +147,31 @@ class Document:
         if self._alpha is not None:
             return self._alpha
         return None if self._packed is None else self._packed.unpack_alpha()
+
+    @property
+    def exportable(self) -> bool:
+        """Has a mask and a photo, in memory or decodable again from its file (export all takes it)."""
+        return self.has_mask and (self.loaded is not None or self.evicted)
+
+    @property
+    def mask_edited(self) -> bool:
+        """The user changed the model's mask (answered without inflating packed masks)."""
+        if self._packed is not None:
+            return self._packed.predicted is not None or not self._packed.same
+        return self._alpha is not None and self._predicted is not None and not np.array_equal(self._alpha,
+                                                                                                self._predicted)
+
+    def export_source(self) -> Callable[[], tuple[LoadedImage, Image.Image]]:
+        """The photo and its edited mask as they are now, for an export that runs later: an evicted photo is
+        decoded again then (one at a time in a whole-shoot export), not now."""
+        loaded, alpha, packed = self.loaded, None if self._alpha is None else self._alpha.copy(), self._packed
+        assert alpha is not None or packed is not None, "no mask to export"
+
+        def source() -> tuple[LoadedImage, Image.Image]:
+            mask = alpha if alpha is not None else packed.unpack_alpha()  # type: ignore[union-attr]
+            return loaded if loaded is not None else reload_photo(self), Image.fromarray(mask, "L")
+
+        return source
 
     def resident_bytes(self) -> int:
         """Full-resolution data held now: what evicting would give back (roughly, Pillow's RGB is 4 B/px)."""

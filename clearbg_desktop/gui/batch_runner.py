@@ -114,8 +114,7 @@ class BatchRunner(QObject):
     def _edited_in_window(self, plan: BatchPlan, options: ExportOptions) -> dict:
         """Photos of the batch that are open with edits: their edited mask, not the model's, is written."""
         open_photos = {d.path.resolve(): d for d in self.window.workspace.documents
-                       if d.path is not None and d.ready and d.predicted is not None
-                       and not (d.alpha is not None and (d.alpha == d.predicted).all())}
+                       if d.path is not None and d.exportable and d.mask_edited}
         edited = {}
         for item in plan.items:
             document = open_photos.get(item.source.resolve())
@@ -154,7 +153,7 @@ class BatchRunner(QObject):
     def export_documents(self, documents: list[Document], output: Path, options: ExportOptions,
                          existing: str = "rename", quit_after: bool = False) -> None:
         """Every photo with its own edited mask; each written one counts as exported (the quit prompt knows)."""
-        documents = [d for d in documents if d.ready]
+        documents = [d for d in documents if d.exportable]  # evicted photos too: decoded again when written
         if not documents or self.running:
             return
         plan = plan_documents(documents, output, options, resolve_model(self.window.settings.model).name)

@@ -177,6 +177,14 @@ class MaskCanvas(QGraphicsView):
             else:
                 self.zoom_fit()
 
+    def show_preview(self, image: QImage) -> None:
+        """A photo being decoded again (#32): its screen-sized preview, fitted; not paintable until it is back."""
+        self.document = None
+        self._generation += 1  # a render in flight is for another photo
+        self._pending_render = self._fit_when_rendered = False
+        self._show(image)
+        self.zoom_fit()
+
     @property
     def is_rendering(self) -> bool:
         return self._pending_render

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -43,10 +42,9 @@ def source_of(document: Document) -> Path:
 
 def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
     """The window's mask already holds the photo's refinement; only its own colour decontamination is kept."""
-    assert document.loaded is not None and document.alpha is not None
     own = document.export_options.refine if document.export_options is not None else options.refine
-    return EditedPhoto(document.loaded, Image.fromarray(document.alpha.copy(), "L"),
-                       options.with_changes(refine=RefineSettings(decontaminate=own.decontaminate)))
+    return EditedPhoto(None, None, options.with_changes(refine=RefineSettings(decontaminate=own.decontaminate)),
+                       source=document.export_source())  # an evicted photo is decoded when written (#32)
 
 
 def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str) -> BatchPlan:

@@ -41,6 +41,8 @@ from clearbg_desktop.gui.batch_runner import BatchRunner
 from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.export_runner import ExportRunner
 from clearbg_desktop.gui.filmstrip import Filmstrip, dropped_photos
+from clearbg_desktop.gui.mask_scheduler import MaskScheduler
+from clearbg_desktop.gui.photo_memory import PhotoMemory
 from clearbg_desktop.gui.project_files import ProjectFiles
 from clearbg_desktop.gui.qimage import loaded_from_clipboard
 from clearbg_desktop.gui.quit_guard import QuitGuard
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self.refine = RefinePreview(self)
         self.quit_guard = QuitGuard(self)
         self.projects = ProjectFiles(self)
+        self.masks = MaskScheduler(self)  # a shoot's masks, the shown photo first (#32)
+        self.photo_memory = PhotoMemory(self)  # full pixels within the memory budget (#32)
         self.undo_group.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
         self.window_actions = WindowActions(self)
         self.brush_bar = self.window_actions.brush_bar
@@ -156,11 +160,12 @@ class MainWindow(QMainWindow):
                 continue
             document = Document(title=path.name, path=path)
             self.add_document(document)
-            self.submit(SegmentRequest(self.workspace.new_request(document.doc_id), document.doc_id, path=path))
+            self.masks.enqueue(document)
             self.window_actions.remember_recent(path)
             opened.append(document)
         if opened:
             self.show_document(opened[-1])
+        self.masks.dispatch()
         return opened
 
     def open_document_of(self, path: Path) -> Document | None:
@@ -197,12 +202,14 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(stack)
         self.undo_stacks[document.doc_id] = stack
         self.filmstrip.add(document)
+        self.photo_memory.request_thumbnail(document)
 
     def submit(self, request: SegmentRequest) -> None:
         self.status.set_pending(self.workspace.pending)
         document = self.workspace.by_id(request.doc_id)
         if document is not None:
             self.statusBar().showMessage(f"Cutting out {document.title}…")
+        self.masks.sent(request)
         self.inference.submit.emit(request)
 
     # ----- worker results ----------------------------------------------------------------
@@ -212,13 +219,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{description} ready", 3000)
 
     def _on_photo_loaded(self, request_id: int, doc_id: int, loaded: LoadedImage, views: DecodedViews) -> None:
+        self.masks.settled(request_id, photo_only=True)
         document = self.workspace.by_id(doc_id)
         if document is None or not self.workspace.is_latest(request_id, doc_id):
             return
         if document.loaded is loaded and document.alpha is not None:
             return  # a re-run of the model on the photo already shown
         document.set_photo(loaded, views.rgb, views.display)
-        self.filmstrip.set_thumbnail(doc_id, views.thumbnail)
+        self.keep_views(document, views)
         if document.restore is not None:  # a reopened project: its mask and history, no model run
             self.workspace.finish(doc_id)
             self.projects.restore(document)
@@ -243,7 +251,13 @@ class MainWindow(QMainWindow):
         if loaded.notes:
             self.statusBar().showMessage(f"{document.title}: {'; '.join(loaded.notes)}", 8000)
 
+    def keep_views(self, document: Document, views: DecodedViews) -> None:
+        """What a photo keeps when its full pixels are evicted: preview and thumbnail."""
+        document.preview, document.thumbnail = views.preview, views.thumbnail
+        self.filmstrip.set_thumbnail(document.doc_id, views.thumbnail)
+
     def _on_segmented(self, request_id: int, doc_id: int, alpha: np.ndarray) -> None:
+        self.masks.settled(request_id)
         document = self.workspace.by_id(doc_id)
         if document is None or not self.workspace.is_latest(request_id, doc_id):
             return  # closed meanwhile, or superseded by a newer request
@@ -260,8 +274,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{document.title}: mask ready", 4000)
         self._update_actions()
         self.document_ready.emit(document)
+        self.photo_memory.enforce()
 
     def _on_failed(self, request_id: int, doc_id: int, message: str) -> None:
+        self.masks.settled(request_id)
         document = self.workspace.by_id(doc_id)
         if document is None or not self.workspace.is_latest(request_id, doc_id):
             return
@@ -291,6 +307,7 @@ class MainWindow(QMainWindow):
             self.undo_group.setActiveStack(stack)
         self.filmstrip.select(document.doc_id)
         self.canvas.set_document(document)
+        self.photo_memory.show(document)  # evicted: its preview now, full pixels when decoded again
         self.setWindowTitle(f"{document.title}[*] — ClearBG")
         self.setWindowModified(stack is not None and not stack.isClean())
         self._update_actions()
@@ -302,6 +319,8 @@ class MainWindow(QMainWindow):
 
     def remove_document(self, document: Document) -> None:
         self.filmstrip.remove(document.doc_id)
+        self.masks.discard(document)
+        self.photo_memory.forget(document)
         was_current = document is self.workspace.current
         following = self.workspace.remove(document)
         stack = self.undo_stacks.pop(document.doc_id, None)
@@ -430,6 +449,7 @@ class MainWindow(QMainWindow):
         self.inference.stop()
         self.batch.stop(closing=True)
         QThreadPool.globalInstance().waitForDone()  # exports and previews in flight finish (atomically)
+        self.photo_memory.stop()
         self.projects.clean_quit()
         self.settings.save()
         super().closeEvent(event)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.devices import DEVICE_CHOICES, device_availability, preferred_device_type
+from clearbg_desktop.core.memory_budget import MAX_BUDGET_MIB, MIN_BUDGET_MIB
 from clearbg_desktop.core.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
 from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
 from clearbg_desktop.core.model_library import (
@@ -125,6 +126,15 @@ class PreferencesDialog(QDialog):
         self.autosave_box.setValue(settings.autosave_minutes)
         self.autosave_box.setToolTip("How often unsaved edits are kept aside, to be recovered after a crash")
         layout.addRow("Autosave every:", self.autosave_box)
+        self.memory_box = QSpinBox(page)
+        self.memory_box.setObjectName("MemoryBudget")
+        self.memory_box.setRange(MIN_BUDGET_MIB, MAX_BUDGET_MIB)
+        self.memory_box.setSingleStep(256)
+        self.memory_box.setSuffix(" MiB")
+        self.memory_box.setValue(settings.memory_budget_mib)
+        self.memory_box.setToolTip("Memory for the open photos' pixels. Photos not on screen keep a preview and "
+                                   "their masks within it, and are decoded again when shown or exported")
+        layout.addRow("Memory for photos:", self.memory_box)
         return page
 
     # ----- Models ------------------------------------------------------------------------
@@ -332,6 +342,7 @@ def open_preferences(window: MainWindow) -> PreferencesDialog:
     """Edit ▸ Preferences: OK applies the device and model to the window's worker."""
     dialog = PreferencesDialog(window.settings, window)
     dialog.accepted.connect(lambda: window.projects.set_autosave_minutes(dialog.autosave_box.value()))
+    dialog.accepted.connect(lambda: window.photo_memory.set_budget_mib(dialog.memory_box.value()))
     dialog.accepted.connect(lambda: window.apply_preferences(dialog.device(), dialog.model()))
     dialog.full_model_installed.connect(lambda: window.apply_preferences(window.settings.device, window.settings.model))
     dialog.open()

@@ -6,6 +6,7 @@ a new request supersedes an old one without having to interrupt a forward pass.
 
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,13 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
+from clearbg_desktop.core.document import Document, reload_photo
 from clearbg_desktop.core.engines import Engine, load_segmenter
 from clearbg_desktop.core.export import ExportOptions, export_photo
 from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image
 from clearbg_desktop.core.model_choice import AUTO, model_label, resolve_model
 from clearbg_desktop.core.paths import log_dir
+from clearbg_desktop.core.thumbnails import quick_thumbnail
 from clearbg_desktop.core.weights import WeightsError
 from clearbg_desktop.gui.colour_space import to_display
 
@@ -34,6 +37,7 @@ class SegmentRequest:
 
 
 THUMBNAIL_SIZE = (192, 144)
+PREVIEW_SIDE = 1600  # px, the long side of the preview shown while an evicted photo is decoded again
 
 
 @dataclass(frozen=True)
@@ -41,16 +45,24 @@ class DecodedViews:
     rgb: np.ndarray
     thumbnail: np.ndarray  # in display colours
     display: np.ndarray | None = None  # the photo in display colours, when they differ from its own
+    preview: bytes | None = None  # JPEG in display colours, at most PREVIEW_SIDE (kept when the photo is evicted)
+
+
+def _fitted(image: Image.Image, box: tuple[int, int]) -> Image.Image:
+    scale = min(box[0] / image.width, box[1] / image.height, 1.0)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image if size == image.size else image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def decoded_views(loaded: LoadedImage) -> DecodedViews:
-    scale = min(THUMBNAIL_SIZE[0] / loaded.rgb.width, THUMBNAIL_SIZE[1] / loaded.rgb.height, 1.0)
-    size = (max(1, round(loaded.rgb.width * scale)), max(1, round(loaded.rgb.height * scale)))
-    thumbnail = loaded.rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    """Everything the window shows of a decoded photo, made off the GUI thread."""
+    preview = _fitted(loaded.rgb, (PREVIEW_SIDE, PREVIEW_SIDE))
+    thumbnail = to_display(np.asarray(_fitted(preview, THUMBNAIL_SIZE)), loaded.icc_profile)
+    buffer = io.BytesIO()
+    Image.fromarray(to_display(np.asarray(preview), loaded.icc_profile)).save(buffer, "JPEG", quality=88)
     rgb = np.asarray(loaded.rgb)
     display = to_display(rgb, loaded.icc_profile)
-    return DecodedViews(rgb, to_display(np.asarray(thumbnail), loaded.icc_profile),
-                        display if display is not rgb else None)
+    return DecodedViews(rgb, thumbnail, display if display is not rgb else None, buffer.getvalue())
 
 
 class InferenceWorker(QObject):
@@ -231,3 +243,50 @@ class BatchWorker(QObject):
         except OSError:
             pass  # the summary dialog still lists every failure
         self.finished.emit(report)
+
+
+class DecodeSignals(QObject):
+    """Signals (delivered in the receiver's thread):
+        thumbnailed(int, object): doc id, a thumbnail (HxWx3 uint8, display colours).
+        decoded(int, object, object): doc id, LoadedImage, DecodedViews.
+        failed(int, str): doc id, a message for the user.
+    """
+
+    thumbnailed = Signal(int, object)
+    decoded = Signal(int, object, object)
+    failed = Signal(int, str)
+
+
+class ThumbnailJob(QRunnable):
+    """A filmstrip thumbnail from the EXIF thumbnail or a draft decode (``core.thumbnails``)."""
+
+    def __init__(self, signals: DecodeSignals, doc_id: int, path: Path) -> None:
+        super().__init__()
+        self._signals, self._doc_id, self._path = signals, doc_id, path
+
+    def run(self) -> None:
+        try:
+            quick = quick_thumbnail(self._path, THUMBNAIL_SIZE)
+        except ImageLoadError:
+            return  # the full decode reports what is wrong with the photo
+        self._signals.thumbnailed.emit(self._doc_id, to_display(np.asarray(quick.image), quick.icc_profile))
+
+
+class DecodeJob(QRunnable):
+    """Decode a photo at full resolution again (it was evicted, or is shown before the model reached it)."""
+
+    def __init__(self, signals: DecodeSignals, document: Document) -> None:
+        super().__init__()
+        self._signals, self._document = signals, document
+
+    def run(self) -> None:
+        try:
+            loaded = reload_photo(self._document)
+            views = decoded_views(loaded)
+        except ImageLoadError as exc:
+            self._signals.failed.emit(self._document.doc_id, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the user must hear of it, not find a blank canvas
+            self._signals.failed.emit(self._document.doc_id, f"{self._document.title}: {type(exc).__name__}: {exc}")
+            return
+        self._signals.decoded.emit(self._document.doc_id, loaded, views)

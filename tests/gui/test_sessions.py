@@ -169,7 +169,7 @@ def test_batch_review_opens_doubtful_photos_worst_first_and_replaces_outputs(
     for document in documents:
         if not document.ready:
             qtbot.waitUntil(lambda d=document: d.ready, timeout=WAIT_MS)
-    rows = [window.filmstrip.item(i).text() for i in range(window.filmstrip.count())]
+    rows = [window.filmstrip.row_text(i) for i in range(window.filmstrip.count())]
     assert all(row.splitlines()[1].startswith("⚠ ") for row in rows)
     worst = documents[0]
     assert window.workspace.current is worst

@@ -1,0 +1,117 @@
+"""Masks for a whole shoot, made in the background: the photo on screen and its neighbours first
+(``core.mask_queue``), one photo at a time in the model's hands, with "masks 120 of 500", Pause and Cancel in
+the status bar.
+
+One request at a time (not all 500 queued in the worker's event queue) is what lets the order follow the user:
+the next photo is chosen when the model is free, from where the user is now.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.mask_queue import MaskQueue
+from clearbg_desktop.gui.workers import SegmentRequest
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+class MaskProgress(QWidget):
+    """The status bar's "masks 120 of 500" with Pause/Resume and Cancel (hidden when nothing waits)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MaskProgress")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel("", self)
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setObjectName("PauseMasks")
+        self.pause_button.setToolTip("Stop making masks after the photo in hand; Resume goes on")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("CancelMasks")
+        self.cancel_button.setToolTip("Make no more masks for the photos still waiting (Re-run model makes one)")
+        for widget in (self.label, self.pause_button, self.cancel_button):
+            layout.addWidget(widget)
+        self.setVisible(False)
+
+
+class MaskScheduler(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.queue = MaskQueue()
+        self._in_flight: dict[int, tuple[int, bool]] = {}  # request id -> (doc id, a mask was asked for)
+        self._queued: set[int] = set()  # request ids sent from the queue (they count in "masks 120 of 500")
+        self.progress = MaskProgress(window)
+        self.progress.pause_button.clicked.connect(self.toggle_pause)
+        self.progress.cancel_button.clicked.connect(self.cancel)
+        window.status.addPermanentWidget(self.progress)
+
+    @property
+    def busy(self) -> set[int]:
+        """Doc ids in the model's hands now (their pixels must stay)."""
+        return {doc_id for doc_id, _ in self._in_flight.values()}
+
+    def enqueue(self, document: Document) -> None:
+        """Wait for the model; ``dispatch`` starts it (after the window has chosen what to show)."""
+        self.queue.add(document.doc_id)
+        self._show_progress()
+
+    def discard(self, document: Document) -> None:
+        self.queue.discard(document.doc_id)
+        self._show_progress()
+
+    def sent(self, request: SegmentRequest) -> None:
+        self._in_flight[request.request_id] = (request.doc_id, request.segment)
+
+    def settled(self, request_id: int, photo_only: bool = False) -> None:
+        """The worker is done with ``request_id`` (``photo_only``: it decoded; a mask may still follow)."""
+        entry = self._in_flight.get(request_id)
+        if entry is None or (photo_only and entry[1]):
+            return
+        del self._in_flight[request_id]
+        if request_id in self._queued:
+            self._queued.discard(request_id)
+            self.queue.finished_one()
+        self.dispatch()
+
+    def dispatch(self) -> None:
+        """Send the next photo to the model when it is free."""
+        window = self.window
+        while not self._in_flight:
+            current = window.workspace.current
+            doc_id = self.queue.take_next(window.filmstrip.order(), None if current is None else current.doc_id)
+            if doc_id is None:
+                break
+            document = window.workspace.by_id(doc_id)
+            if document is None:
+                continue
+            request_id = window.workspace.new_request(doc_id)
+            self._queued.add(request_id)
+            if document.loaded is not None:
+                window.submit(SegmentRequest(request_id, doc_id, loaded=document.loaded))
+            else:
+                window.submit(SegmentRequest(request_id, doc_id, path=document.path))
+        self._show_progress()
+
+    def toggle_pause(self) -> None:
+        self.queue.paused = not self.queue.paused
+        self.progress.pause_button.setText("Resume" if self.queue.paused else "Pause")
+        self.dispatch()
+
+    def cancel(self) -> None:
+        dropped = self.queue.cancel()
+        self.progress.pause_button.setText("Pause")
+        self.window.statusBar().showMessage(f"Masks cancelled for {dropped} photo(s) (Re-run model makes one)", 5000)
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        text = self.queue.progress_text()
+        self.progress.label.setText(text)
+        self.progress.setVisible(bool(text))

@@ -1,0 +1,141 @@
+"""A whole shoot in bounded memory (#32): thumbnails off the GUI thread, full pixels only for the photo on
+screen and a recent one or two within the budget (``core.memory_budget``), decoding again on the way back.
+
+Shown again, an evicted photo appears at once from its preview and at full resolution when decoded; if its
+file vanished meanwhile the user reads why, and its masks and edits stay (``core.document.reload_photo``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
+
+from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.image_io import LoadedImage
+from clearbg_desktop.core.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib
+from clearbg_desktop.gui.qimage import array_to_qimage
+from clearbg_desktop.gui.workers import DecodedViews, DecodeJob, DecodeSignals, ThumbnailJob
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+
+class PhotoMemory(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.residency = Residency(clamp_budget_mib(window.settings.memory_budget_mib) * MIB)
+        self.signals = DecodeSignals(self)
+        self.signals.thumbnailed.connect(self._on_thumbnailed)
+        self.signals.decoded.connect(self._on_decoded)
+        self.signals.failed.connect(self._on_failed)
+        self.thumbnail_pool = QThreadPool(self)  # its own: a shoot's thumbnails never wait behind a decode
+        self.thumbnail_pool.setMaxThreadCount(1)
+        self.decode_pool = QThreadPool(self)
+        self.decode_pool.setMaxThreadCount(1)
+        self._decoding: set[int] = set()
+        self.label = QLabel("", window)
+        self.label.setObjectName("MemoryLabel")
+        self.label.setVisible(False)
+        window.status.addPermanentWidget(self.label)
+
+    def set_budget_mib(self, budget_mib: int) -> None:
+        """Preferences ▸ Memory for photos: kept from now on (and saved with the settings)."""
+        self.window.settings.memory_budget_mib = clamp_budget_mib(budget_mib)
+        self.residency.budget_bytes = self.window.settings.memory_budget_mib * MIB
+        self.enforce()
+
+    # ----- thumbnails --------------------------------------------------------------------
+    def request_thumbnail(self, document: Document) -> None:
+        if document.path is not None:
+            self.thumbnail_pool.start(ThumbnailJob(self.signals, document.doc_id, document.path))
+
+    def _on_thumbnailed(self, doc_id: int, thumbnail: np.ndarray) -> None:
+        document = self.window.workspace.by_id(doc_id)
+        if document is not None and document.thumbnail is None:  # a full decode's thumbnail is better
+            self.window.filmstrip.set_thumbnail(doc_id, thumbnail)
+
+    # ----- eviction ----------------------------------------------------------------------
+    def photo_bytes(self) -> tuple[dict[int, int], int]:
+        """(full-resolution bytes per photo holding any, bytes every photo keeps anyway)."""
+        documents = self.window.workspace.documents
+        resident = {d.doc_id: n for d in documents if (n := d.resident_bytes()) > 0}
+        return resident, sum(d.kept_bytes() for d in documents)
+
+    def enforce(self) -> list[Document]:
+        """Evict what the budget and the recent-photos rule say; returns the evicted photos."""
+        window = self.window
+        current = window.workspace.current
+        pinned = {d.doc_id for d in window.workspace.documents if not d.can_evict or d.doc_id in window.masks.busy}
+        if current is not None:
+            pinned.add(current.doc_id)
+        resident, kept = self.photo_bytes()
+        evicted = []
+        for doc_id in self.residency.evictions(resident, kept, pinned):
+            document = window.workspace.by_id(doc_id)
+            if document is not None:
+                document.evict()
+                evicted.append(document)
+        self._show_use()
+        return evicted
+
+    def _show_use(self) -> None:
+        resident, kept = self.photo_bytes()
+        used, budget = sum(resident.values()) + kept, self.residency.budget_bytes
+        self.label.setVisible(used >= CLOSE_TO_BUDGET * budget)
+        self.label.setText(f"Photos: {used / MIB / 1024:.1f} of {budget / MIB / 1024:.1f} GiB")
+        self.label.setToolTip("Memory the open photos use, of the budget in Preferences; photos not on screen "
+                              "keep a preview and their masks, and are decoded again when shown")
+
+    # ----- showing -----------------------------------------------------------------------
+    def show(self, document: Document) -> None:
+        """The window shows ``document``: if its pixels are not in memory, its preview now and a decode."""
+        self.residency.touch(document.doc_id)
+        if document.loaded is not None or document.path is None or document.restore is not None:
+            self.enforce()
+            return
+        if document.error is not None and not document.evicted:
+            return  # could not be decoded at all
+        picture = document.preview
+        image = QImage.fromData(picture) if picture is not None else (
+            array_to_qimage(document.thumbnail) if document.thumbnail is not None else QImage())
+        if not image.isNull():
+            self.window.canvas.show_preview(image)
+        if document.doc_id not in self._decoding:
+            self._decoding.add(document.doc_id)
+            self.decode_pool.start(DecodeJob(self.signals, document))
+
+    def _on_decoded(self, doc_id: int, loaded: LoadedImage, views: DecodedViews) -> None:
+        self._decoding.discard(doc_id)
+        window = self.window
+        document = window.workspace.by_id(doc_id)
+        if document is None or document.loaded is not None:
+            return  # closed meanwhile, or the model's decode came first
+        window.keep_views(document, views)
+        document.set_photo(loaded, views.rgb, views.display)
+        if document is window.workspace.current:
+            window.show_document(document)  # enforces the budget too
+        else:
+            self.enforce()
+
+    def _on_failed(self, doc_id: int, message: str) -> None:
+        self._decoding.discard(doc_id)
+        document = self.window.workspace.by_id(doc_id)
+        if document is None or document.loaded is not None:
+            return
+        if document.evicted:  # its masks and history stay; the preview stays on screen
+            self.window.statusBar().showMessage(message, 10000)
+            self.window.show_error("Could not show the photo at full resolution", message)
+
+    def forget(self, document: Document) -> None:
+        self.residency.forget(document.doc_id)
+
+    def stop(self) -> None:
+        """Quitting: drop waiting thumbnails and decodes, wait for the ones running."""
+        for pool in (self.thumbnail_pool, self.decode_pool):
+            pool.clear()
+            pool.waitForDone()
