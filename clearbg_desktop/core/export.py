@@ -272,7 +272,9 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
 
     A downscaled preview has more detail per pixel and overestimates (about 2× at 24 MP), so this
     encodes a few full-resolution horizontal bands spread over the picture, at the output's own
-    scale, and extrapolates their bytes per pixel to the output's size, plus the metadata it carries.
+    scale, and extrapolates their bytes per pixel to the output's size, plus the metadata it carries. Each band
+    is a whole file with its own headers (a JPEG's tables are ~600 bytes): counted once, not once per band, or a
+    small JPEG's estimate came out twice its size.
     """
     box = _output_box(loaded, alpha, options)
     crop_width, crop_height = box[2] - box[0], box[3] - box[1]
@@ -281,6 +283,7 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
     band_options = options.with_changes(crop_to_subject=False, resize_long_edge=None, resize_percent=None)
     step = max(1, crop_height // bands)
     sampled_bytes = sampled_pixels = 0
+    headers = 0  # bytes of a file with (almost) no pixels, in the bands' format
     for index in range(bands):
         top = box[1] + index * step + max(0, (step - band_height) // 2)
         bottom = min(top + band_height, box[3])
@@ -302,10 +305,13 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
                                      Image.Resampling.LANCZOS)
         encoded = encode_image(picture, options.format, quality=options.quality, lossless=options.lossless,
                                png_compress_level=options.png_compress_level)
-        sampled_bytes += len(encoded)
+        if not headers:
+            headers = len(encode_image(Image.new(picture.mode, (8, 8)), options.format, quality=options.quality,
+                                       lossless=options.lossless, png_compress_level=options.png_compress_level))
+        sampled_bytes += max(0, len(encoded) - headers)
         sampled_pixels += picture.width * picture.height
     metadata = 0 if options.mask_only else (len(loaded.icc_profile or b"") * options.keep_icc
                                             + len(loaded.exif or b"") * options.keep_exif)
     per_pixel = sampled_bytes / max(sampled_pixels, 1)
-    return int(per_pixel * out_width * out_height + metadata)
+    return int(per_pixel * out_width * out_height + headers + metadata)
 

@@ -43,6 +43,7 @@ from clearbg_desktop.gui.export_runner import ExportRunner
 from clearbg_desktop.gui.filmstrip import Filmstrip, dropped_photos
 from clearbg_desktop.gui.mask_scheduler import MaskScheduler
 from clearbg_desktop.gui.photo_memory import PhotoMemory
+from clearbg_desktop.gui.hold_compare import HoldToCompare
 from clearbg_desktop.gui.project_files import ProjectFiles
 from clearbg_desktop.gui.qimage import loaded_from_clipboard
 from clearbg_desktop.gui.quit_guard import QuitGuard
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.batch = BatchRunner(self)
         self.refine = RefinePreview(self)
         self.quit_guard = QuitGuard(self)
+        self.hold_compare = HoldToCompare(self)
         self.projects = ProjectFiles(self)
         self.masks = MaskScheduler(self)  # a shoot's masks, the shown photo first (#32)
         self.photo_memory = PhotoMemory(self)  # full pixels within the memory budget (#32)

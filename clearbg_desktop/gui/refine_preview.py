@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QToolTip
 
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.mask_edits import MaskEdit
@@ -21,6 +23,8 @@ from clearbg_desktop.gui.colour_space import to_display
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
+
+BRUSH_PAUSED = "The brush is paused while the refinement is previewed: Apply (Enter) or Reset (Esc) it first"
 
 
 class PreviewSignals(QObject):
@@ -68,6 +72,17 @@ class RefinePreview(QObject):
         panel.preview_requested.connect(self.request)
         panel.applied.connect(self.apply)
         panel.cancelled.connect(self.cancel)
+        window.canvas.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """A brush press while a preview is on screen does nothing: say why, in the status bar and at the cursor."""
+        if (event.type() == QEvent.Type.MouseButtonPress and self.base is not None
+                and not self.window.canvas.painting_enabled):
+            assert isinstance(event, QMouseEvent)
+            if event.button() == Qt.MouseButton.LeftButton:
+                self.window.statusBar().showMessage(BRUSH_PAUSED, 8000)
+                QToolTip.showText(event.globalPosition().toPoint(), BRUSH_PAUSED, self.window.canvas)
+        return False
 
     def request(self, settings: RefineSettings) -> None:
         document = self.window.workspace.current
@@ -137,6 +152,7 @@ class RefinePreview(QObject):
                 document.alpha[...] = base
             if document is self.window.workspace.current:
                 self.window.canvas.refresh()
+            self.window.statusBar().showMessage("Refinement reset", 3000)  # not "Refinement preview…" any more
         self.window.canvas.painting_enabled = True
 
     def leave(self, document: Document) -> None:

@@ -290,3 +290,57 @@ def test_recovered_work_saves_to_its_project_and_autosave_is_a_preference(
     dialog.autosave_box.setValue(7)
     dialog.accept()
     assert window.settings.autosave_minutes == 7 and window.projects.autosave_timer.interval() == 7 * 60_000
+
+
+def test_holding_backslash_compares_wherever_the_focus_is(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    open_shoot(qtbot, window, tmp_path / "shoot", 1)
+    window.filmstrip.setFocus()
+    for widget in (window.filmstrip, window.refine_panel.apply_button):
+        qtbot.keyPress(widget, Qt.Key.Key_Backslash)
+        assert window.canvas.comparing
+        qtbot.keyRelease(widget, Qt.Key.Key_Backslash)
+        assert not window.canvas.comparing
+
+
+def test_a_brush_press_during_a_refine_preview_says_why_and_reset_clears_the_status(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolTip
+
+    from clearbg_desktop.core.refine import RefineSettings
+    from tests.gui.test_brushes import view_point
+
+    open_shoot(qtbot, window, tmp_path / "shoot", 1)
+    window.refine.request(RefineSettings(feather=3.0))
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refinement preview"), timeout=WAIT_MS)
+    before = window.workspace.current.alpha.copy()
+    qtbot.mousePress(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window.canvas, 100, 100))
+    qtbot.mouseRelease(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window.canvas, 100, 100))
+    message = window.statusBar().currentMessage()
+    assert "brush is paused" in message and "Apply" in message and "Reset" in message
+    assert QToolTip.text() == message
+    np.testing.assert_array_equal(window.workspace.current.alpha, before)
+    window.refine_panel.reset_button.click()
+    assert not window.statusBar().currentMessage().startswith("Refinement preview")
+
+
+def test_the_jpeg_size_estimate_is_close_to_the_file_written(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    import re
+
+    open_shoot(qtbot, window, tmp_path / "shoot", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    for fmt in ("jpg", "png"):
+        window.window_actions.export.trigger()
+        dialog = window.exporter.dialog
+        dialog.folder_edit.setText(str(out))
+        dialog.form.format_box.setCurrentIndex(dialog.form.format_box.findData(fmt))
+        dialog.refresh()
+        number, unit = re.search(r"about ([\d.]+) (bytes|KB|MB)", dialog.size_label.text()).groups()
+        estimate = float(number) * {"bytes": 1, "KB": 1024, "MB": 1024 ** 2}[unit]
+        with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+        written = Path(blocker.args[0]).stat().st_size
+        assert abs(estimate / written - 1) < 0.15, (fmt, estimate, written)
