@@ -177,8 +177,12 @@ class WindowActions:
     def rebuild_recent_menu(self) -> None:
         files = self.recent_files()
         self.recent_menu.clear()
+        names = [Path(name).name for name in files]
         for name in files:
-            action = self.recent_menu.addAction(Path(name).name)
+            label = Path(name).name
+            if names.count(label) > 1:  # two "101.jpg" from two shoots: say which folder
+                label = f"{label} — {Path(name).parent}"
+            action = self.recent_menu.addAction(label)
             action.setToolTip(name)
             action.triggered.connect(lambda _=False, n=name: self.window.open_paths([Path(n)]))
         self.recent_menu.setEnabled(bool(files))

@@ -198,7 +198,8 @@ class BatchSummaryDialog(QDialog):
         self.failures.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.failures.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
         for result in report.failed:
-            item = QListWidgetItem(f"{result.item.source.name}: {result.message}")
+            name = result.item.source.name
+            item = QListWidgetItem(f"{name}: {result.message.removeprefix(f'{name}: ')}")  # the name once
             item.setToolTip(f"{result.item.source}\n{result.message}")
             self.failures.addItem(item)
         if report.failed:

@@ -159,5 +159,6 @@ class ExportRunner(QObject):
     def _on_failed(self, job: ExportJob, message: str) -> None:
         self.jobs.discard(job)
         self._origin.pop(job, None)
+        self.window.statusBar().showMessage("Export failed", 5000)  # not "Exporting …" under the error
         self.window.show_error("Export failed", message)
         self.failed.emit(message)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import QToolTip
 
 from clearbg_desktop.core.document import Document
@@ -73,6 +73,15 @@ class RefinePreview(QObject):
         panel.applied.connect(self.apply)
         panel.cancelled.connect(self.cancel)
         window.canvas.viewport().installEventFilter(self)
+        # Enter applies and Esc resets a preview on screen, wherever the focus is (the brush waits on them)
+        self.shortcuts = [QShortcut(QKeySequence(key), window, slot) for key, slot in (
+            (Qt.Key.Key_Return, panel.apply_button.click), (Qt.Key.Key_Enter, panel.apply_button.click),
+            (Qt.Key.Key_Escape, panel.reset_button.click))]
+        self._enable_shortcuts(False)
+
+    def _enable_shortcuts(self, enabled: bool) -> None:
+        for shortcut in self.shortcuts:
+            shortcut.setEnabled(enabled)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """A brush press while a preview is on screen does nothing: say why, in the status bar and at the cursor."""
@@ -97,6 +106,7 @@ class RefinePreview(QObject):
         self._jobs.add(job)
         job.signals.ready.connect(self._on_ready)
         self.window.canvas.painting_enabled = False  # painting over a preview would be lost on cancel
+        self._enable_shortcuts(True)
         self.window.statusBar().showMessage("Refining…")
         QThreadPool.globalInstance().start(job)
 
@@ -132,6 +142,7 @@ class RefinePreview(QObject):
         document.alpha[...] = refined
         document.preview_rgb = None  # decontamination is an export setting (kept below), not an edit of the photo
         self.window.canvas.painting_enabled = True
+        self._enable_shortcuts(False)
         if not np.array_equal(base, refined):
             self.window.push_edit(document, MaskEdit.whole(base, refined, "Refine edge"))
         self.window.canvas.refresh()
@@ -154,6 +165,7 @@ class RefinePreview(QObject):
                 self.window.canvas.refresh()
             self.window.statusBar().showMessage("Refinement reset", 3000)  # not "Refinement preview…" any more
         self.window.canvas.painting_enabled = True
+        self._enable_shortcuts(False)
 
     def leave(self, document: Document) -> None:
         """Another photo is about to be shown: a preview of this one is dropped, and the panel says so."""

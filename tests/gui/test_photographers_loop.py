@@ -344,3 +344,31 @@ def test_the_jpeg_size_estimate_is_close_to_the_file_written(qtbot: QtBot, windo
             dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
         written = Path(blocker.args[0]).stat().st_size
         assert abs(estimate / written - 1) < 0.15, (fmt, estimate, written)
+
+
+def test_small_traps_enter_esc_recent_names_and_failure_lines(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from clearbg_desktop.core.batch import BatchItem, BatchReport, FileResult
+    from clearbg_desktop.core.refine import RefineSettings
+    from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
+
+    document = open_shoot(qtbot, window, tmp_path / "a", 1)[0]
+    open_shoot(qtbot, window, tmp_path / "b", 1)
+    labels = [a.text() for a in window.window_actions.recent_menu.actions()]
+    assert len(labels) == 2 and labels[0] != labels[1] and all("p0.png — " in label for label in labels)
+    window.show_document(document)
+    before = document.alpha.copy()
+    window.refine.request(RefineSettings(threshold=250))
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refinement preview"), timeout=WAIT_MS)
+    window.filmstrip.setFocus()
+    qtbot.keyClick(window.filmstrip, Qt.Key.Key_Escape)  # Esc: Reset
+    np.testing.assert_array_equal(document.alpha, before)
+    window.refine_panel.threshold.setValue(250)
+    window.refine_panel.threshold_enabled.setChecked(True)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refinement preview"), timeout=WAIT_MS)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # Enter: Apply
+    assert window.statusBar().currentMessage() == "Refinement applied" and window.isWindowModified()
+    report = BatchReport([FileResult(BatchItem(tmp_path / "x.jpg", tmp_path / "x.png"), "failed", "x.jpg: broken")])
+    summary = BatchSummaryDialog(report, tmp_path, window)
+    assert summary.failures.item(0).text() == "x.jpg: broken"
