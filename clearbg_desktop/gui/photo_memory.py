@@ -7,18 +7,19 @@ file vanished meanwhile the user reads why, and its masks and edits stay (``core
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.image_io import LoadedImage
-from clearbg_desktop.core.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib
+from clearbg_desktop.core.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib, trim_heap
 from clearbg_desktop.gui.qimage import array_to_qimage
-from clearbg_desktop.gui.workers import DecodedViews, DecodeJob, DecodeSignals, ThumbnailJob
+from clearbg_desktop.gui.workers import DecodedViews, DecodeSignals, decode_job, thumbnail_job
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow
@@ -33,10 +34,9 @@ class PhotoMemory(QObject):
         self.signals.thumbnailed.connect(self._on_thumbnailed)
         self.signals.decoded.connect(self._on_decoded)
         self.signals.failed.connect(self._on_failed)
-        self.thumbnail_pool = QThreadPool(self)  # its own: a shoot's thumbnails never wait behind a decode
-        self.thumbnail_pool.setMaxThreadCount(1)
-        self.decode_pool = QThreadPool(self)
-        self.decode_pool.setMaxThreadCount(1)
+        # Each its own thread: a shoot's thumbnails never wait behind a decode, nor a decode behind them.
+        self.thumbnail_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearbg-thumbnails")
+        self.decode_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearbg-decode")
         self._decoding: set[int] = set()
         self.label = QLabel("", window)
         self.label.setObjectName("MemoryLabel")
@@ -52,7 +52,7 @@ class PhotoMemory(QObject):
     # ----- thumbnails --------------------------------------------------------------------
     def request_thumbnail(self, document: Document) -> None:
         if document.path is not None:
-            self.thumbnail_pool.start(ThumbnailJob(self.signals, document.doc_id, document.path))
+            self.thumbnail_pool.submit(thumbnail_job, self.signals, document.doc_id, document.path)
 
     def _on_thumbnailed(self, doc_id: int, thumbnail: np.ndarray) -> None:
         document = self.window.workspace.by_id(doc_id)
@@ -80,6 +80,8 @@ class PhotoMemory(QObject):
             if document is not None:
                 document.evict()
                 evicted.append(document)
+        if evicted:
+            trim_heap()
         self._show_use()
         return evicted
 
@@ -107,7 +109,7 @@ class PhotoMemory(QObject):
             self.window.canvas.show_preview(image)
         if document.doc_id not in self._decoding:
             self._decoding.add(document.doc_id)
-            self.decode_pool.start(DecodeJob(self.signals, document))
+            self.decode_pool.submit(decode_job, self.signals, document)
 
     def _on_decoded(self, doc_id: int, loaded: LoadedImage, views: DecodedViews) -> None:
         self._decoding.discard(doc_id)
@@ -137,5 +139,4 @@ class PhotoMemory(QObject):
     def stop(self) -> None:
         """Quitting: drop waiting thumbnails and decodes, wait for the ones running."""
         for pool in (self.thumbnail_pool, self.decode_pool):
-            pool.clear()
-            pool.waitForDone()
+            pool.shutdown(wait=True, cancel_futures=True)

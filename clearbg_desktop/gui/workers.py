@@ -257,36 +257,26 @@ class DecodeSignals(QObject):
     failed = Signal(int, str)
 
 
-class ThumbnailJob(QRunnable):
+# Plain functions for a ThreadPoolExecutor (as the canvas's renders): a self-deleting QRunnable holding Python
+# objects crashed the interpreter ("deallocating None") once a few dozen had run.
+def thumbnail_job(signals: DecodeSignals, doc_id: int, path: Path) -> None:
     """A filmstrip thumbnail from the EXIF thumbnail or a draft decode (``core.thumbnails``)."""
-
-    def __init__(self, signals: DecodeSignals, doc_id: int, path: Path) -> None:
-        super().__init__()
-        self._signals, self._doc_id, self._path = signals, doc_id, path
-
-    def run(self) -> None:
-        try:
-            quick = quick_thumbnail(self._path, THUMBNAIL_SIZE)
-        except ImageLoadError:
-            return  # the full decode reports what is wrong with the photo
-        self._signals.thumbnailed.emit(self._doc_id, to_display(np.asarray(quick.image), quick.icc_profile))
+    try:
+        quick = quick_thumbnail(path, THUMBNAIL_SIZE)
+    except ImageLoadError:
+        return  # the full decode reports what is wrong with the photo
+    signals.thumbnailed.emit(doc_id, to_display(np.asarray(quick.image), quick.icc_profile))
 
 
-class DecodeJob(QRunnable):
+def decode_job(signals: DecodeSignals, document: Document) -> None:
     """Decode a photo at full resolution again (it was evicted, or is shown before the model reached it)."""
-
-    def __init__(self, signals: DecodeSignals, document: Document) -> None:
-        super().__init__()
-        self._signals, self._document = signals, document
-
-    def run(self) -> None:
-        try:
-            loaded = reload_photo(self._document)
-            views = decoded_views(loaded)
-        except ImageLoadError as exc:
-            self._signals.failed.emit(self._document.doc_id, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - the user must hear of it, not find a blank canvas
-            self._signals.failed.emit(self._document.doc_id, f"{self._document.title}: {type(exc).__name__}: {exc}")
-            return
-        self._signals.decoded.emit(self._document.doc_id, loaded, views)
+    try:
+        loaded = reload_photo(document)
+        views = decoded_views(loaded)
+    except ImageLoadError as exc:
+        signals.failed.emit(document.doc_id, str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - the user must hear of it, not find a blank canvas
+        signals.failed.emit(document.doc_id, f"{document.title}: {type(exc).__name__}: {exc}")
+        return
+    signals.decoded.emit(document.doc_id, loaded, views)
