@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from clearbg_desktop.core.devices import has_torch
-from clearbg_desktop.core.model_choice import DEFAULT_MODEL, model_label
+from clearbg_desktop.core.model_choice import DEFAULT_MODEL, FALLBACK_MODEL, model_label
 from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
     OFFICIAL_MODELS,
@@ -110,7 +110,8 @@ def installed_models() -> list[InstalledModel]:
         source = str(entry.card.get("source_file") or (init or {}).get("file") or entry.card.get("architecture") or "")
         rows.append(InstalledModel(entry, entry.path.parent.resolve() == bundled_folder, size, source,
                                    _quality(entry.card), model_label(entry.name), measured_speed(entry)))
-    return rows
+    order = [DEFAULT_MODEL, FALLBACK_MODEL]  # the two official ones first, best first; then the user's
+    return sorted(rows, key=lambda row: order.index(row.name) if row.name in order else len(order))
 
 
 def measured_speed(entry: WeightsEntry) -> str:

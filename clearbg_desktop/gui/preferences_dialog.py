@@ -194,7 +194,7 @@ class PreferencesDialog(QDialog):
         for index, row in enumerate(rows):
             speed = row.speed.split(" (")[0] if row.speed else "measured on first use"
             size = f"{row.size_bytes / 1e6:.1f} MB" if row.size_bytes else "not installed"
-            cells = (row.name, f"{row.label} ({row.entry.variant})" if row.label != row.name else row.entry.variant,
+            cells = (row.name, row.label if row.label != row.name else f"U²-Net ({row.entry.variant})",
                      size, "bundled" if row.bundled else "yours", speed, row.source, row.quality)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
