@@ -157,9 +157,9 @@ def main() -> None:
                          f"{r['shown']:.2f} s" if r["shown"] is not None else "-",
                          f"{r['full']:.2f} s" if r["full"] is not None else "-"])
             print(f"{label}: {r}", flush=True)
-        print(table(["window", "first thumbnail", "every mask", "peak RSS", "RSS after masks",
-                     "switch: preview", "switch: full res"], rows,
-                    f"{args.count} x {args.mp:g} MP JPEGs opened at once, model {args.model}, {os.cpu_count()} CPUs"))
+        table(["window", "first thumbnail", "every mask", "peak RSS", "RSS after masks", "switch: preview",
+               "switch: full res"], rows,
+              f"{args.count} x {args.mp:g} MP JPEGs opened at once, model {args.model}, {os.cpu_count()} CPUs")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

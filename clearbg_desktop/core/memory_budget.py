@@ -115,7 +115,8 @@ class Residency:
         pinned = set(pinned)
         rank = {doc_id: index for index, doc_id in enumerate(self._order)}
         candidates = sorted((d for d in resident if d not in pinned), key=lambda d: rank.get(d, -1))
-        recent = set(candidates[-self.keep_recent:]) if self.keep_recent > 0 else set()
+        shown = [d for d in candidates if d in rank]  # a photo the model decoded but nobody looked at is not "used"
+        recent = set(shown[-self.keep_recent:]) if self.keep_recent > 0 else set()
         evicted = [d for d in candidates if d not in recent]
         total = kept_bytes + sum(bytes_ for d, bytes_ in resident.items() if d not in evicted)
         for doc_id in (d for d in candidates if d in recent):  # oldest of the recent first

@@ -63,6 +63,8 @@ def test_residency_keeps_the_recent_photos_within_the_budget() -> None:
     residency.touch(1)  # shown again: now the most recent
     assert residency.evictions(resident, 0, pinned={5}) == [2, 3]
     assert residency.evictions(resident, 0, pinned={1, 2, 3, 4, 5}) == []
+    resident[9] = 100 * MIB  # decoded for its mask, never shown: not kept as a recent photo
+    assert residency.evictions(resident, 0, pinned={5}) == [9, 2, 3]
 
 
 def test_masks_and_edits_survive_an_eviction_exactly(tmp_path: Path) -> None:
