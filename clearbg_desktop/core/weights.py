@@ -123,8 +123,8 @@ def available_models(folders: list[Path] | None = None) -> dict[str, WeightsEntr
             found.setdefault(name, entry)
     if not found and errors:
         raise errors[0]  # said once, as the error; a warning as well would say it twice
-    for exc in errors:
-        warnings.warn(f"skipped: {exc}", stacklevel=2)
+    for skipped in errors:
+        warnings.warn(f"skipped: {skipped}", stacklevel=2)
     return found
 
 
