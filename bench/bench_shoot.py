@@ -58,8 +58,7 @@ def run_window(folder: Path, model: str, evict: bool, cap_mib: float, switches: 
     window.resize(1280, 820)
     window.show()
     if not evict:  # as before #32: every photo keeps its full pixels
-        window.photo_memory.residency.keep_recent = 10**9
-        window.photo_memory.residency.budget_bytes = 1 << 60
+        window.photo_memory.residency.evictions = lambda *args, **kwargs: []  # type: ignore[method-assign]
     paths = sorted(folder.glob("*.jpg"))
     mib = 1 << 20
     state: dict = {"first_thumb": None, "ready": 0, "peak": 0.0, "capped_at": None}

@@ -107,6 +107,9 @@ class PhotoMemory(QObject):
             array_to_qimage(document.thumbnail) if document.thumbnail is not None else QImage())
         if not image.isNull():
             self.window.canvas.show_preview(image)
+        if not document.evicted and (document.doc_id in self.window.masks.queue
+                                     or document.doc_id in self.window.masks.busy):
+            return  # the model decodes it next (the shown photo goes first): one 24 MP decode, not two at once
         if document.doc_id not in self._decoding:
             self._decoding.add(document.doc_id)
             self.decode_pool.submit(decode_job, self.signals, document)
@@ -117,7 +120,8 @@ class PhotoMemory(QObject):
         document = window.workspace.by_id(doc_id)
         if document is None or document.loaded is not None:
             return  # closed meanwhile, or the model's decode came first
-        window.keep_views(document, views)
+        if views.preview is not None:
+            window.keep_views(document, views)
         document.set_photo(loaded, views.rgb, views.display)
         if document is window.workspace.current:
             window.show_document(document)  # enforces the budget too

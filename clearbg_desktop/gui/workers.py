@@ -54,8 +54,13 @@ def _fitted(image: Image.Image, box: tuple[int, int]) -> Image.Image:
     return image if size == image.size else image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def decoded_views(loaded: LoadedImage) -> DecodedViews:
-    """Everything the window shows of a decoded photo, made off the GUI thread."""
+def decoded_views(loaded: LoadedImage, previews: bool = True) -> DecodedViews:
+    """Everything the window shows of a decoded photo, made off the GUI thread (``previews=False``: a photo
+    decoded again keeps the preview and thumbnail it has)."""
+    if not previews:
+        rgb = np.asarray(loaded.rgb)
+        display = to_display(rgb, loaded.icc_profile)
+        return DecodedViews(rgb, np.zeros((1, 1, 3), np.uint8), display if display is not rgb else None)
     preview = _fitted(loaded.rgb, (PREVIEW_SIDE, PREVIEW_SIDE))
     thumbnail = to_display(np.asarray(_fitted(preview, THUMBNAIL_SIZE)), loaded.icc_profile)
     buffer = io.BytesIO()
@@ -272,7 +277,7 @@ def decode_job(signals: DecodeSignals, document: Document) -> None:
     """Decode a photo at full resolution again (it was evicted, or is shown before the model reached it)."""
     try:
         loaded = reload_photo(document)
-        views = decoded_views(loaded)
+        views = decoded_views(loaded, previews=document.preview is None)
     except ImageLoadError as exc:
         signals.failed.emit(document.doc_id, str(exc))
         return
