@@ -277,7 +277,8 @@ def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None 
 
     allowed = [c for c in candidates if card_ok(c)]
     if len(allowed) == 1:
-        return EngineChoice(allowed[0], "the only one allowed here", {})
+        reason = "the only engine here" if len(candidates) == 1 else "the only one with fp32's masks here"
+        return EngineChoice(allowed[0], reason, {})
     measured = read_measurements(entry, threads)
     if not all(c.key in measured.get("seconds", {}) or c.key in measured.get("agrees", {}) for c in allowed):
         if on_measure is not None:
