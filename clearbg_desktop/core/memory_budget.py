@@ -17,6 +17,7 @@ MIB = 1 << 20
 MIN_BUDGET_MIB, MAX_BUDGET_MIB = 512, 65536  # what the Preferences field and the settings file accept
 DEFAULT_CAP_MIB = 4096  # the default is a quarter of the RAM, at most this much
 KEEP_RECENT = 2  # besides the photo on screen, this many recently shown keep full pixels (within the budget)
+SMALL_PHOTO_BYTES = 16 * MIB  # a photo holding less (about 2 MP) keeps its pixels while within the budget
 CLOSE_TO_BUDGET = 0.8  # from this share of the budget on, the status bar shows the memory in use
 
 
@@ -93,9 +94,10 @@ class Residency:
     ``touch`` a photo when it is shown; ``evictions`` names the photos to give their pixels back.
     """
 
-    def __init__(self, budget_bytes: int, keep_recent: int = KEEP_RECENT) -> None:
+    def __init__(self, budget_bytes: int, keep_recent: int = KEEP_RECENT, small_bytes: int = SMALL_PHOTO_BYTES) -> None:
         self.budget_bytes = budget_bytes
         self.keep_recent = keep_recent
+        self.small_bytes = small_bytes  # evicting a small photo saves little and costs a decode: kept within budget
         self._order: OrderedDict[int, None] = OrderedDict()  # doc id, most recently shown last
 
     def touch(self, doc_id: int) -> None:
@@ -117,9 +119,9 @@ class Residency:
         candidates = sorted((d for d in resident if d not in pinned), key=lambda d: rank.get(d, -1))
         shown = [d for d in candidates if d in rank]  # a photo the model decoded but nobody looked at is not "used"
         recent = set(shown[-self.keep_recent:]) if self.keep_recent > 0 else set()
-        evicted = [d for d in candidates if d not in recent]
+        evicted = [d for d in candidates if d not in recent and resident[d] >= self.small_bytes]
         total = kept_bytes + sum(bytes_ for d, bytes_ in resident.items() if d not in evicted)
-        for doc_id in (d for d in candidates if d in recent):  # oldest of the recent first
+        for doc_id in (d for d in candidates if d not in evicted):  # over budget: the oldest of the rest first
             if total <= self.budget_bytes:
                 break
             evicted.append(doc_id)

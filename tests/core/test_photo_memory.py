@@ -52,7 +52,7 @@ def test_the_default_budget_is_a_quarter_of_the_ram_capped_and_settings_are_clam
 
 
 def test_residency_keeps_the_recent_photos_within_the_budget() -> None:
-    residency = Residency(budget_bytes=300 * MIB, keep_recent=2)
+    residency = Residency(budget_bytes=300 * MIB, keep_recent=2, small_bytes=0)
     for doc_id in (1, 2, 3, 4, 5):
         residency.touch(doc_id)
     resident = {doc_id: 100 * MIB for doc_id in (1, 2, 3, 4, 5)}
@@ -65,6 +65,8 @@ def test_residency_keeps_the_recent_photos_within_the_budget() -> None:
     assert residency.evictions(resident, 0, pinned={1, 2, 3, 4, 5}) == []
     resident[9] = 100 * MIB  # decoded for its mask, never shown: not kept as a recent photo
     assert residency.evictions(resident, 0, pinned={5}) == [9, 2, 3]
+    residency.small_bytes, residency.budget_bytes = 200 * MIB, 400 * MIB  # small ones stay within the budget
+    assert residency.evictions(resident, 0, pinned={5}) == [9, 2]
 
 
 def test_masks_and_edits_survive_an_eviction_exactly(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def _show(qtbot: QtBot, window: MainWindow, document: Document) -> None:
 
 def test_edits_and_history_survive_an_eviction_exactly(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     window.photo_memory.residency.keep_recent = 0  # no recent photos kept: switching away evicts
+    window.photo_memory.residency.small_bytes = 0  # small test photos count as large ones
     first, second, third = _open_shoot(qtbot, window, tmp_path, 3)
     assert window.workspace.current is third and first.evicted and second.evicted and not third.evicted
     _show(qtbot, window, first)
@@ -69,6 +70,7 @@ def test_edits_and_history_survive_an_eviction_exactly(qtbot: QtBot, window: Mai
 def test_a_photo_whose_file_vanished_while_evicted_is_explained_and_keeps_its_mask(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     window.photo_memory.residency.keep_recent = 0
+    window.photo_memory.residency.small_bytes = 0
     first, second = _open_shoot(qtbot, window, tmp_path, 2)
     _show(qtbot, window, first)
     window.invert_mask()
@@ -138,6 +140,7 @@ def test_export_all_writes_evicted_photos_with_their_edits(qtbot: QtBot, window:
     from clearbg_desktop.core.export import ExportOptions
 
     window.photo_memory.residency.keep_recent = 0
+    window.photo_memory.residency.small_bytes = 0
     documents = _open_shoot(qtbot, window, tmp_path, 3)
     _show(qtbot, window, documents[0])
     window.invert_mask()
