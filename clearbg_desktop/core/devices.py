@@ -6,6 +6,7 @@ torch at start-up (``clearbg-cli --help`` stays fast); torch is imported when a 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,6 +38,22 @@ def is_installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
+
+
+def gpu_may_exist() -> bool:
+    """Whether this machine could have a CUDA or Apple GPU, told without importing torch (~200 MiB).
+
+    Linux without the NVIDIA driver's device nodes and Intel Macs cannot; elsewhere (Windows, Apple silicon)
+    only torch can say, so "maybe".
+    """
+    import platform
+    import sys
+
+    if sys.platform.startswith("linux"):
+        return Path("/dev/nvidiactl").exists() or Path("/proc/driver/nvidia").exists()
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    return True
 
 
 def has_torch() -> bool:

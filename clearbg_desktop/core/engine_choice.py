@@ -116,9 +116,10 @@ def machine_candidates(device: str = "auto", engine: str = "auto", precision: st
     found: list[Candidate] = []
     torch_device = "cpu"
     if has_torch() and engine in ("auto", "torch"):
-        from clearbg_desktop.core.devices import choose_device
+        from clearbg_desktop.core.devices import choose_device, gpu_may_exist
 
-        torch_device = choose_device(device).type
+        # Without a GPU torch is not imported to find that out: the ONNX Runtime choice then costs no torch.
+        torch_device = choose_device(device).type if device != "cpu" and gpu_may_exist() else "cpu"
         precisions = ("fp32", "bf16") if torch_device in ("cpu", "cuda") else ("fp32",)
         found += [Candidate("torch", torch_device, p) for p in precisions]
     if is_installed("onnxruntime") and engine in ("auto", "onnxruntime") and device in ("auto", "cpu"):

@@ -41,9 +41,9 @@ from clearbg_desktop.gui.batch_runner import BatchRunner
 from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.export_runner import ExportRunner
 from clearbg_desktop.gui.filmstrip import Filmstrip, dropped_photos
+from clearbg_desktop.gui.hold_compare import HoldToCompare
 from clearbg_desktop.gui.mask_scheduler import MaskScheduler
 from clearbg_desktop.gui.photo_memory import PhotoMemory
-from clearbg_desktop.gui.hold_compare import HoldToCompare
 from clearbg_desktop.gui.project_files import ProjectFiles
 from clearbg_desktop.gui.qimage import loaded_from_clipboard
 from clearbg_desktop.gui.quit_guard import QuitGuard
