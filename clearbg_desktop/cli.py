@@ -268,6 +268,10 @@ def finish(report: BatchReport, args: argparse.Namespace) -> int:
     if report.cancelled:
         print("cancelled: run the same command again to finish the remaining photos", file=sys.stderr)
         return EXIT_FAILURES
+    if report.stopped:
+        print("stopped: free some space, then run the same command again to finish the remaining photos",
+              file=sys.stderr)
+        return EXIT_FAILURES
     return EXIT_FAILURES if report.failed else EXIT_OK
 
 

@@ -32,6 +32,7 @@ from clearbg_desktop.core.image_io import (
     LoadedImage,
     OutputError,
     OutputExistsError,
+    OutputSpaceError,
     is_supported_image,
     load_image,
     remove_stale_parts,
@@ -198,6 +199,7 @@ class BatchReport:
     elapsed: float = 0.0
     log_path: Path | None = None
     engine: str = ""  # the model and engine that ran, e.g. "U²-Net small on CPU (bf16)"
+    stopped: str = ""  # why the job stopped early by itself (a full disk), for the user; empty when it did not
 
     def _with(self, status: str) -> list[FileResult]:
         return [r for r in self.results if r.status == status]
@@ -215,11 +217,10 @@ class BatchReport:
         return self._with("failed")
 
     def summary(self) -> str:
-        state = "cancelled" if self.cancelled else "finished"
-        return (
-            f"Batch {state}: {len(self.done)} exported, {len(self.skipped)} skipped, "
-            f"{len(self.failed)} failed in {self.elapsed:.1f} s"
-        )
+        state = "cancelled" if self.cancelled else "stopped" if self.stopped else "finished"
+        counts = (f"{len(self.done)} exported, {len(self.skipped)} skipped, "
+                  f"{len(self.failed)} failed in {self.elapsed:.1f} s")
+        return f"Batch stopped, {self.stopped}: {counts}" if self.stopped else f"Batch {state}: {counts}"
 
     def doubtful(self, threshold: float = DEFAULT_REVIEW_THRESHOLD) -> list[FileResult]:
         """Exported photos whose doubt is at least ``threshold``, the most doubtful first."""
@@ -391,6 +392,18 @@ def _export_project(path: Path, output_dir: Path, existing: str) -> FileResult:
     return FileResult(item, "done", "", written)
 
 
+class _Halt:
+    """The user's cancel, or the job's own stop: a full disk fails every photo after it the same way, so the
+    batch stops at the first one instead of running the model on the rest for identical errors."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.reason = ""
+
+    def is_set(self) -> bool:
+        return bool(self.reason) or self.cancel.is_set()
+
+
 def iter_export(
     plan: BatchPlan,
     segmenter: Engine | None,
@@ -405,7 +418,7 @@ def iter_export(
 
     ``cancel`` is checked between files: files already being encoded are finished (they are
     complete outputs), nothing new starts. A broken photo is a ``failed`` result, never an
-    exception. Pass a :class:`BatchReport` to collect the results. Items in ``plan.edited`` are exported
+    exception. A full disk stops the job after its one ``failed`` result, with ``report.stopped`` saying why. Pass a :class:`BatchReport` to collect the results. Items in ``plan.edited`` are exported
     with the user's mask first; ``segmenter`` may be None when every item is edited.
     """
     if prefetch < 1:
@@ -417,6 +430,7 @@ def iter_export(
     if existing not in EXISTING_POLICIES:
         raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
     cancel = cancel or threading.Event()
+    halt = _Halt(cancel)
     report = report if report is not None else BatchReport()
     report.engine = segmenter.description if segmenter is not None else "masks edited in the window"
     started = time.perf_counter()
@@ -440,10 +454,16 @@ def iter_export(
             todo.append(item)
 
     def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
-               own: ExportOptions | None = None) -> FileResult:
+               own: ExportOptions | None = None) -> FileResult | None:
+        """The photo's result; None when the disk filled up before its turn (not tried, not reported)."""
+        if halt.reason:
+            return None
         target = next_free_path(item.target) if existing == "rename" else item.target
         try:
             written = _export(loaded, alpha, target, own or options, existing, workers)
+        except OutputSpaceError as exc:
+            halt.reason = str(exc)
+            return FileResult(item, "failed", f"{target.name} not written: {exc}")
         except OutputExistsError:
             # Another run into the same folder wrote it since this one started: it is there, and complete.
             return FileResult(item, "skipped", "output already exists (written meanwhile by another run)",
@@ -459,8 +479,17 @@ def iter_export(
         note = "; ".join(loaded.notes)
         return FileResult(item, "done", note, written, doubt_of(alpha))
 
+    def finished(result: FileResult | None) -> Iterator[Progress]:
+        if result is not None:
+            yield progress(result)
+
+    def close() -> None:
+        report.cancelled = cancel.is_set() and not halt.reason and done < total
+        report.stopped = halt.reason
+        report.elapsed = time.perf_counter() - started
+
     for item in [item for item in todo if item in plan.edited]:
-        if cancel.is_set():
+        if halt.is_set():
             break
         edited = plan.edited[item]
         try:
@@ -468,21 +497,20 @@ def iter_export(
         except ImageLoadError as exc:
             yield progress(FileResult(item, "failed", str(exc)))
             continue
-        yield progress(encode(item, photo, mask, None, edited.options))
-    todo = [item for item in todo if item not in plan.edited and not cancel.is_set()]
+        yield from finished(encode(item, photo, mask, None, edited.options))
+    todo = [item for item in todo if item not in plan.edited and not halt.is_set()]
     if segmenter is None or not todo:
-        report.cancelled = cancel.is_set() and done < total
-        report.elapsed = time.perf_counter() - started
+        close()
         return
     decoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-decode")
     encoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-encode")
     decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()
-    encoding: deque[Future[FileResult]] = deque()
+    encoding: deque[Future[FileResult | None]] = deque()
     pending = iter(todo)
     with model_threads(segmenter) as fit_threads:
         try:
             def refill() -> None:
-                while len(decoding) < prefetch and not cancel.is_set():
+                while len(decoding) < prefetch and not halt.is_set():
                     item = next(pending, None)
                     if item is None:
                         return
@@ -500,6 +528,8 @@ def iter_export(
                         yield progress(FileResult(item, "failed", str(exc)))
                     except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                if halt.is_set():
+                    break  # decoded, never cut out: the disk is full or the user cancelled
                 encode_workers = None
                 if group:
                     encode_workers = fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
@@ -509,15 +539,14 @@ def iter_export(
                         continue
                     encoding.append(encoder.submit(encode, item, loaded, alpha, encode_workers))
                 while encoding and (encoding[0].done() or len(encoding) > max(prefetch, group_size)):
-                    yield progress(encoding.popleft().result())
-                if cancel.is_set():
+                    yield from finished(encoding.popleft().result())
+                if halt.is_set():
                     for _, dropped in decoding:
                         dropped.cancel()
                     decoding.clear()
             while encoding:
-                yield progress(encoding.popleft().result())
+                yield from finished(encoding.popleft().result())
         finally:
             decoder.shutdown(wait=True, cancel_futures=True)
             encoder.shutdown(wait=True)
-            report.cancelled = cancel.is_set() and done < total
-            report.elapsed = time.perf_counter() - started
+            close()

@@ -80,6 +80,19 @@ class OutputExistsError(OutputError):
     """The output file exists and overwriting was not requested."""
 
 
+class OutputSpaceError(OutputError):
+    """The disk (or the user's quota) is full: the next output will not fit either, so a batch stops here."""
+
+
+FULL_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _full_disk(exc: OSError, folder: Path) -> OutputSpaceError | None:
+    if exc.errno not in FULL_DISK_ERRNOS:
+        return None
+    return OutputSpaceError(f"no space left on the disk of {folder} ({exc.strerror})")
+
+
 @dataclass
 class LoadedImage:
     """A decoded photo: 8-bit RGB, optional source alpha, and metadata to carry to outputs.
@@ -373,7 +386,7 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
             dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, delete=False
         )
     except OSError as exc:
-        raise OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
+        raise _full_disk(exc, folder) or OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
     temp = Path(handle.name)
     try:
         with handle:
@@ -403,7 +416,7 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
                 # File systems without hard links: the exists() check above is the guard.
                 os.replace(temp, target)
     except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise _full_disk(exc, folder) or OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         temp.unlink(missing_ok=True)
     return target

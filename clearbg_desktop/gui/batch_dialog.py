@@ -186,12 +186,14 @@ class BatchSummaryDialog(QDialog):
                  review_threshold: float = 0.5) -> None:
         super().__init__(parent)
         self.setObjectName("BatchSummaryDialog")
-        self.setWindowTitle("Batch export finished" if not report.cancelled else "Batch export cancelled")
+        state = "cancelled" if report.cancelled else "stopped" if report.stopped else "finished"
+        self.setWindowTitle(f"Batch export {state}")
         layout = QVBoxLayout(self)
         self.summary = QLabel(report.summary(), self)
         layout.addWidget(self.summary)
-        if report.cancelled:
-            layout.addWidget(QLabel("Run the same batch again to finish the remaining photos "
+        if report.cancelled or report.stopped:
+            first = "Free some space, then run" if report.stopped else "Run"
+            layout.addWidget(QLabel(f"{first} the same batch again to finish the remaining photos "
                                     "(finished ones are skipped).", self))
         self.failures = QListWidget(self)
         self.failures.setWordWrap(True)  # long paths and reasons wrap instead of being cut off

@@ -244,3 +244,45 @@ def test_cli_limits_are_the_cores(tmp_path: Path, args: list[str], capsys: pytes
     else:
         with pytest.raises(ValueError, match="must be between"):
             RefineSettings(shift=int(value))
+
+
+def _tiny_disk_works(folder: Path) -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs '{folder}'"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+def test_a_full_disk_stops_the_batch_after_the_first_photo_that_does_not_fit(tmp_path: Path,
+                                                                              random_weights: Path) -> None:
+    """A real full disk: a 1 MiB tmpfs in a private mount namespace, where two or three outputs fit."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "full-disk"
+    out.mkdir()
+    if not _tiny_disk_works(out):
+        pytest.skip("no unprivileged mount namespace here to make a tiny disk")
+    photos = tmp_path / "shoot"
+    photos.mkdir()
+    for index in range(17):
+        Image.fromarray(np.random.default_rng(index).integers(0, 255, (300, 400, 3), np.uint8)).save(
+            photos / f"b{index:02d}.png")
+    command = (f"mount -t tmpfs -o size=1m tmpfs '{out}' && exec '{sys.executable}' -m clearbg_desktop.cli "
+               f"'{photos}' -o '{out}' -q")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert result.returncode == 1, result.stdout + result.stderr
+    log = Path(next(line for line in result.stdout.splitlines() if line.startswith("report")).split(": ", 1)[1])
+    report = json.loads(log.read_text())
+    failed = [f for f in report["files"] if f["status"] == "failed"]
+    done = [f for f in report["files"] if f["status"] == "done"]
+    assert len(failed) == 1 and "no space left" in failed[0]["message"], report
+    assert 1 <= len(done) <= 4 and len(report["files"]) < 17  # stopped: the model did not run on the rest
+    assert report["summary"].startswith("Batch stopped, no space left on the disk of"), report["summary"]
+    assert "free some space" in result.stderr
