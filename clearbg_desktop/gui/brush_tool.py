@@ -1,4 +1,4 @@
-"""The brush's tool options bar: Restore/Erase (X), size ([ and ]), hardness, opacity."""
+"""The brush's tool options bar: Restore/Erase (X), size ([ and ]), hardness, opacity, each with its value."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class BrushOptionsBar(QToolBar):
         super().__init__("Brush", parent)
         self.setObjectName("BrushOptionsBar")
         self._brush = brush
+        self.value_labels: dict[QSlider, QLabel] = {}
         group = QActionGroup(self)
         self.restore_action = QAction("Restore", self, checkable=True)
         self.restore_action.setToolTip("Paint the subject back in (X toggles)")
@@ -58,6 +59,7 @@ class BrushOptionsBar(QToolBar):
         self.size_box = QSpinBox(self)
         self.size_box.setRange(MIN_SIZE, MAX_SIZE)
         self.size_box.setSuffix(" px")
+        self.size_box.setToolTip("Brush diameter on screen ([ and ]): zoom in for finer strokes")
         self.size_box.setValue(int(brush.size))
         self.size_box.valueChanged.connect(lambda v: self._set(size=float(v)))
         self.addWidget(self.size_box)
@@ -73,6 +75,12 @@ class BrushOptionsBar(QToolBar):
         slider.setToolTip(f"{label} (%)")
         slider.valueChanged.connect(slot)
         self.addWidget(slider)
+        shown = QLabel(f"{slider.value()} %", self)
+        shown.setMinimumWidth(shown.fontMetrics().horizontalAdvance("100 %"))
+        shown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        slider.valueChanged.connect(lambda v: shown.setText(f"{v} %"))
+        self.addWidget(shown)
+        self.value_labels[slider] = shown
         return slider
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
@@ -17,6 +18,7 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
     QTabletEvent,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -35,6 +37,7 @@ from clearbg_desktop.gui.qimage import array_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 COMPARE_KEY = Qt.Key.Key_Backslash
+EMPTY_HINT = "Drop photos here or press Ctrl+O"
 
 
 class ImageItem(QGraphicsItem):
@@ -106,7 +109,9 @@ class MaskCanvas(QGraphicsView):
     """Shows a :class:`Document` in the current view mode.
 
     Left-dragging paints with the current :class:`Brush` at the photo's full resolution; only
-    the dab's rectangle is re-rendered, so strokes stay smooth on 24 MP photos.
+    the dab's rectangle is re-rendered, so strokes stay smooth on 24 MP photos. The brush's size and the
+    checkerboard are in screen pixels: a 44 px brush is the same circle on a 1 MP and a 24 MP photo (in photo
+    pixels it would be a hairline on the large one), and the checkerboard never shrinks into a grey moiré.
 
     Full-view renders of large photos (view switch, new mask) run on a thread pool so the GUI
     thread never stalls; dabs painted meanwhile are re-applied when the render arrives.
@@ -170,6 +175,7 @@ class MaskCanvas(QGraphicsView):
         self.document = document
         if new_size:
             self._item.set_image(QImage())  # never show another photo's pixels meanwhile
+        self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)  # closed: gone
         self.refresh()
         if fit:
             if self._pending_render:
@@ -180,6 +186,7 @@ class MaskCanvas(QGraphicsView):
     def show_preview(self, image: QImage) -> None:
         """A photo being decoded again (#32): its screen-sized preview, fitted; not paintable until it is back."""
         self.document = None
+        self._outline.setVisible(False)
         self._generation += 1  # a render in flight is for another photo
         self._pending_render = self._fit_when_rendered = False
         self._show(image)
@@ -215,6 +222,7 @@ class MaskCanvas(QGraphicsView):
             self._pending_render = False
             self._item.set_image(QImage())
             self._scene.setSceneRect(QRectF())
+            self.viewport().update()  # the empty window's hint
             self.rendered.emit()
             return
         mode = "original" if self.comparing else self.view_mode
@@ -268,14 +276,19 @@ class MaskCanvas(QGraphicsView):
 
     # ----- brush -------------------------------------------------------------------------
     def set_brush(self, brush: Brush) -> None:
+        """``brush.size`` is in screen pixels; strokes get it in photo pixels at the zoom of the moment."""
         self.brush = brush
         self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)
+
+    def photo_brush(self) -> Brush:
+        """The brush in photo pixels at the current zoom."""
+        return replace(self.brush, size=max(0.5, self.brush.size / self.zoom))
 
     def _update_outline(self, centre: QPointF | None) -> None:
         if centre is None or not self._can_paint():
             self._outline.setVisible(False)
             return
-        radius = self.brush.size / 2.0
+        radius = self.photo_brush().size / 2.0
         self._outline.setRect(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius))
         self._outline.setVisible(True)
 
@@ -290,10 +303,28 @@ class MaskCanvas(QGraphicsView):
     def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt override
         super().drawBackground(painter, rect)
         doc = self.document
-        if doc is None or doc.alpha is None or self.comparing:
+        if doc is None or doc.alpha is None or self.comparing or self.view_mode != "cutout":
             return
-        if self.view_mode == "cutout":
-            painter.fillRect(self._item.boundingRect(), self._checker)
+        on_screen = painter.transform().mapRect(self._item.boundingRect())
+        painter.save()
+        painter.setTransform(QTransform())  # cells in screen pixels, whatever the zoom
+        painter.setBrushOrigin(on_screen.topLeft())  # anchored to the photo: scrolling moves them along
+        painter.fillRect(on_screen, self._checker)
+        painter.restore()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt override
+        """The empty window says what to do first."""
+        super().drawForeground(painter, rect)
+        if self.document is not None or not self._item.image.isNull():
+            return
+        painter.save()
+        painter.setTransform(QTransform())
+        painter.setPen(QColor(200, 200, 205))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        painter.restore()
 
     # ----- zoom --------------------------------------------------------------------------
     @property
@@ -304,6 +335,10 @@ class MaskCanvas(QGraphicsView):
         self.fitting = False  # a chosen zoom stays when the window is resized
         factor = min(MAX_ZOOM, max(MIN_ZOOM, factor))
         self.scale(factor / self.zoom, factor / self.zoom)
+        self._zoomed()
+
+    def _zoomed(self) -> None:
+        self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)  # same on screen
         self.zoom_changed.emit(self.zoom)
 
     def zoom_fit(self) -> None:
@@ -311,7 +346,7 @@ class MaskCanvas(QGraphicsView):
         if self._item.image.isNull():
             return
         self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
-        self.zoom_changed.emit(self.zoom)
+        self._zoomed()
 
     def zoom_actual(self) -> None:
         self.set_zoom(1.0)
@@ -335,7 +370,7 @@ class MaskCanvas(QGraphicsView):
         super().resizeEvent(event)
         if self.fitting and not self._item.image.isNull():
             self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
-            self.zoom_changed.emit(self.zoom)
+            self._zoomed()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
@@ -391,7 +426,7 @@ class MaskCanvas(QGraphicsView):
             return
         if event.button() == Qt.MouseButton.LeftButton and self._can_paint():
             assert self.document is not None and self.document.alpha is not None
-            self._stroke = Stroke(self.document.alpha, self.brush)
+            self._stroke = Stroke(self.document.alpha, self.photo_brush())
             self._paint_to(event.position())
             event.accept()
             return

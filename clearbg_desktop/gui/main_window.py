@@ -310,9 +310,18 @@ class MainWindow(QMainWindow):
         self.filmstrip.select(document.doc_id)
         self.canvas.set_document(document)
         self.photo_memory.show(document)  # evicted: its preview now, full pixels when decoded again
-        self.setWindowTitle(f"{document.title}[*] — ClearBG")
+        self.update_title()
         self.setWindowModified(stack is not None and not stack.isClean())
         self._update_actions()
+
+    def update_title(self) -> None:
+        """The photo, and the project it is saved in: Ctrl+S writes there, so the user should see where."""
+        document = self.workspace.current
+        if document is None:
+            self.setWindowTitle("ClearBG[*]")
+            return
+        project = f" — {document.project_path.name}" if document.project_path is not None else ""
+        self.setWindowTitle(f"{document.title}{project}[*] — ClearBG")
 
     def _on_document_chosen(self, doc_id: int) -> None:
         document = self.workspace.by_id(doc_id)
@@ -333,7 +342,7 @@ class MainWindow(QMainWindow):
             self.show_document(following)
         elif was_current:
             self.canvas.set_document(None)
-            self.setWindowTitle("ClearBG[*]")
+            self.update_title()
         self.status.set_pending(self.workspace.pending)
         self._update_actions()
 

@@ -102,6 +102,7 @@ class ProjectFiles(QObject):
             self.window.show_error("Could not save the project", str(exc))
             return None
         document.project_path = written
+        self.window.update_title()
         self.window.undo_stacks[document.doc_id].setClean()
         self._drop_autosave(document)
         self.window.window_actions.remember_recent(written)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from clearbg_desktop.core.export import ExportOptions
@@ -372,3 +373,79 @@ def test_small_traps_enter_esc_recent_names_and_failure_lines(qtbot: QtBot, wind
     report = BatchReport([FileResult(BatchItem(tmp_path / "x.jpg", tmp_path / "x.png"), "failed", "x.jpg: broken")])
     summary = BatchSummaryDialog(report, tmp_path, window)
     assert summary.failures.item(0).text() == "x.jpg: broken"
+
+
+def runs_along(image, y: int, left: int, right: int) -> list[int]:  # noqa: ANN001 - a QImage
+    """Lengths of the runs of one colour along row ``y`` of a screen grab."""
+    runs, previous = [0], None
+    for x in range(left, right):
+        colour = image.pixel(x, y)
+        if colour == previous:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+        previous = colour
+    return runs[2:-1]  # whole runs only
+
+
+def test_brush_and_checkerboard_keep_their_screen_size_on_a_large_photo(qtbot: QtBot, window: MainWindow,
+                                                                        tmp_path: Path) -> None:
+    from PySide6.QtCore import QPoint
+
+    photo = tmp_path / "large.png"
+    make_photo((3000, 2000)).save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([photo])
+    document = blocker.args[0]
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: not canvas.is_rendering, timeout=WAIT_MS)
+    assert canvas.zoom < 0.3
+    document.alpha[...] = 0
+    with qtbot.waitSignal(canvas.rendered, timeout=WAIT_MS):
+        canvas.refresh()
+    grab = canvas.viewport().grab().toImage()
+    middle = canvas.mapFromScene(1500, 1000)
+    runs = runs_along(grab, middle.y(), canvas.mapFromScene(100, 0).x(), canvas.mapFromScene(2900, 0).x())
+    assert len(runs) > 20 and all(9 <= run <= 11 for run in runs), runs  # 10 px cells, not a grey moiré
+    window.brush_bar.size_box.setValue(40)
+    window.brush_bar.hardness_slider.setValue(100)
+    qtbot.mouseMove(canvas.viewport(), QPoint(middle.x(), middle.y()))
+    assert canvas._outline.rect().width() == pytest.approx(40 / canvas.zoom, rel=0.01)
+    drag(qtbot, canvas, [(1000, 1000), (2000, 1000)])
+    painted = np.flatnonzero(document.alpha[:, 1500])
+    assert painted.size == pytest.approx(40 / canvas.zoom, rel=0.1)  # 40 px on screen, not a 40 px hairline
+
+
+def test_brush_sliders_show_their_values(qtbot: QtBot, window: MainWindow) -> None:
+    bar = window.brush_bar
+    bar.hardness_slider.setValue(35)
+    bar.opacity_slider.setValue(80)
+    assert bar.value_labels[bar.hardness_slider].text() == "35 %"
+    assert bar.value_labels[bar.opacity_slider].text() == "80 %"
+    assert bar.value_labels[bar.opacity_slider].isVisible()
+
+
+def light_pixels(window: MainWindow) -> int:
+    image = window.canvas.viewport().grab().toImage()
+    return sum(QColor(image.pixel(x, y)).lightness() > 150
+               for x in range(0, image.width(), 2) for y in range(image.height() // 2 - 30, image.height() // 2 + 30))
+
+
+def test_the_empty_window_hints_the_title_names_the_project_and_no_circle_outlives_its_photo(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QFileDialog
+
+    assert light_pixels(window) > 50  # "Drop photos here or press Ctrl+O" on the empty canvas
+    document = open_shoot(qtbot, window, tmp_path / "shoot", 1)[0]
+    assert window.windowTitle() == "p0.png[*] — ClearBG"
+    project = tmp_path / "work.clearbg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
+    window.window_actions.save.trigger()
+    assert document.project_path == project and window.windowTitle() == "p0.png — work.clearbg[*] — ClearBG"
+    window.set_view_mode("mask")  # a white subject on black: the hint's test must not see it
+    qtbot.mouseMove(window.canvas.viewport(), QPoint(100, 100))
+    assert window.canvas._outline.isVisible()
+    window.window_actions.close_doc.trigger()  # Ctrl+W
+    assert not window.canvas._outline.isVisible()
+    assert window.windowTitle() == "ClearBG[*]" and light_pixels(window) > 50
