@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from clearbg_desktop.core.devices import DEVICE_CHOICES, device_availability, preferred_device_type
 from clearbg_desktop.core.memory_budget import MAX_BUDGET_MIB, MIN_BUDGET_MIB
 from clearbg_desktop.core.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
+from clearbg_desktop.core.model_duplicates import installed_copy
 from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
 from clearbg_desktop.core.model_library import (
     add_model_file,
@@ -84,6 +85,7 @@ class PreferencesDialog(QDialog):
         self._settings = settings
         self._download_threads: list[threading.Thread] = []
         self.message_box: QMessageBox | None = None
+        self.import_progress: QProgressDialog | None = None  # Import from rembg, while it runs and after
         tabs = QTabWidget(self)
         tabs.setObjectName("PreferencesTabs")
         tabs.addTab(self._general_tab(settings), "General")
@@ -261,11 +263,36 @@ class PreferencesDialog(QDialog):
             self.warn("Remove model", str(exc))
         self.refresh_models()
 
-    def import_rembg_models(self) -> None:
-        installed = {row.name for row in installed_models()}
-        for path in find_rembg_models():
-            if path.stem not in installed:
-                self.add_file(path)
+    def import_rembg_models(self) -> list[str]:
+        """rembg's files not installed yet, by content (the bundled small model is rembg's ``u2netp.onnx``), with
+        a progress dialog, since converting the full model takes a while; the note says what happened."""
+        files = find_rembg_models()
+        progress = QProgressDialog("Importing rembg's models…", "Cancel", 0, len(files), self)
+        progress.setObjectName("ImportProgress")
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(0)
+        self.import_progress = progress
+        added: list[str] = []
+        already: list[str] = []
+        for index, path in enumerate(files):
+            progress.setLabelText(f"Importing {path.name} ({index + 1} of {len(files)})…")
+            progress.setValue(index)
+            if progress.wasCanceled():
+                break
+            try:
+                copy = installed_copy(path, (row.entry for row in installed_models()))
+            except OSError:
+                copy = None  # add_file says what is wrong with it
+            if copy is not None:
+                already.append(f"{path.name} (as {copy})")
+            elif self.add_file(path):
+                added.append(path.name)
+        progress.setValue(len(files))
+        summary = f"{len(added)} model{'s' if len(added) != 1 else ''} added from rembg"
+        summary += f": {', '.join(added)}" if added else ""
+        summary += f"; already installed: {', '.join(already)}" if already else ""
+        self.models_note.setText(summary + ".")
+        return added
 
     def download(self, name: str, url: str | None = None) -> None:
         """Download with a progress dialog (cancel keeps the partial file to resume), then install."""

@@ -449,3 +449,29 @@ def test_the_empty_window_hints_the_title_names_the_project_and_no_circle_outliv
     window.window_actions.close_doc.trigger()  # Ctrl+W
     assert not window.canvas._outline.isVisible()
     assert window.windowTitle() == "ClearBG[*]" and light_pixels(window) > 50
+
+
+def test_importing_rembg_models_skips_installed_content_and_says_what_it_added(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    pytest.importorskip("onnx")
+    from clearbg_desktop.core.model_library import add_model_file, installed_models
+    from clearbg_desktop.gui.preferences_dialog import open_preferences
+    from tests.core.test_official_weights import export_onnx, randomised
+
+    rembg = tmp_path / "u2net-home"
+    rembg.mkdir()
+    export_onnx(randomised("small", seed=0), rembg / "u2netp.onnx", size=320)
+    export_onnx(randomised("small", seed=1), rembg / "silueta.onnx", size=320)
+    shutil.copy(rembg / "u2netp.onnx", tmp_path / "mine.onnx")
+    add_model_file(tmp_path / "mine.onnx", "mine")  # the same weights, installed before under another name
+    monkeypatch.setenv("U2NET_HOME", str(rembg))
+    dialog = open_preferences(window)
+    assert dialog.import_rembg_models() == ["silueta.onnx"]
+    names = [row.name for row in installed_models()]
+    assert "silueta" in names and "u2netp" not in names and names.count("mine") == 1
+    assert dialog.import_progress is not None and dialog.import_progress.maximum() == 2
+    assert dialog.models_note.text() == ("1 model added from rembg: silueta.onnx; "
+                                         "already installed: u2netp.onnx (as mine).")
+    dialog.reject()
