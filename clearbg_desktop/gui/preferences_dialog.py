@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 from clearbg_desktop.core.devices import DEVICE_CHOICES, device_availability, preferred_device_type
 from clearbg_desktop.core.memory_budget import MAX_BUDGET_MIB, MIN_BUDGET_MIB
 from clearbg_desktop.core.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
-from clearbg_desktop.core.model_duplicates import installed_copy
 from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
+from clearbg_desktop.core.model_duplicates import installed_copy
 from clearbg_desktop.core.model_library import (
     add_model_file,
     find_rembg_models,
