@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import io
+import math
 import os
 import re
 import stat
@@ -155,6 +156,8 @@ def _to_rgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, Image.I
         values = np.asarray(image, dtype=np.float32)
         scaled = (values - values.min()) / max(float(np.ptp(values)), 1e-8) * 255
         return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB"), None, icc
+    if mode == "RGB":  # already ours (a copy of the decoded file): converting would copy 24 MP once more
+        return image, None, icc
     return image.convert("RGB"), None, icc
 
 
@@ -165,9 +168,36 @@ def _open_without_bomb_warning(path: Path) -> Image.Image:
         return Image.open(path)
 
 
+@dataclass
+class ReducedPhoto:
+    """A photo decoded at reduced size for what needs no full pixels (the model's 320 px input, a preview).
+
+    ``rgb`` is upright 8-bit RGB, converted like :func:`load_image`'s, at least ``reduce_to`` on its long side
+    (or the whole photo when smaller, or when its format cannot decode reduced); ``size`` is the full photo's
+    (width, height), upright: the size its mask is made at.
+    """
+
+    rgb: Image.Image
+    size: tuple[int, int]
+    icc_profile: bytes | None
+    notes: list[str]
+
+
 def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode ``path`` into a :class:`LoadedImage`; raises :class:`ImageLoadError` with a clear reason."""
-    path = Path(path)
+    return _decode(Path(path), max_pixels, None)[0]
+
+
+def load_reduced(path: str | os.PathLike[str], reduce_to: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReducedPhoto:
+    """Decode ``path`` for its mask and preview only: a JPEG at 1/2, 1/4 or 1/8 scale (Pillow's draft mode, the
+    DCT scaled, a fraction of the time and memory of a full decode) keeping ``reduce_to`` px on the long side;
+    other formats whole. The same checks and errors as :func:`load_image`."""
+    loaded, size = _decode(Path(path), max_pixels, reduce_to)
+    return ReducedPhoto(loaded.rgb, size, loaded.icc_profile, loaded.notes)
+
+
+def _decode(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedImage, tuple[int, int]]:
+    """(the photo, its full upright size); ``reduce_to``: see :func:`load_reduced` (no 16-bit values then)."""
     name = path.name
     try:
         size = path.stat().st_size
@@ -203,13 +233,22 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
                 opened.seek(0)
                 notes.append(f"animated image with {frames} frames: only the first frame was used")
             deep_rawmode = sixteen_bit_rawmode(opened)
+            if reduce_to is not None and opened.format == "JPEG":
+                scale = reduce_to / max(width, height)
+                opened.draft(None, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
             opened.load()
             icc = opened.info.get("icc_profile")
             exif = opened.getexif()
-            deep = read_deep_colour(path, deep_rawmode) if deep_rawmode else grey_deep_colour(opened)
+            orientation = int(exif.get(EXIF_ORIENTATION_TAG, 1) or 1)
+            deep = None
+            if reduce_to is None:
+                deep = read_deep_colour(path, deep_rawmode) if deep_rawmode else grey_deep_colour(opened)
             if deep is not None:
-                deep = orient(deep, int(exif.get(EXIF_ORIENTATION_TAG, 1) or 1))
+                deep = orient(deep, orientation)
             oriented = ImageOps.exif_transpose(opened)
+            if oriented is opened:  # closing the file drops its pixels: keep our own
+                oriented = opened.copy()
+            full_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     except ImageLoadError:
         raise
     except UnidentifiedImageError:
@@ -238,8 +277,9 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
             exif_bytes = exif.tobytes() if len(exif) else None
         except Exception:  # noqa: BLE001 - unwritable EXIF is dropped with a note, never fatal
             notes.append("the photo's EXIF could not be carried over")
-    return LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes,
-                       deep=deep)
+    loaded = LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes,
+                         deep=deep)
+    return loaded, full_size
 
 
 def tiff_safe_exif(exif: bytes) -> Image.Exif | None:

@@ -21,6 +21,12 @@ SMALL_PHOTO_BYTES = 16 * MIB  # a photo holding less (about 2 MP) keeps its pixe
 CLOSE_TO_BUDGET = 0.8  # from this share of the budget on, the status bar shows the memory in use
 
 
+def decoded_bytes(size: tuple[int, int]) -> int:
+    """What a photo of (width, height) holds decoded with its masks (``Document.resident_bytes``: Pillow's RGB
+    4 B/px, its array 3, the edited and predicted alpha 1 each)."""
+    return size[0] * size[1] * 9
+
+
 def total_ram_bytes() -> int | None:
     """The machine's physical memory, or None where it cannot be read."""
     try:

@@ -52,7 +52,7 @@ from clearbg_desktop.gui.refine_preview import RefinePreview
 from clearbg_desktop.gui.resources import app_icon
 from clearbg_desktop.gui.status_bar import StatusBar
 from clearbg_desktop.gui.undo import MaskEditCommand
-from clearbg_desktop.gui.workers import DecodedViews, SegmentRequest, WorkerThread
+from clearbg_desktop.gui.workers import DecodedViews, PreviewViews, SegmentRequest, WorkerThread
 
 SIDE_PANEL_SHARE = 0.2  # of the window's width, for each side's panels
 MIN_RIGHT_PANEL, MIN_PHOTOS_PANEL = 240, 150  # px: the refine controls with their scroll bar; a thumbnail
@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         worker.model_ready.connect(self._on_model_ready)
         worker.model_note.connect(self.status.show_note)
         worker.photo_loaded.connect(self._on_photo_loaded)
+        worker.previewed.connect(self._on_previewed)
         worker.finished.connect(self._on_segmented)
         worker.failed.connect(self._on_failed)
         self._restore_window_state()
@@ -253,7 +254,23 @@ class MainWindow(QMainWindow):
         if loaded.notes:
             self.statusBar().showMessage(f"{document.title}: {'; '.join(loaded.notes)}", 8000)
 
-    def keep_views(self, document: Document, views: DecodedViews) -> None:
+    def _on_previewed(self, request_id: int, doc_id: int, views: PreviewViews) -> None:
+        """A photo not on screen decoded reduced for its mask (#32): it keeps its preview and thumbnail, as an
+        evicted one, and is decoded at full resolution when shown."""
+        self.masks.settled(request_id, photo_only=True)
+        document = self.workspace.by_id(doc_id)
+        if document is None or not self.workspace.is_latest(request_id, doc_id) or document.loaded is not None:
+            return
+        document.size, document.error = views.size, None
+        if document.file_stamp is None:
+            document.file_stamp = views.file_stamp
+        self.keep_views(document, views)
+        if views.notes:
+            self.statusBar().showMessage(f"{document.title}: {'; '.join(views.notes)}", 8000)
+        if document is self.workspace.current:  # shown meanwhile: its preview now, full pixels decoded
+            self.photo_memory.show(document)
+
+    def keep_views(self, document: Document, views: DecodedViews | PreviewViews) -> None:
         """What a photo keeps when its full pixels are evicted: preview and thumbnail."""
         document.preview, document.thumbnail = views.preview, views.thumbnail
         self.filmstrip.set_thumbnail(document.doc_id, views.thumbnail)
@@ -271,7 +288,7 @@ class MainWindow(QMainWindow):
         else:
             document.set_prediction(alpha)
         self.status.set_pending(self.workspace.pending)
-        if document is self.workspace.current:
+        if document is self.workspace.current and document.loaded is not None:  # else its decode shows it
             self.canvas.set_document(document, fit=False)
         self.statusBar().showMessage(f"{document.title}: mask ready", 4000)
         self._update_actions()

@@ -96,8 +96,10 @@ class MaskScheduler(QObject):
             self._queued.add(request_id)
             if document.loaded is not None:
                 window.submit(SegmentRequest(request_id, doc_id, loaded=document.loaded))
-            else:
-                window.submit(SegmentRequest(request_id, doc_id, path=document.path))
+            else:  # a photo not on screen needs no full pixels for its mask: decoded reduced (unless small)
+                shown = document is current or not document.can_evict or doc_id in window.batch.review_outputs
+                reduce_from = None if shown else window.photo_memory.residency.small_bytes
+                window.submit(SegmentRequest(request_id, doc_id, path=document.path, reduce_from=reduce_from))
         self._show_progress()
 
     def toggle_pause(self) -> None:

@@ -16,11 +16,13 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
-from clearbg_desktop.core.document import Document, reload_photo
+from clearbg_desktop.core.document import Document, file_stamp, reload_photo
 from clearbg_desktop.core.engines import Engine, load_segmenter
 from clearbg_desktop.core.export import ExportOptions, export_photo
-from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image
+from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image, load_reduced
+from clearbg_desktop.core.memory_budget import decoded_bytes
 from clearbg_desktop.core.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.model_io import upsample_alpha
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.thumbnails import quick_thumbnail
 from clearbg_desktop.core.weights import WeightsError
@@ -34,6 +36,9 @@ class SegmentRequest:
     path: Path | None = None  # decode in the worker when given
     loaded: LoadedImage | None = None  # or segment an already decoded photo
     segment: bool = True  # False: decode only (a reopened project brings its own mask)
+    # A photo not on screen (#32): at least this many bytes once decoded (``memory_budget.decoded_bytes``), it is
+    # decoded reduced for its mask and preview, and its full pixels are never made; None: a full decode.
+    reduce_from: int | None = None
 
 
 THUMBNAIL_SIZE = (192, 144)
@@ -48,26 +53,49 @@ class DecodedViews:
     preview: bytes | None = None  # JPEG in display colours, at most PREVIEW_SIDE (kept when the photo is evicted)
 
 
+@dataclass(frozen=True)
+class PreviewViews:
+    """What the window keeps of a photo decoded reduced for its mask (it is then as if evicted)."""
+
+    size: tuple[int, int]  # the full photo's (width, height)
+    thumbnail: np.ndarray  # in display colours
+    preview: bytes  # as DecodedViews.preview
+    file_stamp: tuple[int, int] | None  # of the file before it was decoded (a later change means replaced)
+    notes: tuple[str, ...] = ()
+
+
 def _fitted(image: Image.Image, box: tuple[int, int]) -> Image.Image:
     scale = min(box[0] / image.width, box[1] / image.height, 1.0)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image if size == image.size else image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
+def _preview_and_thumbnail(rgb: Image.Image, icc_profile: bytes | None) -> tuple[bytes, np.ndarray]:
+    preview = _fitted(rgb, (PREVIEW_SIDE, PREVIEW_SIDE))
+    thumbnail = to_display(np.asarray(_fitted(preview, THUMBNAIL_SIZE)), icc_profile)
+    buffer = io.BytesIO()
+    Image.fromarray(to_display(np.asarray(preview), icc_profile)).save(buffer, "JPEG", quality=88)
+    return buffer.getvalue(), thumbnail
+
+
 def decoded_views(loaded: LoadedImage, previews: bool = True) -> DecodedViews:
     """Everything the window shows of a decoded photo, made off the GUI thread (``previews=False``: a photo
     decoded again keeps the preview and thumbnail it has)."""
-    if not previews:
-        rgb = np.asarray(loaded.rgb)
-        display = to_display(rgb, loaded.icc_profile)
-        return DecodedViews(rgb, np.zeros((1, 1, 3), np.uint8), display if display is not rgb else None)
-    preview = _fitted(loaded.rgb, (PREVIEW_SIDE, PREVIEW_SIDE))
-    thumbnail = to_display(np.asarray(_fitted(preview, THUMBNAIL_SIZE)), loaded.icc_profile)
-    buffer = io.BytesIO()
-    Image.fromarray(to_display(np.asarray(preview), loaded.icc_profile)).save(buffer, "JPEG", quality=88)
+    preview, thumbnail = (_preview_and_thumbnail(loaded.rgb, loaded.icc_profile) if previews
+                          else (None, np.zeros((1, 1, 3), np.uint8)))
     rgb = np.asarray(loaded.rgb)
     display = to_display(rgb, loaded.icc_profile)
-    return DecodedViews(rgb, thumbnail, display if display is not rgb else None, buffer.getvalue())
+    return DecodedViews(rgb, thumbnail, display if display is not rgb else None, preview)
+
+
+# Full-resolution decodes at once, whoever asks (the model's decode of the shown photo, a switch back to an evicted
+# one): each is ~200 MiB at 24 MP while it runs, and two overlapping made the peak of a whole shoot (#32).
+FULL_DECODES = threading.BoundedSemaphore(1)
+
+
+def decode_full(path: Path) -> LoadedImage:
+    with FULL_DECODES:
+        return load_image(path)
 
 
 class InferenceWorker(QObject):
@@ -80,6 +108,8 @@ class InferenceWorker(QObject):
         photo_loaded(int, int, object, object): request id, doc id, LoadedImage, and a DecodedViews
             (the photo as a numpy array and a filmstrip thumbnail, made here so the GUI thread never
             copies a 24 MP photo).
+        previewed(int, int, object): request id, doc id, PreviewViews: a photo decoded reduced for its mask
+            (``SegmentRequest.reduce_from``), in place of photo_loaded; its full pixels were never made.
         finished(int, int, object): request id, doc id, alpha as HxW uint8 numpy array.
         failed(int, int, str): request id, doc id, a message for the user.
     """
@@ -88,6 +118,7 @@ class InferenceWorker(QObject):
     model_ready = Signal(str)
     model_note = Signal(str)
     photo_loaded = Signal(int, int, object, object)
+    previewed = Signal(int, int, object)
     finished = Signal(int, int, object)
     failed = Signal(int, int, str)
 
@@ -118,18 +149,39 @@ class InferenceWorker(QObject):
             self.model_ready.emit(self._segmenter.description + (f" — {reason}" if reason else ""))
         return self._segmenter
 
+    def _reduced(self, request: SegmentRequest) -> tuple[Image.Image, tuple[int, int]] | None:
+        """A photo not on screen, decoded reduced: (its reduced RGB for the model, its full size), after
+        ``previewed``; None for a small photo, which is decoded whole and kept (``Residency.small_bytes``)."""
+        assert request.path is not None and request.reduce_from is not None
+        stamp = file_stamp(request.path)
+        photo = load_reduced(request.path, PREVIEW_SIDE)
+        if decoded_bytes(photo.size) < request.reduce_from:
+            return None
+        preview, thumbnail = _preview_and_thumbnail(photo.rgb, photo.icc_profile)
+        self.previewed.emit(request.request_id, request.doc_id,
+                            PreviewViews(photo.size, thumbnail, preview, stamp, tuple(photo.notes)))
+        return photo.rgb, photo.size
+
     @Slot(object)
     def process(self, request: SegmentRequest) -> None:
         try:
-            loaded = request.loaded
-            if loaded is None:
+            loaded, reduced = request.loaded, None
+            if loaded is None and request.reduce_from is not None and request.segment:
+                reduced = self._reduced(request)
+            if loaded is None and reduced is None:
                 assert request.path is not None
-                loaded = load_image(request.path)
-            self.photo_loaded.emit(request.request_id, request.doc_id, loaded, decoded_views(loaded))
+                loaded = decode_full(request.path)
+            if loaded is not None:
+                self.photo_loaded.emit(request.request_id, request.doc_id, loaded, decoded_views(loaded))
             if QThread.currentThread().isInterruptionRequested() or not request.segment:
                 return
             segmenter = self._ensure_segmenter()
-            alpha = np.asarray(segmenter.predict_alpha(loaded.rgb))
+            if reduced is not None:  # the model sees 320 px: a mask made from the reduced decode, at full size
+                probability = segmenter.predict_probabilities([reduced[0]])[0]
+                alpha = np.asarray(upsample_alpha(probability, reduced[1]))
+            else:
+                assert loaded is not None
+                alpha = np.asarray(segmenter.predict_alpha(loaded.rgb))
         except (ImageLoadError, WeightsError) as exc:
             self.failed.emit(request.request_id, request.doc_id, str(exc))
             return
@@ -276,7 +328,8 @@ def thumbnail_job(signals: DecodeSignals, doc_id: int, path: Path) -> None:
 def decode_job(signals: DecodeSignals, document: Document) -> None:
     """Decode a photo at full resolution again (it was evicted, or is shown before the model reached it)."""
     try:
-        loaded = reload_photo(document)
+        with FULL_DECODES:
+            loaded = reload_photo(document)
         views = decoded_views(loaded, previews=document.preview is None)
     except ImageLoadError as exc:
         signals.failed.emit(document.doc_id, str(exc))

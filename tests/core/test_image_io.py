@@ -18,6 +18,7 @@ from clearbg_desktop.core.image_io import (
     OutputError,
     OutputExistsError,
     load_image,
+    load_reduced,
     save_image,
     write_atomic,
 )
@@ -230,3 +231,35 @@ def test_exception_types_stay_out_of_messages(tmp_path: Path) -> None:
     with pytest.raises(ImageLoadError) as refused:
         load_image(path)
     assert str(refused.value) == "pages.tif: corrupt image (Missing dimensions)"
+
+
+def test_reduced_decode_keeps_the_full_size_orientation_and_colours(tmp_path: Path) -> None:
+    """#32: the model's decode of a photo not on screen: a JPEG at a fraction of its size, upright, converted
+    as a full decode, with the full size its mask is made at."""
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    make_photo((1600, 1200)).save(path, exif=exif.tobytes(), quality=92)
+    full = load_image(path)
+    reduced = load_reduced(path, 300)
+    assert reduced.size == full.size == (1200, 1600)
+    assert reduced.rgb.mode == "RGB" and reduced.rgb.size == (300, 400)  # 1/4: the largest keeping 300 px
+    same_scale = np.asarray(full.rgb.reduce(4), np.int16)
+    assert np.abs(same_scale - np.asarray(reduced.rgb, np.int16)).mean() < 3  # the same picture, upright
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (640, 480), (0, 255, 255, 0)).save(cmyk)
+    red = load_reduced(cmyk, 100)
+    assert red.size == (640, 480) and red.rgb.size == (160, 120)
+    assert red.rgb.getpixel((10, 10))[0] > 200 and red.rgb.getpixel((10, 10))[1] < 60
+
+
+def test_reduced_decode_of_other_formats_is_whole_and_as_guarded(tmp_path: Path) -> None:
+    png = tmp_path / "photo.png"
+    make_photo((400, 300)).save(png)
+    reduced = load_reduced(png, 100)
+    assert reduced.size == reduced.rgb.size == (400, 300)
+    assert np.array_equal(np.asarray(reduced.rgb), np.asarray(load_image(png).rgb))
+    bomb = tmp_path / "bomb.png"
+    _png_header_only(bomb, 10_000, 10_000)
+    with pytest.raises(ImageLoadError, match="100 MP.*limit"):
+        load_reduced(bomb, 100)

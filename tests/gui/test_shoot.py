@@ -156,3 +156,19 @@ def test_export_all_writes_evicted_photos_with_their_edits(qtbot: QtBot, window:
     first = next(p for name, p in written.items() if name.startswith("shoot-0000"))
     assert np.array_equal(np.asarray(Image.open(first))[..., 3], edited)
     assert documents[0].evicted and documents[1].evicted  # exporting did not bring their pixels back
+
+
+def test_photos_not_on_screen_get_masks_without_full_pixels(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """#32: the model's decode of a photo nobody looks at is reduced and hands back no full pixels; the photo
+    keeps its preview, thumbnail and a full-size mask, and is decoded at full resolution when shown."""
+    window.photo_memory.residency.small_bytes = 0  # small test photos count as large ones
+    full_decodes: list[int] = []
+    window.inference.worker.photo_loaded.connect(lambda _r, doc_id, *_: full_decodes.append(doc_id))
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    assert full_decodes == [documents[-1].doc_id]  # the shown photo only
+    first = documents[0]
+    assert first.evicted and first.loaded is None and first.preview and first.thumbnail is not None
+    assert first.has_mask and first.resident_bytes() == 0 and not first.mask_edited
+    _show(qtbot, window, first)
+    assert first.alpha.shape == (first.loaded.size[1], first.loaded.size[0]) == (240, 320)
+    assert np.array_equal(first.alpha, first.predicted)
