@@ -18,6 +18,7 @@ from clearbg_desktop.core.paths import config_dir
 SETTINGS_FILE = "settings.json"
 NUMBER_RANGES = {"brush_size": (1, 5000), "brush_hardness": (0.0, 1.0), "brush_opacity": (0.0, 1.0),
                  "autosave_minutes": (1, 120)}
+MAX_BATCH_INPUTS = 500  # folders and photos the batch dialog remembers
 SETTINGS_VERSION = 2  # 2: "model" is "auto" until the user picks one (version 1 saved the old default, "small")
 
 
@@ -30,6 +31,10 @@ class AppSettings:
     batch_existing: str = "skip"  # skip | rename | overwrite
     batch_recursive: bool = True
     batch_output_folder: str = ""
+    # The batch's own options and photos: a batch is a recurring job of its own, so neither a single photo's
+    # export (a JPEG for the web) nor an empty list should change what the next batch does.
+    batch_export: ExportOptions = field(default_factory=ExportOptions)
+    batch_inputs: list[str] = field(default_factory=list)
     brush_size: int = 60
     brush_hardness: float = 0.7
     brush_opacity: float = 1.0
@@ -69,8 +74,13 @@ class AppSettings:
     @staticmethod
     def _checked(name: str, value: object, default: object) -> object:
         """``value`` for field ``name`` if it is of the default's kind and in range; else a ValueError."""
-        if name == "export":
+        if name in ("export", "batch_export"):
             return ExportOptions.from_dict(value)
+        if name == "batch_inputs":
+            if not isinstance(value, list) or len(value) > MAX_BATCH_INPUTS or not all(
+                    isinstance(item, str) and 0 < len(item) <= 4096 for item in value):
+                raise ValueError(name)
+            return list(value)
         if name == "memory_budget_mib":
             return clamp_budget_mib(value)  # type: ignore[arg-type]
         if isinstance(default, bool):
@@ -89,4 +99,5 @@ class AppSettings:
     def save(self) -> Path:
         data = asdict(self)
         data["export"] = self.export.to_dict()
+        data["batch_export"] = self.batch_export.to_dict()
         return write_atomic((json.dumps(data, indent=2) + "\n").encode(), self.path(), overwrite=True)

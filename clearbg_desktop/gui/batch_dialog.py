@@ -45,7 +45,11 @@ def format_duration(seconds: float | None) -> str:
 
 
 class BatchDialog(QDialog):
-    """Inputs, output folder, the export options, model and the policy for existing outputs."""
+    """Inputs, output folder, the export options, model and the policy for existing outputs.
+
+    Opened without folders (File ▸ Batch export), it lists the last batch's photos and folders still on disk;
+    its options are the last batch's, never those of the last single export.
+    """
 
     def __init__(self, settings: AppSettings, folders: list[Path], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +59,8 @@ class BatchDialog(QDialog):
         form = QFormLayout()
         self.inputs = QListWidget(self)
         self.inputs.setMaximumHeight(110)
+        if not folders:
+            folders = [Path(p) for p in settings.batch_inputs if Path(p).exists()]
         for folder in folders:
             self.inputs.addItem(str(folder))
         input_buttons = QHBoxLayout()
@@ -98,7 +104,7 @@ class BatchDialog(QDialog):
         self.existing.setCurrentIndex(max(0, self.existing.findData(settings.batch_existing)))
         form.addRow("Existing outputs", self.existing)
         layout.addLayout(form)
-        self.form = ExportOptionsForm(settings.export, show_refine=True, parent=self)
+        self.form = ExportOptionsForm(settings.batch_export, show_refine=True, parent=self)
         layout.addWidget(self.form)
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #c0392b")

@@ -91,7 +91,8 @@ class BatchRunner(QObject):
     def _on_dialog_accepted(self, dialog: BatchDialog) -> None:
         settings = self.window.settings
         options = dialog.options()
-        settings.export = options
+        settings.batch_export = options
+        settings.batch_inputs = [str(path) for path in dialog.input_paths()]
         settings.batch_existing = dialog.existing_policy()
         settings.batch_recursive = dialog.recursive.isChecked()
         settings.batch_output_folder = str(dialog.output_folder())

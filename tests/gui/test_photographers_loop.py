@@ -475,3 +475,28 @@ def test_importing_rembg_models_skips_installed_content_and_says_what_it_added(
     assert dialog.models_note.text() == ("1 model added from rembg: silueta.onnx; "
                                          "already installed: u2netp.onnx (as mine).")
     dialog.reject()
+
+
+def test_the_batch_dialog_keeps_its_own_photos_and_format(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    shoot = tmp_path / "shoot"
+    open_shoot(qtbot, window, shoot, 1)
+    extra = tmp_path / "extra.jpg"
+    make_photo(seed=9).save(extra)
+    window.batch.open_dialog([shoot, extra])  # a dropped folder and photo
+    dialog = window.batch.dialog
+    dialog.form.format_box.setCurrentIndex(dialog.form.format_box.findData("webp"))
+    dialog.output.setText(str(tmp_path / "batch-out"))
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+    window.batch.summary.accept()
+    window.window_actions.export.trigger()  # a single JPEG for the web meanwhile
+    single = window.exporter.dialog
+    single.folder_edit.setText(str(tmp_path / "single"))
+    single.form.format_box.setCurrentIndex(single.form.format_box.findData("jpg"))
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
+        single.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    window.window_actions.batch.trigger()  # File ▸ Batch export…
+    again = window.batch.dialog
+    assert again is not dialog and again.input_paths() == [shoot, extra]
+    assert again.form.format_box.currentData() == "webp"
+    again.reject()
