@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QUndoView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -56,6 +57,10 @@ from clearbg_desktop.gui.workers import DecodedViews, PreviewViews, SegmentReque
 
 SIDE_PANEL_SHARE = 0.2  # of the window's width, for each side's panels
 MIN_RIGHT_PANEL, MIN_PHOTOS_PANEL = 240, 150  # px: the refine controls with their scroll bar; a thumbnail
+# A restored window smaller than this (of the screen, up to a ceiling) or larger than the screen opens at the
+# default size instead: a window made small at 200 % is a postage stamp at 100 %.
+MIN_WINDOW_SHARE, MIN_WINDOW_CEILING = 0.5, (900, 600)
+DEFAULT_WINDOW_SHARE, DEFAULT_WINDOW_CEILING = 0.85, (1600, 1000)
 
 
 class MainWindow(QMainWindow):
@@ -139,7 +144,13 @@ class MainWindow(QMainWindow):
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
         scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.refine_dock = self._dock("Refine edge", "RefineDock", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
+        refine = QWidget(self)
+        column = QVBoxLayout(refine)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(scroller, 1)
+        column.addWidget(self.refine_panel.button_row)  # under the scroll area: never scrolled out of sight
+        self.refine_dock = self._dock("Refine edge", "RefineDock", refine, Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_view = QUndoView(self.undo_group, self)
         self.history_view.setEmptyLabel("Model prediction")
         self.history_dock = self._dock("History", "HistoryDock", self.history_view,
@@ -444,18 +455,43 @@ class MainWindow(QMainWindow):
         self.message_box = show_about(self, self.settings, self.model_description)
 
     # ----- recent files and window state -------------------------------------------------
+    def scale_group(self) -> str:
+        """Where this screen scale's geometry and dock layout are kept: sizes in logical pixels mean another
+        window at 150 % than at 100 %, so each scale keeps its own."""
+        ratio = self.screen().devicePixelRatio() if self.screen() is not None else 1.0
+        return f"scale{round(ratio * 100)}"
+
     def _restore_window_state(self) -> None:
-        geometry = self.qsettings.value("geometry")
-        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        group = self.scale_group()
+        geometry = self.qsettings.value(f"{group}/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)  # type: ignore[arg-type]
-        elif screen is not None and screen.width() > 0:
-            self.resize(min(1600, int(screen.width() * 0.85)), min(1000, int(screen.height() * 0.85)))
-        else:
-            self.resize(1280, 820)
-        state = self.qsettings.value("windowState")
+        if geometry is None or not self._fits_the_screen():
+            self._default_size()
+        state = self.qsettings.value(f"{group}/windowState")
         if state is not None:
             self.restoreState(state)  # type: ignore[arg-type]
+
+    def _fits_the_screen(self) -> bool:
+        if self.isMaximized() or self.isFullScreen() or self.screen() is None:
+            return True
+        screen = self.screen().availableGeometry()
+        if screen.width() <= 0:
+            return True
+        low_w = min(MIN_WINDOW_CEILING[0], int(screen.width() * MIN_WINDOW_SHARE))
+        low_h = min(MIN_WINDOW_CEILING[1], int(screen.height() * MIN_WINDOW_SHARE))
+        frame = self.frameGeometry()
+        return (low_w <= self.width() and frame.width() <= screen.width() and low_h <= self.height()
+                and frame.height() <= screen.height() and screen.intersects(frame))
+
+    def _default_size(self) -> None:
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is None or screen.width() <= 0:
+            self.resize(1280, 820)
+            return
+        self.resize(min(DEFAULT_WINDOW_CEILING[0], int(screen.width() * DEFAULT_WINDOW_SHARE)),
+                    min(DEFAULT_WINDOW_CEILING[1], int(screen.height() * DEFAULT_WINDOW_SHARE)))
+        self.move(screen.center() - self.rect().center())
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         """The photo stays the largest thing in the window at any size and scale: side panels have a ceiling."""
@@ -472,8 +508,9 @@ class MainWindow(QMainWindow):
         if not self.quit_guard.may_close():
             event.ignore()
             return
-        self.qsettings.setValue("geometry", self.saveGeometry())
-        self.qsettings.setValue("windowState", self.saveState())
+        group = self.scale_group()
+        self.qsettings.setValue(f"{group}/geometry", self.saveGeometry())
+        self.qsettings.setValue(f"{group}/windowState", self.saveState())
         self.inference.stop()
         self.batch.stop(closing=True)
         QThreadPool.globalInstance().waitForDone()  # exports and previews in flight finish (atomically)

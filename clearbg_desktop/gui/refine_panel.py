@@ -22,6 +22,9 @@ SCROLL_BAR_ALLOWANCE = 24  # px of the dock's width the vertical scroll bar and 
 class RefinePanel(QWidget):
     """Emits the settings as they change (debounced) for a live preview; Apply commits them.
 
+    Apply and Reset live in ``button_row``, which the window places under the panel's scroll area: at 150-200 %
+    scaling the controls need scrolling, and the two buttons every preview ends with must not.
+
     Signals:
         preview_requested(object): RefineSettings to preview.
         applied(object): RefineSettings the user applied (an undoable step).
@@ -60,12 +63,13 @@ class RefinePanel(QWidget):
         self.decontaminate = QCheckBox("Decontaminate colours", self)
         self.decontaminate.setToolTip("Previewed on the canvas; Apply keeps it as an export setting")
         form.addRow(self.decontaminate)
-        buttons = QHBoxLayout()
-        self.apply_button = QPushButton("Apply", self)
-        self.reset_button = QPushButton("Reset", self)
+        self.button_row = QWidget(self)
+        self.button_row.setObjectName("RefineButtons")
+        buttons = QHBoxLayout(self.button_row)
+        self.apply_button = QPushButton("Apply", self.button_row)
+        self.reset_button = QPushButton("Reset", self.button_row)
         buttons.addWidget(self.reset_button)
         buttons.addWidget(self.apply_button)
-        form.addRow(buttons)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(120)

@@ -274,7 +274,7 @@ print(json.dumps({
     "undo_visible": toolbar.widgetForAction(window.window_actions.undo).isVisible(),
     "redo_visible": toolbar.widgetForAction(window.window_actions.redo).isVisible(),
     "refine_needs": window.refine_panel.minimumSizeHint().width(),
-    "refine_has": window.refine_dock.widget().viewport().width(),
+    "refine_has": window.refine_scroller.viewport().width(),
 }))
 window.quit_guard.confirmed = True
 window.close()

@@ -500,3 +500,62 @@ def test_the_batch_dialog_keeps_its_own_photos_and_format(qtbot: QtBot, window: 
     assert again is not dialog and again.input_paths() == [shoot, extra]
     assert again.form.format_box.currentData() == "webp"
     again.reject()
+
+
+SCALE_PROBE = textwrap.dedent("""
+    import json, sys
+    from PySide6.QtCore import QPoint, QRect
+    from clearbg_desktop.core.settings import AppSettings
+    from clearbg_desktop.gui.app import create_application
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    app = create_application(sys.argv[:1])
+    window = MainWindow(AppSettings(device="cpu"))
+    window.show()
+    if sys.argv[1] == "shrink":  # the user makes the window small at this scale, then quits
+        window.resize(610, 550)
+    for _ in range(20):
+        app.processEvents()
+    apply = window.refine_panel.apply_button
+    corner = apply.mapTo(window, QPoint(0, 0))
+    print(json.dumps({
+        "size": [window.width(), window.height()],
+        "screen": [window.screen().availableGeometry().width(), window.screen().availableGeometry().height()],
+        "canvas": window.canvas.width() * window.canvas.height(),
+        "docks": [d.width() * d.height() for d in (window.photos_dock, window.refine_dock, window.history_dock)],
+        "buttons_visible": apply.isVisible() and window.refine_panel.reset_button.isVisible(),
+        "buttons_scroll": window.refine_scroller.isAncestorOf(apply),
+        "buttons_inside": window.rect().contains(QRect(corner, apply.size())),
+    }))
+    window.quit_guard.confirmed = True
+    window.close()
+""")
+
+
+def test_each_scale_keeps_its_own_window_and_apply_reset_never_scroll(tmp_path: Path, random_weights: Path) -> None:
+    import json
+
+    screens = tmp_path / "screen.json"  # a 1600×1000 screen, whatever the offscreen default
+    screens.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": 1600, "height": 1000,
+                                                "logicalDpi": 96, "dpr": 1}]}))
+    script = tmp_path / "scale_probe.py"
+    script.write_text(SCALE_PROBE)
+
+    def run(scale: str, action: str = "look") -> dict:
+        env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screens}", "QT_SCALE_FACTOR": scale,
+               "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "CLEARBG_RESOURCES": str(random_weights.parent),
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        result = subprocess.run([sys.executable, str(script), action], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert run("1.5", "shrink")["size"] == [610, 550]
+    for scale in ("1", "1.5", "2", "1"):  # 1.5's small window stays at 1.5; 2 restores nothing from 1
+        layout = run(scale)
+        screen_w, screen_h = layout["screen"]
+        width, height = layout["size"]
+        assert min(900, screen_w // 2) <= width <= screen_w and min(600, screen_h // 2) <= height <= screen_h, (
+            scale, layout)
+        assert layout["canvas"] > max(layout["docks"]), (scale, layout)
+        assert layout["buttons_visible"] and layout["buttons_inside"] and not layout["buttons_scroll"], (scale, layout)
