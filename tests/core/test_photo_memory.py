@@ -3,13 +3,14 @@ exports of evicted photos decoded again from their files, a vanished file, and t
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from clearbg_desktop.core.document import Document, PhotoGoneError, export_document, reload_photo
+from clearbg_desktop.core.document import Document, PackedMasks, PhotoGoneError, export_document, reload_photo
 from clearbg_desktop.core.export import ExportOptions
 from clearbg_desktop.core.image_io import LoadedImage, load_image
 from clearbg_desktop.core.mask_queue import MaskQueue
@@ -149,3 +150,17 @@ def test_closing_drops_pending_work_and_cancel_drops_the_rest() -> None:
     assert queue.progress_text() == ""
     queue.add(4)  # a new round counts from zero
     assert (queue.done, queue.total) == (0, 1)
+
+
+def test_packed_masks_are_exact_for_any_values_and_shapes() -> None:
+    """Row differences wrap mod 256: noise, hard edges, one row, one column all come back bit for bit."""
+    rng = np.random.default_rng(3)
+    for shape in ((1, 7), (9, 1), (61, 47)):
+        alpha = rng.integers(0, 256, shape, dtype=np.uint8)
+        predicted = np.where(alpha > 128, 255, 0).astype(np.uint8)
+        packed = PackedMasks.pack(alpha, predicted)
+        back, back_predicted = packed.unpack()
+        assert np.array_equal(back, alpha) and np.array_equal(back_predicted, predicted)
+        assert back.flags.writeable and back_predicted is not None and back_predicted.flags.writeable
+    smooth = np.asarray(Image.fromarray(rng.integers(0, 256, (20, 20), dtype=np.uint8)).resize((600, 400)))
+    assert len(PackedMasks.pack(smooth, smooth).alpha) < len(zlib.compress(smooth.data, 1))
