@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from clearbg_desktop.core.export import ExportOptions, export_photo, looks_like_output, next_free_path, output_name
+from clearbg_desktop.core.export import (
+    ExportOptions,
+    export_photo,
+    keeps_sixteen_bits,
+    looks_like_output,
+    next_free_path,
+    output_name,
+)
 from clearbg_desktop.core.image_io import (
     ImageLoadError,
     LoadedImage,
@@ -322,10 +329,38 @@ def photos_per_model_call(segmenter: Engine) -> int:
     return GPU_PHOTOS_PER_CALL if segmenter.device.type == "cuda" else 1
 
 
-def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]]
-             ) -> Iterator[tuple[BatchItem, LoadedImage, Image.Image | None, Exception | None]]:
+Segmented = tuple[BatchItem, LoadedImage, "Image.Image | None", "np.ndarray | None", "Exception | None"]
+
+
+def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]], deep: bool = False
+             ) -> Iterator[Segmented]:
     """Alphas for a group of photos in one model call; when the call fails, photo by photo, so only the photo
-    that fails is reported."""
+    that fails is reported. ``deep``: a 16-bit output, which takes its alpha from the model's probability, is
+    among them; then each alpha comes with the probability it was made from (every engine's ``predict_alphas``
+    is ``upsample_alpha`` of its ``predict_probabilities``)."""
+    from clearbg_desktop.core.model_io import upsample_alpha
+
+    if not deep:
+        yield from _segment_eight_bit(segmenter, group)
+        return
+    if len(group) > 1:
+        try:
+            probabilities = segmenter.predict_probabilities([loaded.rgb for _, loaded in group])
+        except Exception:  # noqa: BLE001 - fall through to one at a time, which names the photo
+            pass
+        else:
+            for (item, loaded), probability in zip(group, probabilities, strict=True):
+                yield item, loaded, upsample_alpha(probability, loaded.rgb.size), probability, None
+            return
+    for item, loaded in group:
+        try:
+            probability = segmenter.predict_probabilities([loaded.rgb])[0]
+            yield item, loaded, upsample_alpha(probability, loaded.rgb.size), probability, None
+        except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
+            yield item, loaded, None, None, exc
+
+
+def _segment_eight_bit(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]]) -> Iterator[Segmented]:
     if len(group) > 1:
         try:
             alphas = segmenter.predict_alphas([loaded.rgb for _, loaded in group])
@@ -333,30 +368,32 @@ def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]]
             pass
         else:
             for (item, loaded), alpha in zip(group, alphas, strict=True):
-                yield item, loaded, alpha, None
+                yield item, loaded, alpha, None, None
             return
     for item, loaded in group:
         try:
-            yield item, loaded, segmenter.predict_alpha(loaded.rgb), None
+            yield item, loaded, segmenter.predict_alpha(loaded.rgb), None, None
         except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
-            yield item, loaded, None, exc
+            yield item, loaded, None, None, exc
 
 
 RENAME_TRIES = 20
 
 
 def _export(loaded: LoadedImage, alpha: Image.Image, target: Path, options: ExportOptions, existing: str,
-            workers: int | None = None) -> Path:
+            workers: int | None = None, probability: np.ndarray | None = None) -> Path:
     """Export without replacing, unless ``existing`` is overwrite; with rename, a name another run took
     meanwhile is passed over for the next free one."""
     for _ in range(RENAME_TRIES - 1):
         try:
-            return export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite", workers=workers)
+            return export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite", workers=workers,
+                                probability=probability)
         except OutputExistsError:
             if existing != "rename":
                 raise
             target = next_free_path(target)
-    return export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite", workers=workers)
+    return export_photo(loaded, alpha, target, options, overwrite=existing == "overwrite", workers=workers,
+                        probability=probability)
 
 
 def export_projects(paths: Sequence[Path], output_dir: Path, existing: str = "skip") -> Iterator[FileResult]:
@@ -454,13 +491,13 @@ def iter_export(
             todo.append(item)
 
     def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
-               own: ExportOptions | None = None) -> FileResult | None:
+               own: ExportOptions | None = None, probability: np.ndarray | None = None) -> FileResult | None:
         """The photo's result; None when the disk filled up before its turn (not tried, not reported)."""
         if halt.reason:
             return None
         target = next_free_path(item.target) if existing == "rename" else item.target
         try:
-            written = _export(loaded, alpha, target, own or options, existing, workers)
+            written = _export(loaded, alpha, target, own or options, existing, workers, probability)
         except OutputSpaceError as exc:
             halt.reason = str(exc)
             return FileResult(item, "failed", f"{target.name} not written: {exc}")
@@ -533,11 +570,12 @@ def iter_export(
                 encode_workers = None
                 if group:
                     encode_workers = fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
-                for item, loaded, alpha, error in _segment(segmenter, group):
+                deep = any(keeps_sixteen_bits(loaded, options) for _, loaded in group)
+                for item, loaded, alpha, probability, error in _segment(segmenter, group, deep):
                     if error is not None or alpha is None:
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))
                         continue
-                    encoding.append(encoder.submit(encode, item, loaded, alpha, encode_workers))
+                    encoding.append(encoder.submit(encode, item, loaded, alpha, encode_workers, None, probability))
                 while encoding and (encoding[0].done() or len(encoding) > max(prefetch, group_size)):
                     yield from finished(encoding.popleft().result())
                 if halt.is_set():

@@ -97,6 +97,13 @@ def from_eight_bit(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint16) * 257
 
 
+def probability_to_sixteen_bit(probability: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The model's probability (float HxW at model resolution) upsampled in float to (width, height) and written
+    with 65,536 levels: a 16-bit cut-out's soft edges keep the model's gradations, not 256 steps widened."""
+    upsampled = Image.fromarray(np.asarray(probability, np.float32), "F").resize(size, Image.Resampling.BILINEAR)
+    return (np.asarray(upsampled) * 65535.0 + 0.5).clip(0, 65535).astype(np.uint16)
+
+
 def resize_deep(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Lanczos resize of an HxWxC uint16 array, channel by channel in float (no 8-bit step)."""
     channels = [Image.fromarray(pixels[..., c].astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS)

@@ -22,7 +22,13 @@ from clearbg_desktop.core.compose import (
     scaled_size,
     subject_box,
 )
-from clearbg_desktop.core.deep_colour import DEEP_FORMATS, encode_tiff16, from_eight_bit, resize_deep
+from clearbg_desktop.core.deep_colour import (
+    DEEP_FORMATS,
+    encode_tiff16,
+    from_eight_bit,
+    probability_to_sixteen_bit,
+    resize_deep,
+)
 from clearbg_desktop.core.image_io import FORMAT_SUFFIXES, LoadedImage, encode_image, tiff_safe_exif, write_atomic
 from clearbg_desktop.core.png_encoder import encode_png16
 from clearbg_desktop.core.refine import RefineSettings, refine_alpha
@@ -188,11 +194,13 @@ def keeps_sixteen_bits(loaded: LoadedImage, options: ExportOptions) -> bool:
     return loaded.deep is not None and options.format in DEEP_FORMATS and not options.mask_only
 
 
-def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> np.ndarray:
+def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,
+                       probability: np.ndarray | None = None) -> np.ndarray:
     """:func:`render_output` at 16 bits per channel: HxWx4 (transparent) or HxWx3 uint16.
 
     The mask and the colour clean-up are computed on the 8-bit photo; the clean-up is applied as the change it
-    makes, so colours it leaves alone keep all 16 bits.
+    makes, so colours it leaves alone keep all 16 bits. ``probability``: the model's, at model resolution, which
+    ``alpha`` was made from; given, and no refinement changing the mask, the alpha gets its 65,536 levels from it.
     """
     assert loaded.deep is not None
     alpha = combine_alpha(refine_alpha(loaded.rgb, alpha, options.refine), loaded.source_alpha)
@@ -203,7 +211,13 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
         change = (np.asarray(decontaminate_colors(loaded.rgb, alpha), np.int32)
                   - np.asarray(loaded.rgb, np.int32)) * 257
         deep = (deep + change).clip(0, 65535).astype(np.uint16)
-    alpha16 = from_eight_bit(np.asarray(alpha))
+    if probability is not None and options.refine.is_identity:
+        alpha16 = probability_to_sixteen_bit(probability, loaded.rgb.size)
+        if loaded.source_alpha is not None:
+            kept = np.asarray(loaded.source_alpha, np.float32) / 255.0
+            alpha16 = (alpha16 * kept + 0.5).astype(np.uint16)
+    else:
+        alpha16 = from_eight_bit(np.asarray(alpha))
     layer = background_layer(options.background, loaded.rgb)
     if layer is None:
         picture = np.dstack([deep, alpha16])
@@ -219,13 +233,14 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
     return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
 
 
-def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions, workers: int | None = None
-                  ) -> bytes:
-    """The output file's bytes; ``workers`` as in :func:`core.image_io.encode_image`."""
+def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions, workers: int | None = None,
+                  probability: np.ndarray | None = None) -> bytes:
+    """The output file's bytes; ``workers`` as in :func:`core.image_io.encode_image`; ``probability`` as in
+    :func:`render_deep_output` (only 16-bit outputs use it)."""
     icc = loaded.icc_profile if options.keep_icc and not options.mask_only else None
     exif = loaded.exif if options.keep_exif and not options.mask_only else None
     if keeps_sixteen_bits(loaded, options):
-        pixels = render_deep_output(loaded, alpha, options)
+        pixels = render_deep_output(loaded, alpha, options, probability)
         if options.format == "png":
             return encode_png16(pixels, options.png_compress_level, icc_profile=icc, exif=exif, workers=workers)
         return encode_tiff16(pixels, icc, tiff_safe_exif(exif) if exif else None)
@@ -244,10 +259,10 @@ def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
 
 def export_photo(
     loaded: LoadedImage, alpha: Image.Image, target: Path, options: ExportOptions, overwrite: bool = False,
-    workers: int | None = None,
+    workers: int | None = None, probability: np.ndarray | None = None,
 ) -> Path:
     """Render, encode and write atomically; never replaces a file unless ``overwrite``."""
-    return write_atomic(encode_output(loaded, alpha, options, workers), target, overwrite=overwrite)
+    return write_atomic(encode_output(loaded, alpha, options, workers, probability), target, overwrite=overwrite)
 
 
 def _output_box(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int, int, int]:

@@ -143,3 +143,22 @@ def test_profile_and_exif_reach_every_format(tmp_path: Path, fmt: str) -> None:
         exif = opened.getexif()
     assert exif.get(0x010F) == "TestCam", f"{fmt} lost the EXIF"
     assert ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(ADOBE_RGB))).strip() == "Adobe RGB"
+
+
+def test_a_sixteen_bit_cutout_takes_its_alpha_from_the_models_probability(tmp_path: Path,
+                                                                          random_weights: Path) -> None:
+    from clearbg_desktop.core.batch import iter_export, plan_batch
+    from clearbg_desktop.core.image_io import load_image
+    from clearbg_desktop.core.segmenter import Segmenter
+
+    source = tmp_path / "deep.png"
+    source.write_bytes(encode_png16(sixteen_bit_photo((480, 320))))
+    segmenter = Segmenter.from_weights("small", device="cpu")
+    options = ExportOptions(format="png")
+    plan = plan_batch([source], tmp_path / "out", options)
+    results = [step.result for step in iter_export(plan, segmenter, options)]
+    assert results[0].status == "done", results[0].message
+    alpha = read_sixteen_bits(results[0].output)[..., 3].astype(np.int64)
+    eight = np.asarray(segmenter.predict_alpha(load_image(source).rgb), np.int64)
+    assert np.abs(alpha / 257 - eight).max() <= 2  # the same mask…
+    assert len(np.unique(alpha)) > 20 * len(np.unique(eight)) and (alpha % 257).any()  # …not 8-bit levels widened

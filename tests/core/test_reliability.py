@@ -268,10 +268,11 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
 
         real_export = batch.export_photo
 
-        def export(loaded, alpha, target, options, overwrite=False, workers=None):
+        def export(loaded, alpha, target, options, overwrite=False, workers=None, probability=None):
             if loaded.path.name == victim:
                 raise RuntimeError("Error setting from dictionary")
-            return real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers)
+            return real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers,
+                               probability=probability)
 
         monkeypatch.setattr(batch, "export_photo", export)
     report = BatchReport()

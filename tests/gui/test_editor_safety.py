@@ -110,9 +110,10 @@ def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot: QtBot,
     else:
         real_export = batch.export_photo
         monkeypatch.setattr(batch, "export_photo", lambda loaded, alpha, target, options, overwrite=False,
-                            workers=None: (_ for _ in ()).throw(RuntimeError("Error setting from dictionary"))
-                            if loaded.path.name == "p1.jpg"
-                            else real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers))
+                            workers=None, probability=None: (_ for _ in ()).throw(
+                                RuntimeError("Error setting from dictionary")) if loaded.path.name == "p1.jpg"
+                            else real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers,
+                                             probability=probability))
     with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
         window.batch.start([photos], tmp_path / "out", ExportOptions(), "small", "skip")
     report = blocker.args[0]
