@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-models", action="store_true", help="list the installed models and exit")
     parser.add_argument("--add-model", type=Path, metavar="FILE",
                         help="install a U²-Net weights file (rembg's .onnx, the authors' .pth, or ours) and exit")
+    parser.add_argument("--accept-licence", action="store_true",
+                        help="with --add-model: accept a model's restrictive licence (BRIA RMBG 2.0 is non-commercial)")
     parser.add_argument("--add-name", "--model-name", dest="add_name", metavar="NAME",
                         help="the name for --add-model (default: the file's name)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
@@ -150,16 +152,18 @@ def get_full_model(source: str, quiet: bool) -> int:
     return EXIT_OK
 
 
-def add_model(source: Path, name: str | None) -> int:
+def add_model(source: Path, name: str | None, accept_licence: bool = False) -> int:
     from clearbg_desktop.core.model_library import add_model_file
     from clearbg_desktop.core.weights import WeightsError
 
     try:
-        entry = add_model_file(source, name)
+        entry = add_model_file(source, name, accept_licence=accept_licence)
     except WeightsError as exc:
         print(f"clearbg-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"installed {entry.name!r} (U²-Net {entry.variant}, {entry.short_hash}) in {entry.path.parent}; "
+    kind = f"U²-Net {entry.variant}" if entry.family == "u2net" and entry.variant != "other" else entry.card.get(
+        "architecture", entry.family)
+    print(f"installed {entry.name!r} ({kind}, {entry.input_size} px, {entry.short_hash}) in {entry.path.parent}; "
           f"use it with --model {entry.name}")
     return EXIT_OK
 
@@ -191,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.get_full_model is not None:
         return get_full_model(args.get_full_model, args.quiet)
     if args.add_model is not None:
-        return add_model(args.add_model, args.add_name or (args.name if args.name != NAME_TEMPLATE else None))
+        return add_model(args.add_model, args.add_name or (args.name if args.name != NAME_TEMPLATE else None),
+                         args.accept_licence)
     if not args.inputs:
         parser.error("give photos or folders to process (or --list-models / --add-model FILE)")
     if args.output is None:

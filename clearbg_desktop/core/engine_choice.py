@@ -265,12 +265,14 @@ def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None 
                   on_measure: Callable[[str], None] | None = None) -> EngineChoice:
     """The engine for ``entry`` here: the preference narrows, the card and this machine's check allow, the
     cached (or now measured) speed decides."""
+    asked = engine
     engine, precision = requested(engine, precision)
+    if entry.onnx_only or (entry.format == "onnx" and not has_torch()):
+        if asked == "torch":
+            raise EngineChoiceError(f"{entry.name} runs on ONNX Runtime only (a quantized model, or another family "
+                                    "than U²-Net), not on PyTorch")
+        engine = "onnxruntime"  # int8, IS-Net, BiRefNet: the graph is ONNX Runtime's whatever CLEARBG_ENGINE says
     candidates = machine_candidates(device, engine, precision)
-    if entry.format == "onnx" and (entry.storage == "int8" or not has_torch()):
-        candidates = [c for c in candidates if c.engine == "onnxruntime"]  # a quantized graph is ONNX Runtime's
-        if not candidates:
-            raise EngineChoiceError(f"{entry.name} is a quantized ONNX model: ONNX Runtime runs it, not {engine}")
     explicit = precision != "auto"
 
     def card_ok(candidate: Candidate) -> bool:

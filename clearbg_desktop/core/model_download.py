@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.official_weights import OFFICIAL_MODELS, OfficialModel, md5_file
 
 CHUNK = 1 << 16
@@ -49,7 +50,7 @@ def download_official(
         raise DownloadError(f"unknown model {name!r}; choose one of {', '.join(OFFICIAL_MODELS)}")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / model.file_name
-    if target.is_file() and md5_file(target) == model.md5:
+    if target.is_file() and (md5_file(target) == model.md5 if model.md5 else sha256_file(target) == model.sha256):
         return target
     part = partial_path(target)
     have = part.stat().st_size if part.is_file() else 0
@@ -91,9 +92,13 @@ def download_official(
 
 
 def _verify(part: Path, target: Path, model: OfficialModel) -> Path:
-    actual = md5_file(part)
-    if actual != model.md5:
+    """By rembg's MD5 pin, or the SHA-256 where that is what is pinned; a mismatch is deleted."""
+    if model.md5:
+        actual, expected, kind = md5_file(part), model.md5, "MD5"
+    else:
+        actual, expected, kind = sha256_file(part), model.sha256, "SHA-256"
+    if actual != expected:
         part.unlink(missing_ok=True)
-        raise DownloadError(f"{model.file_name}: downloaded file has MD5 {actual}, expected {model.md5}; deleted it")
+        raise DownloadError(f"{model.file_name}: downloaded file has {kind} {actual}, expected {expected}; deleted it")
     os.replace(part, target)
     return target

@@ -41,11 +41,3 @@ def upsample_alpha(probability: np.ndarray, size: tuple[int, int]) -> Image.Imag
     """Model-resolution probability (float, HxW) -> 8-bit alpha at the photo's (width, height)."""
     small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
     return small.resize(size, Image.Resampling.BILINEAR)
-
-
-def normalise_array(batch: np.ndarray) -> np.ndarray:
-    """uint8 NHWC (or HWC) RGB -> float32 NCHW with ImageNet mean/std (what :func:`segmenter.normalise` does)."""
-    values = batch[None] if batch.ndim == 3 else batch
-    mean = np.asarray(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)
-    std = np.asarray(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)
-    return (values.transpose(0, 3, 1, 2).astype(np.float32) / 255.0 - mean) / std

@@ -19,6 +19,7 @@ from PIL import Image
 
 from clearbg_desktop.core.devices import has_torch
 from clearbg_desktop.core.model_choice import DEFAULT_MODEL, FALLBACK_MODEL, model_label
+from clearbg_desktop.core.model_families import BRIA, U2NET, ModelFamily, UnknownFamilyError, recognise_family
 from clearbg_desktop.core.official_weights import (
     AUTHORS_LICENCE,
     OFFICIAL_MODELS,
@@ -30,7 +31,7 @@ from clearbg_desktop.core.official_weights import (
     md5_file,
     onnx_variant,
 )
-from clearbg_desktop.core.onnx_reader import OnnxFormatError, read_onnx_graph
+from clearbg_desktop.core.onnx_reader import OnnxFormatError, OnnxGraph, read_onnx_graph
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
 from clearbg_desktop.core.weights import (
     WeightsEntry,
@@ -76,7 +77,8 @@ def rembg_models_folder() -> Path:
 
 
 def find_rembg_models(folder: Path | None = None) -> list[Path]:
-    """The U²-Net files in rembg's folder that we know how to import (by name; the content is checked on import)."""
+    """The model files in rembg's folder that we know how to import, every family (by name; the content and its
+    family are checked on import)."""
     folder = folder or rembg_models_folder()
     if not folder.is_dir():
         return []
@@ -133,11 +135,13 @@ def default_name_for(source: Path) -> str:
 
 
 def add_model_file(source: Path, name: str | None = None, folder: Path | None = None,
-                   replace: bool = False, storage: str = "fp32") -> WeightsEntry:
+                   replace: bool = False, storage: str = "fp32", accept_licence: bool = False) -> WeightsEntry:
     """Convert ``source`` and install it under ``name``; raises ``WeightsError`` with a clear message.
 
-    An ONNX file whose weights are fp16-stored or quantized is installed as it is (after the same shape check),
-    so ONNX Runtime keeps its size and speed; PyTorch converts it exactly when it runs it.
+    A U²-Net ONNX file with plain fp32 weights is converted into our model (PyTorch and ONNX Runtime both run
+    it); an fp16-stored or quantized one, one of another family (IS-Net, BiRefNet, BRIA) or of widths we do
+    not know is installed as it is, after its family was recognised from the graph, and runs on ONNX Runtime.
+    A licence that restricts use (BRIA) must be accepted (``accept_licence``).
     """
     source = Path(source)
     try:
@@ -157,8 +161,15 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         existing = {}  # write_weights_folder rewrites a broken manifest with this model (its entries were unusable)
     if name in existing and not replace:
         raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
-    if not has_torch() or _is_compact_onnx(source):
-        return _add_onnx_as_is(source, name, folder)
+    if source.is_file() and (source.suffix.lower() == ".onnx" or is_onnx_file(source)):
+        graph, family = _onnx_family(source)
+        convertible = family is U2NET and has_torch() and compact_storage(graph) is None and onnx_variant(graph)
+        del graph
+        if not convertible:
+            return _add_onnx_as_is(source, name, folder, family, accept_licence)
+    elif not has_torch():
+        raise WeightsError(f"{source.name}: this ClearBG runs ONNX models (it ships without PyTorch); "
+                           "add the .onnx version of the model (rembg's files are)")
     try:
         model = convert_checkpoint(source)
         source_sha256, source_md5 = sha256_file(source), md5_file(source)
@@ -166,64 +177,105 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         raise WeightsError(str(exc)) from None
     except OSError as exc:
         raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
-    card, extra = _card(source, name, model.variant, source_sha256, source_md5)
+    card, extra = _card(source, name, model.variant, source_sha256, source_md5, U2NET, 320)
     return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra,
                                 storage=storage)
 
 
-def _is_compact_onnx(source: Path) -> bool:
+class LicenceNotAccepted(WeightsError):
+    """The model's licence restricts its use (BRIA RMBG 2.0: non-commercial); the user must accept it first."""
+
+
+def _onnx_family(source: Path) -> tuple[OnnxGraph, ModelFamily]:
+    """The graph (with its weights only where a U²-Net's shapes are to be checked) and its family."""
     try:
-        return source.is_file() and (source.suffix.lower() == ".onnx" or is_onnx_file(source)) \
-            and compact_storage(read_onnx_graph(source)) is not None
-    except (OnnxFormatError, OSError):
-        return False  # the conversion path gives the clear message
+        signature = read_onnx_graph(source, with_tensors=False)
+        size = signature.inputs[0][1][-1] if signature.inputs and len(signature.inputs[0][1]) == 4 else None
+        last = signature.producer(signature.outputs[0]) if signature.outputs else None
+        family = recognise_family(size, len(signature.outputs), last is not None and last.op_type == "Sigmoid")
+        graph = read_onnx_graph(source) if family is U2NET else signature
+    except OnnxFormatError as exc:
+        raise WeightsError(f"{source.name}: not a readable ONNX file: {exc}") from None
+    except UnknownFamilyError as exc:
+        raise WeightsError(f"{source.name}: not a model ClearBG knows: {exc}") from None
+    return graph, family
 
 
-def _card(source: Path, name: str, variant: str, source_sha256: str, source_md5: str) -> tuple[dict, dict]:
-    official = identify_official(source_md5)
-    licence = AUTHORS_LICENCE if official or source.suffix.lower() in (".onnx", ".pth") else "as given by its source"
+def _card(source: Path, name: str, variant: str, source_sha256: str, source_md5: str, family: ModelFamily,
+          input_size: int) -> tuple[dict, dict]:
+    official = identify_official(source_md5, source_sha256)
+    if official is not None:
+        licence, origin = official.licence, official.source
+    elif family is U2NET:
+        licence = AUTHORS_LICENCE if source.suffix.lower() in (".onnx", ".pth") else "as given by its source"
+        origin = "the file you added"
+    else:
+        licence, origin = FAMILY_LICENCES[family.name], "the file you added"
+    architecture = f"U²-Net ({variant})" if family is U2NET and variant != "other" else family.label
     card = {
         "name": name,
-        "architecture": f"U²-Net ({variant})",
+        "architecture": architecture,
+        "family": family.name,
         "source_file": source.name,
-        "source_sha256": source_sha256,
+        "source_sha256": source_sha256,  # recorded once the file was verified by its MD5 (rembg's pin)
         "source_md5": source_md5,
         "official": official.name if official else None,
         "description": official.description if official else f"imported from {source.name}",
         "licence": licence,
-        "input_size": 320,
+        "source": origin,
+        "input_size": input_size,
     }
     extra = {"source_file": source.name, "source_sha256": source_sha256, "licence": licence}
     return card, extra
 
 
-def _add_onnx_as_is(source: Path, name: str, folder: Path) -> WeightsEntry:
-    """Without torch: a U²-Net ONNX file installed unchanged, after ONNX Runtime has run it once."""
-    if not source.is_file():
-        raise WeightsError(f"{source}: no such file")
-    if source.suffix.lower() != ".onnx" and not is_onnx_file(source):
-        raise WeightsError(f"{source.name}: this ClearBG runs ONNX models (it ships without PyTorch); "
-                           "add the .onnx version of the model (rembg's files are)")
+def _pruned_u2net(graph: OnnxGraph) -> bool:
+    """U²-Net's layout at other channel widths (rembg's silueta): 119 convolutions and the 7 maps."""
+    return sum(node.op_type == "Conv" for node in graph.nodes) == 119 and len(graph.outputs) == 7
+
+
+FAMILY_LICENCES = {"u2net": AUTHORS_LICENCE, "isnet": "as given by its source (IS-Net: Apache-2.0 upstream)",
+                   "birefnet": "as given by its source (BiRefNet: MIT upstream)",
+                   "bria": "CC BY-NC 4.0: non-commercial use only (BRIA RMBG 2.0)"}
+
+
+def _add_onnx_as_is(source: Path, name: str, folder: Path, family: ModelFamily,
+                    accept_licence: bool = False) -> WeightsEntry:
+    """An ONNX model installed unchanged (another family, an int8 or fp16 file, or no torch to convert it),
+    after its shapes were checked and ONNX Runtime has loaded it."""
+    if family is BRIA and not accept_licence:
+        raise LicenceNotAccepted(f"{source.name}: BRIA RMBG 2.0 may be used for non-commercial purposes only "
+                                 "(CC BY-NC 4.0); accept its licence to add it (clearbg-cli --accept-licence, "
+                                 "or answer Accept in the app)")
     try:
-        graph = read_onnx_graph(source)
+        graph = read_onnx_graph(source) if family is U2NET else None
     except OnnxFormatError as exc:
         raise WeightsError(f"{source.name}: not a readable ONNX file: {exc}") from None
-    variant, storage = onnx_variant(graph), compact_storage(graph)
+    variant, storage = (onnx_variant(graph), compact_storage(graph)) if graph is not None else ("other", None)
+    if variant is None and graph is not None and _pruned_u2net(graph):
+        variant = "other"  # U²-Net's layout at other widths (silueta): ONNX Runtime runs it as it is
     del graph
     if variant is None:
-        raise WeightsError(f"{source.name}: not a U²-Net (its convolutions match neither U²-Net nor U²-Net-small)")
+        raise WeightsError(f"{source.name}: not a U²-Net (its convolutions match neither U²-Net nor U²-Net-small, "
+                           "nor U²-Net's layout of 119 convolutions and 7 outputs)")
     try:
-        card, extra = _card(source, name, variant, sha256_file(source), md5_file(source))
+        signature = read_onnx_graph(source, with_tensors=False)
+        fixed = signature.inputs[0][1][-1] if signature.inputs and len(signature.inputs[0][1]) == 4 else None
+        input_size = fixed or family.input_size
+        card, extra = _card(source, name, variant, sha256_file(source), md5_file(source), family, input_size)
         if storage is not None:
             card["storage"] = extra["storage"] = storage
         entry = install_weights_copy(source, folder, name, f"{name}.onnx",
-                                     {"variant": variant, "input_size": 320, "format": "onnx", **extra}, card)
-    except OSError as exc:
-        raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+                                     {"variant": variant, "input_size": input_size, "format": "onnx",
+                                      "family": family.name, **extra}, card)
+    except (OSError, OnnxFormatError) as exc:
+        raise WeightsError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     try:
         from clearbg_desktop.core.onnx_engine import OnnxSegmenter
 
-        OnnxSegmenter(entry, threads=1).predict_probabilities([Image.new("RGB", (64, 64))])
+        engine = OnnxSegmenter(entry, threads=1)
+        if family is U2NET:  # a 320 px run is cheap; a 1024 px one costs seconds on a CPU, loading checks enough
+            engine.predict_probabilities([Image.new("RGB", (64, 64))])
     except Exception as exc:  # noqa: BLE001 - whatever ONNX Runtime says, the model is not usable
         remove_weights_entry(folder, name)
         raise WeightsError(f"{source.name}: ONNX Runtime cannot run it ({str(exc)[:160]})") from None

@@ -34,37 +34,78 @@ class ConversionError(ValueError):
 
 @dataclass(frozen=True)
 class OfficialModel:
-    """A published U²-Net file: where rembg serves it, its pinned hash and what we measured of it."""
+    """A published model file: where rembg serves it, its pinned hash and what we know of it."""
 
     name: str
     file_name: str
     url: str
-    md5: str
+    md5: str  # rembg's pin ("" where rembg pins SHA-256 only)
     description: str
-    sha256: str = ""  # where we have verified the file ourselves
+    sha256: str = ""  # where we, or rembg, have verified the file
+    family: str = "u2net"
+    licence: str = AUTHORS_LICENCE
+    source: str = "github.com/xuebinqin/U-2-Net"
+    accept_licence: bool = False  # non-commercial: the user accepts its licence before it is added
 
 
 REMBG_RELEASE = "https://github.com/danielgatis/rembg/releases/download/v0.0.0"
+_ISNET_LICENCE = "Apache-2.0 (DIS / IS-Net, Qin et al. 2022, github.com/xuebinqin/DIS)"
+_ANIME_LICENCE = "Apache-2.0 (anime-segmentation, SkyTNT, github.com/SkyTNT/anime-segmentation)"
+_BIREFNET_LICENCE = "MIT (BiRefNet, Zheng et al. 2024, github.com/ZhengPeng7/BiRefNet)"
+_BRIA_LICENCE = "CC BY-NC 4.0: non-commercial use only (BRIA RMBG 2.0, huggingface.co/briaai/RMBG-2.0)"
+
+
+def _rembg(name: str, md5: str, description: str, family: str = "u2net", sha256: str = "", licence: str = "",
+           source: str = "", accept_licence: bool = False) -> OfficialModel:
+    return OfficialModel(name, f"{name}.onnx", f"{REMBG_RELEASE}/{name}.onnx", md5, description, sha256, family,
+                         licence or AUTHORS_LICENCE, source or "github.com/xuebinqin/U-2-Net", accept_licence)
+
+
 OFFICIAL_MODELS: dict[str, OfficialModel] = {
     model.name: model
     for model in (
-        OfficialModel("u2netp", "u2netp.onnx", f"{REMBG_RELEASE}/u2netp.onnx", "8e83ca70e441ab06c318d82300c84806",
-                      "U²-Net-small, general use (4.6 MB)",
-                      "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
-        OfficialModel("u2net", "u2net.onnx", f"{REMBG_RELEASE}/u2net.onnx", "60024c5c889badc19c04ad937298a77b",
-                      "U²-Net, general use (176 MB, best quality, ~2.5× slower)",
-                      "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
-        OfficialModel("u2net_human_seg", "u2net_human_seg.onnx", f"{REMBG_RELEASE}/u2net_human_seg.onnx",
-                      "c09ddc2e0104f800e3e1bb4652583d1f", "U²-Net trained for people (176 MB)"),
-        OfficialModel("silueta", "silueta.onnx", f"{REMBG_RELEASE}/silueta.onnx",
-                      "55e59e0d8062d2f5d013f4725ee84782", "U²-Net pruned by rembg's author (43 MB)"),
+        _rembg("u2netp", "8e83ca70e441ab06c318d82300c84806", "U²-Net-small, general use (4.6 MB)",
+               sha256="309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
+        _rembg("u2net", "60024c5c889badc19c04ad937298a77b", "U²-Net, general use (176 MB, best quality, ~2.5× slower)",
+               sha256="8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
+        _rembg("u2net_human_seg", "c09ddc2e0104f800e3e1bb4652583d1f", "U²-Net trained for people (176 MB)"),
+        _rembg("silueta", "55e59e0d8062d2f5d013f4725ee84782", "U²-Net pruned by rembg's author (43 MB)"),
+        _rembg("isnet-general-use", "fc16ebd8b0c10d971d3513d564d01e29", "IS-Net, general use (1024 px, 179 MB)",
+               "isnet", licence=_ISNET_LICENCE, source="github.com/xuebinqin/DIS"),
+        _rembg("isnet-anime", "6f184e756bb3bd901c8849220a83e38e", "IS-Net for anime characters (1024 px, 176 MB)",
+               "isnet", licence=_ANIME_LICENCE, source="github.com/SkyTNT/anime-segmentation"),
+        _rembg("BiRefNet-general-epoch_244", "7a35a0141cbbc80de11d9c9a28f52697",
+               "BiRefNet, general use (1024 px, 973 MB, slow on a CPU)", "birefnet", licence=_BIREFNET_LICENCE,
+               source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("BiRefNet-general-bb_swin_v1_tiny-epoch_232", "4fab47adc4ff364be1713e97b7e66334",
+               "BiRefNet lite, general use (1024 px, 224 MB)", "birefnet", licence=_BIREFNET_LICENCE,
+               source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("BiRefNet-portrait-epoch_150", "c3a64a6abf20250d090cd055f12a3b67", "BiRefNet for portraits (1024 px)",
+               "birefnet", licence=_BIREFNET_LICENCE, source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("BiRefNet-DIS-epoch_590", "2d4d44102b446f33a4ebb2e56c051f2b",
+               "BiRefNet for fine detail (DIS, 1024 px)", "birefnet", licence=_BIREFNET_LICENCE,
+               source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("BiRefNet-HRSOD_DHU-epoch_115", "c017ade5de8a50ff0fd74d790d268dda",
+               "BiRefNet for high-resolution photos (1024 px)", "birefnet", licence=_BIREFNET_LICENCE,
+               source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("BiRefNet-COD-epoch_125", "f6d0d21ca89d287f17e7afe9f5fd3b45",
+               "BiRefNet for camouflaged objects (1024 px)", "birefnet", licence=_BIREFNET_LICENCE,
+               source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("BiRefNet-massive-TR_DIS5K_TR_TEs-epoch_420", "33e726a2136a3d59eb0fdf613e31e3e9",
+               "BiRefNet trained on a massive set (1024 px)", "birefnet", licence=_BIREFNET_LICENCE,
+               source="github.com/ZhengPeng7/BiRefNet"),
+        _rembg("bria-rmbg-2.0", "", "BRIA RMBG 2.0 (1024 px, non-commercial licence)", "bria",
+               sha256="5b486f08200f513f460da46dd701db5fbb47d79b4be4b708a19444bcd4e79958", licence=_BRIA_LICENCE,
+               source="huggingface.co/briaai/RMBG-2.0", accept_licence=True),
     )
 }
+REMBG_FILE_NAMES = {model.file_name for model in OFFICIAL_MODELS.values()}
 
 
-def identify_official(md5: str) -> OfficialModel | None:
-    """The published model a file is, by its MD5 (the hash rembg pins), or None."""
-    return next((m for m in OFFICIAL_MODELS.values() if m.md5 == md5.lower()), None)
+def identify_official(md5: str, sha256: str = "") -> OfficialModel | None:
+    """The published model a file is, by its MD5 (the hash rembg pins) or SHA-256, or None."""
+    return next((m for m in OFFICIAL_MODELS.values()
+                 if (m.md5 and m.md5 == md5.lower()) or (m.sha256 and sha256 and m.sha256 == sha256.lower())), None)
 
 
 def md5_file(path: Path) -> str:

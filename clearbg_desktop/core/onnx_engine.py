@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from clearbg_desktop.core.model_families import FAMILIES, U2NET
 from clearbg_desktop.core.model_io import (
     default_cpu_threads,
-    normalise_array,
     resize_for_model,
     stretch_to_full_range,
     upsample_alpha,
@@ -62,7 +62,8 @@ class OnnxSegmenter:
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise WeightsError(f"weights file {entry.path.name} does not take one NCHW image: not a U²-Net")
         self.input_name = inputs[0].name
-        self.output_name = self.session.get_outputs()[0].name  # the fused map, as probability
+        self.output_name = self.session.get_outputs()[0].name  # U²-Net's fused map; every family's finest map
+        self.family = FAMILIES.get(entry.family, U2NET)
         batch = inputs[0].shape[0]
         self.max_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.entry = entry
@@ -80,15 +81,20 @@ class OnnxSegmenter:
 
     @property
     def description(self) -> str:
-        return f"U²-Net {self.entry.name} on CPU (ONNX Runtime)"
+        return f"{self.family.label} {self.entry.name} on CPU (ONNX Runtime)"
+
+    def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+        """What the graph is fed: each photo resized to the model's square, normalised as its family expects."""
+        return self.family.normalise(np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs]))
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """Foreground probability at model resolution, float32 (N, S, S), stretched per image."""
-        batch = normalise_array(np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs]))
+        """Foreground probability at model resolution, float32 (N, S, S): the family's activation, then the
+        per-image stretch."""
+        batch = self.model_input(rgbs)
         step = self.max_batch or len(batch)
         maps = [self.session.run([self.output_name], {self.input_name: batch[i:i + step]})[0]
                 for i in range(0, len(batch), step)]
-        probability = np.concatenate(maps)[:, 0].astype(np.float32)
+        probability = self.family.activate(np.concatenate(maps))
         return np.stack([stretch_to_full_range(p) for p in probability])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:

@@ -4,7 +4,8 @@ The app imports rembg's ``.onnx`` files into its own PyTorch model (``core.offic
 frozen app does not carry ``onnx`` (it is ~20 MiB with protobuf). An ONNX file is a protobuf
 ``ModelProto``; this reads the wire format directly: ``graph`` (7) -> ``node`` (1) and
 ``initializer`` (5), ``NodeProto`` inputs (1), outputs (2), op_type (4) and attributes (5), and a
-``TensorProto``'s dims (1), data type (2), float_data (4), int32_data (5), name (8) and raw_data (9).
+``TensorProto``'s dims (1), data type (2), float_data (4), int32_data (5), int64_data (7), name (8) and
+raw_data (9).
 Weights stored at half precision (``Cast`` of an fp16 initialiser) or quantized (``DequantizeLinear`` of an
 int8/uint8 initialiser) are resolved to their float values, so fp16-stored and int8 files import too.
 The file is memory-mapped, never read whole, and refused above :data:`MAX_ONNX_BYTES`.
@@ -42,6 +43,12 @@ class OnnxNode:
 class OnnxGraph:
     nodes: list[OnnxNode]
     tensors: dict[str, np.ndarray]  # initializers and Constant nodes' values, by name
+    inputs: list[tuple[str, list[int | None]]] = field(default_factory=list)  # fed inputs (not weights), shapes
+    outputs: list[str] = field(default_factory=list)
+
+    def producer(self, name: str) -> OnnxNode | None:
+        """The node that computes ``name`` (the last one, as ONNX allows one)."""
+        return next((node for node in reversed(self.nodes) if name in node.outputs), None)
 
 
 def _varint(data: memoryview, pos: int) -> tuple[int, int]:
@@ -123,8 +130,9 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
             dtype_code = int(value)  # type: ignore[arg-type]
         elif number == 4 and isinstance(value, memoryview):
             floats.append(value)
-        elif number == 5:
-            ints.extend(_packed_ints(value) if isinstance(value, memoryview) else [int(value)])
+        elif number in (5, 7):  # int32_data, int64_data (varints; negative ones in two's complement)
+            raw_ints = _packed_ints(value) if isinstance(value, memoryview) else [int(value)]  # type: ignore[arg-type]
+            ints.extend(v - (1 << 64) if v >= 1 << 63 else v for v in raw_ints)
         elif number == 8:
             name = _text(value)
         elif number == 9 and isinstance(value, memoryview):
@@ -181,8 +189,9 @@ def _node(message: memoryview) -> OnnxNode:
     return node
 
 
-def read_onnx_graph(path: Path) -> OnnxGraph:
-    """Nodes in file order (ONNX stores them topologically sorted) and every constant tensor."""
+def read_onnx_graph(path: Path, with_tensors: bool = True) -> OnnxGraph:
+    """Nodes in file order (ONNX stores them topologically sorted), inputs, outputs and every constant tensor;
+    ``with_tensors=False`` skips the weights (what a 1 GB model's signature needs: no copy of its data)."""
     try:
         with open(path, "rb") as handle:
             size = Path(path).stat().st_size
@@ -195,7 +204,7 @@ def read_onnx_graph(path: Path) -> OnnxGraph:
     except OSError as exc:
         raise OnnxFormatError(f"cannot read it ({exc.strerror or exc})") from None
     try:
-        return _read_graph(memoryview(mapped))
+        return _read_graph(memoryview(mapped), with_tensors)
     finally:
         try:
             mapped.close()
@@ -203,7 +212,30 @@ def read_onnx_graph(path: Path) -> OnnxGraph:
             pass
 
 
-def _read_graph(data: memoryview) -> OnnxGraph:
+def _value_info(message: memoryview) -> tuple[str, list[int | None]]:
+    """A ValueInfoProto's name and tensor shape (None for a symbolic dimension)."""
+    name, shape = "", []
+    for number, _wire, value in _fields(message):
+        if number == 1:
+            name = _text(value)
+        elif number == 2 and isinstance(value, memoryview):  # TypeProto
+            for t_number, _w, t_value in _fields(value):
+                if t_number == 1 and isinstance(t_value, memoryview):  # tensor_type
+                    for k_number, _w2, k_value in _fields(t_value):
+                        if k_number == 2 and isinstance(k_value, memoryview):  # shape
+                            for d_number, _w3, d_value in _fields(k_value):
+                                if d_number == 1 and isinstance(d_value, memoryview):  # dim
+                                    dims = dict((n, v) for n, _w4, v in _fields(d_value))
+                                    dim = dims.get(1)
+                                    shape.append(int(dim) if isinstance(dim, int) and dim > 0 else None)
+    return name, shape
+
+
+def _tensor_name(message: memoryview) -> str:
+    return next((_text(value) for number, _wire, value in _fields(message) if number == 8), "")
+
+
+def _read_graph(data: memoryview, with_tensors: bool = True) -> OnnxGraph:
     graph: memoryview | None = None
     try:
         for number, _wire, value in _fields(data):
@@ -213,12 +245,24 @@ def _read_graph(data: memoryview) -> OnnxGraph:
             raise OnnxFormatError("no graph in it: not an ONNX model")
         nodes: list[OnnxNode] = []
         tensors: dict[str, np.ndarray] = {}
+        weights: set[str] = set()
+        inputs: list[tuple[str, list[int | None]]] = []
+        outputs: list[str] = []
         for number, _wire, value in _fields(graph):
             if number == 1 and isinstance(value, memoryview):
                 nodes.append(_node(value))
             elif number == 5 and isinstance(value, memoryview):
-                name, array = _tensor(value)
-                tensors[name] = array
+                if with_tensors:
+                    name, array = _tensor(value)
+                    tensors[name] = array
+                else:
+                    name = _tensor_name(value)
+                weights.add(name)
+            elif number == 11 and isinstance(value, memoryview):
+                inputs.append(_value_info(value))
+            elif number == 12 and isinstance(value, memoryview):
+                outputs.append(_value_info(value)[0])
+        inputs = [item for item in inputs if item[0] not in weights]  # old files list weights as inputs too
     except (IndexError, struct.error) as exc:
         raise OnnxFormatError(f"damaged ({exc})") from None
     for node in nodes:
@@ -233,7 +277,7 @@ def _read_graph(data: memoryview) -> OnnxGraph:
                 tensors[node.outputs[0]] = tensors[node.inputs[0]].astype(to)
         if node.op_type == "DequantizeLinear" and node.outputs and all(i in tensors for i in node.inputs[:2]):
             tensors[node.outputs[0]] = _dequantize(node, tensors)
-    return OnnxGraph(nodes, tensors)
+    return OnnxGraph(nodes, tensors, inputs, outputs)
 
 
 def _dequantize(node: OnnxNode, tensors: dict[str, np.ndarray]) -> np.ndarray:

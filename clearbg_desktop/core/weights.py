@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 MANIFEST_NAME = "manifest.json"
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 64, 1024  # beyond 1024 px the first photo alone needs tens of GiB
-VARIANT_NAMES = ("full", "small")  # core.model.VARIANTS, named here so that manifests are read without torch
+VARIANT_NAMES = ("full", "small", "other")  # core.model.VARIANTS, and "other": an ONNX graph we run, not convert
+FAMILY_NAMES = ("u2net", "isnet", "birefnet", "bria")  # core.model_families.FAMILIES
 FORMATS = ("torch", "onnx")
 STORAGES = ("fp32", "fp16", "int8")  # int8: a quantized ONNX file, run as it is by ONNX Runtime
 
@@ -55,6 +56,12 @@ class WeightsEntry:
     input_size: int = 320  # the square size the model was trained at and expects
     format: str = "torch"  # torch (state dict) | onnx (graph for ONNX Runtime)
     storage: str = "fp32"  # how the file keeps the kernels: fp32 | fp16 (widened to fp32 on load)
+    family: str = "u2net"  # whose pre- and post-processing it needs (core.model_families)
+
+    @property
+    def onnx_only(self) -> bool:
+        """Only ONNX Runtime runs it: a quantized graph, another family, or a U²-Net of no shape we know."""
+        return self.format == "onnx" and (self.storage == "int8" or self.family != "u2net" or self.variant == "other")
 
     @property
     def short_hash(self) -> str:
@@ -79,6 +86,11 @@ def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
             weights_format = item.get("format", "torch")
             if weights_format not in FORMATS:
                 raise ValueError(f"model {name!r} has unknown format {weights_format!r} (known: {', '.join(FORMATS)})")
+            family = item.get("family", "u2net")
+            if family not in FAMILY_NAMES:
+                raise ValueError(f"model {name!r} has unknown family {family!r} (known: {', '.join(FAMILY_NAMES)})")
+            if variant == "other" and item.get("format", "torch") != "onnx":
+                raise ValueError(f"model {name!r}: only an ONNX model can be of another shape than U²-Net's")
             storage = item.get("storage", "fp32")
             if storage not in STORAGES:
                 raise ValueError(f"model {name!r} has unknown storage {storage!r} (known: {', '.join(STORAGES)})")
@@ -95,6 +107,7 @@ def read_weights_manifest(folder: Path) -> dict[str, WeightsEntry]:
                 input_size=input_size,
                 format=weights_format,
                 storage=storage,
+                family=family,
             )
         return entries
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

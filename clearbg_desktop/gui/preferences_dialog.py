@@ -34,6 +34,8 @@ from clearbg_desktop.core.model_choice import AUTO, DEFAULT_MODEL, model_label, 
 from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
 from clearbg_desktop.core.model_duplicates import installed_copy
 from clearbg_desktop.core.model_library import (
+    InstalledModel,
+    LicenceNotAccepted,
     add_model_file,
     find_rembg_models,
     install_full_model,
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}
-MODEL_COLUMNS = ("Name", "Model", "Size", "Where", "Speed here", "Source", "Quality")
+MODEL_COLUMNS = ("Name", "Model", "Size", "Where", "Speed here", "Licence", "Source", "Quality")
 
 
 class DownloadRelay(QObject):
@@ -196,8 +198,8 @@ class PreferencesDialog(QDialog):
         for index, row in enumerate(rows):
             speed = row.speed.split(" (")[0] if row.speed else "measured on first use"
             size = f"{row.size_bytes / 1e6:.1f} MB" if row.size_bytes else "not installed"
-            cells = (row.name, row.label if row.label != row.name else f"U²-Net ({row.entry.variant})",
-                     size, "bundled" if row.bundled else "yours", speed, row.source, row.quality)
+            cells = (row.name, model_kind(row), size, "bundled" if row.bundled else "yours", speed,
+                     str(row.entry.card.get("licence") or ""), row.source, row.quality)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, row.name)
@@ -238,9 +240,18 @@ class PreferencesDialog(QDialog):
         self.remove_button.setEnabled(selected is not None and not selected[1])
 
     def add_file(self, path: Path, name: str | None = None) -> bool:
-        """Convert and install one file; a bad file gets a message and changes nothing."""
+        """Convert and install one file; a bad file gets a message and changes nothing. A model whose licence
+        restricts its use (BRIA RMBG 2.0: non-commercial) is added only once the user accepts that licence."""
         try:
-            entry = add_model_file(path, name)
+            try:
+                entry = add_model_file(path, name)
+            except LicenceNotAccepted as exc:
+                answer = QMessageBox.question(self, "Licence", f"{exc}\n\nAccept this licence and add the model?",
+                                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                              QMessageBox.StandardButton.No)
+                if answer != QMessageBox.StandardButton.Yes:
+                    return False
+                entry = add_model_file(path, name, accept_licence=True)
         except WeightsError as exc:
             self.warn("Add model", str(exc))
             return False
@@ -363,6 +374,16 @@ class PreferencesDialog(QDialog):
 
     def model(self) -> str:
         return str(self.model_box.currentData())
+
+
+def model_kind(row: InstalledModel) -> str:
+    """"U²-Net (best quality)", "IS-Net, 1024 px"…: the family and, where it is not U²-Net's, the input size."""
+    if row.label != row.name:
+        return row.label
+    entry = row.entry
+    if entry.family == "u2net" and entry.variant != "other":
+        return f"U²-Net ({entry.variant})"
+    return f"{entry.card.get('architecture') or entry.family}, {entry.input_size} px"
 
 
 def open_preferences(window: MainWindow) -> PreferencesDialog:

@@ -169,7 +169,7 @@ def test_an_onnx_file_with_enough_plain_convolutions_is_not_a_u2net_without_torc
     layers += [torch.nn.Conv2d(16, 16, 3, padding=1) for _ in range(45)]
     impostor = torch.nn.Sequential(*layers, torch.nn.Sigmoid()).eval()
     path = tmp_path / "impostor.onnx"
-    torch.onnx.export(impostor, (torch.zeros(1, 3, 64, 64),), str(path), opset_version=17, dynamo=False)
+    torch.onnx.export(impostor, (torch.zeros(1, 3, 320, 320),), str(path), opset_version=17, dynamo=False)
     monkeypatch.setattr(model_library, "has_torch", lambda: False)
     with pytest.raises(WeightsError, match="not a U²-Net"):
         model_library.add_model_file(path, "impostor")

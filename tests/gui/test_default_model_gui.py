@@ -96,3 +96,35 @@ def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, w
     assert "U²-Net full" in window.model_description and not window.status.note_button.isVisible()
     window.quit_guard.confirmed = True
     window.close()
+
+
+def test_preferences_show_each_familys_model_and_ask_for_a_restrictive_licence(
+        qtbot: QtBot, random_weights: Path, tmp_path: Path) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from tests.core.test_model_families import stand_in
+
+    dialog = PreferencesDialog(AppSettings(device="cpu"), None)
+    qtbot.addWidget(dialog)
+    assert dialog.add_file(stand_in(tmp_path / "isnet-general-use.onnx", 1024, 6))
+    bria = stand_in(tmp_path / "bria-rmbg-2.0.onnx", 1024, 1, sigmoid=True)
+    asked: list[str] = []
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.No))
+    assert not dialog.add_file(bria)  # declined: nothing added
+    QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.Yes))
+    assert dialog.add_file(bria)
+    assert len(asked) == 2 and "non-commercial" in asked[0]
+    rows = {dialog.models_table.item(r, 0).text(): [dialog.models_table.item(r, c).text() for c in range(8)]
+            for r in range(dialog.models_table.rowCount())}
+    assert rows["isnet-general-use"][1] == "IS-Net, 1024 px"
+    assert rows["bria-rmbg-2.0"][1] == "BRIA RMBG 2.0, 1024 px" and rows["bria-rmbg-2.0"][5].startswith("CC BY-NC")
+    dialog.close()
