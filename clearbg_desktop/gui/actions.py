@@ -52,6 +52,8 @@ class WindowActions:
         w, canvas = window, window.canvas
         self.open = self._action("&Open…", w.open_dialog, QKeySequence.StandardKey.Open)
         self.paste = self._action("&Paste image", w.paste_from_clipboard, QKeySequence.StandardKey.Paste)
+        self.copy = self._action("&Copy cut-out", self._copy_cutout, QKeySequence.StandardKey.Copy)
+        self.copy.setToolTip("The cut-out on the clipboard with its transparency (PNG), for Photoshop, Figma, mail…")
         self.save = self._action("&Save project", lambda: w.projects.save(), QKeySequence.StandardKey.Save)
         self.save.setToolTip("Save the photo's mask, settings and edit history as a .clearbg project (Ctrl+S)")
         self.save_as = self._action("Save project &as…", w.projects.save_as,
@@ -93,6 +95,11 @@ class WindowActions:
         self._build_menus()
         self._build_toolbars()
 
+    def _copy_cutout(self) -> None:
+        from clearbg_desktop.gui.clipboard_copy import copy_cutout
+
+        self.window.statusBar().showMessage(copy_cutout(self.window.workspace.current), 5000)
+
     def _action(self, text: str, slot: Callable[..., object], shortcut: Shortcut = None,
                 checkable: bool = False) -> QAction:
         action = QAction(text, self.window)
@@ -117,6 +124,8 @@ class WindowActions:
             file_menu.addActions(list(group))
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo, self.redo])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.copy)
         edit_menu.addSeparator()
         edit_menu.addAction(self.preferences)
         view_menu = bar.addMenu("&View")

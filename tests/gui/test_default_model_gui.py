@@ -128,3 +128,41 @@ def test_preferences_show_each_familys_model_and_ask_for_a_restrictive_licence(
     assert rows["isnet-general-use"][1] == "IS-Net, 1024 px"
     assert rows["bria-rmbg-2.0"][1] == "BRIA RMBG 2.0, 1024 px" and rows["bria-rmbg-2.0"][5].startswith("CC BY-NC")
     dialog.close()
+
+
+def test_copy_puts_the_cutout_on_the_clipboard_with_its_transparency(qtbot: QtBot, random_weights: Path,
+                                                                     tmp_path: Path) -> None:
+    """Edit ▸ Copy cut-out (Ctrl+C): PNG with alpha for apps that read it, a plain RGBA image for the rest."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtGui import QGuiApplication
+
+    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.qimage import qimage_to_rgba_array
+
+    window = MainWindow(AppSettings(device="cpu"))
+    qtbot.addWidget(window)
+    window.show()
+    QGuiApplication.clipboard().clear()
+    window.window_actions.copy.trigger()
+    assert "Nothing to copy" in window.statusBar().currentMessage()
+    photo = tmp_path / "p.jpg"
+    make_photo((160, 120)).save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([photo])
+    document = blocker.args[0]
+    document.alpha[:, :40] = 0  # an edit: the copy is of what the user sees
+    window.window_actions.copy.trigger()
+    mime = QGuiApplication.clipboard().mimeData()
+    assert mime.hasFormat("image/png") and mime.hasImage()
+    with Image.open(io.BytesIO(bytes(mime.data("image/png")))) as png:
+        assert png.mode == "RGBA" and png.size == (160, 120)
+        alpha = np.asarray(png)[..., 3]
+    np.testing.assert_array_equal(alpha, document.alpha)
+    plain = qimage_to_rgba_array(QGuiApplication.clipboard().image())
+    assert plain.shape == (120, 160, 4) and (plain[..., 3] == document.alpha).all()
+    assert "with transparency" in window.statusBar().currentMessage()
+    window.quit_guard.confirmed = True
+    window.close()
