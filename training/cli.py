@@ -27,7 +27,7 @@ def apply_override(params: object, override: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("stage", choices=["get-data", "get-official", "export-official", "ingest", "train", "evaluate", "export",
-                                          "check-engines", "pack", "unpack", "split-run", "join-run"])
+                                          "check-engines", "quantize", "pack", "unpack", "split-run", "join-run"])
     parser.add_argument("--model", action="append", default=[],
                         help="check-engines: a bundled model's name (repeatable; default: every bundled model)")
     parser.add_argument("--threads", type=int, help="check-engines: CPU threads per engine")
@@ -87,6 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
         print(check_models(entries, dataset, Path("runs/engine-checks"), write_cards=True, threads=args.threads,
                            progress=progress))
+    elif args.stage == "quantize":
+        from clearbg_desktop.core.paths import bundled_weights_dir
+        from clearbg_desktop.core.weights import read_weights_manifest
+        from training.data import find_pairs
+        from training.engine import ValidationSet
+        from training.quantize import compare, quantize_full
+
+        entry = read_weights_manifest(bundled_weights_dir())["full"]
+        out = Path("runs/quantize/u2net_full_int8.onnx")
+        quantize_full(entry, Path(params.data.root) / "photos-coco-mini" / "images", out)
+        dataset_path = Path(params.evaluate.dataset)
+        dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
+        print(compare(entry, out, dataset, out.parent))
+        print(f"add it with: clearbg-cli --add-model {out} --name full-int8")
     elif args.stage == "ingest":
         from training.ingest import ingest
 

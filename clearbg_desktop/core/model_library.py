@@ -192,7 +192,13 @@ def _onnx_family(source: Path) -> tuple[OnnxGraph, ModelFamily]:
         signature = read_onnx_graph(source, with_tensors=False)
         size = signature.inputs[0][1][-1] if signature.inputs and len(signature.inputs[0][1]) == 4 else None
         last = signature.producer(signature.outputs[0]) if signature.outputs else None
-        family = recognise_family(size, len(signature.outputs), last is not None and last.op_type == "Sigmoid")
+        try:
+            family = recognise_family(size, len(signature.outputs), last is not None and last.op_type == "Sigmoid")
+        except UnknownFamilyError:
+            graph = read_onnx_graph(source)
+            if onnx_variant(graph) is None:  # U²-Net's exact convolutions at another input size still are one
+                raise
+            return graph, U2NET
         graph = read_onnx_graph(source) if family is U2NET else signature
     except OnnxFormatError as exc:
         raise WeightsError(f"{source.name}: not a readable ONNX file: {exc}") from None
