@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality (WebP: implies lossy)")
     parser.add_argument("--name", default=NAME_TEMPLATE,
                         help="output name template: {name} {ext} {format} {model}; with --add-model: the model's name")
+    parser.add_argument("--preset", metavar="NAME|FILE.json",
+                        help="start from an export preset: a built-in one, one saved in the app, or a shared "
+                             ".json file; options given as well override it (--list-presets lists them)")
+    parser.add_argument("--list-presets", action="store_true", help="list the export presets and exit")
     parser.add_argument("--feather", type=float, default=0.0, help="feather the edge (blur radius, px)")
     parser.add_argument("--shift", type=int, default=0, help="grow (>0) or shrink (<0) the subject (px)")
     parser.add_argument("--decontaminate", action="store_true", help="remove background colour from edge pixels")
@@ -169,6 +173,36 @@ def add_model(source: Path, name: str | None, accept_licence: bool = False) -> i
 
 
 def options_from_args(args: argparse.Namespace) -> ExportOptions:
+    options = _options_from_flags(args)
+    if not getattr(args, "preset", None):
+        return options
+    from clearbg_desktop.core.presets import find_preset
+    from clearbg_desktop.core.settings import AppSettings
+
+    base = find_preset(args.preset, AppSettings.load().export_presets).options
+    given: set[str] = getattr(args, "given", set())
+    changes: dict[str, object] = {field: getattr(options, field) for flag, field in PRESET_FLAG_FIELDS.items()
+                                  if flag in given}
+    if given & {"feather", "shift", "decontaminate"}:
+        changes["refine"] = options.refine
+    return base.with_changes(**changes)
+
+
+def given_flags(argv: list[str] | None) -> set[str]:
+    """The options actually typed (a flag equal to its default counts too), for --preset's overrides."""
+    probe = build_parser()
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(probe.parse_known_args(argv)[0]))
+
+
+#: Which option each flag sets, so a flag given with --preset overrides the preset and the rest keep it.
+PRESET_FLAG_FIELDS = {"format": "format", "quality": "quality", "bg": "background", "mask_only": "mask_only",
+                      "crop": "crop_to_subject", "padding": "crop_padding", "long_edge": "resize_long_edge",
+                      "name": "name_template"}
+
+
+def _options_from_flags(args: argparse.Namespace) -> ExportOptions:
     lossy_webp = args.format == "webp" and args.quality != 92
     return ExportOptions(
         format=args.format,
@@ -190,8 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, *_args, **_kw: f"clearbg-cli: warning: {message}\n"  # one line, no source
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.given = given_flags(argv)
     if args.list_models:
         return list_models()
+    if args.list_presets:
+        from clearbg_desktop.core.presets import all_presets
+        from clearbg_desktop.core.settings import AppSettings
+
+        for preset in all_presets(AppSettings.load().export_presets):
+            print(f"{'built-in' if preset.built_in else 'yours   '}  {preset.name}")
+        return EXIT_OK
     if args.get_full_model is not None:
         return get_full_model(args.get_full_model, args.quiet)
     if args.add_model is not None:

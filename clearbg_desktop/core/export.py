@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.compose import (
+    MAX_OUTPUT_PIXELS,
     Background,
     background_layer,
     check_flag,
@@ -42,6 +43,7 @@ CROP_PADDING_MAX = 5000
 LONG_EDGE_MAX = 30_000
 PERCENT_RANGE = (1.0, 1000.0)
 TEMPLATE_MAX_CHARS = 200
+SUBJECT_FILL_RANGE = (0.1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ExportOptions:
     name_template: str = "{name}-cutout"
     png_compress_level: int = 1
     refine: RefineSettings = field(default_factory=RefineSettings)
+    subject_fill: float | None = None  # a square frame in which the subject's long side fills this share
 
     def __post_init__(self) -> None:
         self.validate()
@@ -82,6 +85,8 @@ class ExportOptions:
         if not isinstance(self.background, Background) or not isinstance(self.refine, RefineSettings):
             raise ValueError("the background and refine settings must be given as such")
         validate_template(self.name_template)
+        if self.subject_fill is not None:
+            check_number("the subject's share of the frame", self.subject_fill, *SUBJECT_FILL_RANGE)
 
     @property
     def suffix(self) -> str:
@@ -182,16 +187,37 @@ def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
         picture = compose(rgb, alpha, options.background)
         if options.format == "jpg":
             picture = flatten_onto_colour(picture, options.background.color)
-    if options.crop_to_subject:
+    if options.subject_fill is not None:
+        picture = framed_square(picture, alpha, options.subject_fill, options)
+    elif options.crop_to_subject:
         box = subject_box(alpha, options.crop_padding)
         if box is not None:
             picture = picture.crop(box)
     return resized(picture, options.resize_long_edge, options.resize_percent)
 
 
+def framed_square(picture: Image.Image, alpha: Image.Image, fill: float, options: ExportOptions) -> Image.Image:
+    """The subject centred on a square whose side its long side fills by ``fill`` (marketplace main images),
+    on the output's background (transparent, or the colour a JPEG is flattened on)."""
+    box = subject_box(alpha, 0) or (0, 0, picture.width, picture.height)
+    subject = picture.crop(box)
+    side = max(1, round(max(subject.size) / fill))
+    if side * side > MAX_OUTPUT_PIXELS:  # refused like too large an output, before allocating it
+        raise ValueError(f"a square frame of {side}×{side} px is more than the {MAX_OUTPUT_PIXELS / 1e6:.0f} MP "
+                         "limit: let the subject fill more of it")
+    if picture.mode == "RGBA" and options.format != "jpg":
+        canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    else:
+        colour = options.background.color if picture.mode == "RGB" else 0
+        canvas = Image.new(picture.mode, (side, side), colour)
+    canvas.paste(subject, ((side - subject.width) // 2, (side - subject.height) // 2))
+    return canvas
+
+
 def keeps_sixteen_bits(loaded: LoadedImage, options: ExportOptions) -> bool:
     """A 16-bit photo exported as a cut-out to PNG or TIFF stays 16-bit (masks and JPEG/WebP are 8-bit)."""
-    return loaded.deep is not None and options.format in DEEP_FORMATS and not options.mask_only
+    return (loaded.deep is not None and options.format in DEEP_FORMATS and not options.mask_only
+            and options.subject_fill is None)
 
 
 def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,

@@ -40,6 +40,7 @@ class AppSettings:
     brush_opacity: float = 1.0
     autosave_minutes: int = 3  # unsaved edits are autosaved this often, for recovery after a crash
     memory_budget_mib: int = field(default_factory=default_budget_mib)  # for the open photos' pixels
+    export_presets: dict = field(default_factory=dict)  # the user's named presets: name -> ExportOptions.to_dict()
     settings_version: int = SETTINGS_VERSION
 
     @staticmethod
@@ -81,6 +82,8 @@ class AppSettings:
                     isinstance(item, str) and 0 < len(item) <= 4096 for item in value):
                 raise ValueError(name)
             return list(value)
+        if name == "export_presets":
+            return _checked_presets(value)
         if name == "memory_budget_mib":
             return clamp_budget_mib(value)  # type: ignore[arg-type]
         if isinstance(default, bool):
@@ -101,3 +104,18 @@ class AppSettings:
         data["export"] = self.export.to_dict()
         data["batch_export"] = self.batch_export.to_dict()
         return write_atomic((json.dumps(data, indent=2) + "\n").encode(), self.path(), overwrite=True)
+
+
+def _checked_presets(value: object) -> dict:
+    """The saved presets that still validate (name and every option); a bad one is dropped, not the file."""
+    from clearbg_desktop.core.presets import MAX_PRESETS, PresetError, check_name
+
+    if not isinstance(value, dict):
+        raise ValueError("export_presets")
+    kept: dict = {}
+    for name, data in list(value.items())[:MAX_PRESETS]:
+        try:
+            kept[check_name(name)] = ExportOptions.from_dict(data).to_dict()
+        except (PresetError, ValueError, TypeError):
+            continue
+    return kept

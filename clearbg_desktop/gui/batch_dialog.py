@@ -104,7 +104,7 @@ class BatchDialog(QDialog):
         self.existing.setCurrentIndex(max(0, self.existing.findData(settings.batch_existing)))
         form.addRow("Existing outputs", self.existing)
         layout.addLayout(form)
-        self.form = ExportOptionsForm(settings.batch_export, show_refine=True, parent=self)
+        self.form = ExportOptionsForm(settings.batch_export, show_refine=True, parent=self, settings=settings)
         layout.addWidget(self.form)
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #c0392b")

@@ -94,7 +94,7 @@ class ExportAllDialog(QDialog):
         self.existing.setCurrentIndex(max(0, self.existing.findData("rename")))
         form.addRow("Existing outputs", self.existing)
         layout.addLayout(form)
-        self.form = ExportOptionsForm(settings.export, show_refine=False, parent=self)
+        self.form = ExportOptionsForm(settings.export, show_refine=False, parent=self, settings=settings)
         layout.addWidget(self.form)
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #c0392b")

@@ -31,6 +31,7 @@ from clearbg_desktop.core.export import (
     render_output,
 )
 from clearbg_desktop.core.image_io import LoadedImage
+from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.colour_space import to_display
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 from clearbg_desktop.gui.qimage import array_to_qimage
@@ -58,7 +59,7 @@ class ExportDialog(QDialog):
     """Collects options and a target; the window does the writing (never overwrites silently)."""
 
     def __init__(self, document: Document, options: ExportOptions, folder: Path, model: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, settings: AppSettings | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ExportDialog")
         self.setWindowTitle(f"Export {document.title}")
@@ -66,7 +67,7 @@ class ExportDialog(QDialog):
         self.model = model
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
-        self.form = ExportOptionsForm(options, parent=self)
+        self.form = ExportOptionsForm(options, parent=self, settings=settings)
         left.addWidget(self.form)
         folder_row = QHBoxLayout()
         self.folder_edit = QLineEdit(str(folder), self)

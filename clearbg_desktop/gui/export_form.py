@@ -1,4 +1,5 @@
-"""The export options form shared by the Export dialog and the Batch export dialog."""
+"""The export options form shared by the Export dialog, Export all and the Batch export dialog, with the
+preset row above it when the dialog gives the settings that keep the user's presets."""
 
 from __future__ import annotations
 
@@ -20,8 +21,17 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.export import CROP_PADDING_MAX, LONG_EDGE_MAX, PERCENT_RANGE, QUALITY_RANGE, ExportOptions
+from clearbg_desktop.core.export import (
+    CROP_PADDING_MAX,
+    LONG_EDGE_MAX,
+    PERCENT_RANGE,
+    QUALITY_RANGE,
+    SUBJECT_FILL_RANGE,
+    ExportOptions,
+)
 from clearbg_desktop.core.refine import RefineSettings
+from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.gui.preset_bar import PresetBar
 
 FORMATS = [("PNG (transparent)", "png"), ("WebP", "webp"), ("TIFF (with alpha)", "tiff"), ("JPEG (flattened)", "jpg")]
 BACKGROUNDS = [("Transparent", "transparent"), ("Colour", "color"), ("Image…", "image"), ("Blurred original", "blur")]
@@ -37,9 +47,15 @@ class ExportOptionsForm(QWidget):
 
     changed = Signal()
 
-    def __init__(self, options: ExportOptions, show_refine: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(self, options: ExportOptions, show_refine: bool = False, parent: QWidget | None = None,
+                 settings: AppSettings | None = None) -> None:
         super().__init__(parent)
         form = QFormLayout(self)
+        self.presets: PresetBar | None = None
+        if settings is not None:  # presets need somewhere to keep the user's own
+            self.presets = PresetBar(settings, self.options, self)
+            self.presets.chosen.connect(self._on_preset_chosen)
+            form.addRow("Preset", self.presets)
         self.format_box = QComboBox(self)
         for label, value in FORMATS:
             self.format_box.addItem(label, value)
@@ -71,9 +87,17 @@ class ExportOptionsForm(QWidget):
         self.padding = QSpinBox(self)
         self.padding.setRange(0, CROP_PADDING_MAX)
         self.padding.setSuffix(" px")
+        self.square = QCheckBox("Square frame, subject fills", self)
+        self.square.setToolTip("Marketplace main images: the subject centred on a square, its long side filling "
+                               "this share of the frame")
+        self.fill = QSpinBox(self)
+        self.fill.setRange(int(SUBJECT_FILL_RANGE[0] * 100), int(SUBJECT_FILL_RANGE[1] * 100))
+        self.fill.setSuffix(" %")
         crop_row = QHBoxLayout()
         crop_row.addWidget(self.crop)
         crop_row.addWidget(self.padding)
+        crop_row.addWidget(self.square)
+        crop_row.addWidget(self.fill)
         form.addRow("Crop", crop_row)
         self.resize_box = QComboBox(self)
         for label, value in RESIZES:
@@ -116,10 +140,11 @@ class ExportOptionsForm(QWidget):
         for signal in (self.format_box.currentIndexChanged, self.background_box.currentIndexChanged,
                        self.resize_box.currentIndexChanged):
             signal.connect(self._on_changed)
-        for spin in (self.quality, self.blur_radius, self.padding, self.resize_value, self.feather, self.shift):
+        for spin in (self.quality, self.blur_radius, self.padding, self.resize_value, self.feather, self.shift,
+                     self.fill):
             spin.valueChanged.connect(self._on_changed)
         for box in (self.lossless, self.mask_only, self.crop, self.keep_icc, self.keep_exif, self.refine_edges,
-                    self.decontaminate):
+                    self.decontaminate, self.square):
             box.toggled.connect(self._on_changed)
         self.template.textChanged.connect(self._on_changed)
         self.image_path.textChanged.connect(self._on_changed)
@@ -135,6 +160,8 @@ class ExportOptionsForm(QWidget):
         self.blur_radius.setValue(int(options.background.blur_radius))
         self.crop.setChecked(options.crop_to_subject)
         self.padding.setValue(options.crop_padding)
+        self.square.setChecked(options.subject_fill is not None)
+        self.fill.setValue(round((options.subject_fill or 0.85) * 100))
         if options.resize_long_edge:
             self.resize_box.setCurrentIndex(1)
             self.resize_value.setValue(options.resize_long_edge)
@@ -181,6 +208,7 @@ class ExportOptionsForm(QWidget):
             refine=RefineSettings(feather=float(self.feather.value()), shift=self.shift.value(),
                                   refine_edges=self.refine_edges.isChecked(),
                                   decontaminate=self.decontaminate.isChecked()),
+            subject_fill=self.fill.value() / 100 if self.square.isChecked() else None,
         )
 
     def _update_enabled(self) -> None:
@@ -197,7 +225,8 @@ class ExportOptionsForm(QWidget):
         self.image_path.setVisible(kind == "image")
         self.image_button.setVisible(kind == "image")
         self.blur_radius.setVisible(kind == "blur")
-        self.padding.setEnabled(self.crop.isChecked())
+        self.padding.setEnabled(self.crop.isChecked() and not self.square.isChecked())
+        self.fill.setEnabled(self.square.isChecked())
         self.resize_value.setEnabled(self.resize_box.currentData() != "none")
         percent = self.resize_box.currentData() == "percent"
         self.resize_value.setSuffix(" %" if percent else " px")
@@ -207,6 +236,10 @@ class ExportOptionsForm(QWidget):
     def _on_changed(self, *_: object) -> None:
         self._update_enabled()
         self.changed.emit()
+
+    def _on_preset_chosen(self, options: ExportOptions) -> None:
+        self.set_options(options)
+        self._on_changed()
 
     def _pick_color(self) -> None:
         color = QColorDialog.getColor(self._color, self, "Background colour")

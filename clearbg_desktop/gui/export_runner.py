@@ -54,7 +54,7 @@ class ExportRunner(QObject):
         settings = self.window.settings
         dialog = ExportDialog(document, document.export_options or settings.export,
                               default_folder(document, settings.last_export_folder),
-                              resolve_model(settings.model).name, self.window)
+                              resolve_model(settings.model).name, self.window, settings=settings)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
         dialog.open()
         self.dialog = dialog
