@@ -1,4 +1,4 @@
-"""The photo canvas: zoom, pan, view modes and a hold-to-compare "before" view."""
+"""The photo canvas: zoom, pan, view modes, a hold-to-compare "before" view and a split before/after."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from clearbg_desktop.core.document import Document
 from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit, Stroke
 from clearbg_desktop.core.preview import render_view
 from clearbg_desktop.gui.qimage import array_to_qimage
+from clearbg_desktop.gui.split_view import SplitOriginal
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 COMPARE_KEY = Qt.Key.Key_Backslash
@@ -120,12 +121,14 @@ class MaskCanvas(QGraphicsView):
         rendered(): the displayed image is up to date (screenshots wait for it).
         zoom_changed(float): the new zoom factor (1.0 = 100 %).
         comparing_changed(bool): True while the original is shown for comparison.
+        split_changed(bool): the split before/after view was turned on or off.
         stroke_finished(object): a MaskEdit for the finished stroke (the window pushes it on its undo stack).
     """
 
     rendered = Signal()
     zoom_changed = Signal(float)
     comparing_changed = Signal(bool)
+    split_changed = Signal(bool)
     stroke_finished = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -167,6 +170,11 @@ class MaskCanvas(QGraphicsView):
         self._outline.setZValue(10)
         self._outline.setVisible(False)
         self._scene.addItem(self._outline)
+        self.split = False
+        self._split = SplitOriginal()
+        self._split.setVisible(False)
+        self._scene.addItem(self._split)
+        self._dragging_divider = False
 
     # ----- content -----------------------------------------------------------------------
     def set_document(self, document: Document | None, fit: bool = True) -> None:
@@ -176,6 +184,7 @@ class MaskCanvas(QGraphicsView):
         if new_size:
             self._item.set_image(QImage())  # never show another photo's pixels meanwhile
         self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)  # closed: gone
+        self._update_split()
         self.refresh()
         if fit:
             if self._pending_render:
@@ -407,6 +416,29 @@ class MaskCanvas(QGraphicsView):
         self._outline.setVisible(False)
         super().leaveEvent(event)
 
+    def set_split(self, split: bool) -> None:
+        """Split before/after: the original left of a divider the user drags, the cut-out right of it."""
+        if split != self.split:
+            self.split = split
+            self._update_split()
+            self.split_changed.emit(split)
+
+    def set_divider_fraction(self, fraction: float) -> None:
+        self._split.set_divider(fraction * self._split.image.width())
+
+    @property
+    def divider_fraction(self) -> float:
+        width = self._split.image.width()
+        return self._split.divider / width if width else 0.0
+
+    def _update_split(self) -> None:
+        doc = self.document
+        visible = self.split and doc is not None and doc.loaded is not None
+        if visible:
+            assert doc is not None
+            self._split.set_image(array_to_qimage(doc.view_rgb))
+        self._split.setVisible(visible)
+
     def set_comparing(self, comparing: bool) -> None:
         if comparing != self.comparing:
             self.comparing = comparing
@@ -419,6 +451,12 @@ class MaskCanvas(QGraphicsView):
         )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if (event.button() == Qt.MouseButton.LeftButton and self._split.isVisible()
+                and self._split.near_divider(self.mapToScene(event.position().toPoint()).x(), self.zoom)):
+            self._dragging_divider = True
+            self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
+            event.accept()
+            return
         if self._starts_pan(event):
             self._pan_origin = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -440,6 +478,10 @@ class MaskCanvas(QGraphicsView):
             self.repaint_region(box)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._dragging_divider:
+            self._split.set_divider(self.mapToScene(event.position().toPoint()).x())
+            event.accept()
+            return
         if self._pan_origin is None:
             self._update_outline(self.mapToScene(event.position().toPoint()))
         if self._stroke is not None:
@@ -456,6 +498,11 @@ class MaskCanvas(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._dragging_divider and event.button() == Qt.MouseButton.LeftButton:
+            self._dragging_divider = False
+            self.viewport().unsetCursor()
+            event.accept()
+            return
         if self._stroke is not None and event.button() == Qt.MouseButton.LeftButton:
             edit: MaskEdit | None = self._stroke.finish()
             self._stroke = None

@@ -61,3 +61,37 @@ def test_the_users_presets_are_saved_shared_and_imported(qtbot: QtBot, tmp_path:
     other.presets.choose("Studio web")
     assert other.options().quality == 70 and other.options().resize_long_edge == 2048
     assert other.presets.box.currentText() == "Studio web (yours)"
+
+
+def test_split_view_shows_the_original_left_of_a_divider_the_user_drags(qtbot: QtBot, window: MainWindow,
+                                                                        tmp_path: Path) -> None:
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    document = open_shoot(qtbot, window, tmp_path / "shoot", 1)[0]
+    window.set_view_mode("mask")  # black and white: the original's colours show where it is drawn
+    window.window_actions.split.trigger()
+    canvas = window.canvas
+    assert canvas.split and window.window_actions.split.isChecked() and canvas.divider_fraction == 0.5
+    qtbot.waitUntil(lambda: not canvas.is_rendering, timeout=WAIT_MS)
+    shot = canvas.viewport().grab().toImage()
+    left, right = canvas.mapFromScene(QPointF(5, 60)), canvas.mapFromScene(QPointF(document.loaded.size[0] - 5, 60))
+    mask_value = int(document.alpha[60, document.loaded.size[0] - 5])
+    assert abs(shot.pixelColor(right).red() - mask_value) < 8  # right of the divider: the mask view
+    original = np.asarray(document.view_rgb)[60, 5]
+    seen = shot.pixelColor(left)
+    assert abs(seen.red() - int(original[0])) < 40 and abs(seen.green() - int(original[1])) < 40
+    divider = canvas.mapFromScene(QPointF(document.loaded.size[0] / 2, 60))
+    target = canvas.mapFromScene(QPointF(document.loaded.size[0] * 0.25, 60))
+    viewport = canvas.viewport()
+    for kind, point, buttons in ((QMouseEvent.Type.MouseButtonPress, divider, Qt.MouseButton.LeftButton),
+                                 (QMouseEvent.Type.MouseMove, target, Qt.MouseButton.LeftButton),
+                                 (QMouseEvent.Type.MouseButtonRelease, target, Qt.MouseButton.NoButton)):
+        event = QMouseEvent(kind, QPointF(point), QPointF(viewport.mapToGlobal(QPoint(point))), Qt.MouseButton.LeftButton,
+                            buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(viewport, event)
+    assert abs(canvas.divider_fraction - 0.25) < 0.05
+    assert window.undo_stacks[document.doc_id].count() == 0  # dragging the divider painted nothing
+    window.window_actions.split.trigger()
+    assert not canvas.split
