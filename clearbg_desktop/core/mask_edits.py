@@ -24,11 +24,15 @@ class Brush:
     size: float = 60.0  # diameter in photo pixels
     hardness: float = 0.7  # 1 = hard edge, 0 = soft all the way from the centre
     opacity: float = 1.0
-    mode: str = "restore"  # restore (paint subject back in) | erase
+    mode: str = "restore"  # restore (paint subject back in) | erase | refine (re-solve the edge from the photo)
 
     @property
     def target(self) -> int:
         return 255 if self.mode == "restore" else 0
+
+
+BRUSH_MODES = ("restore", "erase", "refine")
+STROKE_LABELS = {"restore": "Restore stroke", "erase": "Erase stroke", "refine": "Refine edge stroke"}
 
 
 @lru_cache(maxsize=64)
@@ -126,9 +130,12 @@ class MaskEdit:
 class Stroke:
     """Paints dabs into ``alpha`` in place; :meth:`finish` returns the undo record."""
 
-    def __init__(self, alpha: np.ndarray, brush: Brush) -> None:
+    def __init__(self, alpha: np.ndarray, brush: Brush, photo: np.ndarray | None = None) -> None:
+        if brush.mode == "refine" and (photo is None or photo.shape[:2] != alpha.shape):
+            raise ValueError("the Refine Edge brush needs the photo the mask belongs to")
         self.alpha = alpha
         self.brush = brush
+        self.photo = photo
         self.coverage = np.zeros(alpha.shape, np.uint8)  # calloc: pages appear only where painted
         self._touched: Box | None = None
         self._original = np.zeros(alpha.shape, np.uint8)
@@ -155,10 +162,31 @@ class Stroke:
             self._saved[region] = True
         coverage = np.maximum(self.coverage[region], footprint[y0 - top : y1 - top, x0 - left : x1 - left])
         self.coverage[region] = coverage
+        if brush.mode == "refine":
+            return self._rematte((x0, y0, x1, y1))
         original = self._original[region].astype(np.int16)
         weight = coverage.astype(np.float32) * (brush.opacity / 255.0)
         self.alpha[region] = (original + (brush.target - original) * weight + 0.5).astype(np.uint8)
         box = (x0, y0, x1, y1)
+        self._touched = union(self._touched, box)
+        return box
+
+    def _rematte(self, box: Box) -> Box:
+        """Re-solve the painted pixels of ``box`` from the photo, reading known colours up to one brush
+        diameter around it (so a dab always sees sure subject and sure background)."""
+        from clearbg_desktop.core.refine import rematte_painted
+
+        assert self.photo is not None
+        x0, y0, x1, y1 = box
+        radius = max(4, int(self.brush.size))
+        height, width = self.alpha.shape
+        wx0, wy0, wx1, wy1 = max(x0 - radius, 0), max(y0 - radius, 0), min(x1 + radius, width), min(y1 + radius, height)
+        window = (slice(wy0, wy1), slice(wx0, wx1))
+        before = np.where(self._saved[window], self._original[window], self.alpha[window])
+        painted = self.coverage[window].astype(np.float32) * (self.brush.opacity / 255.0)
+        solved = rematte_painted(self.photo[window], before, painted, radius)
+        inner = (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0))
+        self.alpha[y0:y1, x0:x1] = solved[inner]
         self._touched = union(self._touched, box)
         return box
 
@@ -180,10 +208,12 @@ class Stroke:
         """The undo record (changed rectangle only), or None if nothing was painted."""
         if self._touched is None:
             return None
+        if self.brush.mode == "refine":  # once more over the whole stroke: every pixel sees the final unknown area
+            self._rematte(self._touched)
         left, top, right, bottom = self._touched
         region = (slice(top, bottom), slice(left, right))
         before = np.where(self._saved[region], self._original[region], self.alpha[region])
-        label = "Restore stroke" if self.brush.mode == "restore" else "Erase stroke"
+        label = STROKE_LABELS.get(self.brush.mode, "Stroke")
         edit = MaskEdit(self._touched, before.copy(), self.alpha[region].copy(), label)
         del self._original, self._saved, self.coverage
         return edit

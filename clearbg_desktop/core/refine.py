@@ -165,6 +165,32 @@ def _matte(photo: np.ndarray, alpha: np.ndarray, radius: int, colour_noise: floa
     return ((estimate - 0.5) * EDGE_CONTRAST + 0.5).clip(0, 1)
 
 
+def rematte_painted(photo: np.ndarray, before: np.ndarray, painted: np.ndarray, radius: int,
+                    colour_noise: float = 30.0) -> np.ndarray:
+    """The Refine Edge brush's solve for one region: where the user painted, alpha is unknown and estimated from
+    the colours of the sure subject and sure background around it; elsewhere it is kept.
+
+    ``photo`` HxWx3, ``before`` the alpha (uint8) before the stroke, ``painted`` the stroke's coverage 0..1, all
+    of one region that extends ``radius`` beyond the painted pixels (where the known colours are found). The same
+    colour-line model as :func:`refine_edges`, but the painted pixels are unknown whatever the model said, so a
+    confident mistake in hair is revised too; where subject and background colours cannot be told apart the
+    mask is kept. Returns uint8 alpha of the region's shape.
+    """
+    image = photo.astype(np.float32)
+    coarse = before.astype(np.float32) / 255.0
+    known = painted <= 0.0
+    fg, fg_found = _local_colour(image, ((coarse > 0.95) & known).astype(np.float32), radius)
+    bg, bg_found = _local_colour(image, ((coarse < 0.05) & known).astype(np.float32), radius)
+    spread = fg - bg
+    separation = (spread * spread).sum(-1)
+    mixed = (((image - bg) * spread).sum(-1) / np.maximum(separation, 1e-6)).clip(0, 1)
+    mixed = ((mixed - 0.5) * EDGE_CONTRAST + 0.5).clip(0, 1)
+    confidence = separation / (separation + colour_noise**2)
+    confidence[(fg_found < 0.01) | (bg_found < 0.01)] = 0.0
+    estimate = coarse + painted * confidence * (mixed - coarse)
+    return (estimate * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
 def refine_alpha(rgb: Image.Image, alpha: Image.Image, settings: RefineSettings) -> Image.Image:
     """Apply the settings in a fixed order: edge matting, shift, contrast, threshold, feather."""
     if settings.is_identity:

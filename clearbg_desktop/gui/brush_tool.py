@@ -37,12 +37,20 @@ class BrushOptionsBar(QToolBar):
         self.restore_action.setToolTip("Paint the subject back in (X toggles)")
         self.erase_action = QAction("Erase", self, checkable=True)
         self.erase_action.setToolTip("Remove from the subject (X toggles)")
-        for action in (self.restore_action, self.erase_action):
+        self.refine_action = QAction("Refine edge", self, checkable=True)
+        self.refine_action.setObjectName("RefineEdgeBrush")
+        self.refine_action.setToolTip("Paint over hair and fur: where you paint, the mask is worked out again from "
+                                      "the photo's colours (R)")
+        self.refine_action.setShortcut(QKeySequence("R"))
+        self.refine_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        modes = {"restore": self.restore_action, "erase": self.erase_action, "refine": self.refine_action}
+        for action in modes.values():
             group.addAction(action)
             self.addAction(action)
-        (self.restore_action if brush.mode == "restore" else self.erase_action).setChecked(True)
+        modes.get(brush.mode, self.restore_action).setChecked(True)
         self.restore_action.triggered.connect(lambda: self._set(mode="restore"))
         self.erase_action.triggered.connect(lambda: self._set(mode="erase"))
+        self.refine_action.triggered.connect(lambda: self._set(mode="refine"))
         self.toggle_action = QAction("Toggle restore/erase", self)
         self.toggle_action.setShortcut(QKeySequence("X"))
         self.toggle_action.triggered.connect(self.toggle_mode)
@@ -91,6 +99,7 @@ class BrushOptionsBar(QToolBar):
         self.size_box.setValue(next_size(self._brush.size, bigger))
 
     def toggle_mode(self) -> None:
+        """X: restore <-> erase (from the Refine Edge brush, back to restore)."""
         target = self.erase_action if self._brush.mode == "restore" else self.restore_action
         target.setChecked(True)
         self._set(mode="erase" if self._brush.mode == "restore" else "restore")

@@ -464,7 +464,9 @@ class MaskCanvas(QGraphicsView):
             return
         if event.button() == Qt.MouseButton.LeftButton and self._can_paint():
             assert self.document is not None and self.document.alpha is not None
-            self._stroke = Stroke(self.document.alpha, self.photo_brush())
+            brush = self.photo_brush()
+            photo = self.document.rgb if brush.mode == "refine" else None  # the Refine Edge brush reads the photo
+            self._stroke = Stroke(self.document.alpha, brush, photo)
             self._paint_to(event.position())
             event.accept()
             return

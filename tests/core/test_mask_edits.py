@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from clearbg_desktop.core.mask_edits import Brush, MaskEdit, Stroke, dab_footprint, interpolate
@@ -82,3 +83,40 @@ def test_edge_matting_beats_the_raw_mask_on_a_known_alpha() -> None:
     raw_error = np.abs(np.asarray(coarse) / 255 - true_alpha).mean()
     refined_error = np.abs(np.asarray(refined) / 255 - true_alpha).mean()
     assert refined_error < 0.5 * raw_error
+
+
+def test_the_refine_edge_brush_solves_the_painted_edge_from_the_photo() -> None:
+    """Where it paints the mask is worked out again from the photo's colours; elsewhere nothing changes; undo
+    gives the exact mask back."""
+    from clearbg_desktop.core.mask_edits import Brush, Stroke
+
+    height, width = 120, 200
+    yy, xx = np.mgrid[:height, :width]
+    truth = ((xx - 100) ** 2 + (yy - 60) ** 2 < 45**2).astype(np.uint8) * 255
+    photo = np.where(truth[..., None] > 0, np.array([220, 60, 40], np.uint8), np.array([30, 80, 200], np.uint8))
+    model = truth.copy()
+    model[:, 130:] = np.where(truth[:, 130:] > 0, 110, 0)  # the model was unsure on the right edge
+    alpha = model.copy()
+    stroke = Stroke(alpha, Brush(size=24, hardness=0.9, mode="refine"), photo)
+    for y in range(20, 100, 4):  # along the right edge of the disc
+        x = 100 + int(np.sqrt(max(45**2 - (y - 60) ** 2, 0)))
+        stroke.move_to(x, y)
+    edit = stroke.finish()
+    assert edit is not None and edit.label == "Refine edge stroke"
+    painted = alpha != model
+    before_error = np.abs(model.astype(int) - truth)[painted].mean()
+    after_error = np.abs(alpha.astype(int) - truth)[painted].mean()
+    assert painted.any() and after_error < before_error / 3
+    left, top, right, bottom = edit.box
+    outside = np.ones_like(painted)
+    outside[top:bottom, left:right] = False
+    assert (alpha[outside] == model[outside]).all()
+    edit.revert(alpha)
+    np.testing.assert_array_equal(alpha, model)
+
+
+def test_the_refine_edge_brush_needs_the_photo() -> None:
+    from clearbg_desktop.core.mask_edits import Brush, Stroke
+
+    with pytest.raises(ValueError, match="needs the photo"):
+        Stroke(np.zeros((10, 10), np.uint8), Brush(mode="refine"))

@@ -132,3 +132,33 @@ def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot: QtBot, wind
     shown = canvas._item.image
     assert shown.pixelColor(350, 300).alpha() == 255  # the dab survived the late render
     assert shown.pixelColor(350, 600).alpha() == 0
+
+
+def test_the_refine_edge_brush_resolves_a_painted_edge_in_one_undoable_stroke(qtbot: QtBot, window: MainWindow,
+                                                                              tmp_path: Path) -> None:
+    """make_photo's bright disc on a dark ground: a mask made unsure on the disc's edge is painted over with the
+    Refine Edge brush; the painted edge follows the photo again, and one undo gives the mask back exactly."""
+    document = open_photo(qtbot, window, tmp_path)
+    height, width = document.alpha.shape
+    yy, xx = np.mgrid[:height, :width]
+    disc = ((xx - width / 2) / (width * 0.25)) ** 2 + ((yy - height * 0.525) / (height * 0.325)) ** 2 < 1
+    truth = disc.astype(np.uint8) * 255
+    edge_x = int(width / 2 - width * 0.25) + 2
+    unsure = truth.copy()
+    band = xx < edge_x + 25
+    unsure[band] = np.where(disc[band], 120, 0)  # the model was unsure along the disc's left edge
+    document.alpha[...] = unsure
+    window.canvas.refresh()
+    window.brush_bar.refine_action.trigger()
+    assert window.canvas.brush.mode == "refine"
+    window.brush_bar.size_box.setValue(40)
+    drag(qtbot, window.canvas, [(edge_x, y) for y in range(int(height * 0.35), int(height * 0.7), 10)])
+    stack = window.undo_stacks[document.doc_id]
+    assert stack.undoText() == "Refine edge stroke" and stack.count() >= 1
+    changed = document.alpha != unsure
+    assert changed.any()
+    before = np.abs(unsure.astype(int) - truth)[changed].mean()
+    after = np.abs(document.alpha.astype(int) - truth)[changed].mean()
+    assert after < before / 2
+    window.undo_group.undo()
+    np.testing.assert_array_equal(document.alpha, unsure)
