@@ -64,8 +64,10 @@ def chosen_engine(preference: str | None = None, device: str = "auto", precision
         raise WeightsError(str(exc)) from None
 
 
-def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None = None) -> Engine:
-    """``entry`` loaded on exactly ``candidate``'s engine, device and precision."""
+def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None = None,
+                 lean_memory: bool = False) -> Engine:
+    """``entry`` loaded on exactly ``candidate``'s engine, device and precision; ``lean_memory`` trades ONNX
+    Runtime's ~15 % faster memory arena for ~560 MiB less (the window's choice)."""
     if candidate.engine == "torch":
         from clearbg_desktop.core.segmenter import Segmenter
         from clearbg_desktop.core.weights import load_model
@@ -79,7 +81,7 @@ def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None 
             raise WeightsError(f"the {entry.name!r} model is a PyTorch file ({entry.path.name}); this ClearBG runs "
                                "ONNX models only (it ships without PyTorch)")
         entry = onnx_copy(entry)
-    return OnnxSegmenter(entry, threads)
+    return OnnxSegmenter(entry, threads, lean_memory)
 
 
 def candidate_runner(entry: WeightsEntry, threads: int | None = None) -> Callable[[Candidate], Callable[[], np.ndarray]]:
@@ -125,7 +127,7 @@ def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
 
 def load_segmenter(model_name: str | None = None, device: str = "auto", threads: int | None = None,
                    precision: str = "auto", engine: str | None = None,
-                   on_measure: Callable[[str], None] | None = None) -> Engine:
+                   on_measure: Callable[[str], None] | None = None, lean_memory: bool = False) -> Engine:
     """The named model (``None``/``auto``: the default one), verified and loaded on the engine this machine runs
     it best on with fp32's masks; ``WeightsError`` with a clear message otherwise."""
     from clearbg_desktop.core.model_choice import resolve_model
@@ -135,6 +137,6 @@ def load_segmenter(model_name: str | None = None, device: str = "auto", threads:
         choice = choose_engine(entry, device, engine, precision, threads, on_measure=on_measure)
     except EngineChoiceError as exc:
         raise WeightsError(str(exc)) from None
-    loaded = build_engine(entry, choice.candidate, threads)
+    loaded = build_engine(entry, choice.candidate, threads, lean_memory)
     loaded.choice_reason = choice.reason
     return loaded

@@ -120,8 +120,8 @@ def measured_speed(entry: WeightsEntry) -> str:
     """Seconds per photo (the model's part) of the engine chosen here, once measured; "" before."""
     from clearbg_desktop.core.engine_choice import Candidate, read_measurements
 
-    seconds = read_measurements(entry).get("seconds", {})
-    agrees = read_measurements(entry).get("agrees", {})
+    measured = read_measurements(entry)
+    seconds, agrees = measured.get("seconds", {}), measured.get("agrees", {})
     usable = {key: value for key, value in seconds.items() if agrees.get(key)}
     if not usable:
         return ""

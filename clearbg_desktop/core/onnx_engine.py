@@ -37,7 +37,7 @@ class OnnxSegmenter:
     engine = "onnxruntime"
     choice_reason = ""
 
-    def __init__(self, entry: WeightsEntry, threads: int | None = None) -> None:
+    def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -50,9 +50,10 @@ class OnnxSegmenter:
         options.intra_op_num_threads = threads or default_cpu_threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # warnings about unused initialisers are not the user's business
-        # No memory arena: it kept ~450 MiB of the full model's activations for good after the first photo
-        # (RSS +870 vs +420 MiB, peak 861 vs 681 MiB; bench/RESULTS.md §12), which a 24 MP edit cannot spare.
-        options.enable_cpu_mem_arena = False
+        # The memory arena makes a full-model run ~15 % faster (378 vs 445 ms) but keeps ~560 MiB of activations
+        # for good (bench/RESULTS.md §12): the CLI and batches want the speed, the window (24 MP edits, a whole
+        # shoot open) the memory.
+        options.enable_cpu_mem_arena = not lean_memory
         try:
             self.session = ort.InferenceSession(str(entry.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for any bad file

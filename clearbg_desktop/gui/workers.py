@@ -143,7 +143,8 @@ class InferenceWorker(QObject):
         if self._segmenter is None:
             choice = resolve_model(self._model_name)
             self.model_loading.emit(f"Loading {model_label(choice.name)}…")
-            self._segmenter = load_segmenter(choice.name, device=self._device, on_measure=self.model_loading.emit)
+            self._segmenter = load_segmenter(choice.name, device=self._device, on_measure=self.model_loading.emit,
+                                             lean_memory=True)  # a 24 MP edit and a whole shoot need the memory
             self.model_note.emit(choice.note)
             reason = self._segmenter.choice_reason
             self.model_ready.emit(self._segmenter.description + (f" — {reason}" if reason else ""))
@@ -280,7 +281,7 @@ class BatchWorker(QObject):
         plan, options, model, device, existing = self._job
         self.model_loading.emit(f"Loading the {model} model…")
         try:
-            segmenter = load_segmenter(model, device=device)
+            segmenter = load_segmenter(model, device=device, lean_memory=True)  # the window keeps its memory
         except WeightsError as exc:
             self.failed.emit(str(exc))
             return
