@@ -108,6 +108,14 @@ class Document:
     restore: Project | None = field(default=None, repr=False)  # a project to put back once the photo is decoded
     recovered_from: Path | None = None  # the crash autosave it was recovered from, until restored
     review: BatchReview | None = None  # opened to review a batch output
+    probability: np.ndarray | None = field(default=None, repr=False)  # the model's, at its resolution (float32)
+
+    def model_probability(self) -> np.ndarray | None:
+        """The model's probability while the mask is still exactly the model's (a 16-bit export then takes its
+        65,536 levels from it); None once the mask was edited."""
+        if self.probability is None or self.alpha is None or self.predicted is None:
+            return None
+        return self.probability if np.array_equal(self.alpha, self.predicted) else None
     size: tuple[int, int] | None = None  # (width, height), once decoded
     preview: bytes | None = field(default=None, repr=False)  # JPEG in screen colours, shown while decoding again
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # in screen colours

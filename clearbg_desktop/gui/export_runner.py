@@ -135,7 +135,7 @@ class ExportRunner(QObject):
                alpha: np.ndarray | None = None) -> None:
         assert document.loaded is not None and document.alpha is not None
         job = ExportJob(document.loaded, document.alpha.copy() if alpha is None else alpha, target, options,
-                        overwrite)
+                        overwrite, document.model_probability() if alpha is None else None)
         job.setAutoDelete(False)
         self.jobs.add(job)
         stack = self.window.undo_stacks.get(document.doc_id)

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         worker.model_note.connect(self.status.show_note)
         worker.photo_loaded.connect(self._on_photo_loaded)
         worker.previewed.connect(self._on_previewed)
+        worker.probability_ready.connect(self._on_probability)
         worker.finished.connect(self._on_segmented)
         worker.failed.connect(self._on_failed)
         self._restore_window_state()
@@ -285,6 +286,11 @@ class MainWindow(QMainWindow):
         """What a photo keeps when its full pixels are evicted: preview and thumbnail."""
         document.preview, document.thumbnail = views.preview, views.thumbnail
         self.filmstrip.set_thumbnail(document.doc_id, views.thumbnail)
+
+    def _on_probability(self, request_id: int, doc_id: int, probability: np.ndarray) -> None:
+        document = self.workspace.by_id(doc_id)
+        if document is not None and self.workspace.is_latest(request_id, doc_id):
+            document.probability = probability
 
     def _on_segmented(self, request_id: int, doc_id: int, alpha: np.ndarray) -> None:
         self.masks.settled(request_id)

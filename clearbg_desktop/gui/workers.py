@@ -110,6 +110,8 @@ class InferenceWorker(QObject):
             copies a 24 MP photo).
         previewed(int, int, object): request id, doc id, PreviewViews: a photo decoded reduced for its mask
             (``SegmentRequest.reduce_from``), in place of photo_loaded; its full pixels were never made.
+        probability_ready(int, int, object): request id, doc id, the model's probability at its own resolution
+            (float32), just before ``finished``: a 16-bit export of an unedited mask takes its 65,536 levels from it.
         finished(int, int, object): request id, doc id, alpha as HxW uint8 numpy array.
         failed(int, int, str): request id, doc id, a message for the user.
     """
@@ -119,6 +121,7 @@ class InferenceWorker(QObject):
     model_note = Signal(str)
     photo_loaded = Signal(int, int, object, object)
     previewed = Signal(int, int, object)
+    probability_ready = Signal(int, int, object)
     finished = Signal(int, int, object)
     failed = Signal(int, int, str)
 
@@ -182,13 +185,15 @@ class InferenceWorker(QObject):
                 alpha = np.asarray(upsample_alpha(probability, reduced[1]))
             else:
                 assert loaded is not None
-                alpha = np.asarray(segmenter.predict_alpha(loaded.rgb))
+                probability = segmenter.predict_probabilities([loaded.rgb])[0]
+                alpha = np.asarray(upsample_alpha(probability, loaded.rgb.size))
         except (ImageLoadError, WeightsError) as exc:
             self.failed.emit(request.request_id, request.doc_id, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - the GUI must show, not crash
             self.failed.emit(request.request_id, request.doc_id, f"Unexpected error: {exc}")
             return
+        self.probability_ready.emit(request.request_id, request.doc_id, probability)
         self.finished.emit(request.request_id, request.doc_id, alpha)
 
 
@@ -234,15 +239,16 @@ class ExportJob(QRunnable):
     """Encode and write one export off the GUI thread (a 24 MP PNG takes a second)."""
 
     def __init__(self, loaded: LoadedImage, alpha: np.ndarray, target: Path, options: ExportOptions,
-                 overwrite: bool) -> None:
+                 overwrite: bool, probability: np.ndarray | None = None) -> None:
         super().__init__()
         self.signals = ExportSignals()
-        self._args = (loaded, alpha, target, options, overwrite)
+        self._args = (loaded, alpha, target, options, overwrite, probability)
 
     def run(self) -> None:
-        loaded, alpha, target, options, overwrite = self._args
+        loaded, alpha, target, options, overwrite, probability = self._args
         try:
-            written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite)
+            written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite,
+                                   probability=probability)
         except (OutputError, OSError, ValueError) as exc:
             self.signals.failed.emit(self, f"{Path(target).name}: {exc}")
             return

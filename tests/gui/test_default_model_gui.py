@@ -166,3 +166,39 @@ def test_copy_puts_the_cutout_on_the_clipboard_with_its_transparency(qtbot: QtBo
     assert "with transparency" in window.statusBar().currentMessage()
     window.quit_guard.confirmed = True
     window.close()
+
+
+def test_a_sixteen_bit_export_from_the_window_takes_its_alpha_from_the_models_probability(
+        qtbot: QtBot, random_weights: Path, tmp_path: Path) -> None:
+    """An unedited mask exported to 16-bit PNG has the model's 65,536 levels, not 256 widened; once edited, the
+    edited 8-bit mask is what is written."""
+    import numpy as np
+
+    from clearbg_desktop.core.export import ExportOptions
+    from clearbg_desktop.core.image_io import load_image
+    from clearbg_desktop.core.png_encoder import encode_png16
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    photo = tmp_path / "deep.png"
+    rgb16 = (np.asarray(make_photo((160, 120)), np.uint16) * 257).astype(np.uint16)
+    photo.write_bytes(encode_png16(rgb16, 1))
+    assert load_image(photo).deep is not None
+    window = MainWindow(AppSettings(device="cpu"))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([photo])
+    document = blocker.args[0]
+    assert document.model_probability() is not None
+    out = tmp_path / "out.png"
+    with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
+        window.exporter.export_to(out, ExportOptions(format="png"))
+    from tests.core.test_deep_colour import read_sixteen_bits
+
+    alpha16 = read_sixteen_bits(out)[..., 3].astype(np.int64)
+    assert np.abs(alpha16 / 257 - document.alpha).max() <= 2  # the same mask…
+    assert (alpha16 % 257).any() and len(np.unique(alpha16)) > 3 * len(np.unique(document.alpha))  # …finer levels
+    document.alpha[:10, :10] = 0  # an edit: the probability no longer describes the mask
+    assert document.model_probability() is None
+    window.quit_guard.confirmed = True
+    window.close()
