@@ -73,6 +73,7 @@ class EditedPhoto:
     # A photo whose full pixels were evicted (#32): decoded again only when it is exported, so exporting a
     # whole shoot holds one photo at a time. Raises ImageLoadError when its file is gone.
     source: Callable[[], tuple[LoadedImage, Image.Image]] | None = None
+    probability: np.ndarray | None = None  # the model's, while the mask is still exactly the model's (16-bit)
 
     def photo(self) -> tuple[LoadedImage, Image.Image]:
         if self.loaded is not None and self.alpha is not None:
@@ -534,7 +535,7 @@ def iter_export(
         except ImageLoadError as exc:
             yield progress(FileResult(item, "failed", str(exc)))
             continue
-        yield from finished(encode(item, photo, mask, None, edited.options))
+        yield from finished(encode(item, photo, mask, None, edited.options, edited.probability))
     todo = [item for item in todo if item not in plan.edited and not halt.is_set()]
     if segmenter is None or not todo:
         close()

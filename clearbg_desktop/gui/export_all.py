@@ -44,7 +44,8 @@ def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
     """The window's mask already holds the photo's refinement; only its own colour decontamination is kept."""
     own = document.export_options.refine if document.export_options is not None else options.refine
     return EditedPhoto(None, None, options.with_changes(refine=RefineSettings(decontaminate=own.decontaminate)),
-                       source=document.export_source())  # an evicted photo is decoded when written (#32)
+                       source=document.export_source(),  # an evicted photo is decoded when written (#32)
+                       probability=document.model_probability())  # an unedited mask: 16-bit alpha from it
 
 
 def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str) -> BatchPlan:

@@ -198,6 +198,16 @@ def test_a_sixteen_bit_export_from_the_window_takes_its_alpha_from_the_models_pr
     alpha16 = read_sixteen_bits(out)[..., 3].astype(np.int64)
     assert np.abs(alpha16 / 257 - document.alpha).max() <= 2  # the same mask…
     assert (alpha16 % 257).any() and len(np.unique(alpha16)) > 3 * len(np.unique(document.alpha))  # …finer levels
+    from PySide6.QtWidgets import QDialogButtonBox  # Export all open photos does the same
+
+    window.window_actions.export_all.trigger()
+    dialog = window.batch.export_all_dialog
+    assert dialog is not None
+    dialog.output.setText(str(tmp_path / "all"))
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    written = read_sixteen_bits(next((tmp_path / "all").glob("*.png")))[..., 3].astype(np.int64)
+    np.testing.assert_array_equal(written, alpha16)
     document.alpha[:10, :10] = 0  # an edit: the probability no longer describes the mask
     assert document.model_probability() is None
     window.quit_guard.confirmed = True
