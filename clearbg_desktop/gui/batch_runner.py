@@ -134,7 +134,7 @@ class BatchRunner(QObject):
         if self.running:
             self.window.statusBar().showMessage("A batch export is already running", 5000)
             return
-        documents = [d for d in (documents or self.window.workspace.documents) if d.ready]
+        documents = [d for d in (documents or self.window.workspace.documents) if d.exportable]  # evicted too
         if not documents:
             return
         settings = self.window.settings

@@ -148,6 +148,10 @@ def test_export_all_writes_evicted_photos_with_their_edits(qtbot: QtBot, window:
     _show(qtbot, window, documents[2])
     assert documents[0].evicted and documents[1].evicted
     out = tmp_path / "out"
+    window.window_actions.export_all.trigger()  # as a user starts it: the dialog lists the evicted photos too
+    dialog = window.batch.export_all_dialog
+    assert dialog is not None and dialog.photos.count() == 3
+    dialog.close()
     with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
         window.batch.export_documents(documents, out, ExportOptions())
     report = blocker.args[0]
