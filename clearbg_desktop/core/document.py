@@ -113,9 +113,9 @@ class Document:
     def model_probability(self) -> np.ndarray | None:
         """The model's probability while the mask is still exactly the model's (a 16-bit export then takes its
         65,536 levels from it); None once the mask was edited."""
-        if self.probability is None or self.alpha is None or self.predicted is None:
+        if self.probability is None or not self.has_mask or self.mask_edited:  # never inflates packed masks
             return None
-        return self.probability if np.array_equal(self.alpha, self.predicted) else None
+        return self.probability
     size: tuple[int, int] | None = None  # (width, height), once decoded
     preview: bytes | None = field(default=None, repr=False)  # JPEG in screen colours, shown while decoding again
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # in screen colours

@@ -289,8 +289,9 @@ class MainWindow(QMainWindow):
 
     def _on_probability(self, request_id: int, doc_id: int, probability: np.ndarray) -> None:
         document = self.workspace.by_id(doc_id)
-        if document is not None and self.workspace.is_latest(request_id, doc_id):
-            document.probability = probability
+        deep = document is not None and document.loaded is not None and document.loaded.deep is not None
+        if deep and self.workspace.is_latest(request_id, doc_id):  # kept only where a 16-bit export needs it
+            document.probability = probability  # type: ignore[union-attr]
 
     def _on_segmented(self, request_id: int, doc_id: int, alpha: np.ndarray) -> None:
         self.masks.settled(request_id)
