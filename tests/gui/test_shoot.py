@@ -148,6 +148,7 @@ def test_export_all_writes_evicted_photos_with_their_edits(qtbot: QtBot, window:
     _show(qtbot, window, documents[2])
     assert documents[0].evicted and documents[1].evicted
     out = tmp_path / "out"
+    documents[1].probability = np.zeros((64, 64), np.float32)  # as a 16-bit photo keeps the model's map
     window.window_actions.export_all.trigger()  # as a user starts it: the dialog lists the evicted photos too
     dialog = window.batch.export_all_dialog
     assert dialog is not None and dialog.photos.count() == 3
