@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from clearbg_desktop.core.weights import WeightsEntry
 
-__all__ = ["ENGINES", "Engine", "build_engine", "chosen_engine", "load_segmenter", "onnx_copy"]
+__all__ = ["ENGINES", "Engine", "build_engine", "load_segmenter", "onnx_copy"]
 
 
 class Device(Protocol):
@@ -50,18 +50,6 @@ class Engine(Protocol):
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]: ...
 
     def predict_alpha(self, rgb: Image.Image) -> Image.Image: ...
-
-
-def chosen_engine(preference: str | None = None, device: str = "auto", precision: str = "auto",
-                  model_name: str | None = None) -> str:
-    """``torch`` or ``onnxruntime`` for ``model_name`` here (see :func:`core.engine_choice.choose_engine`)."""
-    try:
-        from clearbg_desktop.core.model_choice import resolve_model
-
-        entry = find_weights(resolve_model(model_name).name)
-        return choose_engine(entry, device, preference, precision).candidate.engine
-    except EngineChoiceError as exc:
-        raise WeightsError(str(exc)) from None
 
 
 def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None = None,

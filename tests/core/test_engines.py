@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clearbg_desktop.core.engines import chosen_engine, load_segmenter
+from clearbg_desktop.core.engine_choice import choose_engine
+from clearbg_desktop.core.engines import load_segmenter
 from clearbg_desktop.core.onnx_engine import OnnxSegmenter
 from clearbg_desktop.core.onnx_export import export_weights_folder
 from clearbg_desktop.core.segmenter import Segmenter
@@ -112,7 +113,8 @@ def test_engine_choice_per_machine_and_clear_refusals(random_weights: Path, onnx
         measured = load_segmenter("small", device="cpu")
         assert measured.precision == "fp32" and measured.engine in ("torch", "onnxruntime")
         assert "fp32's masks" in measured.choice_reason
-    assert chosen_engine(device="cpu", precision="fp32", model_name="small") in ("torch", "onnxruntime")
+    assert choose_engine(find_weights("small"), device="cpu", precision="fp32").candidate.engine in (
+        "torch", "onnxruntime")
     monkeypatch.setenv("CLEARBG_ENGINE", "onnxruntime")
     first = load_segmenter("small", device="cpu")
     assert first.engine == "onnxruntime" and first.weights is not None
@@ -122,7 +124,7 @@ def test_engine_choice_per_machine_and_clear_refusals(random_weights: Path, onnx
     assert load_segmenter("small", device="cpu").weights.path == cached and cached.stat().st_mtime_ns == stamp
     cached.write_bytes(b"damaged")  # a damaged copy is exported again, never run
     assert load_segmenter("small", device="cpu").engine == "onnxruntime" and cached.read_bytes() != b"damaged"
-    assert chosen_engine(model_name="small") == "onnxruntime"
+    assert choose_engine(find_weights("small")).candidate.engine == "onnxruntime"
     monkeypatch.setenv("CLEARBG_RESOURCES", str(onnx_resources))
     assert load_segmenter("small").engine == "onnxruntime"
     monkeypatch.setenv("CLEARBG_ENGINE", "torch")
