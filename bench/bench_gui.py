@@ -27,7 +27,7 @@ def main() -> None:
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from clearbg_desktop.core.export import ExportOptions
+    from clearbg_desktop.core.imaging.export import ExportOptions
 
     gaps: list[float] = []
     last = [time.perf_counter()]

@@ -23,8 +23,8 @@ def main() -> None:
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from clearbg_desktop.core.export import ExportOptions
-    from clearbg_desktop.core.refine import RefineSettings
+    from clearbg_desktop.core.imaging.export import ExportOptions
+    from clearbg_desktop.core.imaging.refine import RefineSettings
 
     photo = make_test_photo(24, tmp, "p24.jpg")
     rows = [["process with the window", f"{current_rss_mib():.0f} MiB", f"{peak_rss_mib():.0f} MiB"]]

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import measure, table  # noqa: E402
-from clearbg_desktop.core.model import FusedProbability, build_model  # noqa: E402
+from clearbg_desktop.core.inference.model import FusedProbability, build_model  # noqa: E402
 
 
 def matmul_gflops(threads: int) -> float:

@@ -70,7 +70,7 @@ class RssSampler(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from clearbg_desktop.core.memory_budget import rss_bytes
+        from clearbg_desktop.core.editing.memory_budget import rss_bytes
 
         while not self._halt.is_set():
             self.samples.append((time.perf_counter() - self.started, (rss_bytes() or 0) / (1 << 20), self.masks,
@@ -92,7 +92,7 @@ def run_window(folder: Path, model: str, evict: bool, cap_mib: float, switches: 
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from clearbg_desktop.core.memory_budget import peak_rss_bytes, rss_bytes
+    from clearbg_desktop.core.editing.memory_budget import peak_rss_bytes, rss_bytes
     from clearbg_desktop.core.settings import AppSettings
     from clearbg_desktop.gui.main_window import MainWindow
 
@@ -220,7 +220,7 @@ def main() -> None:
         # The engine choice measures its candidates once per machine and caches the result in the user data
         # folder; a fresh folder made each window measure at its start (a first run ever). Measured once here.
         os.environ["CLEARBG_DATA_DIR"] = str(folder / "data")
-        subprocess.run([sys.executable, "-c", "from clearbg_desktop.core.engines import load_segmenter; "
+        subprocess.run([sys.executable, "-c", "from clearbg_desktop.core.inference.engines import load_segmenter; "
                         f"load_segmenter({args.model!r}, device='cpu')"], cwd=Path(__file__).resolve().parents[1],
                        capture_output=True, check=False)
         rows, memory = [], []

@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import measure, table  # noqa: E402
-from clearbg_desktop.core.model import build_model  # noqa: E402
+from clearbg_desktop.core.inference.model import build_model  # noqa: E402
 from training.engine import autocast_dtype  # noqa: E402
 from training.losses import DeepSupervisionLoss  # noqa: E402
 from training.train import cpu_has_native_bf16  # noqa: E402

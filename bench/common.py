@@ -74,7 +74,7 @@ def make_test_photo(megapixels: float, folder: Path, name: str | None = None, se
 
 def bench_weights_dir() -> None:
     """Use the bundled weights when present; otherwise random weights of the same shape (timing only)."""
-    from clearbg_desktop.core.weights import available_models
+    from clearbg_desktop.core.inference.weights import available_models
 
     if "small" in available_models():
         return
@@ -82,8 +82,8 @@ def bench_weights_dir() -> None:
 
     import torch
 
-    from clearbg_desktop.core.model import build_model
-    from clearbg_desktop.core.weights import write_weights_folder
+    from clearbg_desktop.core.inference.model import build_model
+    from clearbg_desktop.core.inference.weights import write_weights_folder
 
     folder = Path(tempfile.mkdtemp(prefix="clearbg-bench-"))
     torch.manual_seed(0)

@@ -23,9 +23,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO, SHARED, table  # noqa: E402
-from clearbg_desktop.core.engines import load_segmenter  # noqa: E402
-from clearbg_desktop.core.export import ExportOptions, encode_output  # noqa: E402
-from clearbg_desktop.core.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.export import ExportOptions, encode_output  # noqa: E402
+from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.inference.engines import load_segmenter  # noqa: E402
 
 LARGE_SIZE = (4000, 3000)  # 12 MP, a common camera size
 REMBG_NAMES = {"full": "u2net", "small": "u2netp"}

@@ -1,7 +1,7 @@
 """Does the doubt score rank the worst masks first? Spearman's ρ between doubt and MAE on people-val.
 
 Runs the bundled model on every photo as the batch exporter does, scores each mask with
-``core.doubt``, and prints: ρ for each sign alone, for the shipped weights, and for the weights that fit
+``core.inference.doubt``, and prints: ρ for each sign alone, for the shipped weights, and for the weights that fit
 best on one half of the photos, checked on the other half (so the figure is not fitted to itself); plus how
 much worse the most doubtful tenth is than the rest.
 Usage: python bench/doubt_calibration.py [../shared/data/people-val] [--threads N]
@@ -19,8 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
-from clearbg_desktop.core.doubt import WEIGHTS, doubt_of  # noqa: E402
-from clearbg_desktop.core.segmenter import Segmenter  # noqa: E402
+from clearbg_desktop.core.inference.doubt import WEIGHTS, doubt_of  # noqa: E402
+from clearbg_desktop.core.inference.segmenter import Segmenter  # noqa: E402
 from training.data import find_pairs  # noqa: E402
 from training.engine import ValidationSet  # noqa: E402
 

@@ -2,7 +2,7 @@
 autocast, and ONNX Runtime (the standalone app's engine, on the bundled weights exported to ONNX).
 
 An engine passes when max Fβ, MAE and S-measure stay within 0.002 of fp32 (issue #20's rule); the app
-then takes the fastest engine that passes on this machine (``core.devices.choose_precision``).
+then takes the fastest engine that passes on this machine (``core.inference.devices.choose_precision``).
 Usage: python bench/engine_quality.py [../shared/data/people-val] [--threads N]
 """
 
@@ -21,12 +21,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
-from clearbg_desktop.core.devices import cpu_has_native_bf16  # noqa: E402
-from clearbg_desktop.core.engines import Engine  # noqa: E402
-from clearbg_desktop.core.onnx_engine import OnnxSegmenter  # noqa: E402
-from clearbg_desktop.core.onnx_export import export_weights_folder  # noqa: E402
+from clearbg_desktop.core.inference.devices import cpu_has_native_bf16  # noqa: E402
+from clearbg_desktop.core.inference.engines import Engine  # noqa: E402
+from clearbg_desktop.core.inference.onnx_engine import OnnxSegmenter  # noqa: E402
+from clearbg_desktop.core.inference.onnx_export import export_weights_folder  # noqa: E402
+from clearbg_desktop.core.inference.segmenter import Segmenter  # noqa: E402
 from clearbg_desktop.core.paths import bundled_weights_dir  # noqa: E402
-from clearbg_desktop.core.segmenter import Segmenter  # noqa: E402
 from training.data import find_pairs  # noqa: E402
 from training.engine import ValidationSet  # noqa: E402
 from training.metrics import evaluate_masks  # noqa: E402

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO, SHARED  # noqa: E402
-from clearbg_desktop.core.engine_choice import Candidate  # noqa: E402
-from clearbg_desktop.core.weights import find_weights  # noqa: E402
+from clearbg_desktop.core.inference.engine_choice import Candidate  # noqa: E402
+from clearbg_desktop.core.inference.weights import find_weights  # noqa: E402
 from training.data import find_pairs  # noqa: E402
 from training.engine import ValidationSet  # noqa: E402
 from training.engine_checks import CPU_CANDIDATES, Row, candidate_rows, measure_rows, table  # noqa: E402
@@ -27,8 +27,8 @@ def published_weights_row(threads: int | None) -> Row:
     """The full U²-Net with the published fp32 weights (not the fp16-stored file), PyTorch fp32."""
 
     def load():  # type: ignore[no-untyped-def]
-        from clearbg_desktop.core.official_weights import model_from_onnx
-        from clearbg_desktop.core.segmenter import Segmenter
+        from clearbg_desktop.core.inference.official_weights import model_from_onnx
+        from clearbg_desktop.core.inference.segmenter import Segmenter
 
         model = model_from_onnx(REPO / "teacher" / "u2net.onnx")
         return Segmenter(model, device="cpu", threads=threads, precision="fp32").predict_alpha

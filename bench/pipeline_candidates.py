@@ -19,10 +19,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
-from clearbg_desktop.core.engine_choice import Candidate  # noqa: E402
-from clearbg_desktop.core.engines import build_engine  # noqa: E402
-from clearbg_desktop.core.model_io import IMAGENET_MEAN, IMAGENET_STD, stretch_to_full_range  # noqa: E402
-from clearbg_desktop.core.weights import find_weights  # noqa: E402
+from clearbg_desktop.core.inference.engine_choice import Candidate  # noqa: E402
+from clearbg_desktop.core.inference.engines import build_engine  # noqa: E402
+from clearbg_desktop.core.inference.model_io import IMAGENET_MEAN, IMAGENET_STD, stretch_to_full_range  # noqa: E402
+from clearbg_desktop.core.inference.weights import find_weights  # noqa: E402
 from training.data import find_pairs  # noqa: E402
 from training.engine import ValidationSet  # noqa: E402
 from training.metrics import evaluate_masks  # noqa: E402

@@ -32,11 +32,11 @@ def now():
     import os
     with open(f"/proc/{os.getpid()}/statm") as h:
         return int(h.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-from clearbg_desktop.core.engines import load_segmenter
-from clearbg_desktop.core.export import ExportOptions, encode_output
-from clearbg_desktop.core.image_io import encode_image, load_image
-from clearbg_desktop.core.compose import Background, compose
-from clearbg_desktop.core.refine import RefineSettings, decontaminate_colors, refine_alpha
+from clearbg_desktop.core.inference.engines import load_segmenter
+from clearbg_desktop.core.imaging.export import ExportOptions, encode_output
+from clearbg_desktop.core.imaging.image_io import encode_image, load_image
+from clearbg_desktop.core.imaging.compose import Background, compose
+from clearbg_desktop.core.imaging.refine import RefineSettings, decontaminate_colors, refine_alpha
 step, photo = sys.argv[1], Path(sys.argv[2])
 segmenter = load_segmenter("small", device="cpu")
 if step == "python + torch + model loaded":

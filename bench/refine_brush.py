@@ -20,8 +20,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
-from clearbg_desktop.core.engines import load_segmenter  # noqa: E402
-from clearbg_desktop.core.mask_edits import Brush, Stroke  # noqa: E402
+from clearbg_desktop.core.editing.mask_edits import Brush, Stroke  # noqa: E402
+from clearbg_desktop.core.inference.engines import load_segmenter  # noqa: E402
 from training.data import find_pairs  # noqa: E402
 from training.engine import ValidationSet  # noqa: E402
 

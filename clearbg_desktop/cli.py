@@ -18,13 +18,13 @@ from clearbg_desktop.core.batch import (
     iter_export,
     plan_batch,
 )
-from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.devices import DEVICE_CHOICES
-from clearbg_desktop.core.export import CROP_PADDING_MAX, LONG_EDGE_MAX, QUALITY_RANGE, ExportOptions
-from clearbg_desktop.core.image_io import FORMAT_SUFFIXES
+from clearbg_desktop.core.editing.project import is_project_file
+from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.export import CROP_PADDING_MAX, LONG_EDGE_MAX, QUALITY_RANGE, ExportOptions
+from clearbg_desktop.core.imaging.image_io import FORMAT_SUFFIXES
+from clearbg_desktop.core.imaging.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
+from clearbg_desktop.core.inference.devices import DEVICE_CHOICES
 from clearbg_desktop.core.paths import log_dir
-from clearbg_desktop.core.project import is_project_file
-from clearbg_desktop.core.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 NAME_TEMPLATE = "{name}-cutout"
@@ -106,8 +106,8 @@ def check_numbers(args: argparse.Namespace) -> None:
 
 
 def list_models() -> int:
-    from clearbg_desktop.core.model_library import installed_models
-    from clearbg_desktop.core.weights import WeightsError
+    from clearbg_desktop.core.inference.model_library import installed_models
+    from clearbg_desktop.core.inference.weights import WeightsError
 
     try:
         rows = installed_models()
@@ -117,7 +117,7 @@ def list_models() -> int:
     if not rows:
         print("no models installed", file=sys.stderr)
         return EXIT_USAGE
-    from clearbg_desktop.core.model_choice import resolve_model
+    from clearbg_desktop.core.inference.model_choice import resolve_model
 
     default = resolve_model()
     for row in rows:
@@ -134,9 +134,9 @@ def get_full_model(source: str, quiet: bool) -> int:
     """``--get-full-model``: the official u2net.onnx from its pinned release (or a given file) -> model "full"."""
     from tqdm import tqdm
 
-    from clearbg_desktop.core.model_download import DownloadError
-    from clearbg_desktop.core.model_library import download_and_install_full, install_full_model
-    from clearbg_desktop.core.weights import WeightsError
+    from clearbg_desktop.core.inference.model_download import DownloadError
+    from clearbg_desktop.core.inference.model_library import download_and_install_full, install_full_model
+    from clearbg_desktop.core.inference.weights import WeightsError
 
     try:
         if source == "download":
@@ -157,8 +157,8 @@ def get_full_model(source: str, quiet: bool) -> int:
 
 
 def add_model(source: Path, name: str | None, accept_licence: bool = False) -> int:
-    from clearbg_desktop.core.model_library import add_model_file
-    from clearbg_desktop.core.weights import WeightsError
+    from clearbg_desktop.core.inference.model_library import add_model_file
+    from clearbg_desktop.core.inference.weights import WeightsError
 
     try:
         entry = add_model_file(source, name, accept_licence=accept_licence)
@@ -176,7 +176,7 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
     options = _options_from_flags(args)
     if not getattr(args, "preset", None):
         return options
-    from clearbg_desktop.core.presets import find_preset
+    from clearbg_desktop.core.imaging.presets import find_preset
     from clearbg_desktop.core.settings import AppSettings
 
     base = find_preset(args.preset, AppSettings.load().export_presets).options
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_models:
         return list_models()
     if args.list_presets:
-        from clearbg_desktop.core.presets import all_presets
+        from clearbg_desktop.core.imaging.presets import all_presets
         from clearbg_desktop.core.settings import AppSettings
 
         for preset in all_presets(AppSettings.load().export_presets):
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{result.item.source.name} -> {result.output}")
         elif result.status == "failed":
             print(f"failed: {result.item.source}: {result.message}", file=sys.stderr)
-    from clearbg_desktop.core.model_choice import resolve_model
+    from clearbg_desktop.core.inference.model_choice import resolve_model
 
     model = resolve_model(args.model)
     if model.note and photos:
@@ -272,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
     if plan.items:
-        from clearbg_desktop.core.engines import load_segmenter  # torch loads here, not for --help
-        from clearbg_desktop.core.weights import WeightsError
+        from clearbg_desktop.core.inference.engines import load_segmenter  # torch loads here, not for --help
+        from clearbg_desktop.core.inference.weights import WeightsError
 
         try:
             segmenter = load_segmenter(model.name, device=args.device, threads=args.threads,

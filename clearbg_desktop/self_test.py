@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from clearbg_desktop.core.engines import load_segmenter
-from clearbg_desktop.core.export import ExportOptions, export_photo
-from clearbg_desktop.core.image_io import ImageLoadError, load_image
+from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
+from clearbg_desktop.core.imaging.image_io import ImageLoadError, load_image
+from clearbg_desktop.core.inference.engines import load_segmenter
+from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import resources_dir
-from clearbg_desktop.core.weights import WeightsError
 
 SAMPLE = "samples/sample.jpg"
 

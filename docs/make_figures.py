@@ -20,8 +20,8 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from clearbg_desktop.core.image_io import load_image  # noqa: E402
-from clearbg_desktop.core.segmenter import Segmenter  # noqa: E402
+from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.inference.segmenter import Segmenter  # noqa: E402
 
 EXAMPLES = {  # all held out from training
     "person": "people-val/images/100.jpg",
@@ -51,8 +51,8 @@ def before_after(segmenter: Segmenter, photo: Path, height: int = 300) -> Image.
 
 def refinement_before_after(segmenter: Segmenter, photo: Path, height: int = 360) -> Image.Image:
     """The same cut-out on a dark background: the model's alpha | after "Refine hair/edges" + decontaminate."""
-    from clearbg_desktop.core.compose import Background, compose
-    from clearbg_desktop.core.refine import decontaminate_colors, refine_edges
+    from clearbg_desktop.core.imaging.compose import Background, compose
+    from clearbg_desktop.core.imaging.refine import decontaminate_colors, refine_edges
 
     loaded = load_image(photo)
     alpha = segmenter.predict_alpha(loaded.rgb)

@@ -37,7 +37,7 @@ def ensure_full_model() -> None:
     checked against the hash the committed manifest pins."""
     sys.path.insert(0, str(ROOT))
     from clearbg_desktop.core.file_hash import sha256_file
-    from clearbg_desktop.core.weights import read_weights_manifest
+    from clearbg_desktop.core.inference.weights import read_weights_manifest
     from training.official import export_official, fetch_official
 
     weights = ROOT / "resources" / "weights"
@@ -53,7 +53,7 @@ def export_frozen_weights() -> Path:
     """The bundled weights as ONNX for the app's ONNX Runtime engine (torch is needed here, not in the app)."""
     ensure_full_model()
     sys.path.insert(0, str(ROOT))
-    from clearbg_desktop.core.onnx_export import export_weights_folder
+    from clearbg_desktop.core.inference.onnx_export import export_weights_folder
 
     target = ROOT / "build" / "frozen-weights"
     shutil.rmtree(target, ignore_errors=True)

@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from clearbg_desktop.core.model import build_model
-from clearbg_desktop.core.weights import write_weights_folder
+from clearbg_desktop.core.inference.model import build_model
+from clearbg_desktop.core.inference.weights import write_weights_folder
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -26,7 +26,7 @@ def private_app_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("CLEARBG_LOG_DIR", str(root / "logs"))
     monkeypatch.setenv("CLEARBG_USER_MODELS", str(root / "models"))
     monkeypatch.setenv("CLEARBG_DATA_DIR", str(root / "data"))
-    monkeypatch.setenv("CLEARBG_ENGINE", "torch")  # one engine everywhere; tests/core/test_engines.py tests "auto"
+    monkeypatch.setenv("CLEARBG_ENGINE", "torch")  # one engine everywhere; tests/core/inference/test_engines.py tests "auto"
     # One precision everywhere, whatever the CPU (native bf16 or not); tests that mean bf16 force it.
     monkeypatch.setenv("CLEARBG_PRECISION", "fp32")
     return root

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from clearbg_desktop.core.model import U2Net
-from clearbg_desktop.core.weights import WeightsEntry
+from clearbg_desktop.core.inference.model import U2Net
+from clearbg_desktop.core.inference.weights import WeightsEntry
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -55,8 +55,8 @@ def load_weights(path: Path, expected_sha256: str = "") -> LoadedWeights:
     ``expected_sha256`` pins a file: a different file under the same name is refused, so a run
     that says it starts from the official u2netp cannot silently start from something else.
     """
-    from clearbg_desktop.core.official_weights import ConversionError, convert_checkpoint
-    from clearbg_desktop.core.weights import find_weights, load_model, sha256_file
+    from clearbg_desktop.core.inference.official_weights import ConversionError, convert_checkpoint
+    from clearbg_desktop.core.inference.weights import find_weights, load_model, sha256_file
 
     path = Path(path)
     if path.is_dir():

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             path = fetch_official(file_name, Path(params.official.teacher_dir), from_dir)
             print(f"{path} (SHA-256 {OFFICIAL_SOURCES[file_name].sha256[:12]}…, checked)")
     elif args.stage == "export-official":
-        from clearbg_desktop.core.weights import read_weights_manifest
+        from clearbg_desktop.core.inference.weights import read_weights_manifest
         from training.official import export_official
 
         official = params.official
@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exported {entry.path} ({entry.path.stat().st_size / 1e6:.1f} MB, {entry.storage} storage, "
               f"sha256 {entry.sha256}{', as pinned' if pinned else ''})")
     elif args.stage == "check-engines":
+        from clearbg_desktop.core.inference.weights import read_weights_manifest
         from clearbg_desktop.core.paths import bundled_weights_dir
-        from clearbg_desktop.core.weights import read_weights_manifest
         from training.data import find_pairs
         from training.engine import ValidationSet
         from training.engine_checks import check_models
@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         print(check_models(entries, dataset, Path("runs/engine-checks"), write_cards=True, threads=args.threads,
                            progress=progress))
     elif args.stage == "quantize":
+        from clearbg_desktop.core.inference.weights import read_weights_manifest
         from clearbg_desktop.core.paths import bundled_weights_dir
-        from clearbg_desktop.core.weights import read_weights_manifest
         from training.data import find_pairs
         from training.engine import ValidationSet
         from training.quantize import compare, quantize_full

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from clearbg_desktop.core.image_io import is_supported_image, load_image
+from clearbg_desktop.core.imaging.image_io import is_supported_image, load_image
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg")
 
@@ -116,7 +116,7 @@ class PairDataset(Dataset):
         self._epoch.value = epoch
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from clearbg_desktop.core.segmenter import normalise
+        from clearbg_desktop.core.inference.segmenter import normalise
 
         image, mask = self.images[index], self.masks[index]
         if self.transform is not None:

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from clearbg_desktop.core.image_io import load_image
-from clearbg_desktop.core.segmenter import Segmenter
+from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.inference.segmenter import Segmenter
 from training.data import Pair, load_mask
 from training.losses import DeepSupervisionLoss
 from training.metrics import evaluate_masks

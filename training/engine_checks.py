@@ -1,7 +1,7 @@
 """The ``check-engines`` stage: each bundled model on every engine and precision, judged by its masks.
 
 Why: the app runs a precision other than fp32 only where the model's card records that its masks equal fp32's
-on people-val (``core.engine_choice``'s rule: MAE within +0.0005, max Fβ within −0.001, mean |Δα| ≤ 1/255 on
+on people-val (``core.inference.engine_choice``'s rule: MAE within +0.0005, max Fβ within −0.001, mean |Δα| ≤ 1/255 on
 every photo). This stage measures that, through the app's own engines, and writes ``precision_checks`` (and
 the fp32 metrics) into each card; ``bench/model_engines.py`` prints the same table with timings.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.engine_choice import QUALITY_RULE, Candidate, passes_quality_rule
-from clearbg_desktop.core.engines import build_engine
-from clearbg_desktop.core.weights import WeightsEntry
+from clearbg_desktop.core.inference.engine_choice import QUALITY_RULE, Candidate, passes_quality_rule
+from clearbg_desktop.core.inference.engines import build_engine
+from clearbg_desktop.core.inference.weights import WeightsEntry
 from training.engine import ValidationSet
 from training.metrics import evaluate_masks
 

@@ -1,6 +1,6 @@
 """The ``evaluate`` stage: our weights (and, side by side, reference ONNX files) on a labelled set.
 
-Our model goes through ``clearbg_desktop.core.segmenter`` exactly as in the app; ONNX files
+Our model goes through ``clearbg_desktop.core.inference.segmenter`` exactly as in the app; ONNX files
 go through their authors' preprocessing (``training.teacher``). Same images, same run, same
 metrics code; writes ``metrics.json`` and ``metrics.md``.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clearbg_desktop.core.segmenter import Segmenter
+from clearbg_desktop.core.inference.segmenter import Segmenter
 from training.checkpoint import load_weights
 from training.config import EvalParams
 from training.data import find_pairs

@@ -1,6 +1,6 @@
 """The ``export`` stage: best checkpoint -> the app's bundled weights folder.
 
-Writes exactly what ``clearbg_desktop.core.weights`` loads: the state dict (tensors only), a
+Writes exactly what ``clearbg_desktop.core.inference.weights`` loads: the state dict (tensors only), a
 SHA-256 manifest entry, and a model card JSON (data manifest hash, teacher hash, params,
 metrics, cumulative training time and hardware).
 """
@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clearbg_desktop.core.weights import WeightsEntry, write_weights_folder
+from clearbg_desktop.core.inference.weights import WeightsEntry, write_weights_folder
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.model_card import DATA_SOURCES, describe_hardware, model_card_markdown
 

@@ -49,13 +49,13 @@ def model_card_markdown(card: dict) -> str:
     lines = [
         f"# ClearBG bundled model: {card['architecture']}",
         "",
-        f"- Input: {card['input_size']}×{card['input_size']} RGB, ImageNet mean/std (see `clearbg_desktop/core/segmenter.py`).",
+        f"- Input: {card['input_size']}×{card['input_size']} RGB, ImageNet mean/std (see `clearbg_desktop/core/inference/segmenter.py`).",
     ]
     if init:
         lines += [
             f"- Lineage: initialised from `{init['file']}` (SHA-256 {init['sha256']}), the official U²-Net weights of "
             "Qin et al. (Apache-2.0) as rembg distributes them, converted exactly into our model by "
-            "`clearbg_desktop/core/official_weights.py` (all 7 outputs agree with onnxruntime to ~1e-6); "
+            "`clearbg_desktop/core/inference/official_weights.py` (all 7 outputs agree with onnxruntime to ~1e-6); "
             + (f"then trained for {training['images_seen']} images (below)." if training["images_seen"]
                else "**no training steps on top**: these are the official weights, unchanged, because nothing trained "
                     "here has measured better yet on people-val."),

@@ -2,7 +2,7 @@
 
 Why offered, not the default: int8 (QDQ, per channel, calibrated on photos) is 2.7× faster on a CPU with VNNI
 and half the fp16 file, but its masks must pass the engine-choice rule against the fp32 model before the app may
-pick it (``core.engine_choice.QUALITY_RULE``). This stage makes the file reproducibly (pinned calibration photos
+pick it (``core.inference.engine_choice.QUALITY_RULE``). This stage makes the file reproducibly (pinned calibration photos
 from ``data.root``), measures both on people-val, and writes a table; a user adds the file with
 ``clearbg-cli --add-model runs/quantize/u2net_full_int8.onnx --name full-int8``.
 """
@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.engine_choice import Candidate, passes_quality_rule
-from clearbg_desktop.core.engines import build_engine
-from clearbg_desktop.core.image_io import load_image
-from clearbg_desktop.core.model_families import U2NET
-from clearbg_desktop.core.model_io import resize_for_model
-from clearbg_desktop.core.onnx_export import onnx_bytes
-from clearbg_desktop.core.weights import WeightsEntry, load_model
+from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.inference.engine_choice import Candidate, passes_quality_rule
+from clearbg_desktop.core.inference.engines import build_engine
+from clearbg_desktop.core.inference.model_families import U2NET
+from clearbg_desktop.core.inference.model_io import resize_for_model
+from clearbg_desktop.core.inference.onnx_export import onnx_bytes
+from clearbg_desktop.core.inference.weights import WeightsEntry, load_model
 from training.engine import ValidationSet
 from training.engine_checks import Row, measure_rows, table
 
@@ -61,7 +61,7 @@ def compare(entry: WeightsEntry, int8_file: Path, dataset: ValidationSet, out_di
     import dataclasses
 
     from clearbg_desktop.core.file_hash import sha256_file
-    from clearbg_desktop.core.onnx_engine import OnnxSegmenter
+    from clearbg_desktop.core.inference.onnx_engine import OnnxSegmenter
 
     int8_entry = dataclasses.replace(entry, name=f"{entry.name}-int8", path=int8_file, sha256=sha256_file(int8_file),
                                      format="onnx", storage="int8", variant="other")

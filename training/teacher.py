@@ -3,7 +3,7 @@
 The teacher runs with its authors' own preprocessing (320×320 LANCZOS, divide by the image's
 max, ImageNet mean/std) and post-processing (per-image min-max, LANCZOS back to the photo's
 size), because that is how its published quality was measured. Our own model then learns from
-these masks with *our* preprocessing (``clearbg_desktop.core.segmenter``).
+these masks with *our* preprocessing (``clearbg_desktop.core.inference.segmenter``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.image_io import ImageLoadError, is_supported_image, load_image, write_atomic
-from clearbg_desktop.core.segmenter import IMAGENET_MEAN, IMAGENET_STD
+from clearbg_desktop.core.imaging.image_io import ImageLoadError, is_supported_image, load_image, write_atomic
+from clearbg_desktop.core.inference.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from training.cleaning.straighten import straighten_framed_photo
 from training.cleaning.turns import turn_clockwise
 from training.data import PairingError

@@ -23,8 +23,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from clearbg_desktop.core.devices import choose_device, cpu_has_native_bf16
-from clearbg_desktop.core.model import U2Net, build_model
+from clearbg_desktop.core.inference.devices import choose_device, cpu_has_native_bf16
+from clearbg_desktop.core.inference.model import U2Net, build_model
 from training.checkpoint import is_official_file, load_checkpoint, load_weights, save_checkpoint
 from training.config import Params
 from training.data import PairDataset, find_pairs
@@ -77,7 +77,7 @@ def prior_training(init_from: Path) -> dict[str, Any]:
     The curve keeps only the checks up to those weights: when they were the best, not the last, of their
     run, the later checks belong to a branch the new run does not continue.
     """
-    from clearbg_desktop.core.weights import find_weights
+    from clearbg_desktop.core.inference.weights import find_weights
 
     if is_official_file(init_from):
         return {"images_seen": 0, "train_seconds": 0.0, "hardware": {}, "history": []}
@@ -155,7 +155,7 @@ def train(params: Params, manifest_path: Path | None = None, progress: bool = Tr
         model.load_state_dict(load_weights(Path(config.init_from), config.init_sha256).model.state_dict())
     init_record = None
     if config.init_from and Path(config.init_from).is_file():
-        from clearbg_desktop.core.weights import sha256_file
+        from clearbg_desktop.core.inference.weights import sha256_file
 
         init_record = {"file": Path(config.init_from).name, "sha256": sha256_file(Path(config.init_from))}
     model.to(device)

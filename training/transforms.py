@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.segmenter import resize_for_model
+from clearbg_desktop.core.inference.segmenter import resize_for_model
 
 
 def rescale_pair(rgb: Image.Image, mask: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from clearbg_desktop.core.export import (
+from clearbg_desktop.core.imaging.export import (
     ExportOptions,
     export_photo,
     keeps_sixteen_bits,
@@ -34,7 +34,7 @@ from clearbg_desktop.core.export import (
     next_free_path,
     output_name,
 )
-from clearbg_desktop.core.image_io import (
+from clearbg_desktop.core.imaging.image_io import (
     ImageLoadError,
     LoadedImage,
     OutputError,
@@ -48,8 +48,8 @@ from clearbg_desktop.core.image_io import (
 if TYPE_CHECKING:
     import numpy as np
 
-    from clearbg_desktop.core.doubt import Doubt
-    from clearbg_desktop.core.engines import Engine
+    from clearbg_desktop.core.inference.doubt import Doubt
+    from clearbg_desktop.core.inference.engines import Engine
 
 EXISTING_POLICIES = ("skip", "rename", "overwrite")
 #: Doubt from which an exported photo is listed for review: about the most doubtful tenth of people-val
@@ -172,7 +172,7 @@ class FileResult:
     status: str  # done | skipped | failed
     message: str = ""
     output: Path | None = None
-    doubt: Doubt | None = None  # exported photos: how much the mask deserves a look (core.doubt)
+    doubt: Doubt | None = None  # exported photos: how much the mask deserves a look (core.inference.doubt)
 
     def to_dict(self) -> dict:
         return {"source": str(self.item.source), "output": str(self.output) if self.output else None,
@@ -339,7 +339,7 @@ def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]], deep
     that fails is reported. ``deep``: a 16-bit output, which takes its alpha from the model's probability, is
     among them; then each alpha comes with the probability it was made from (every engine's ``predict_alphas``
     is ``upsample_alpha`` of its ``predict_probabilities``)."""
-    from clearbg_desktop.core.model_io import upsample_alpha
+    from clearbg_desktop.core.inference.model_io import upsample_alpha
 
     if not deep:
         yield from _segment_eight_bit(segmenter, group)
@@ -407,7 +407,7 @@ def export_projects(paths: Sequence[Path], output_dir: Path, existing: str = "sk
 
 
 def _export_project(path: Path, output_dir: Path, existing: str) -> FileResult:
-    from clearbg_desktop.core.project import ProjectError, background_beside, open_photo, read_project
+    from clearbg_desktop.core.editing.project import ProjectError, background_beside, open_photo, read_project
 
     item = BatchItem(path, output_dir)  # the output's name is known once the project is read
     try:
@@ -512,7 +512,7 @@ def iter_export(
             return FileResult(item, "failed", f"not enough memory to encode {target.name}")
         except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
             return FileResult(item, "failed", f"could not encode {target.name}: {exc}")
-        from clearbg_desktop.core.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
+        from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
 
         note = "; ".join(loaded.notes)
         return FileResult(item, "done", note, written, doubt_of(alpha))

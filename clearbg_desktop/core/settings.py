@@ -10,9 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.image_io import write_atomic
-from clearbg_desktop.core.memory_budget import clamp_budget_mib, default_budget_mib
+from clearbg_desktop.core.editing.memory_budget import clamp_budget_mib, default_budget_mib
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.image_io import write_atomic
 from clearbg_desktop.core.paths import config_dir
 
 SETTINGS_FILE = "settings.json"
@@ -108,7 +108,7 @@ class AppSettings:
 
 def _checked_presets(value: object) -> dict:
     """The saved presets that still validate (name and every option); a bad one is dropped, not the file."""
-    from clearbg_desktop.core.presets import MAX_PRESETS, PresetError, check_name
+    from clearbg_desktop.core.imaging.presets import MAX_PRESETS, PresetError, check_name
 
     if not isinstance(value, dict):
         raise ValueError("export_presets")

@@ -6,9 +6,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from clearbg_desktop import __version__
-from clearbg_desktop.core.model_choice import model_label, resolve_model
+from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
+from clearbg_desktop.core.inference.weights import WeightsError, find_weights
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.core.weights import WeightsError, find_weights
 from clearbg_desktop.gui.resources import app_icon
 
 

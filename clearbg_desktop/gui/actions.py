@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QStyle
 
-from clearbg_desktop.core.preview import VIEW_MODES
+from clearbg_desktop.core.editing.preview import VIEW_MODES
 from clearbg_desktop.gui.brush_tool import BrushOptionsBar
 from clearbg_desktop.gui.preferences_dialog import open_preferences
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from clearbg_desktop import __version__
-from clearbg_desktop.core.preview import VIEW_MODES
+from clearbg_desktop.core.editing.preview import VIEW_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.batch import BatchReport, Progress
-from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.inference.weights import WeightsError, available_models
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.core.weights import WeightsError, available_models
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 
 EXISTING_LABELS = [("Skip (resume a cancelled job)", "skip"), ("Keep both (rename)", "rename"),

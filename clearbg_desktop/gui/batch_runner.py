@@ -23,9 +23,9 @@ from clearbg_desktop.core.batch import (
     plan_batch,
     written_mask,
 )
-from clearbg_desktop.core.document import BatchReview, Document
-from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.model_choice import resolve_model
+from clearbg_desktop.core.editing.document import BatchReview, Document
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
 from clearbg_desktop.gui.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
 from clearbg_desktop.gui.export_dialog import default_folder
@@ -292,7 +292,7 @@ class BatchRunner(QObject):
 
     def _on_exported(self, path: str) -> None:
         """A reviewed photo replaced its batch output: its badge shows the new mask's doubt."""
-        from clearbg_desktop.core.doubt import doubt_of
+        from clearbg_desktop.core.inference.doubt import doubt_of
 
         for document in self.window.workspace.documents:
             review = document.review

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
-from clearbg_desktop.core.mask_edits import Brush
+from clearbg_desktop.core.editing.mask_edits import Brush
 
 MIN_SIZE, MAX_SIZE = 1, 2000
 

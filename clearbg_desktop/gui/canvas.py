@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit, Stroke
-from clearbg_desktop.core.preview import render_view
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit, Stroke
+from clearbg_desktop.core.editing.preview import render_view
 from clearbg_desktop.gui.qimage import array_to_qimage
 from clearbg_desktop.gui.split_view import SplitOriginal
 

@@ -13,9 +13,9 @@ import numpy as np
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication, QImage
 
-from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import ExportOptions, render_output
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.export import ExportOptions, render_output
 
 
 def cutout_mime_data(document: Document, options: ExportOptions | None = None) -> QMimeData:

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, EditedPhoto, iter_export
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import ExportOptions, output_name
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.imaging.export import ExportOptions, output_name
+from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.paths import log_dir
-from clearbg_desktop.core.refine import RefineSettings
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.batch_dialog import EXISTING_LABELS
 from clearbg_desktop.gui.export_form import ExportOptionsForm

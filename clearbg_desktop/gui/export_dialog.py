@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.compose import flatten_onto_colour
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import (
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.imaging.compose import flatten_onto_colour
+from clearbg_desktop.core.imaging.export import (
     ExportOptions,
     estimate_output_bytes,
     keeps_sixteen_bits,
@@ -30,7 +30,7 @@ from clearbg_desktop.core.export import (
     output_size,
     render_output,
 )
-from clearbg_desktop.core.image_io import LoadedImage
+from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.colour_space import to_display
 from clearbg_desktop.gui.export_form import ExportOptionsForm

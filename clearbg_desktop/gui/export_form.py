@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.export import (
+from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.export import (
     CROP_PADDING_MAX,
     LONG_EDGE_MAX,
     PERCENT_RANGE,
@@ -29,7 +29,7 @@ from clearbg_desktop.core.export import (
     SUBJECT_FILL_RANGE,
     ExportOptions,
 )
-from clearbg_desktop.core.refine import RefineSettings
+from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.preset_bar import PresetBar
 

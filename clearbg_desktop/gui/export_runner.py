@@ -13,9 +13,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import ExportOptions, next_free_path, output_name
-from clearbg_desktop.core.model_choice import resolve_model
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.imaging.export import ExportOptions, next_free_path, output_name
+from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
 from clearbg_desktop.gui.workers import ExportJob
 

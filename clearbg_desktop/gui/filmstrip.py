@@ -23,8 +23,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.image_io import is_supported_image
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.imaging.image_io import is_supported_image
 from clearbg_desktop.gui.qimage import array_to_qimage
 
 ICON_SIZE = QSize(96, 72)

@@ -1,5 +1,5 @@
 """The main window wires the parts together: the canvas and docks, the inference worker's results, and the
-photos of the session (``core/workspace.py``); actions, exports, batches and refining have modules of their own."""
+photos of the session (``core/editing/workspace.py``); actions, exports, batches and refining have modules of their own."""
 
 from __future__ import annotations
 
@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.image_io import INPUT_SUFFIXES, LoadedImage
-from clearbg_desktop.core.mask_edits import Box, Brush, MaskEdit
-from clearbg_desktop.core.model_choice import model_label, resolve_model
-from clearbg_desktop.core.project import PROJECT_SUFFIX, is_project_file
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
+from clearbg_desktop.core.editing.project import PROJECT_SUFFIX, is_project_file
+from clearbg_desktop.core.editing.workspace import Workspace
+from clearbg_desktop.core.imaging.image_io import INPUT_SUFFIXES, LoadedImage
+from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.core.workspace import Workspace
 from clearbg_desktop.gui.about import show_about
 from clearbg_desktop.gui.actions import WindowActions
 from clearbg_desktop.gui.batch_runner import BatchRunner

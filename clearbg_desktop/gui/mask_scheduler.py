@@ -1,5 +1,5 @@
 """Masks for a whole shoot, made in the background: the photo on screen and its neighbours first
-(``core.mask_queue``), one photo at a time in the model's hands, with "masks 120 of 500", Pause and Cancel in
+(``core.editing.mask_queue``), one photo at a time in the model's hands, with "masks 120 of 500", Pause and Cancel in
 the status bar.
 
 One request at a time (not all 500 queued in the worker's event queue) is what lets the order follow the user:
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.mask_queue import MaskQueue
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.mask_queue import MaskQueue
 from clearbg_desktop.gui.workers import SegmentRequest
 
 if TYPE_CHECKING:

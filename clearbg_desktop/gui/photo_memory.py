@@ -1,8 +1,8 @@
 """A whole shoot in bounded memory (#32): thumbnails off the GUI thread, full pixels only for the photo on
-screen and a recent one or two within the budget (``core.memory_budget``), decoding again on the way back.
+screen and a recent one or two within the budget (``core.editing.memory_budget``), decoding again on the way back.
 
 Shown again, an evicted photo appears at once from its preview and at full resolution when decoded; if its
-file vanished meanwhile the user reads why, and its masks and edits stay (``core.document.reload_photo``).
+file vanished meanwhile the user reads why, and its masks and edits stay (``core.editing.document.reload_photo``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.image_io import LoadedImage
-from clearbg_desktop.core.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib, trim_heap
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib, trim_heap
+from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.gui.qimage import array_to_qimage
 from clearbg_desktop.gui.workers import DecodedViews, DecodeSignals, decode_job, thumbnail_job
 

@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.devices import DEVICE_CHOICES, device_availability, preferred_device_type
-from clearbg_desktop.core.memory_budget import MAX_BUDGET_MIB, MIN_BUDGET_MIB
-from clearbg_desktop.core.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
-from clearbg_desktop.core.model_download import DownloadCancelled, DownloadError, download_official
-from clearbg_desktop.core.model_duplicates import installed_copy
-from clearbg_desktop.core.model_library import (
+from clearbg_desktop.core.editing.memory_budget import MAX_BUDGET_MIB, MIN_BUDGET_MIB
+from clearbg_desktop.core.inference.devices import DEVICE_CHOICES, device_availability, preferred_device_type
+from clearbg_desktop.core.inference.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
+from clearbg_desktop.core.inference.model_download import DownloadCancelled, DownloadError, download_official
+from clearbg_desktop.core.inference.model_duplicates import installed_copy
+from clearbg_desktop.core.inference.model_library import (
     InstalledModel,
     LicenceNotAccepted,
     add_model_file,
@@ -43,10 +43,10 @@ from clearbg_desktop.core.model_library import (
     rembg_models_folder,
     remove_model,
 )
-from clearbg_desktop.core.official_weights import OFFICIAL_MODELS
+from clearbg_desktop.core.inference.official_weights import OFFICIAL_MODELS
+from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import user_models_dir
 from clearbg_desktop.core.settings import NUMBER_RANGES, AppSettings
-from clearbg_desktop.core.weights import WeightsError
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow

@@ -12,9 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QWidget
 
-from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.image_io import write_atomic
-from clearbg_desktop.core.presets import (
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.image_io import write_atomic
+from clearbg_desktop.core.imaging.presets import (
     ExportPreset,
     PresetError,
     all_presets,

@@ -1,4 +1,4 @@
-"""File ▸ Save / Open of ``.clearbg`` projects, autosave, and recovery after a crash (``core.project``).
+"""File ▸ Save / Open of ``.clearbg`` projects, autosave, and recovery after a crash (``core.editing.project``).
 
 The undo stack is the project's history: saving writes its edits and position, opening pushes them back, so
 undo works after reopening. A stack's clean state means "saved or exported": the title's "*" and the quit
@@ -17,13 +17,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.export import ExportOptions
-from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.image_io import OutputError, pid_alive
-from clearbg_desktop.core.paths import autosave_dir
-from clearbg_desktop.core.project import (
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.project import (
     PROJECT_SUFFIX,
     Project,
     ProjectError,
@@ -31,6 +26,11 @@ from clearbg_desktop.core.project import (
     read_project,
     save_project,
 )
+from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.image_io import OutputError, pid_alive
+from clearbg_desktop.core.paths import autosave_dir
 from clearbg_desktop.gui.undo import MaskEditCommand
 from clearbg_desktop.gui.workers import SegmentRequest
 
@@ -66,7 +66,7 @@ class ProjectFiles(QObject):
                    if isinstance(command, MaskEditCommand)]
         settings = self.window.settings
         try:
-            from clearbg_desktop.core.weights import find_weights
+            from clearbg_desktop.core.inference.weights import find_weights
 
             weights_sha256: str | None = find_weights(settings.model).sha256
         except Exception:  # noqa: BLE001 - a project still saves when the model's manifest is unreadable

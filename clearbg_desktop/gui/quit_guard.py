@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
-from clearbg_desktop.core.document import Document
+from clearbg_desktop.core.editing.document import Document
 
 if TYPE_CHECKING:
     from clearbg_desktop.gui.main_window import MainWindow

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.refine import RefineSettings
+from clearbg_desktop.core.imaging.refine import RefineSettings
 
 SCROLL_BAR_ALLOWANCE = 24  # px of the dock's width the vertical scroll bar and frame may take
 

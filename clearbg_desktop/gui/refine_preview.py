@@ -16,9 +16,9 @@ from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import QToolTip
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.mask_edits import MaskEdit
-from clearbg_desktop.core.refine import RefineSettings, decontaminate_colors, refine_alpha
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.mask_edits import MaskEdit
+from clearbg_desktop.core.imaging.refine import RefineSettings, decontaminate_colors, refine_alpha
 from clearbg_desktop.gui.colour_space import to_display
 
 if TYPE_CHECKING:

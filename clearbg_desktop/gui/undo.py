@@ -1,4 +1,4 @@
-"""Qt holds the undo stack; the edit data (changed rectangles) lives in ``core.mask_edits.MaskEdit``."""
+"""Qt holds the undo stack; the edit data (changed rectangles) lives in ``core.editing.mask_edits.MaskEdit``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.mask_edits import Box, MaskEdit
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.mask_edits import Box, MaskEdit
 
 
 class MaskEditCommand(QUndoCommand):

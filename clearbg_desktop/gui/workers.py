@@ -16,16 +16,16 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
-from clearbg_desktop.core.document import Document, file_stamp, reload_photo
-from clearbg_desktop.core.engines import Engine, load_segmenter
-from clearbg_desktop.core.export import ExportOptions, export_photo
-from clearbg_desktop.core.image_io import ImageLoadError, LoadedImage, OutputError, load_image, load_reduced
-from clearbg_desktop.core.memory_budget import decoded_bytes
-from clearbg_desktop.core.model_choice import AUTO, model_label, resolve_model
-from clearbg_desktop.core.model_io import upsample_alpha
+from clearbg_desktop.core.editing.document import Document, file_stamp, reload_photo
+from clearbg_desktop.core.editing.memory_budget import decoded_bytes
+from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
+from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, OutputError, load_image, load_reduced
+from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
+from clearbg_desktop.core.inference.engines import Engine, load_segmenter
+from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.inference.model_io import upsample_alpha
+from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import log_dir
-from clearbg_desktop.core.thumbnails import quick_thumbnail
-from clearbg_desktop.core.weights import WeightsError
 from clearbg_desktop.gui.colour_space import to_display
 
 
@@ -324,7 +324,7 @@ class DecodeSignals(QObject):
 # Plain functions for a ThreadPoolExecutor (as the canvas's renders): a self-deleting QRunnable holding Python
 # objects crashed the interpreter ("deallocating None") once a few dozen had run.
 def thumbnail_job(signals: DecodeSignals, doc_id: int, path: Path) -> None:
-    """A filmstrip thumbnail from the EXIF thumbnail or a draft decode (``core.thumbnails``)."""
+    """A filmstrip thumbnail from the EXIF thumbnail or a draft decode (``core.imaging.thumbnails``)."""
     try:
         quick = quick_thumbnail(path, THUMBNAIL_SIZE)
     except ImageLoadError:

@@ -13,11 +13,11 @@ from PIL import Image
 
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, iter_export, plan_batch
-from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.editing.project import Project, save_project
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.project import Project, save_project
-from clearbg_desktop.core.refine import RefineSettings
-from clearbg_desktop.core.segmenter import Segmenter
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.inference.segmenter import Segmenter
 from tests.conftest import make_photo
 
 

@@ -19,10 +19,10 @@ from PIL import Image, ImageCms
 
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
-from clearbg_desktop.core.export import ExportOptions, export_photo
-from clearbg_desktop.core.image_io import ImageLoadError, load_image, write_atomic
-from clearbg_desktop.core.segmenter import Segmenter
-from clearbg_desktop.core.weights import write_weights_folder
+from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
+from clearbg_desktop.core.imaging.image_io import ImageLoadError, load_image, write_atomic
+from clearbg_desktop.core.inference.segmenter import Segmenter
+from clearbg_desktop.core.inference.weights import write_weights_folder
 from tests.conftest import make_photo
 
 # ----- real-looking sources -----------------------------------------------------------------------
@@ -81,7 +81,7 @@ FORMATS = ("png", "webp", "tiff", "jpg")
 
 
 def options_for(fmt: str, name: str) -> ExportOptions:
-    from clearbg_desktop.core.compose import Background
+    from clearbg_desktop.core.imaging.compose import Background
 
     values = OPTION_SETS[name]
     options = ExportOptions(format=fmt, crop_to_subject=bool(values.get("crop_to_subject", False)),
@@ -370,7 +370,7 @@ def test_relative_input_and_absolute_output_do_not_nest(tmp_path: Path, random_w
 def weights_case(root: Path, case: str) -> Path:
     import torch
 
-    from clearbg_desktop.core.model import build_model
+    from clearbg_desktop.core.inference.model import build_model
 
     folder = root / "weights"
     write_weights_folder(build_model("small"), folder, "small", input_size=64)
@@ -386,7 +386,7 @@ def weights_case(root: Path, case: str) -> Path:
     elif case == "random-bytes":
         data = np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes()
         (folder / item["file"]).write_bytes(data)
-        from clearbg_desktop.core.weights import sha256_file
+        from clearbg_desktop.core.inference.weights import sha256_file
 
         item["sha256"] = sha256_file(folder / item["file"])
     del torch

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import pytest
 import torch
 
-from clearbg_desktop.core.model import build_model
-from clearbg_desktop.core.model_choice import MISSING_FULL_NOTE
+from clearbg_desktop.core.inference.model import build_model
+from clearbg_desktop.core.inference.model_choice import MISSING_FULL_NOTE
+from clearbg_desktop.core.inference.weights import write_weights_folder
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.core.weights import write_weights_folder
 from tests.conftest import make_photo
 
 if TYPE_CHECKING:
@@ -42,11 +42,11 @@ def without_full_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, without_full_model: Path,
                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
-    from clearbg_desktop.core import official_weights
-    from clearbg_desktop.core.official_weights import OfficialModel
+    from clearbg_desktop.core.inference import official_weights
+    from clearbg_desktop.core.inference.official_weights import OfficialModel
     from clearbg_desktop.gui.main_window import MainWindow
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
-    from tests.core.test_official_weights import RangeHandler
+    from tests.core.inference.test_official_weights import RangeHandler
 
     window = MainWindow(AppSettings(device="cpu"))
     qtbot.addWidget(window)
@@ -104,7 +104,7 @@ def test_preferences_show_each_familys_model_and_ask_for_a_restrictive_licence(
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
-    from tests.core.test_model_families import stand_in
+    from tests.core.inference.test_model_families import stand_in
 
     dialog = PreferencesDialog(AppSettings(device="cpu"), None)
     qtbot.addWidget(dialog)
@@ -174,9 +174,9 @@ def test_a_sixteen_bit_export_from_the_window_takes_its_alpha_from_the_models_pr
     edited 8-bit mask is what is written."""
     import numpy as np
 
-    from clearbg_desktop.core.export import ExportOptions
-    from clearbg_desktop.core.image_io import load_image
-    from clearbg_desktop.core.png_encoder import encode_png16
+    from clearbg_desktop.core.imaging.export import ExportOptions
+    from clearbg_desktop.core.imaging.image_io import load_image
+    from clearbg_desktop.core.imaging.png_encoder import encode_png16
     from clearbg_desktop.gui.main_window import MainWindow
 
     photo = tmp_path / "deep.png"
@@ -193,7 +193,7 @@ def test_a_sixteen_bit_export_from_the_window_takes_its_alpha_from_the_models_pr
     out = tmp_path / "out.png"
     with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
         window.exporter.export_to(out, ExportOptions(format="png"))
-    from tests.core.test_deep_colour import read_sixteen_bits
+    from tests.core.imaging.test_deep_colour import read_sixteen_bits
 
     alpha16 = read_sixteen_bits(out)[..., 3].astype(np.int64)
     assert np.abs(alpha16 / 257 - document.alpha).max() <= 2  # the same mask…

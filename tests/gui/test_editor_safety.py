@@ -11,7 +11,7 @@ from PIL import Image
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.imaging.export import ExportOptions
 from tests.conftest import make_photo
 from tests.gui.test_brushes import drag, open_photo
 from tests.gui.test_main_window import WAIT_MS
@@ -101,7 +101,7 @@ def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot: QtBot,
         monkeypatch.setattr(batch, "load_image", lambda p: (_ for _ in ()).throw(MemoryError())
                             if Path(p).name == "p1.jpg" else real_load(p))
     elif stage == "model":
-        from clearbg_desktop.core.segmenter import Segmenter
+        from clearbg_desktop.core.inference.segmenter import Segmenter
 
         real_predict = Segmenter.predict_alpha
         monkeypatch.setattr(Segmenter, "predict_alpha", lambda self, rgb: (_ for _ in ()).throw(
@@ -166,7 +166,7 @@ def test_redo_works_from_the_keyboard(qtbot: QtBot, window: MainWindow, tmp_path
 
 
 def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: MainWindow) -> None:
-    from clearbg_desktop.core.segmenter import device_availability
+    from clearbg_desktop.core.inference.segmenter import device_availability
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
 
     dialog = PreferencesDialog(window.settings, window)
@@ -186,7 +186,7 @@ def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: Ma
 def test_models_tab_adds_and_removes_a_model_file(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     import torch
 
-    from clearbg_desktop.core.model import build_model
+    from clearbg_desktop.core.inference.model import build_model
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
 
     weights = tmp_path / "mine.pth"
@@ -423,11 +423,11 @@ def test_models_tab_downloads_an_official_file_and_installs_it(qtbot: QtBot, win
 
     import torch
 
-    from clearbg_desktop.core import official_weights
-    from clearbg_desktop.core.model import build_model
-    from clearbg_desktop.core.official_weights import OfficialModel
+    from clearbg_desktop.core.inference import official_weights
+    from clearbg_desktop.core.inference.model import build_model
+    from clearbg_desktop.core.inference.official_weights import OfficialModel
     from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
-    from tests.core.test_official_weights import RangeHandler
+    from tests.core.inference.test_official_weights import RangeHandler
 
     served = tmp_path / "served"
     served.mkdir()

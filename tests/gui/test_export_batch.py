@@ -175,7 +175,7 @@ def test_cancel_mid_batch_then_resume(qtbot: QtBot, window: MainWindow, tmp_path
 
 def test_the_dialog_checks_sizes_as_the_core_and_the_cli_do(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     """Issue #28.4: one set of limits; and an output too large for this photo is refused before it is made."""
-    from clearbg_desktop.core.export import LONG_EDGE_MAX, PERCENT_RANGE
+    from clearbg_desktop.core.imaging.export import LONG_EDGE_MAX, PERCENT_RANGE
 
     open_photo(qtbot, window, tmp_path / "shoot")
     window.window_actions.export.trigger()

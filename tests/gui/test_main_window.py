@@ -14,7 +14,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from clearbg_desktop.core.preview import VIEW_MODES
+from clearbg_desktop.core.editing.preview import VIEW_MODES
 from tests.conftest import make_photo
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
-from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.imaging.export import ExportOptions
 from tests.conftest import make_photo
 from tests.gui.test_brushes import drag
 from tests.gui.test_main_window import WAIT_MS
@@ -24,7 +24,7 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.core.document import Document
+    from clearbg_desktop.core.editing.document import Document
     from clearbg_desktop.gui.main_window import MainWindow
 
 
@@ -101,7 +101,7 @@ QUIT_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
-    from clearbg_desktop.core.export import ExportOptions
+    from clearbg_desktop.core.imaging.export import ExportOptions
     from clearbg_desktop.core.settings import AppSettings
     from clearbg_desktop.gui.app import create_application
     from clearbg_desktop.gui.main_window import MainWindow
@@ -222,8 +222,8 @@ def filmstrip_text(window: MainWindow, document: Document) -> str:
 
 def test_review_shows_the_mask_the_batch_wrote_once_per_photo(qtbot: QtBot, window: MainWindow,
                                                               tmp_path: Path) -> None:
-    from clearbg_desktop.core.doubt import doubt_of
-    from clearbg_desktop.core.refine import RefineSettings
+    from clearbg_desktop.core.imaging.refine import RefineSettings
+    from clearbg_desktop.core.inference.doubt import doubt_of
 
     shoot = tmp_path / "shoot"
     shoot.mkdir()
@@ -259,7 +259,7 @@ def test_recovered_work_saves_to_its_project_and_autosave_is_a_preference(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from PySide6.QtWidgets import QFileDialog
 
-    from clearbg_desktop.core.project import read_project
+    from clearbg_desktop.core.editing.project import read_project
     from clearbg_desktop.gui.preferences_dialog import open_preferences
 
     document = open_shoot(qtbot, window, tmp_path / "shoot", 1)[0]
@@ -310,7 +310,7 @@ def test_a_brush_press_during_a_refine_preview_says_why_and_reset_clears_the_sta
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QToolTip
 
-    from clearbg_desktop.core.refine import RefineSettings
+    from clearbg_desktop.core.imaging.refine import RefineSettings
     from tests.gui.test_brushes import view_point
 
     open_shoot(qtbot, window, tmp_path / "shoot", 1)
@@ -351,7 +351,7 @@ def test_small_traps_enter_esc_recent_names_and_failure_lines(qtbot: QtBot, wind
     from PySide6.QtCore import Qt
 
     from clearbg_desktop.core.batch import BatchItem, BatchReport, FileResult
-    from clearbg_desktop.core.refine import RefineSettings
+    from clearbg_desktop.core.imaging.refine import RefineSettings
     from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
 
     document = open_shoot(qtbot, window, tmp_path / "a", 1)[0]
@@ -456,9 +456,9 @@ def test_importing_rembg_models_skips_installed_content_and_says_what_it_added(
     import shutil
 
     pytest.importorskip("onnx")
-    from clearbg_desktop.core.model_library import add_model_file, installed_models
+    from clearbg_desktop.core.inference.model_library import add_model_file, installed_models
     from clearbg_desktop.gui.preferences_dialog import open_preferences
-    from tests.core.test_official_weights import export_onnx, randomised
+    from tests.core.inference.test_official_weights import export_onnx, randomised
 
     rembg = tmp_path / "u2net-home"
     rembg.mkdir()

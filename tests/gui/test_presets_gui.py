@@ -41,7 +41,7 @@ def test_a_preset_chosen_for_export_all_shapes_every_output(qtbot: QtBot, window
 
 
 def test_the_users_presets_are_saved_shared_and_imported(qtbot: QtBot, tmp_path: Path) -> None:
-    from clearbg_desktop.core.export import ExportOptions
+    from clearbg_desktop.core.imaging.export import ExportOptions
     from clearbg_desktop.gui.export_form import ExportOptionsForm
 
     settings = AppSettings()

@@ -18,11 +18,11 @@ from PIL import Image, ImageCms
 from PySide6.QtGui import QColorSpace
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from clearbg_desktop.core.compose import Background
-from clearbg_desktop.core.export import ExportOptions
+from clearbg_desktop.core.editing.project import Project, read_project, save_project
 from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.paths import autosave_dir
-from clearbg_desktop.core.project import Project, read_project, save_project
 from tests.conftest import make_photo
 from tests.gui.test_brushes import drag, open_photo
 from tests.gui.test_main_window import WAIT_MS
@@ -205,7 +205,7 @@ def test_wide_gamut_photo_is_shown_in_screen_colours(qtbot: QtBot, window: MainW
 
 def test_sixteen_bit_photo_exports_sixteen_bit_from_the_dialog(qtbot: QtBot, window: MainWindow,
                                                                tmp_path: Path) -> None:
-    from clearbg_desktop.core.deep_colour import encode_tiff16, read_deep_colour, sixteen_bit_rawmode
+    from clearbg_desktop.core.imaging.deep_colour import encode_tiff16, read_deep_colour, sixteen_bit_rawmode
 
     adobe = QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb).iccProfile().data()
     deep = np.asarray(make_photo((160, 120)), np.uint16) * 256 + np.arange(160, dtype=np.uint16)[None, :, None]
@@ -229,8 +229,8 @@ def test_sixteen_bit_photo_exports_sixteen_bit_from_the_dialog(qtbot: QtBot, win
 
 
 def test_reopened_project_exports_with_its_own_settings(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from clearbg_desktop.core.editing.project import Project, save_project
     from clearbg_desktop.core.file_hash import sha256_file
-    from clearbg_desktop.core.project import Project, save_project
 
     photo = tmp_path / "shot.jpg"
     make_photo((200, 150)).save(photo)

@@ -11,8 +11,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListView
 
-from clearbg_desktop.core.document import Document
-from clearbg_desktop.core.memory_budget import MIB
+from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.memory_budget import MIB
 from tests.conftest import make_photo
 from tests.gui.test_brushes import drag
 from tests.gui.test_main_window import WAIT_MS
@@ -137,7 +137,7 @@ def test_the_memory_budget_is_a_preference_the_window_keeps(qtbot: QtBot, window
 def test_export_all_writes_evicted_photos_with_their_edits(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     from PIL import Image
 
-    from clearbg_desktop.core.export import ExportOptions
+    from clearbg_desktop.core.imaging.export import ExportOptions
 
     window.photo_memory.residency.keep_recent = 0
     window.photo_memory.residency.small_bytes = 0

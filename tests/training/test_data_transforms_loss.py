@@ -162,7 +162,7 @@ def test_loss_matches_a_hand_computation() -> None:
 def test_teacher_on_the_fly_labels_each_batch_and_can_teach_the_side_outputs() -> None:
     """The teacher labels the augmented batch itself (stored masks unused), stays frozen, and with side
     distillation each of the student's seven outputs gets the teacher's own map."""
-    from clearbg_desktop.core.model import build_model
+    from clearbg_desktop.core.inference.model import build_model
     from training.engine import train_steps
 
     torch.manual_seed(0)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from clearbg_desktop.core.model import U2Net, build_model
-from clearbg_desktop.core.segmenter import Segmenter
-from clearbg_desktop.core.weights import find_weights, load_model
+from clearbg_desktop.core.inference.model import U2Net, build_model
+from clearbg_desktop.core.inference.segmenter import Segmenter
+from clearbg_desktop.core.inference.weights import find_weights, load_model
 from training.checkpoint import load_checkpoint
 from training.config import DataParams, EvalParams, Params, TrainParams
 from training.data import find_pairs
@@ -139,7 +139,7 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
 
 def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
-    from clearbg_desktop.core.model import FusedProbability
+    from clearbg_desktop.core.inference.model import FusedProbability
     from tests.training.conftest import make_pair
 
     teacher_path = tmp_path / "teacher.onnx"

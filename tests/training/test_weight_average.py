@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from clearbg_desktop.core.model import build_model
+from clearbg_desktop.core.inference.model import build_model
 from training.checkpoint import model_from_checkpoint
 from training.weight_average import WeightAverage
 

@@ -1,0 +1,249 @@
+"""Edge refinement of an alpha: feather, grow/shrink, contrast, threshold, colour decontamination.
+
+Used live by the GUI's refinement panel and, with the saved settings, by batch export.
+Operations work on 8-bit ``L`` images at the photo's resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from clearbg_desktop.core.imaging.compose import check_flag, check_number
+
+#: The range each setting may take, whichever front end sets it (CLI, dialogs, project files).
+FEATHER_MAX = 200.0
+SHIFT_MAX = 200
+CONTRAST_MAX = 10.0
+EDGE_RADIUS_RANGE = (1, 64)
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """All default to "no change", so an unrefined export is byte-identical to the model's alpha."""
+
+    feather: float = 0.0  # Gaussian blur radius, px
+    shift: int = 0  # >0 grows the subject, <0 shrinks it, px
+    contrast: float = 1.0  # >1 hardens soft edges around 50 %
+    threshold: int | None = None  # binarise at this level (0..255)
+    refine_edges: bool = False  # edge-aware matting of hair/fur in a band around the edge
+    edge_radius: int = 8  # half-width of that band, px at the photo's resolution
+    decontaminate: bool = False  # replace background colour bleeding into edge pixels
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """ValueError with a sentence for the user when a setting is of the wrong type or out of range."""
+        check_number("feather", self.feather, 0.0, FEATHER_MAX, unit="px")
+        check_number("grow/shrink", self.shift, -SHIFT_MAX, SHIFT_MAX, integer=True, unit="px")
+        check_number("edge contrast", self.contrast, 0.0, CONTRAST_MAX)
+        if self.threshold is not None:
+            check_number("threshold", self.threshold, 0, 255, integer=True)
+        check_number("edge band", self.edge_radius, *EDGE_RADIUS_RANGE, integer=True, unit="px")
+        check_flag("refine edges", self.refine_edges)
+        check_flag("decontaminate", self.decontaminate)
+
+    @property
+    def is_identity(self) -> bool:
+        return (self.feather == 0 and self.shift == 0 and self.contrast == 1.0 and self.threshold is None
+                and not self.refine_edges)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> RefineSettings:
+        """As :meth:`to_dict` wrote it (unknown keys ignored); anything else is a ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the refine settings must be a mapping, not {type(data).__name__}")
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def shift_edge(alpha: Image.Image, pixels: int) -> Image.Image:
+    """Dilate (grow) or erode (shrink) by ``pixels`` using a square max/min filter."""
+    if pixels == 0:
+        return alpha
+    size = 2 * abs(pixels) + 1
+    return alpha.filter(ImageFilter.MaxFilter(size) if pixels > 0 else ImageFilter.MinFilter(size))
+
+
+def feather(alpha: Image.Image, radius: float) -> Image.Image:
+    if radius <= 0:
+        return alpha
+    return alpha.filter(ImageFilter.GaussianBlur(radius))
+
+
+def adjust_contrast(alpha: Image.Image, contrast: float) -> Image.Image:
+    """Stretch alpha around 50 %: soft, hazy edges become crisper without going binary."""
+    if contrast == 1.0:
+        return alpha
+    lut = [int(np.clip((v - 127.5) * contrast + 127.5, 0, 255) + 0.5) for v in range(256)]
+    return alpha.point(lut)
+
+
+def threshold(alpha: Image.Image, level: int | None) -> Image.Image:
+    if level is None:
+        return alpha
+    return alpha.point(lambda v: 255 if v >= level else 0)
+
+
+def _box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2r+1)² window with edge clamping, via an integral image: O(1) per pixel."""
+    padded = np.pad(values, ((radius + 1, radius), (radius + 1, radius)), mode="edge")
+    integral = padded.cumsum(0).cumsum(1)
+    size = 2 * radius + 1
+    total = integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size]
+    return total / float(size * size)
+
+
+def _local_colour(image: np.ndarray, weight: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean colour around each pixel, and how much weight was found there."""
+    found = _box_mean(weight, radius)
+    total = np.stack([_box_mean(image[..., c] * weight, radius) for c in range(3)], -1)
+    return total / np.maximum(found, 1e-6)[..., None], found
+
+
+EDGE_CONTRAST = 2.0
+STRIP_ROWS = 256  # rows matted at once
+
+
+def refine_edges(rgb: Image.Image, alpha: Image.Image, band: int = 8, colour_noise: float = 30.0) -> Image.Image:
+    """Alpha matting in an unknown band around the mask's edge; confident subject and background are kept.
+
+    Each band pixel is explained as a mix of the nearby sure-subject colour F and sure-background
+    colour B (the colour-line model behind closed-form matting): alpha = (I−B)·(F−B)/|F−B|². Where
+    F and B are too alike to tell apart, the model's alpha is kept (confidence |F−B|²/(|F−B|²+σ²)).
+    Works on the band's bounding box only, so the cost follows the edge length, not the megapixels.
+    """
+    a = np.asarray(alpha)
+    grown = np.asarray(shift_edge(alpha, band))
+    shrunk = np.asarray(shift_edge(alpha, -band))
+    unknown = (grown > 12) & (shrunk < 243)
+    if not unknown.any():
+        return alpha
+    radius = 2 * band
+    rows, cols = np.flatnonzero(unknown.any(1)), np.flatnonzero(unknown.any(0))
+    top, bottom = max(rows[0] - radius, 0), min(rows[-1] + radius + 1, a.shape[0])
+    left, right = max(cols[0] - radius, 0), min(cols[-1] + radius + 1, a.shape[1])
+    photo = np.asarray(rgb)
+    out = a.copy()
+    # In strips with a halo of one window radius: every window lies inside its strip, so the result is the
+    # same as for the whole box, and memory stays a few strips' worth (24 MP at once peaked at 4.5 GiB).
+    for start in range(top, bottom, STRIP_ROWS):
+        stop = min(start + STRIP_ROWS, bottom)
+        window = unknown[start:stop, left:right]
+        if not window.any():
+            continue
+        low, high = max(start - radius, top), min(stop + radius, bottom)
+        estimate = _matte(photo[low:high, left:right], a[low:high, left:right], radius, colour_noise)
+        estimate = estimate[start - low:start - low + (stop - start)]
+        out[start:stop, left:right][window] = (estimate[window] * 255 + 0.5).astype(np.uint8)
+    return Image.fromarray(out, "L")
+
+
+def _matte(photo: np.ndarray, alpha: np.ndarray, radius: int, colour_noise: float) -> np.ndarray:
+    """The colour-line estimate for one strip (float alpha 0..1, the strip's shape)."""
+    image = photo.astype(np.float32)
+    coarse = alpha.astype(np.float32) / 255.0
+    fg, fg_found = _local_colour(image, (coarse > 0.95).astype(np.float32), radius)
+    bg, bg_found = _local_colour(image, (coarse < 0.05).astype(np.float32), radius)
+    spread = fg - bg
+    separation = (spread * spread).sum(-1)
+    mixed = ((image - bg) * spread).sum(-1) / np.maximum(separation, 1e-6)
+    confidence = separation / (separation + colour_noise**2)
+    confidence[(fg_found < 0.01) | (bg_found < 0.01)] = 0.0
+    # Only the model's own doubt may be revised: the weight 4·a·(1−a) is 1 at a = 0.5 and 0 at 0 and 1,
+    # so confident subject keeps its 255 (no holes in mouths and necks), confident background its 0 (no
+    # specks), and the change fades smoothly instead of showing the box windows' edges.
+    doubt = 4.0 * coarse * (1.0 - coarse)
+    estimate = coarse + doubt * confidence * (mixed.clip(0, 1) - coarse)
+    # Then the edge is made crisper around 50 %: the model's 320 px map, upsampled, leaves a blur several
+    # pixels wide that the colour estimate alone does not remove (people-val MAE: bench/matting_quality.py).
+    return ((estimate - 0.5) * EDGE_CONTRAST + 0.5).clip(0, 1)
+
+
+def rematte_painted(photo: np.ndarray, before: np.ndarray, painted: np.ndarray, radius: int,
+                    colour_noise: float = 30.0) -> np.ndarray:
+    """The Refine Edge brush's solve for one region: where the user painted, the model's doubt is revised from
+    the colours of the sure subject and sure background around it, and the edge made crisper; elsewhere the mask
+    is kept.
+
+    ``photo`` HxWx3, ``before`` the alpha (uint8) before the stroke, ``painted`` the stroke's coverage 0..1, all
+    of one region that extends ``radius`` beyond the painted pixels (where the known colours are found). The
+    colour-line model of :func:`refine_edges`, weighted by the model's doubt 4·a·(1−a): treating every painted
+    pixel as unknown measured worse on people-val's hair lines (MAE inside the strokes 0.106 → 0.169,
+    ``bench/refine_brush.py``), because the colour estimate is noisier than the model where the model is sure.
+    Returns uint8 alpha of the region's shape.
+    """
+    image = photo.astype(np.float32)
+    coarse = before.astype(np.float32) / 255.0
+    known = painted <= 0.0
+    fg, fg_found = _local_colour(image, ((coarse > 0.95) & known).astype(np.float32), radius)
+    bg, bg_found = _local_colour(image, ((coarse < 0.05) & known).astype(np.float32), radius)
+    spread = fg - bg
+    separation = (spread * spread).sum(-1)
+    mixed = (((image - bg) * spread).sum(-1) / np.maximum(separation, 1e-6)).clip(0, 1)
+    confidence = separation / (separation + colour_noise**2)
+    confidence[(fg_found < 0.01) | (bg_found < 0.01)] = 0.0
+    doubt = 4.0 * coarse * (1.0 - coarse)
+    estimate = coarse + doubt * confidence * (mixed - coarse)
+    crisp = ((estimate - 0.5) * REFINE_BRUSH_CONTRAST + 0.5).clip(0, 1)
+    result = coarse + painted * (crisp - coarse)
+    return (result * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+REFINE_BRUSH_CONTRAST = 5.0  # the best of 1-5 on 16 people-val photos (bench/RESULTS.md §12)
+
+
+def refine_alpha(rgb: Image.Image, alpha: Image.Image, settings: RefineSettings) -> Image.Image:
+    """Apply the settings in a fixed order: edge matting, shift, contrast, threshold, feather."""
+    if settings.is_identity:
+        return alpha
+    if settings.refine_edges:
+        alpha = refine_edges(rgb, alpha, settings.edge_radius)
+    alpha = shift_edge(alpha, settings.shift)
+    alpha = adjust_contrast(alpha, settings.contrast)
+    alpha = threshold(alpha, settings.threshold)
+    return feather(alpha, settings.feather)
+
+
+def decontaminate_colors(rgb: Image.Image, alpha: Image.Image, radius: float = 6.0,
+                         strip_rows: int = 256) -> Image.Image:
+    """Replace the colour of semi-transparent edge pixels by nearby solid-subject colour.
+
+    An edge pixel is a mix of subject and background; keeping its raw colour leaves a fringe of
+    the old background. Solid-subject colour, spread outwards by a normalised Gaussian, is a
+    good estimate of the subject's own colour there. Worked in strips of ``strip_rows`` rows with a halo wider
+    than the blur, so the result is the whole-image one while a 24 MP photo needs ~100 MiB, not 1.7 GiB of
+    float copies (bench/pipeline_memory.py).
+    """
+    alpha_values = np.asarray(alpha)
+    edge_rows = np.flatnonzero(((alpha_values > 0) & (alpha_values < 250)).any(axis=1))
+    if edge_rows.size == 0:
+        return rgb
+    pixels = np.asarray(rgb)
+    out = pixels.copy()
+    halo = int(radius * 4) + 8  # beyond Pillow's blur support: strips blur exactly as the whole image
+    height = pixels.shape[0]
+    for top in range(int(edge_rows[0]) // strip_rows * strip_rows, int(edge_rows[-1]) + 1, strip_rows):
+        bottom = min(top + strip_rows, height)
+        if not ((edge_rows >= top) & (edge_rows < bottom)).any():
+            continue
+        low, high = max(0, top - halo), min(height, bottom + halo)
+        a = alpha_values[low:high].astype(np.float32) / 255.0
+        solid = (a >= 0.98).astype(np.float32)
+        image = pixels[low:high].astype(np.float32)
+        weight_img = Image.fromarray((solid * 255).astype(np.uint8), "L").filter(ImageFilter.GaussianBlur(radius))
+        weight = np.asarray(weight_img, np.float32) / 255.0
+        spread = np.empty_like(image)
+        for channel in range(3):
+            layer = Image.fromarray((image[..., channel] * solid).astype(np.uint8), "L")
+            spread[..., channel] = np.asarray(layer.filter(ImageFilter.GaussianBlur(radius)), np.float32)
+        inner = slice(top - low, bottom - low)
+        estimate = spread[inner] / np.maximum(weight[inner], 1e-3)[..., None]
+        use = (a[inner] > 0.0) & (a[inner] < 0.98) & (weight[inner] > 0.02)
+        out[top:bottom][use] = estimate[use].clip(0, 255).astype(np.uint8)
+    return Image.fromarray(out, "RGB")

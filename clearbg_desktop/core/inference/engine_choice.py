@@ -1,0 +1,300 @@
+"""Which engine and precision run a model on this machine: the fastest one whose masks equal fp32's.
+
+Why measured and not read from CPU flags: on a CPU with native bf16 (Xeon AMX, EPYC avx512_bf16) PyTorch
+bf16 made the small model's masks worse *and* ran slower than ONNX Runtime fp32 (issue #27); the same flag
+means faster elsewhere. So:
+
+1. **Masks first.** fp32 on any engine is the reference and always allowed. Any other precision is allowed
+   only where the model's card records a passed check (``precision_checks``, measured on people-val by
+   ``python -m training check-engines``: MAE within +0.0005, max Fβ within −0.001, mean |Δα| ≤ 1/255 per
+   photo, :data:`QUALITY_RULE`) *and* on this machine its map of the sample photo is within 1/255 of fp32's.
+2. **Then speed.** Among the allowed candidates the fastest measured here wins: each is timed once per
+   machine and model (a few seconds on first use) and the result cached in the user data folder.
+
+A preference (``engine``/``precision`` arguments, ``CLEARBG_ENGINE``/``CLEARBG_PRECISION``) narrows the
+candidates; it never bypasses the quality rule unless it names the precision explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clearbg_desktop.core.inference.devices import has_torch, is_installed
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from clearbg_desktop.core.inference.weights import WeightsEntry
+
+ENGINES = ("auto", "torch", "onnxruntime")
+PRECISIONS = ("auto", "fp32", "bf16")
+REFERENCE_PRECISION = "fp32"
+#: How far a candidate's masks may be from fp32's on people-val (issue #27's rule).
+QUALITY_RULE = {"mae_increase": 0.0005, "max_fbeta_drop": 0.001, "mean_abs_alpha": 1 / 255}
+CACHE_NAME = "engine-speeds.json"
+CACHE_VERSION = 1
+
+
+class EngineChoiceError(ValueError):
+    """No engine can run the model as asked; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to run a model: an engine on a device at a precision."""
+
+    engine: str  # torch | onnxruntime
+    device: str  # cpu | cuda | mps
+    precision: str  # fp32 | bf16
+
+    @property
+    def key(self) -> str:
+        return f"{self.engine}:{self.device}:{self.precision}"
+
+    @property
+    def label(self) -> str:
+        engine = "ONNX Runtime" if self.engine == "onnxruntime" else "PyTorch"
+        return f"{engine} {self.precision} on {self.device.upper()}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Candidate:
+        engine, device, precision = key.split(":")
+        return cls(engine, device, precision)
+
+
+def passes_quality_rule(reference: Mapping[str, float], candidate: Mapping[str, float]) -> bool:
+    """people-val metrics of a candidate against fp32's: MAE, max Fβ and the worst photo's mean |Δα|."""
+    return (candidate["mae"] - reference["mae"] <= QUALITY_RULE["mae_increase"] + 1e-12
+            and reference["max_fbeta"] - candidate["max_fbeta"] <= QUALITY_RULE["max_fbeta_drop"] + 1e-12
+            and candidate.get("worst_mean_abs_alpha", 0.0) <= QUALITY_RULE["mean_abs_alpha"] + 1e-12)
+
+
+def card_allows(card: Mapping[str, object], precision: str) -> bool:
+    """fp32 always; another precision only with a passed check recorded in the model's card."""
+    if precision == REFERENCE_PRECISION:
+        return True
+    checks = card.get("precision_checks")
+    check = checks.get(precision) if isinstance(checks, dict) else None
+    return isinstance(check, dict) and check.get("passed") is True
+
+
+def fastest_allowed(candidates: Sequence[Candidate], allowed: Callable[[Candidate], bool],
+                    seconds: Mapping[str, float]) -> Candidate:
+    """The allowed candidate with the fewest measured seconds; unmeasured ones count as slowest.
+
+    Ties keep the candidates' order (ONNX Runtime fp32 first on a CPU).
+    """
+    usable = [c for c in candidates if allowed(c)]
+    if not usable:
+        raise EngineChoiceError("no engine on this machine gives masks equal to fp32's for this model")
+    return min(usable, key=lambda c: (seconds.get(c.key, float("inf")), usable.index(c)))
+
+
+def requested(engine: str | None, precision: str | None) -> tuple[str, str]:
+    """(engine, precision) asked for: the argument, else ``CLEARBG_ENGINE``/``CLEARBG_PRECISION``, else auto."""
+    engine = engine or os.environ.get("CLEARBG_ENGINE") or "auto"
+    precision = precision if precision and precision != "auto" else os.environ.get("CLEARBG_PRECISION") or "auto"
+    if engine not in ENGINES:
+        raise EngineChoiceError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if precision not in PRECISIONS:
+        raise EngineChoiceError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return engine, precision
+
+
+def machine_candidates(device: str = "auto", engine: str = "auto", precision: str = "auto") -> list[Candidate]:
+    """What can run here, in the order ties are broken: the GPU first, then ONNX Runtime on the CPU."""
+    found: list[Candidate] = []
+    torch_device = "cpu"
+    if has_torch() and engine in ("auto", "torch"):
+        from clearbg_desktop.core.inference.devices import choose_device, gpu_may_exist
+
+        # Without a GPU torch is not imported to find that out: the ONNX Runtime choice then costs no torch.
+        torch_device = choose_device(device).type if device != "cpu" and gpu_may_exist() else "cpu"
+        precisions = ("fp32", "bf16") if torch_device in ("cpu", "cuda") else ("fp32",)
+        found += [Candidate("torch", torch_device, p) for p in precisions]
+    if is_installed("onnxruntime") and engine in ("auto", "onnxruntime") and device in ("auto", "cpu"):
+        found.insert(0 if torch_device == "cpu" else len(found), Candidate("onnxruntime", "cpu", "fp32"))
+    if precision != "auto":
+        found = [c for c in found if c.precision == precision]
+    if not found:
+        wanted = " ".join(x for x in (engine, precision) if x != "auto") or "any engine"
+        raise EngineChoiceError(f"{wanted} is not available here (install onnxruntime, or torch for PyTorch)")
+    return found
+
+
+# ----- the per-machine measurement -----------------------------------------------------------------------
+
+
+def machine_fingerprint(threads: int | None) -> str:
+    """What the timings depend on: CPU model, cores, threads, the engines' versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = []
+    for package in ("torch", "onnxruntime"):
+        try:
+            versions.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            versions.append(f"{package}=-")
+    return "|".join([cpu, f"cores={os.cpu_count()}", f"threads={threads or 'default'}", *versions])
+
+
+def _cache_path() -> os.PathLike[str]:
+    from clearbg_desktop.core.paths import data_dir
+
+    return data_dir() / CACHE_NAME
+
+
+def read_measurements(entry: WeightsEntry, threads: int | None = None) -> dict:
+    """This machine's cached measurement of ``entry`` (``seconds`` and ``agrees`` by candidate key), or {}."""
+    try:
+        with open(_cache_path(), encoding="utf-8") as handle:
+            cache = json.load(handle)
+        record = cache["machines"][machine_fingerprint(threads)][entry.sha256]
+        if isinstance(record.get("seconds"), dict) and isinstance(record.get("agrees"), dict):
+            return record
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return {}
+
+
+def _write_measurements(entry: WeightsEntry, threads: int | None, record: dict) -> None:
+    from pathlib import Path
+
+    from clearbg_desktop.core.imaging.image_io import write_atomic
+
+    path = Path(_cache_path())
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(cache, dict) or cache.get("version") != CACHE_VERSION:
+            raise ValueError
+    except (OSError, ValueError):
+        cache = {"version": CACHE_VERSION, "machines": {}}
+    machines = cache.setdefault("machines", {})
+    machines.setdefault(machine_fingerprint(threads), {})[entry.sha256] = record
+    try:
+        write_atomic((json.dumps(cache, indent=1) + "\n").encode(), path, overwrite=True)
+    except OSError:
+        pass  # a read-only data folder only means measuring again next time
+
+
+def measure_candidates(candidates: Iterable[Candidate], run: Callable[[Candidate], Callable[[], np.ndarray]],
+                       repeats: int = 2, give_up_ratio: float = 2.0) -> dict:
+    """Time each candidate's model on the sample photo; compare its map with the fp32 reference's.
+
+    ``run(candidate)`` loads the engine and returns a function giving the probability map. After one
+    warm-up, a candidate whose warm-up already took ``give_up_ratio`` times the best median is not timed
+    further (its warm-up counts as its time): the slow ones cost one run, not three.
+    """
+    seconds: dict[str, float] = {}
+    agrees: dict[str, bool] = {}
+    reference: np.ndarray | None = None
+    pending: list[tuple[Candidate, np.ndarray]] = []
+    for candidate in candidates:
+        try:
+            predict = run(candidate)
+            started = time.perf_counter()
+            first = predict()
+            warm_up = time.perf_counter() - started
+        except Exception:  # noqa: BLE001 - a candidate that cannot run here is simply not a candidate
+            agrees[candidate.key] = False
+            continue
+        best = min(seconds.values(), default=float("inf"))
+        if warm_up > give_up_ratio * best:
+            seconds[candidate.key] = warm_up
+        else:
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                predict()
+                times.append(time.perf_counter() - started)
+            seconds[candidate.key] = statistics.median(times)
+        if candidate.precision == REFERENCE_PRECISION:
+            reference = first if reference is None else reference
+            agrees[candidate.key] = True
+        else:
+            pending.append((candidate, first))
+    for candidate, probability in pending:
+        agrees[candidate.key] = reference is not None and probability.shape == reference.shape and \
+            float(np.abs(probability - reference).mean()) <= QUALITY_RULE["mean_abs_alpha"]
+    return {"seconds": seconds, "agrees": agrees}
+
+
+def sample_photo() -> Image.Image:
+    """The photo every machine is timed on (bundled with the app)."""
+    from PIL import Image
+
+    from clearbg_desktop.core.paths import resources_dir
+
+    path = resources_dir() / "samples" / "sample.jpg"
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except OSError:  # a trimmed install: a plain gradient times the model just as well
+        ramp = np.linspace(0, 255, 320 * 320 * 3).reshape(320, 320, 3).astype(np.uint8)
+        return Image.fromarray(ramp, "RGB")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The candidate chosen and why (shown by the CLI, the status bar and the batch log)."""
+
+    candidate: Candidate
+    reason: str
+    measured: dict
+
+
+def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None = None,
+                  precision: str | None = None, threads: int | None = None,
+                  run: Callable[[Candidate], Callable[[], np.ndarray]] | None = None,
+                  on_measure: Callable[[str], None] | None = None) -> EngineChoice:
+    """The engine for ``entry`` here: the preference narrows, the card and this machine's check allow, the
+    cached (or now measured) speed decides. ``run`` loads a candidate for that measurement (the engines module's
+    ``candidate_runner``: passed in, so choosing never imports the engines it chooses between)."""
+    asked = engine
+    engine, precision = requested(engine, precision)
+    if entry.onnx_only or (entry.format == "onnx" and not has_torch()):
+        if asked == "torch":
+            raise EngineChoiceError(f"{entry.name} runs on ONNX Runtime only (a quantized model, or another family "
+                                    "than U²-Net), not on PyTorch")
+        engine = "onnxruntime"  # int8, IS-Net, BiRefNet: the graph is ONNX Runtime's whatever CLEARBG_ENGINE says
+    candidates = machine_candidates(device, engine, precision)
+    explicit = precision != "auto"
+
+    def card_ok(candidate: Candidate) -> bool:
+        return explicit or card_allows(entry.card, candidate.precision)
+
+    allowed = [c for c in candidates if card_ok(c)]
+    if len(allowed) == 1:
+        reason = "the only engine here" if len(candidates) == 1 else "the only one with fp32's masks here"
+        return EngineChoice(allowed[0], reason, {})
+    measured = read_measurements(entry, threads)
+    if not all(c.key in measured.get("seconds", {}) or c.key in measured.get("agrees", {}) for c in allowed):
+        if on_measure is not None:
+            on_measure("Measuring which engine runs this model fastest here (once, a few seconds)…")
+        if run is None:
+            raise EngineChoiceError(f"{entry.name}: the engines here have not been timed yet, and no runner was "
+                                    "given to time them")
+        measured = measure_candidates(allowed, run)
+        measured["measured"] = datetime.now(UTC).isoformat(timespec="seconds")
+        _write_measurements(entry, threads, measured)
+    agrees = measured.get("agrees", {})
+    chosen = fastest_allowed(allowed, lambda c: explicit or bool(agrees.get(c.key)), measured.get("seconds", {}))
+    seconds = measured.get("seconds", {}).get(chosen.key)
+    reason = f"fastest of {len(allowed)} with fp32's masks" + (f", {seconds:.2f} s per photo" if seconds else "")
+    return EngineChoice(chosen, reason, measured)

@@ -1,0 +1,106 @@
+"""Photo -> full-resolution alpha with ONNX Runtime on the CPU: the engine of the standalone app.
+
+Why: PyTorch is 415 MiB of a 925 MiB bundle, for one small network; ONNX Runtime runs the same graph from a
+tenth of that. The standalone app ships the bundled weights as ONNX (exported at build time by
+``core.inference.onnx_export``) and no torch; an install with torch keeps the PyTorch engine (CUDA, MPS, bf16).
+Masks stay within the engines' quality rule of the fp32 PyTorch ones (``bench/engine_quality.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from clearbg_desktop.core.inference.model_families import FAMILIES, U2NET
+from clearbg_desktop.core.inference.model_io import (
+    default_cpu_threads,
+    resize_for_model,
+    stretch_to_full_range,
+    upsample_alpha,
+)
+from clearbg_desktop.core.inference.weights import WeightsEntry, WeightsError, verify_file
+
+
+@dataclass(frozen=True)
+class CpuDevice:
+    """What callers read of a torch.device (``.type``), without torch."""
+
+    type: str = "cpu"
+
+
+class OnnxSegmenter:
+    """The same interface as ``core.inference.segmenter.Segmenter``, run by an ONNX Runtime session."""
+
+    engine = "onnxruntime"
+    choice_reason = ""
+
+    def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise WeightsError("ONNX Runtime is not installed: pip install onnxruntime "
+                               "(or install torch for the PyTorch engine)") from None
+        if entry.format != "onnx":
+            raise WeightsError(f"{entry.path.name} is a PyTorch file; ONNX Runtime runs .onnx models")
+        verify_file(entry)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or default_cpu_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # warnings about unused initialisers are not the user's business
+        # The memory arena makes a full-model run ~15 % faster (378 vs 445 ms) but keeps ~560 MiB of activations
+        # for good (bench/RESULTS.md §12): the CLI and batches want the speed, the window (24 MP edits, a whole
+        # shoot open) the memory.
+        options.enable_cpu_mem_arena = not lean_memory
+        try:
+            self.session = ort.InferenceSession(str(entry.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own types for any bad file
+            raise WeightsError(f"weights file {entry.path.name} is not a model ONNX Runtime can run "
+                               f"({str(exc)[:160]})") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise WeightsError(f"weights file {entry.path.name} does not take one NCHW image: not a U²-Net")
+        self.input_name = inputs[0].name
+        self.output_name = self.session.get_outputs()[0].name  # U²-Net's fused map; every family's finest map
+        self.family = FAMILIES.get(entry.family, U2NET)
+        batch = inputs[0].shape[0]
+        self.max_batch = batch if isinstance(batch, int) and batch > 0 else None
+        self.entry = entry
+        self.weights: WeightsEntry | None = entry
+        self.input_size = entry.input_size
+        self.device = CpuDevice()
+        self.precision = "fp32"
+        self.threads = options.intra_op_num_threads
+
+    @classmethod
+    def from_weights(cls, model_name: str = "small", threads: int | None = None) -> OnnxSegmenter:
+        from clearbg_desktop.core.inference.weights import find_weights
+
+        return cls(find_weights(model_name), threads)
+
+    @property
+    def description(self) -> str:
+        return f"{self.family.label} {self.entry.name} on CPU (ONNX Runtime)"
+
+    def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+        """What the graph is fed: each photo resized to the model's square, normalised as its family expects."""
+        return self.family.normalise(np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs]))
+
+    def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+        """Foreground probability at model resolution, float32 (N, S, S): the family's activation, then the
+        per-image stretch."""
+        batch = self.model_input(rgbs)
+        step = self.max_batch or len(batch)
+        maps = [self.session.run([self.output_name], {self.input_name: batch[i:i + step]})[0]
+                for i in range(0, len(batch), step)]
+        probability = self.family.activate(np.concatenate(maps))
+        return np.stack([stretch_to_full_range(p) for p in probability])
+
+    def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:
+        probabilities = self.predict_probabilities(rgbs)
+        return [upsample_alpha(p, rgb.size) for p, rgb in zip(probabilities, rgbs, strict=True)]
+
+    def predict_alpha(self, rgb: Image.Image) -> Image.Image:
+        return self.predict_alphas([rgb])[0]

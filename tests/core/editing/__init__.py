@@ -1,0 +1,1 @@
+"""Tests of ``clearbg_desktop.core.editing``."""
