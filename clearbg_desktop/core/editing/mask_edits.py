@@ -172,19 +172,19 @@ class Stroke:
         return box
 
     def _rematte(self, box: Box) -> Box:
-        """Re-solve the painted pixels of ``box`` from the photo, reading known colours up to one brush
-        diameter around it (so a dab always sees sure subject and sure background)."""
-        from clearbg_desktop.core.imaging.refine import rematte_painted
+        """Re-solve the painted pixels of ``box`` from the photo, reading the few pixels around it the solve's
+        windows need (so a dab's result equals the whole photo's)."""
+        from clearbg_desktop.core.imaging.refine import REFINE_BRUSH_MARGIN, rematte_painted
 
         assert self.photo is not None
         x0, y0, x1, y1 = box
-        radius = max(4, int(self.brush.size))
+        radius = REFINE_BRUSH_MARGIN
         height, width = self.alpha.shape
         wx0, wy0, wx1, wy1 = max(x0 - radius, 0), max(y0 - radius, 0), min(x1 + radius, width), min(y1 + radius, height)
         window = (slice(wy0, wy1), slice(wx0, wx1))
         before = np.where(self._saved[window], self._original[window], self.alpha[window])
         painted = self.coverage[window].astype(np.float32) * (self.brush.opacity / 255.0)
-        solved = rematte_painted(self.photo[window], before, painted, radius)
+        solved = rematte_painted(self.photo[window], before, painted)
         inner = (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0))
         self.alpha[y0:y1, x0:x1] = solved[inner]
         self._touched = union(self._touched, box)
