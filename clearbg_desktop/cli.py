@@ -283,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if not args.quiet and segmenter.choice_reason:
             print(f"{segmenter.description}: {segmenter.choice_reason}", file=sys.stderr)
+        if not args.quiet:
+            from clearbg_desktop.core.inference.time_per_photo import warning_for
+
+            to_cut = sum(1 for item in plan.items if existing != "skip" or not item.target.exists())
+            warning = warning_for(model.name, to_cut, segmenter.device.type)
+            if warning:
+                print(f"clearbg-cli: note: {warning}", file=sys.stderr)
         cancel = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
         try:

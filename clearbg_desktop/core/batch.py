@@ -430,6 +430,44 @@ def _export_project(path: Path, output_dir: Path, existing: str) -> FileResult:
     return FileResult(item, "done", "", written)
 
 
+class _ModelTime:
+    """The model's share of a batch (decoding and encoding run beside it), kept per model and device so the
+    next long batch can say how long it will take (:mod:`core.inference.time_per_photo`)."""
+
+    def __init__(self, segmenter: Engine) -> None:
+        self.segmenter = segmenter
+        self.seconds = 0.0
+        self.photos = 0
+
+    def add(self, seconds: float, succeeded: bool) -> None:
+        if succeeded:
+            self.seconds += seconds
+            self.photos += 1
+
+    def record(self) -> None:
+        from clearbg_desktop.core.inference.time_per_photo import record_seconds_per_photo
+
+        weights = self.segmenter.weights
+        if weights is not None and self.photos:
+            record_seconds_per_photo(weights.name, self.segmenter.device.type, self.seconds, self.photos)
+
+
+def count_photos(inputs: Sequence[Path | str], recursive: bool = True, limit: int = 100_000) -> int:
+    """How many photos a batch over ``inputs`` would see (by extension; up to ``limit``), for its time warning."""
+    count = 0
+    for raw in inputs:
+        entry = Path(raw)
+        if entry.is_dir():
+            pattern = entry.rglob("*") if recursive else entry.glob("*")
+            for path in pattern:
+                if count >= limit:
+                    return count
+                count += path.is_file() and not path.name.startswith(".") and is_supported_image(path)
+        elif entry.is_file() and is_supported_image(entry):
+            count += 1
+    return count
+
+
 class _Halt:
     """The user's cancel, or the job's own stop: a full disk fails every photo after it the same way, so the
     batch stops at the first one instead of running the model on the rest for identical errors."""
@@ -540,6 +578,7 @@ def iter_export(
     if segmenter is None or not todo:
         close()
         return
+    model_time = _ModelTime(segmenter)
     decoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-decode")
     encoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-encode")
     decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()
@@ -572,7 +611,10 @@ def iter_export(
                 if group:
                     encode_workers = fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
                 deep = any(keeps_sixteen_bits(loaded, options) for _, loaded in group)
+                model_started = time.perf_counter()
                 for item, loaded, alpha, probability, error in _segment(segmenter, group, deep):
+                    model_time.add(time.perf_counter() - model_started, error is None and alpha is not None)
+                    model_started = time.perf_counter()  # a group's later photos came out of the same call
                     if error is not None or alpha is None:
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))
                         continue
@@ -588,4 +630,5 @@ def iter_export(
         finally:
             decoder.shutdown(wait=True, cancel_futures=True)
             encoder.shutdown(wait=True)
+            model_time.record()
             close()

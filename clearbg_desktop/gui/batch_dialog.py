@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.batch import BatchReport, Progress
+from clearbg_desktop.core.batch import BatchReport, Progress, count_photos
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.inference.time_per_photo import warning_for
 from clearbg_desktop.core.inference.weights import WeightsError, available_models
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.export_form import ExportOptionsForm
@@ -98,6 +99,12 @@ class BatchDialog(QDialog):
             self.model_box.addItem(model_label(name) if model_label(name) != name else f"U²-Net {name}", name)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(settings.model)))
         form.addRow("Model", self.model_box)
+        self.time_warning = QLabel(self)  # 1024 px models take seconds per photo on a CPU: said before the start
+        self.time_warning.setObjectName("BatchTimeWarning")
+        self.time_warning.setWordWrap(True)
+        self.time_warning.setStyleSheet("color: #b9770e")
+        form.addRow("", self.time_warning)
+        self._device_preference = settings.device
         self.existing = QComboBox(self)
         for label, value in EXISTING_LABELS:
             self.existing.addItem(label, value)
@@ -114,6 +121,18 @@ class BatchDialog(QDialog):
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.model_box.currentIndexChanged.connect(self._update_time_warning)
+        self.recursive.toggled.connect(self._update_time_warning)
+        model = self.inputs.model()
+        model.rowsInserted.connect(self._update_time_warning)
+        model.rowsRemoved.connect(self._update_time_warning)
+        self._update_time_warning()
+
+    def _update_time_warning(self) -> None:
+        count = count_photos(self.input_paths(), self.recursive.isChecked())
+        text = warning_for(self.model(), count, self._device_preference)
+        self.time_warning.setText(text)
+        self.time_warning.setVisible(bool(text))
 
     def input_paths(self) -> list[Path]:
         return [Path(self.inputs.item(i).text()) for i in range(self.inputs.count())]
