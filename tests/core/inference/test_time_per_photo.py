@@ -79,3 +79,18 @@ def test_a_batch_records_its_model_time_and_the_next_warning_uses_it(tmp_path: P
     after = warning_for("isnet-general-use", 500, "cpu")
     assert f"{seconds:.1f} s per photo on this machine's CPU (measured in earlier batches)" in after
     assert warning_for("no-such-model", 500) == ""
+
+
+def test_the_cli_says_it_before_the_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearbg_desktop.cli import main as cli_main
+
+    add_model_file(stand_in(tmp_path / "isnet-general-use.onnx", 1024, 6), "isnet-general-use")
+    make_photo().save(tmp_path / "a.jpg")
+    assert cli_main([str(tmp_path / "a.jpg"), "-o", str(tmp_path / "out"), "--model", "isnet-general-use",
+                     "--device", "cpu"]) == 0
+    assert "note: isnet-general-use works at 1024×1024 px" in capsys.readouterr().err
+    make_photo(seed=1).save(tmp_path / "b.jpg")
+    assert cli_main([str(tmp_path / "b.jpg"), "-o", str(tmp_path / "out"), "--model", "isnet-general-use",
+                     "--device", "cpu"]) == 0
+    assert "s per photo on this machine's CPU (measured in earlier batches): about 1 s for 1 photo." in \
+        capsys.readouterr().err
