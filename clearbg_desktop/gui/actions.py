@@ -1,27 +1,24 @@
 """Every action of the main window, its menus and toolbars, and which actions a photo enables.
 
-Built once per window (labelme's ``_Actions``, napari's qactions); the window keeps the slots. Shortcuts
-go through :func:`unique_shortcuts`, so no key sequence is bound twice.
+Built once per window (labelme's ``_Actions``, napari's qactions); the window connects the slots, except the
+canvas's own (zoom, compare, view modes), which are connected here. Shortcuts go through :func:`unique_shortcuts`,
+so no key sequence is bound twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import QStyle
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QStyle
 
 from clearbg_desktop.core.editing.preview import VIEW_MODES
 from clearbg_desktop.gui.brush_tool import BrushOptionsBar
-from clearbg_desktop.gui.preferences_dialog import open_preferences
+from clearbg_desktop.gui.canvas import MaskCanvas
+from clearbg_desktop.gui.clipboard_copy import copy_cutout
+from clearbg_desktop.gui.window_context import WindowContext
 
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
-
-MAX_RECENT = 10
 VIEW_LABELS = {
     "cutout": "Cut-out on &checkerboard",
     "color": "Cut-out on c&olour",
@@ -45,83 +42,94 @@ def unique_shortcuts(standard: QKeySequence.StandardKey, *extra: str) -> list[QK
 
 
 class WindowActions:
-    """The window's QActions by role (``actions.undo``, ``actions.views["mask"]``), its menus and toolbars."""
+    """The window's QActions by role (``actions.undo``, ``actions.views["mask"]``), its menus and toolbars.
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        w, canvas = window, window.canvas
-        self.open = self._action("&Open…", w.open_dialog, QKeySequence.StandardKey.Open)
-        self.paste = self._action("&Paste image", w.paste_from_clipboard, QKeySequence.StandardKey.Paste)
-        self.copy = self._action("&Copy cut-out", self._copy_cutout, QKeySequence.StandardKey.Copy)
+    ``review_action`` (the batch runner's) and the docks' view toggles join the menus.
+    """
+
+    def __init__(self, context: WindowContext, window: QMainWindow, canvas: MaskCanvas, review_action: QAction,
+                 docks: Sequence[QDockWidget]) -> None:
+        self.context, self.window, self.canvas = context, window, canvas
+        self.open = self._action("&Open…", QKeySequence.StandardKey.Open)
+        self.paste = self._action("&Paste image", QKeySequence.StandardKey.Paste)
+        self.copy = self._action("&Copy cut-out", QKeySequence.StandardKey.Copy, slot=self._copy_cutout)
         self.copy.setToolTip("The cut-out on the clipboard with its transparency (PNG), for Photoshop, Figma, mail…")
-        self.save = self._action("&Save project", lambda: w.projects.save(), QKeySequence.StandardKey.Save)
+        self.save = self._action("&Save project", QKeySequence.StandardKey.Save)
         self.save.setToolTip("Save the photo's mask, settings and edit history as a .clearbg project (Ctrl+S)")
-        self.save_as = self._action("Save project &as…", w.projects.save_as,
+        self.save_as = self._action("Save project &as…",
                                     unique_shortcuts(QKeySequence.StandardKey.SaveAs, "Ctrl+Shift+S")[0])
-        self.close_doc = self._action("&Close photo", w.close_current, QKeySequence.StandardKey.Close)
-        self.export = self._action("&Export…", w.exporter.open_dialog, "Ctrl+E")
-        self.reexport = self._action("Export again with last settings", w.exporter.export_again, "Ctrl+Shift+E")
-        self.export_all = self._action("Export a&ll open photos…", lambda: w.batch.open_export_all(), "Ctrl+Alt+E")
+        self.close_doc = self._action("&Close photo", QKeySequence.StandardKey.Close)
+        self.export = self._action("&Export…", "Ctrl+E")
+        self.reexport = self._action("Export again with last settings", "Ctrl+Shift+E")
+        self.export_all = self._action("Export a&ll open photos…", "Ctrl+Alt+E")
         self.export_all.setToolTip("Every open photo with its own mask, edits and refinement, in one job")
-        self.batch = self._action("&Batch export…", lambda: w.batch.open_dialog([]), "Ctrl+Shift+B")
-        self.quit = self._action("&Quit", w.close, QKeySequence.StandardKey.Quit)
-        self.rerun = self._action("&Re-run model", w.rerun_model, "Ctrl+R")
-        self.reset = self._action("Re&set mask", w.reset_mask)
-        self.invert = self._action("&Invert mask", w.invert_mask, "Ctrl+I")
-        self.fit = self._action("&Fit to window", canvas.zoom_fit, "Ctrl+0")
-        self.actual = self._action("&Actual size (100%)", canvas.zoom_actual, "Ctrl+1")
-        self.zoom_in = self._action("Zoom &in", canvas.zoom_in, QKeySequence.StandardKey.ZoomIn)
-        self.zoom_out = self._action("Zoom &out", canvas.zoom_out, QKeySequence.StandardKey.ZoomOut)
-        self.compare = self._action("&Before/after (hold \\)", canvas.set_comparing, "Ctrl+B", checkable=True)
-        self.split = self._action("&Split before/after", canvas.set_split, "Ctrl+Shift+D", checkable=True)
+        self.batch = self._action("&Batch export…", "Ctrl+Shift+B")
+        self.review = review_action
+        self.quit = self._action("&Quit", QKeySequence.StandardKey.Quit, slot=window.close)
+        self.rerun = self._action("&Re-run model", "Ctrl+R")
+        self.reset = self._action("Re&set mask")
+        self.invert = self._action("&Invert mask", "Ctrl+I")
+        self.fit = self._action("&Fit to window", "Ctrl+0", slot=canvas.zoom_fit)
+        self.actual = self._action("&Actual size (100%)", "Ctrl+1", slot=canvas.zoom_actual)
+        self.zoom_in = self._action("Zoom &in", QKeySequence.StandardKey.ZoomIn, slot=canvas.zoom_in)
+        self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut, slot=canvas.zoom_out)
+        self.compare = self._action("&Before/after (hold \\)", "Ctrl+B", checkable=True, slot=canvas.set_comparing)
+        self.split = self._action("&Split before/after", "Ctrl+Shift+D", checkable=True, slot=canvas.set_split)
         self.split.setToolTip("The original left of a divider you drag, the cut-out right of it")
         canvas.split_changed.connect(self.split.setChecked)
-        self.background_color = self._action("Background &colour…", w.choose_background_color)
-        self.preferences = self._action("&Preferences…", lambda: open_preferences(w))
+        self.background_color = self._action("Background &colour…")
+        self.preferences = self._action("&Preferences…")
         self.preferences.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
-        self.about = self._action("&About ClearBG", w.show_about)
+        self.about = self._action("&About ClearBG")
         self.views: dict[str, QAction] = {}
-        group = QActionGroup(w)
+        group = QActionGroup(window)
         for index, mode in enumerate(VIEW_MODES, start=1):
-            action = self._action(VIEW_LABELS[mode], lambda _=False, m=mode: w.set_view_mode(m), f"{index}",
-                                  checkable=True)
+            action = self._action(VIEW_LABELS[mode], f"{index}", checkable=True,
+                                  slot=lambda _=False, m=mode: canvas.set_view_mode(m))
             group.addAction(action)
             self.views[mode] = action
         self.views[canvas.view_mode].setChecked(True)
-        self.undo = w.undo_group.createUndoAction(w, "&Undo")
+        undo_group = context.undo.group
+        self.undo = undo_group.createUndoAction(window, "&Undo")
         self.undo.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Undo, "Ctrl+Z"))
-        self.redo = w.undo_group.createRedoAction(w, "&Redo")
+        self.redo = undo_group.createRedoAction(window, "&Redo")
         self.redo.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
-        w.addAction(self.undo)
-        w.addAction(self.redo)
-        self.brush_bar = BrushOptionsBar(canvas.brush, w)
-        self._build_menus()
+        window.addAction(self.undo)
+        window.addAction(self.redo)
+        self.brush_bar = BrushOptionsBar(canvas.brush, window)
+        self._build_menus(docks)
         self._build_toolbars()
 
+    def set_view_mode(self, mode: str) -> None:
+        """Show the photo this way (its action checked, as if chosen from the View menu)."""
+        self.views[mode].setChecked(True)
+        self.canvas.set_view_mode(mode)
+
     def _copy_cutout(self) -> None:
-        from clearbg_desktop.gui.clipboard_copy import copy_cutout
+        self.context.status.showMessage(copy_cutout(self.context.workspace.current), 5000)
 
-        self.window.statusBar().showMessage(copy_cutout(self.window.workspace.current), 5000)
-
-    def _action(self, text: str, slot: Callable[..., object], shortcut: Shortcut = None,
-                checkable: bool = False) -> QAction:
+    def _action(self, text: str, shortcut: Shortcut = None, checkable: bool = False,
+                slot: Callable[..., object] | None = None) -> QAction:
+        """An action of the window (its shortcut works wherever the focus is); ``slot``: connected here."""
         action = QAction(text, self.window)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setCheckable(checkable)
-        action.triggered.connect(slot)
+        if slot is not None:
+            action.triggered.connect(slot)
         self.window.addAction(action)
         return action
 
-    def _build_menus(self) -> None:
+    def _build_menus(self, docks: Sequence[QDockWidget]) -> None:
         w = self.window
         bar = w.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.context.recent.show_in(self.recent_menu)
         file_menu.addAction(self.paste)
         for group in ((self.save, self.save_as), (self.export, self.reexport, self.export_all, self.batch,
-                                                              w.batch.review_action),
+                                                              self.review),
                       (self.close_doc, self.quit)):
             file_menu.addSeparator()
             file_menu.addActions(list(group))
@@ -136,7 +144,7 @@ class WindowActions:
         view_menu.addSeparator()
         view_menu.addActions([self.compare, self.split, self.fit, self.actual, self.zoom_in, self.zoom_out])
         view_menu.addSeparator()
-        view_menu.addActions([dock.toggleViewAction() for dock in (w.photos_dock, w.refine_dock, w.history_dock)])
+        view_menu.addActions([dock.toggleViewAction() for dock in docks])
         self.image_menu = bar.addMenu("&Image")
         self.image_menu.addActions([self.rerun, self.reset, self.invert])
         brush = self.brush_bar
@@ -172,39 +180,11 @@ class WindowActions:
         w.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.brush_bar)
 
-    def recent_files(self) -> list[str]:
-        value = self.window.qsettings.value("recentFiles", [])
-        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        return [str(v) for v in items]
-
-    def remember_recent(self, path: Path) -> None:
-        files = [str(path.resolve())] + [f for f in self.recent_files() if f != str(path.resolve())]
-        self.window.qsettings.setValue("recentFiles", files[:MAX_RECENT])
-        self.rebuild_recent_menu()
-
-    def last_folder(self) -> str:
-        files = self.recent_files()
-        return str(Path(files[0]).parent) if files else str(Path.home())
-
-    def rebuild_recent_menu(self) -> None:
-        files = self.recent_files()
-        self.recent_menu.clear()
-        names = [Path(name).name for name in files]
-        for name in files:
-            label = Path(name).name
-            if names.count(label) > 1:  # two "101.jpg" from two shoots: say which folder
-                label = f"{label} — {Path(name).parent}"
-            action = self.recent_menu.addAction(label)
-            action.setToolTip(name)
-            action.triggered.connect(lambda _=False, n=name: self.window.open_paths([Path(n)]))
-        self.recent_menu.setEnabled(bool(files))
-
-    def update_enabled(self, has_photo: bool, has_mask: bool) -> None:
+    def update_enabled(self, has_photo: bool, has_mask: bool, can_save: bool) -> None:
         for action in (self.rerun, self.fit, self.actual, self.zoom_in, self.zoom_out, self.close_doc):
             action.setEnabled(has_photo)
         for action in (self.reset, self.invert, self.export, self.reexport):
             action.setEnabled(has_mask)
-        self.export_all.setEnabled(any(d.ready for d in self.window.workspace.documents))
-        can_save = self.window.projects.can_save(self.window.workspace.current)
+        self.export_all.setEnabled(any(d.ready for d in self.context.workspace.documents))
         self.save.setEnabled(can_save)
         self.save_as.setEnabled(can_save)

@@ -6,9 +6,9 @@ thread's life so a batch always ends in ``finished`` (with its report) or an err
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
@@ -29,11 +29,10 @@ from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
 from clearbg_desktop.gui.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
 from clearbg_desktop.gui.export_dialog import default_folder
-from clearbg_desktop.gui.workers import BatchWorker, SegmentRequest
-
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
-
+from clearbg_desktop.gui.export_runner import ExportRunner
+from clearbg_desktop.gui.filmstrip import Filmstrip
+from clearbg_desktop.gui.window_context import WindowContext
+from clearbg_desktop.gui.workers import BatchWorker
 
 MAX_REVIEWED = 25  # photos opened at once for review: 25 × 24 MP is already ~3 GiB of photos and masks
 
@@ -43,13 +42,21 @@ class BatchRunner(QObject):
 
     Signals:
         finished(object): the batch ended (its BatchReport, also when cancelled or partly failed).
+        quit_ready(): the quit question's Export… wrote every photo: the window may close now.
+        review_opened(object): a doubtful photo not open yet became a Document: the window adds it and decodes its
+            photo (no model run: the batch's mask is shown, ``review_mask``).
+        show_requested(object): this Document must be on screen (the first photo under review).
     """
 
     finished = Signal(object)
+    quit_ready = Signal()
+    review_opened = Signal(object)
+    show_requested = Signal(object)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, context: WindowContext, exporter: ExportRunner, filmstrip: Filmstrip) -> None:
+        super().__init__(context.parent)
+        self.context = context
+        self.filmstrip = filmstrip
         self.qthread: QThread | None = None
         self.worker: BatchWorker | EditedExportWorker | None = None
         self.dialog: BatchDialog | None = None
@@ -64,14 +71,19 @@ class BatchRunner(QObject):
         self.quit_after = False  # the quit prompt's Export…: quit once everything is written
         self._marks: dict[BatchItem, tuple[int, int]] = {}  # edited item -> (doc id, undo index exported)
         self.review_outputs: dict[int, Path] = {}  # doc id -> batch output, until its photo is decoded
-        window.exporter.exported.connect(self._on_exported)
-        self.review_action = QAction("Re&view doubtful photos of the last batch", window)
+        self._summary_held: Callable[[], bool] = lambda: False
+        exporter.exported.connect(self._on_exported)
+        self.review_action = QAction("Re&view doubtful photos of the last batch", context.parent)
         self.review_action.setEnabled(False)
         self.review_action.triggered.connect(lambda: self.review())
 
     @property
     def running(self) -> bool:
         return self.qthread is not None
+
+    def hold_summary_while(self, question_open: Callable[[], bool]) -> None:
+        """While ``question_open()`` (the quit question), a batch that ends opens no summary over it."""
+        self._summary_held = question_open
 
     def describe(self) -> str:
         """For the quit question: where it writes and how far it got."""
@@ -81,15 +93,15 @@ class BatchRunner(QObject):
 
     def open_dialog(self, folders: list[Path]) -> None:
         if self.running:
-            self.window.statusBar().showMessage("A batch export is already running", 5000)
+            self.context.status.showMessage("A batch export is already running", 5000)
             return
-        dialog = BatchDialog(self.window.settings, folders, self.window)
+        dialog = BatchDialog(self.context.settings, folders, self.context.parent)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
         dialog.open()
         self.dialog = dialog
 
     def _on_dialog_accepted(self, dialog: BatchDialog) -> None:
-        settings = self.window.settings
+        settings = self.context.settings
         options = dialog.options()
         settings.batch_export = options
         settings.batch_inputs = [str(path) for path in dialog.input_paths()]
@@ -104,17 +116,17 @@ class BatchRunner(QObject):
               recursive: bool = True) -> None:
         plan = plan_batch(inputs, output, options, recursive=recursive, model=model)
         if not plan.items:
-            self.window.show_error("Nothing to export", "No photos were found in the chosen folders.")
+            self.context.messages.show_error("Nothing to export", "No photos were found in the chosen folders.")
             return
         plan.edited = self._edited_in_window(plan, options)
         if plan.edited:
             names = ", ".join(item.source.name for item in plan.edited)
-            self.window.statusBar().showMessage(f"Open in the window, exported with their edits: {names}", 10000)
-        self._run(plan, BatchWorker(plan, options, model, self.window.settings.device, existing), output, options)
+            self.context.status.showMessage(f"Open in the window, exported with their edits: {names}", 10000)
+        self._run(plan, BatchWorker(plan, options, model, self.context.settings.device, existing), output, options)
 
     def _edited_in_window(self, plan: BatchPlan, options: ExportOptions) -> dict:
         """Photos of the batch that are open with edits: their edited mask, not the model's, is written."""
-        open_photos = {d.path.resolve(): d for d in self.window.workspace.documents
+        open_photos = {d.path.resolve(): d for d in self.context.workspace.documents
                        if d.path is not None and d.exportable and d.mask_edited}
         edited = {}
         for item in plan.items:
@@ -125,27 +137,27 @@ class BatchRunner(QObject):
         return edited
 
     def _mark(self, item: BatchItem, document: Document) -> None:
-        stack = self.window.undo_stacks.get(document.doc_id)
-        if stack is not None:
-            self._marks[item] = (document.doc_id, stack.index())
+        position = self.context.undo.position(document)
+        if position is not None:
+            self._marks[item] = (document.doc_id, position)
 
     def open_export_all(self, documents: list[Document] | None = None, quit_after: bool = False) -> None:
         """File ▸ Export all open photos (or the quit prompt's Export… with the photos it named)."""
         if self.running:
-            self.window.statusBar().showMessage("A batch export is already running", 5000)
+            self.context.status.showMessage("A batch export is already running", 5000)
             return
-        documents = [d for d in (documents or self.window.workspace.documents) if d.exportable]  # evicted too
+        documents = [d for d in (documents or self.context.workspace.documents) if d.exportable]  # evicted too
         if not documents:
             return
-        settings = self.window.settings
+        settings = self.context.settings
         dialog = ExportAllDialog(settings, documents, default_folder(documents[0], settings.last_export_folder),
-                                 self.window)
+                                 self.context.parent)
         dialog.accepted.connect(lambda: self._on_export_all_accepted(dialog, documents, quit_after))
         dialog.open()
         self.export_all_dialog = dialog
 
     def _on_export_all_accepted(self, dialog: ExportAllDialog, documents: list[Document], quit_after: bool) -> None:
-        settings = self.window.settings
+        settings = self.context.settings
         options = dialog.options()
         settings.last_export_folder = str(dialog.output_folder())
         settings.save()
@@ -157,7 +169,7 @@ class BatchRunner(QObject):
         documents = [d for d in documents if d.exportable]  # evicted photos too: decoded again when written
         if not documents or self.running:
             return
-        plan = plan_documents(documents, output, options, resolve_model(self.window.settings.model).name)
+        plan = plan_documents(documents, output, options, resolve_model(self.context.settings.model).name)
         for item, document in zip(plan.items, documents, strict=True):
             self._mark(item, document)
         self.quit_after = quit_after
@@ -169,7 +181,7 @@ class BatchRunner(QObject):
         self.qthread.setObjectName("clearbg-batch")
         worker.moveToThread(self.qthread)
         self.worker = worker
-        progress = BatchProgressDialog(len(plan.items), self.window)
+        progress = BatchProgressDialog(len(plan.items), self.context.parent)
         self.progress = progress
         self.names = [item.source.name for item in plan.items]
         self.output = output
@@ -183,7 +195,7 @@ class BatchRunner(QObject):
         self.qthread.started.connect(worker.run)
         self.qthread.start()
         progress.show()
-        self.window.statusBar().showMessage(f"Exporting {len(plan.items)} photos to {output}…")
+        self.context.status.showMessage(f"Exporting {len(plan.items)} photos to {output}…")
 
     def cancel(self) -> None:
         """Stops after the photo in hand (no partial outputs); the summary follows."""
@@ -219,7 +231,7 @@ class BatchRunner(QObject):
         if self.progress is not None:
             self.progress.close()
         self._mark_exported(report)
-        self.window.statusBar().showMessage(report.summary(), 10000)
+        self.context.status.showMessage(report.summary(), 10000)
         self.last_report = report
         doubtful = report.doubtful(DEFAULT_REVIEW_THRESHOLD)
         self.review_action.setEnabled(bool(doubtful))
@@ -227,12 +239,11 @@ class BatchRunner(QObject):
         self.quit_after = False
         self.finished.emit(report)
         if quit_now:
-            self.window.close()
+            self.quit_ready.emit()
             return
-        if self.window.quit_guard.asking():
-            self.window.quit_guard.refresh()  # the prompt says the batch ended; no dialog covers it
-            return
-        self.summary = BatchSummaryDialog(report, self.output, self.window, DEFAULT_REVIEW_THRESHOLD)
+        if self._summary_held():
+            return  # the quit question says the batch ended; no dialog covers it
+        self.summary = BatchSummaryDialog(report, self.output, self.context.parent, DEFAULT_REVIEW_THRESHOLD)
         self.summary.review_requested.connect(self.review)
         self.summary.open()
 
@@ -240,10 +251,7 @@ class BatchRunner(QObject):
         """A photo written with the mask it still holds has nothing left to lose."""
         marks, self._marks = self._marks, {}
         for result in report.done:
-            doc_id, index = marks.get(result.item, (-1, -1))
-            stack = self.window.undo_stacks.get(doc_id)
-            if stack is not None and stack.index() == index:
-                stack.setClean()
+            self.context.undo.mark_clean_at(*marks.get(result.item, (-1, -1)))
 
     def review(self, threshold: float = DEFAULT_REVIEW_THRESHOLD) -> list:
         """Open the last batch's doubtful photos, the most doubtful first, each with its doubt as a badge.
@@ -257,25 +265,23 @@ class BatchRunner(QObject):
         doubtful = self.last_report.doubtful(threshold)
         shown = doubtful[:MAX_REVIEWED]
         if len(doubtful) > len(shown):
-            self.window.statusBar().showMessage(f"Showing the {len(shown)} most doubtful of {len(doubtful)} photos; "
+            self.context.status.showMessage(f"Showing the {len(shown)} most doubtful of {len(doubtful)} photos; "
                                                 "the rest are in the batch report", 10000)
         documents = []
         for result in shown:
             if result.doubt is None or result.output is None:
                 continue
-            document = self.window.open_document_of(result.item.source)
+            document = self.context.open_document_of(result.item.source)
             if document is None:
                 document = Document(title=result.item.source.name, path=result.item.source)
                 self.review_outputs[document.doc_id] = result.output
-                self.window.add_document(document)
-                self.window.submit(SegmentRequest(self.window.workspace.new_request(document.doc_id),
-                                                  document.doc_id, path=result.item.source, segment=False))
+                self.review_opened.emit(document)
             document.review = BatchReview(result.output, result.doubt.score, tuple(result.doubt.reasons()),
                                           self.options)
-            self.window.filmstrip.set_badge(document.doc_id, result.doubt.score, result.doubt.reasons())
+            self.filmstrip.set_badge(document.doc_id, result.doubt.score, result.doubt.reasons())
             documents.append(document)
         if documents:
-            self.window.show_document(documents[0])
+            self.show_requested.emit(documents[0])
         return documents
 
     def review_mask(self, document: Document) -> tuple[np.ndarray | None, str]:
@@ -294,12 +300,12 @@ class BatchRunner(QObject):
         """A reviewed photo replaced its batch output: its badge shows the new mask's doubt."""
         from clearbg_desktop.core.inference.doubt import doubt_of
 
-        for document in self.window.workspace.documents:
+        for document in self.context.workspace.documents:
             review = document.review
             if review is not None and review.output == Path(path) and document.alpha is not None:
                 doubt = doubt_of(document.alpha)
                 document.review = replace(review, doubt=doubt.score, reasons=tuple(doubt.reasons()))
-                self.window.filmstrip.set_badge(document.doc_id, doubt.score, doubt.reasons())
+                self.filmstrip.set_badge(document.doc_id, doubt.score, doubt.reasons())
 
     def _on_failed(self, message: str) -> None:
         if self.closing:
@@ -309,4 +315,4 @@ class BatchRunner(QObject):
         self.stop()
         if self.progress is not None:
             self.progress.close()
-        self.window.show_error("Batch export failed", message)
+        self.context.messages.show_error("Batch export failed", message)

@@ -7,20 +7,18 @@ knows which edits were never exported.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
-from PySide6.QtWidgets import QAbstractButton, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.export import ExportOptions, next_free_path, output_name
 from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
+from clearbg_desktop.gui.question_box import Answer
+from clearbg_desktop.gui.window_context import WindowContext
 from clearbg_desktop.gui.workers import ExportJob
-
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
 
 
 class ExportRunner(QObject):
@@ -34,15 +32,15 @@ class ExportRunner(QObject):
     exported = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, context: WindowContext) -> None:
+        super().__init__(context.parent)
+        self.context = context
         self.jobs: set[ExportJob] = set()
         self.dialog: ExportDialog | None = None
         self._origin: dict[ExportJob, tuple[int, int]] = {}  # job -> (doc id, undo index exported)
 
     def open_dialog(self) -> None:
-        document = self.window.workspace.current
+        document = self.context.workspace.current
         if document is None or not document.ready:
             return
         if document.review is not None:
@@ -51,10 +49,10 @@ class ExportRunner(QObject):
         self._open_dialog(document)
 
     def _open_dialog(self, document: Document) -> None:
-        settings = self.window.settings
+        settings = self.context.settings
         dialog = ExportDialog(document, document.export_options or settings.export,
                               default_folder(document, settings.last_export_folder),
-                              resolve_model(settings.model).name, self.window, settings=settings)
+                              resolve_model(settings.model).name, self.context.parent, settings=settings)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(dialog))
         dialog.open()
         self.dialog = dialog
@@ -63,28 +61,18 @@ class ExportRunner(QObject):
         """A photo opened from a batch review: its fix replaces the batch's output, once the user agrees."""
         review = document.review
         assert review is not None and document.alpha is not None
-        box = QMessageBox(QMessageBox.Icon.Question, "Replace the batch output?",
-                          f"Replace {review.output.name} in {review.output.parent} with this edited mask, "
-                          "using the batch's export settings?", QMessageBox.StandardButton.Cancel, self.window)
-        box.setObjectName("ReplaceReviewedQuestion")
-        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
-        elsewhere = box.addButton("Export elsewhere…", QMessageBox.ButtonRole.ActionRole)
         alpha = document.alpha.copy()
-
-        def chosen(button: QAbstractButton) -> None:
-            if button is replace:
-                self._start(document, review.output, review.options, overwrite=True, alpha=alpha)
-            elif button is elsewhere:
-                self._open_dialog(document)
-            else:
-                self.window.statusBar().showMessage("Export cancelled", 3000)
-
-        box.buttonClicked.connect(chosen)
-        box.open()
-        self.window.message_box = box
+        self.context.messages.ask(
+            "ReplaceReviewedQuestion", "Replace the batch output?",
+            f"Replace {review.output.name} in {review.output.parent} with this edited mask, using the batch's export "
+            "settings?",
+            [Answer("Replace", QMessageBox.ButtonRole.DestructiveRole,
+                    lambda: self._start(document, review.output, review.options, overwrite=True, alpha=alpha)),
+             Answer("Export elsewhere…", QMessageBox.ButtonRole.ActionRole, lambda: self._open_dialog(document))],
+            cancelled=self._cancelled)
 
     def _on_dialog_accepted(self, dialog: ExportDialog) -> None:
-        settings = self.window.settings
+        settings = self.context.settings
         options, target = dialog.options(), dialog.target()
         settings.export = options
         dialog.document.export_options = options
@@ -94,10 +82,10 @@ class ExportRunner(QObject):
 
     def export_again(self) -> None:
         """Ctrl+Shift+E: same options and folder as the last export, no dialog."""
-        document = self.window.workspace.current
+        document = self.context.workspace.current
         if document is None or not document.ready:
             return
-        settings = self.window.settings
+        settings = self.context.settings
         options = document.export_options or settings.export  # a reopened project's own settings first
         source = document.path or Path(document.title.replace(" ", "-"))
         folder = default_folder(document, settings.last_export_folder)
@@ -105,31 +93,23 @@ class ExportRunner(QObject):
 
     def export_to(self, target: Path, options: ExportOptions) -> None:
         """Write the shown photo; asks before replacing an existing file."""
-        document = self.window.workspace.current
+        document = self.context.workspace.current
         if document is None or document.loaded is None or document.alpha is None:
             return
         if not target.exists():
             self._start(document, target, options, overwrite=False)
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "File exists",
-                          f"{target.name} already exists in {target.parent}.", QMessageBox.StandardButton.Cancel,
-                          self.window)
-        box.setObjectName("OverwriteQuestion")
-        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep both", QMessageBox.ButtonRole.AcceptRole)
         alpha = document.alpha.copy()
+        self.context.messages.ask(
+            "OverwriteQuestion", "File exists", f"{target.name} already exists in {target.parent}.",
+            [Answer("Replace", QMessageBox.ButtonRole.DestructiveRole,
+                    lambda: self._start(document, target, options, overwrite=True, alpha=alpha)),
+             Answer("Keep both", QMessageBox.ButtonRole.AcceptRole,
+                    lambda: self._start(document, next_free_path(target), options, overwrite=False, alpha=alpha))],
+            cancelled=self._cancelled)
 
-        def chosen(button: QAbstractButton) -> None:
-            if button is replace:
-                self._start(document, target, options, overwrite=True, alpha=alpha)
-            elif button is keep:
-                self._start(document, next_free_path(target), options, overwrite=False, alpha=alpha)
-            else:
-                self.window.statusBar().showMessage("Export cancelled", 3000)
-
-        box.buttonClicked.connect(chosen)
-        box.open()
-        self.window.message_box = box
+    def _cancelled(self) -> None:
+        self.context.status.showMessage("Export cancelled", 3000)
 
     def _start(self, document: Document, target: Path, options: ExportOptions, overwrite: bool,
                alpha: np.ndarray | None = None) -> None:
@@ -138,27 +118,24 @@ class ExportRunner(QObject):
                         overwrite, document.model_probability() if alpha is None else None)
         job.setAutoDelete(False)
         self.jobs.add(job)
-        stack = self.window.undo_stacks.get(document.doc_id)
-        if stack is not None:
-            self._origin[job] = (document.doc_id, stack.index())
+        position = self.context.undo.position(document)
+        if position is not None:
+            self._origin[job] = (document.doc_id, position)
         # Bound methods (not lambdas): queued into the GUI thread, where the receiver lives.
         job.signals.finished.connect(self._on_finished)
         job.signals.failed.connect(self._on_failed)
-        self.window.statusBar().showMessage(f"Exporting {target.name}…")
+        self.context.status.showMessage(f"Exporting {target.name}…")
         QThreadPool.globalInstance().start(job)
 
     def _on_finished(self, job: ExportJob, path: str) -> None:
         self.jobs.discard(job)
-        doc_id, index = self._origin.pop(job, (-1, -1))
-        stack = self.window.undo_stacks.get(doc_id)
-        if stack is not None and stack.index() == index:
-            stack.setClean()  # what was exported is what the photo holds now
-        self.window.statusBar().showMessage(f"Exported {path}", 8000)
+        self.context.undo.mark_clean_at(*self._origin.pop(job, (-1, -1)))  # exported is what the photo holds now
+        self.context.status.showMessage(f"Exported {path}", 8000)
         self.exported.emit(path)
 
     def _on_failed(self, job: ExportJob, message: str) -> None:
         self.jobs.discard(job)
         self._origin.pop(job, None)
-        self.window.statusBar().showMessage("Export failed", 5000)  # not "Exporting …" under the error
-        self.window.show_error("Export failed", message)
+        self.context.status.showMessage("Export failed", 5000)  # not "Exporting …" under the error
+        self.context.messages.show_error("Export failed", message)
         self.failed.emit(message)

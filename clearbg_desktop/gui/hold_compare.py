@@ -6,16 +6,11 @@ key for the window, and leaves it to text fields, where a backslash is typed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
 
-from clearbg_desktop.gui.canvas import COMPARE_KEY
-
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.canvas import COMPARE_KEY, MaskCanvas
 
 TEXT_FIELDS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 
@@ -23,9 +18,9 @@ TEXT_FIELDS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 class HoldToCompare(QObject):
     """Shows the photo before the cut-out while backslash is held, whichever part of the window has focus."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QWidget, canvas: MaskCanvas) -> None:
         super().__init__(window)
-        self.window = window
+        self.top, self.canvas = window, canvas
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -34,10 +29,10 @@ class HoldToCompare(QObject):
         if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
         assert isinstance(event, QKeyEvent)
-        if event.key() != COMPARE_KEY or not isinstance(watched, QWidget) or watched.window() is not self.window:
+        if event.key() != COMPARE_KEY or not isinstance(watched, QWidget) or watched.window() is not self.top:
             return False
         if isinstance(watched, TEXT_FIELDS):
             return False  # typed, e.g. in a folder path
         if not event.isAutoRepeat():
-            self.window.canvas.set_comparing(event.type() == QEvent.Type.KeyPress)
+            self.canvas.set_comparing(event.type() == QEvent.Type.KeyPress)
         return True

@@ -8,17 +8,16 @@ the next photo is chosen when the model is free, from where the user is now.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_queue import MaskQueue
+from clearbg_desktop.core.editing.memory_budget import Residency
+from clearbg_desktop.gui.batch_runner import BatchRunner
+from clearbg_desktop.gui.filmstrip import Filmstrip
+from clearbg_desktop.gui.window_context import WindowContext
 from clearbg_desktop.gui.workers import SegmentRequest
-
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
 
 
 class MaskProgress(QWidget):
@@ -42,16 +41,24 @@ class MaskProgress(QWidget):
 
 
 class MaskScheduler(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    """The queue of photos waiting for their mask, and what is in the model's hands now.
+
+    Signals:
+        requested(object): send this SegmentRequest to the model (the window submits it and calls ``sent``).
+    """
+
+    requested = Signal(object)
+
+    def __init__(self, context: WindowContext, filmstrip: Filmstrip, residency: Residency, batch: BatchRunner) -> None:
+        super().__init__(context.parent)
+        self.context, self.filmstrip, self.residency, self.batch = context, filmstrip, residency, batch
         self.queue = MaskQueue()
         self._in_flight: dict[int, tuple[int, bool]] = {}  # request id -> (doc id, a mask was asked for)
         self._queued: set[int] = set()  # request ids sent from the queue (they count in "masks 120 of 500")
-        self.progress = MaskProgress(window)
+        self.progress = MaskProgress(context.parent)
         self.progress.pause_button.clicked.connect(self.toggle_pause)
         self.progress.cancel_button.clicked.connect(self.cancel)
-        window.status.addPermanentWidget(self.progress)
+        context.status.addPermanentWidget(self.progress)
 
     @property
     def busy(self) -> set[int]:
@@ -83,23 +90,23 @@ class MaskScheduler(QObject):
 
     def dispatch(self) -> None:
         """Send the next photo to the model when it is free."""
-        window = self.window
+        workspace = self.context.workspace
         while not self._in_flight:
-            current = window.workspace.current
-            doc_id = self.queue.take_next(window.filmstrip.order(), None if current is None else current.doc_id)
+            current = workspace.current
+            doc_id = self.queue.take_next(self.filmstrip.order(), None if current is None else current.doc_id)
             if doc_id is None:
                 break
-            document = window.workspace.by_id(doc_id)
+            document = workspace.by_id(doc_id)
             if document is None:
                 continue
-            request_id = window.workspace.new_request(doc_id)
+            request_id = workspace.new_request(doc_id)
             self._queued.add(request_id)
             if document.loaded is not None:
-                window.submit(SegmentRequest(request_id, doc_id, loaded=document.loaded))
+                self.requested.emit(SegmentRequest(request_id, doc_id, loaded=document.loaded))
             else:  # a photo not on screen needs no full pixels for its mask: decoded reduced (unless small)
-                shown = document is current or not document.can_evict or doc_id in window.batch.review_outputs
-                reduce_from = None if shown else window.photo_memory.residency.small_bytes
-                window.submit(SegmentRequest(request_id, doc_id, path=document.path, reduce_from=reduce_from))
+                shown = document is current or not document.can_evict or doc_id in self.batch.review_outputs
+                reduce_from = None if shown else self.residency.small_bytes
+                self.requested.emit(SegmentRequest(request_id, doc_id, path=document.path, reduce_from=reduce_from))
         self._show_progress()
 
     def toggle_pause(self) -> None:
@@ -110,7 +117,7 @@ class MaskScheduler(QObject):
     def cancel(self) -> None:
         dropped = self.queue.cancel()
         self.progress.pause_button.setText("Pause")
-        self.window.statusBar().showMessage(f"Masks cancelled for {dropped} photo(s) (Re-run model makes one)", 5000)
+        self.context.status.showMessage(f"Masks cancelled for {dropped} photo(s) (Re-run model makes one)", 5000)
         self._show_progress()
 
     def _show_progress(self) -> None:

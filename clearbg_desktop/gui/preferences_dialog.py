@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
@@ -47,9 +46,6 @@ from clearbg_desktop.core.inference.official_weights import OFFICIAL_MODELS
 from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import user_models_dir
 from clearbg_desktop.core.settings import NUMBER_RANGES, AppSettings
-
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}
@@ -385,13 +381,3 @@ def model_kind(row: InstalledModel) -> str:
         return f"U²-Net ({entry.variant})"
     return f"{entry.card.get('architecture') or entry.family}, {entry.input_size} px"
 
-
-def open_preferences(window: MainWindow) -> PreferencesDialog:
-    """Edit ▸ Preferences: OK applies the device and model to the window's worker."""
-    dialog = PreferencesDialog(window.settings, window)
-    dialog.accepted.connect(lambda: window.projects.set_autosave_minutes(dialog.autosave_box.value()))
-    dialog.accepted.connect(lambda: window.photo_memory.set_budget_mib(dialog.memory_box.value()))
-    dialog.accepted.connect(lambda: window.apply_preferences(dialog.device(), dialog.model()))
-    dialog.full_model_installed.connect(lambda: window.apply_preferences(window.settings.device, window.settings.model))
-    dialog.open()
-    return dialog

@@ -3,22 +3,40 @@ or a running batch, are named and the user chooses (Save, Export…, Discard, Ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QMessageBox
-
+from clearbg_desktop.core.batch import BatchReport
 from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.gui.batch_runner import BatchRunner
+from clearbg_desktop.gui.export_runner import ExportRunner
+from clearbg_desktop.gui.project_files import ProjectFiles
+from clearbg_desktop.gui.question_box import Answer
+from clearbg_desktop.gui.window_context import WindowContext
 
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
 
+class QuitGuard(QObject):
+    """The quit and close-photo questions, with what they offer: saving projects, exporting, discarding.
 
-class QuitGuard:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    Signals:
+        quit_chosen(): nothing is lost now, or the user said so: the window closes (and asks again if needed).
+        close_chosen(object): this Document may be closed now.
+        show_requested(object): this Document must be on screen (its Export… dialog follows).
+    """
+
+    quit_chosen = Signal()
+    close_chosen = Signal(object)
+    show_requested = Signal(object)
+
+    def __init__(self, context: WindowContext, projects: ProjectFiles, batch: BatchRunner,
+                 exporter: ExportRunner) -> None:
+        super().__init__(context.parent)
+        self.context = context
+        self.projects, self.batch, self.exporter = projects, batch, exporter
         self.confirmed = False  # the user chose to quit anyway (tests set it too)
         self.box: QMessageBox | None = None  # the quit question, while it is open
+        batch.hold_summary_while(self.asking)  # a batch that ends meanwhile is told in the question, not over it
+        batch.finished.connect(self._on_batch_finished)
 
     def asking(self) -> bool:
         return self.box is not None and self.box.isVisible()
@@ -28,10 +46,13 @@ class QuitGuard:
         if self.box is not None:
             self.box.setText(self.question() or "Nothing would be lost now: the batch export has ended.")
 
+    def _on_batch_finished(self, _report: BatchReport) -> None:
+        if self.asking():
+            self.refresh()
+
     def unexported_documents(self) -> list[Document]:
         """Photos with edits (strokes, refinements, re-runs) made since they were last saved or exported."""
-        stacks = self.window.undo_stacks
-        return [d for d in self.window.workspace.documents if d.doc_id in stacks and not stacks[d.doc_id].isClean()]
+        return self.context.undo.unsaved(self.context.workspace.documents)
 
     def question(self) -> str:
         """What quitting now would lose, in words; empty when nothing."""
@@ -40,8 +61,8 @@ class QuitGuard:
         if unexported:
             names = ", ".join(d.title for d in unexported[:5]) + (" …" if len(unexported) > 5 else "")
             parts.append(f"{len(unexported)} photo(s) have edits that were neither saved nor exported: {names}.")
-        if self.window.batch.running:
-            parts.append(self.window.batch.describe())
+        if self.batch.running:
+            parts.append(self.batch.describe())
         return " ".join(parts)
 
     def may_close(self) -> bool:
@@ -52,63 +73,48 @@ class QuitGuard:
         return not question
 
     def _ask(self, question: str) -> None:
-        window = self.window
-        box = QMessageBox(QMessageBox.Icon.Warning, "Quit ClearBG?", question, QMessageBox.StandardButton.Cancel,
-                          window)
-        box.setObjectName("QuitQuestion")
         unexported = self.unexported_documents()
-        saveable = [d for d in unexported if window.projects.can_save(d)]
-        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole) if saveable else None
-        export = box.addButton("Export…", QMessageBox.ButtonRole.ActionRole) if unexported else None
-        discard = box.addButton("Discard and quit" if unexported else "Quit anyway",
-                                QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        answers = []
+        if any(self.projects.can_save(d) for d in unexported):
+            answers.append(Answer("Save", QMessageBox.ButtonRole.AcceptRole, self._save_and_quit))
+        if unexported:
+            answers.append(Answer("Export…", QMessageBox.ButtonRole.ActionRole, lambda: self.batch.open_export_all(
+                self.unexported_documents(), quit_after=True)))
+        answers.append(Answer("Discard and quit" if unexported else "Quit anyway",
+                              QMessageBox.ButtonRole.DestructiveRole, self._quit_anyway))
+        self.box = self.context.messages.ask("QuitQuestion", "Quit ClearBG?", question, answers,
+                                             icon=QMessageBox.Icon.Warning, cancel_is_default=True)
 
-        def chosen(button: QAbstractButton) -> None:
-            if button is discard:
-                self.confirmed = True
-                window.close()
-            elif save is not None and button is save:
-                if window.projects.save_all_unsaved() and not self.unexported_documents():
-                    window.close()
-            elif export is not None and button is export:
-                window.batch.open_export_all(self.unexported_documents(), quit_after=True)
+    def _quit_anyway(self) -> None:
+        self.confirmed = True
+        self.quit_chosen.emit()
 
-        box.buttonClicked.connect(chosen)
-        box.open()
-        window.message_box = self.box = box
+    def _save_and_quit(self) -> None:
+        if self.projects.save_all_unsaved() and not self.unexported_documents():
+            self.quit_chosen.emit()
 
     def close_document(self, document: Document) -> bool:
         """Ctrl+W: True when the photo may go now; with unsaved edits, asks as quitting does (and closes later)."""
-        window = self.window
-        stack = window.undo_stacks.get(document.doc_id)
-        if stack is None or stack.isClean():
+        if self.context.undo.is_clean(document):
             return True
-        box = QMessageBox(QMessageBox.Icon.Warning, "Close photo?",
-                          f"{document.title} has edits that were neither saved nor exported.",
-                          QMessageBox.StandardButton.Cancel, window)
-        box.setObjectName("CloseQuestion")
-        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole) if window.projects.can_save(document) else None
-        export = box.addButton("Export…", QMessageBox.ButtonRole.ActionRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
         def close_if_clean(*_: object) -> None:
-            if document in window.workspace.documents and stack.isClean():
-                window.remove_document(document)
+            if document in self.context.workspace.documents and self.context.undo.is_clean(document):
+                self.close_chosen.emit(document)
 
-        def chosen(button: QAbstractButton) -> None:
-            if button is discard:
-                window.remove_document(document)
-            elif save is not None and button is save:
-                if window.projects.save(document) is not None:
-                    close_if_clean()
-            elif button is export:
-                window.show_document(document)
-                window.exporter.exported.connect(close_if_clean, Qt.ConnectionType.SingleShotConnection)
-                window.exporter.open_dialog()
+        def save() -> None:
+            if self.projects.save(document) is not None:
+                close_if_clean()
 
-        box.buttonClicked.connect(chosen)
-        box.open()
-        window.message_box = box
+        def export() -> None:
+            self.show_requested.emit(document)
+            self.exporter.exported.connect(close_if_clean, Qt.ConnectionType.SingleShotConnection)
+            self.exporter.open_dialog()
+
+        answers = [Answer("Save", QMessageBox.ButtonRole.AcceptRole, save)] if self.projects.can_save(document) else []
+        answers += [Answer("Export…", QMessageBox.ButtonRole.ActionRole, export),
+                    Answer("Discard", QMessageBox.ButtonRole.DestructiveRole, lambda: self.close_chosen.emit(document))]
+        self.context.messages.ask("CloseQuestion", "Close photo?",
+                                  f"{document.title} has edits that were neither saved nor exported.", answers,
+                                  icon=QMessageBox.Icon.Warning, cancel_is_default=True)
         return False

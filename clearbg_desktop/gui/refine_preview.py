@@ -8,7 +8,6 @@ cancel or another photo makes an older result stale (a token), so only the lates
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -19,10 +18,10 @@ from PySide6.QtWidgets import QToolTip
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.imaging.refine import RefineSettings, decontaminate_colors, refine_alpha
+from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.colour_space import to_display
-
-if TYPE_CHECKING:
-    from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.refine_panel import RefinePanel
+from clearbg_desktop.gui.window_context import WindowContext
 
 BRUSH_PAUSED = "The brush is paused while the refinement is previewed: Apply (Enter) or Reset (Esc) it first"
 
@@ -59,22 +58,21 @@ class PreviewJob(QRunnable):
 class RefinePreview(QObject):
     """Connects the Refine edge panel to the shown photo."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, context: WindowContext, panel: RefinePanel, canvas: MaskCanvas) -> None:
+        super().__init__(context.parent)
+        self.context, self.panel, self.canvas = context, panel, canvas
         self.base: tuple[Document, np.ndarray] | None = None  # the photo and its mask before refining
         self._tokens = itertools.count(1)
         self._latest = 0
         self._jobs: set[PreviewJob] = set()
         self._latest_settings: RefineSettings | None = None  # what the latest request previews
         self._shown: tuple[RefineSettings, np.ndarray] | None = None  # the preview on screen, for Apply to reuse
-        panel = window.refine_panel
         panel.preview_requested.connect(self.request)
         panel.applied.connect(self.apply)
         panel.cancelled.connect(self.cancel)
-        window.canvas.viewport().installEventFilter(self)
+        canvas.viewport().installEventFilter(self)
         # Enter applies and Esc resets a preview on screen, wherever the focus is (the brush waits on them)
-        self.shortcuts = [QShortcut(QKeySequence(key), window, slot) for key, slot in (
+        self.shortcuts = [QShortcut(QKeySequence(key), context.parent, slot) for key, slot in (
             (Qt.Key.Key_Return, panel.apply_button.click), (Qt.Key.Key_Enter, panel.apply_button.click),
             (Qt.Key.Key_Escape, panel.reset_button.click))]
         self._enable_shortcuts(False)
@@ -86,15 +84,15 @@ class RefinePreview(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """A brush press while a preview is on screen does nothing: say why, in the status bar and at the cursor."""
         if (event.type() == QEvent.Type.MouseButtonPress and self.base is not None
-                and not self.window.canvas.painting_enabled):
+                and not self.canvas.painting_enabled):
             assert isinstance(event, QMouseEvent)
             if event.button() == Qt.MouseButton.LeftButton:
-                self.window.statusBar().showMessage(BRUSH_PAUSED, 8000)
-                QToolTip.showText(event.globalPosition().toPoint(), BRUSH_PAUSED, self.window.canvas)
+                self.context.status.showMessage(BRUSH_PAUSED, 8000)
+                QToolTip.showText(event.globalPosition().toPoint(), BRUSH_PAUSED, self.canvas)
         return False
 
     def request(self, settings: RefineSettings) -> None:
-        document = self.window.workspace.current
+        document = self.context.workspace.current
         if document is None or document.alpha is None or document.loaded is None:
             return
         if self.base is None or self.base[0] is not document:
@@ -105,9 +103,9 @@ class RefinePreview(QObject):
         job.setAutoDelete(False)
         self._jobs.add(job)
         job.signals.ready.connect(self._on_ready)
-        self.window.canvas.painting_enabled = False  # painting over a preview would be lost on cancel
+        self.canvas.painting_enabled = False  # painting over a preview would be lost on cancel
         self._enable_shortcuts(True)
-        self.window.statusBar().showMessage("Refining…")
+        self.context.status.showMessage("Refining…")
         QThreadPool.globalInstance().start(job)
 
     def _on_ready(self, token: int, refined: np.ndarray | None, colours: np.ndarray | None) -> None:
@@ -120,14 +118,14 @@ class RefinePreview(QObject):
         document.alpha[...] = refined
         document.preview_rgb = colours
         self._shown = (self._latest_settings, refined) if self._latest_settings is not None else None
-        if document is self.window.workspace.current:
-            self.window.canvas.refresh()
-        self.window.statusBar().showMessage("Refinement preview: Apply to keep it, Reset to drop it")
+        if document is self.context.workspace.current:
+            self.canvas.refresh()
+        self.context.status.showMessage("Refinement preview: Apply to keep it, Reset to drop it")
 
     def apply(self, settings: RefineSettings) -> None:
         """Applies exactly these settings: the preview on screen when it is of them, else computed here (after any
         preview still running, so one photo is never refined twice at once)."""
-        document = self.window.workspace.current
+        document = self.context.workspace.current
         if document is None or document.alpha is None or document.loaded is None:
             return
         had_preview = self.base is not None and self.base[0] is document
@@ -141,15 +139,15 @@ class RefinePreview(QObject):
             refined = np.asarray(refine_alpha(document.loaded.rgb, Image.fromarray(base, "L"), settings))
         document.alpha[...] = refined
         document.preview_rgb = None  # decontamination is an export setting (kept below), not an edit of the photo
-        self.window.canvas.painting_enabled = True
+        self.canvas.painting_enabled = True
         self._enable_shortcuts(False)
         if not np.array_equal(base, refined):
-            self.window.push_edit(document, MaskEdit.whole(base, refined, "Refine edge"))
-        self.window.canvas.refresh()
-        self.window.settings.export = self.window.settings.export.with_changes(
+            self.context.undo.push(document, MaskEdit.whole(base, refined, "Refine edge"))
+        self.canvas.refresh()
+        self.context.settings.export = self.context.settings.export.with_changes(
             refine=RefineSettings(decontaminate=settings.decontaminate))
-        self.window.refine_panel.reset()
-        self.window.statusBar().showMessage("Refinement applied", 3000)
+        self.panel.reset()
+        self.context.status.showMessage("Refinement applied", 3000)
 
     def cancel(self) -> None:
         """Back to the mask before refining; late previews are dropped."""
@@ -161,17 +159,17 @@ class RefinePreview(QObject):
             document.preview_rgb = None
             if document.alpha is not None:
                 document.alpha[...] = base
-            if document is self.window.workspace.current:
-                self.window.canvas.refresh()
-            self.window.statusBar().showMessage("Refinement reset", 3000)  # not "Refinement preview…" any more
-        self.window.canvas.painting_enabled = True
+            if document is self.context.workspace.current:
+                self.canvas.refresh()
+            self.context.status.showMessage("Refinement reset", 3000)  # not "Refinement preview…" any more
+        self.canvas.painting_enabled = True
         self._enable_shortcuts(False)
 
     def leave(self, document: Document) -> None:
         """Another photo is about to be shown: a preview of this one is dropped, and the panel says so."""
         if self.base is not None and self.base[0] is not document:
-            self.window.refine_panel.reset()  # emits cancelled -> cancel()
-            self.window.statusBar().showMessage("Refinement preview dropped: the photo changed", 4000)
+            self.panel.reset()  # emits cancelled -> cancel()
+            self.context.status.showMessage("Refinement preview dropped: the photo changed", 4000)
         self.cancel()
 
     def wait(self) -> None:

@@ -62,7 +62,7 @@ def test_restore_erase_soft_edge_undo_redo(qtbot: QtBot, window: MainWindow, tmp
     window.brush_bar.hardness_slider.setValue(0)  # soft edge
     drag(qtbot, window.canvas, [(100, 40), (100, 60)])
     assert alpha[50, 100] < 40 and 0 < alpha[50, 105] < 255  # soft: intermediate values at the rim
-    assert window.undo_stacks[document.doc_id].count() == 2
+    assert window.undo.stacks[document.doc_id].count() == 2
 
     window.window_actions.undo.trigger()
     assert np.array_equal(document.alpha, after_first)
@@ -98,19 +98,19 @@ def test_reset_invert_and_refinement_are_undoable(qtbot: QtBot, window: MainWind
     document.alpha[100:200, 100:300] = 255
     window.canvas.refresh()
     base = document.alpha.copy()
-    window.refine_panel.shift.setValue(5)
-    window.refine_panel.feather.setValue(2)
+    window.panels.refine_panel.shift.setValue(5)
+    window.panels.refine_panel.feather.setValue(2)
     qtbot.waitUntil(lambda: not np.array_equal(document.alpha, base), timeout=5000)  # live preview
-    window.refine_panel.apply_button.click()
+    window.panels.refine_panel.apply_button.click()
     grown = (document.alpha > 127).sum()
     assert grown > (base > 127).sum()
     window.window_actions.undo.trigger()
     assert np.array_equal(document.alpha, base)
     window.window_actions.redo.trigger()
     assert (document.alpha > 127).sum() == grown
-    window.refine_panel.shift.setValue(-5)
+    window.panels.refine_panel.shift.setValue(-5)
     qtbot.waitUntil(lambda: (document.alpha > 127).sum() < grown, timeout=5000)
-    window.refine_panel.reset_button.click()  # dropping a preview restores the mask
+    window.panels.refine_panel.reset_button.click()  # dropping a preview restores the mask
     assert (document.alpha > 127).sum() == grown
 
 
@@ -153,12 +153,12 @@ def test_the_refine_edge_brush_resolves_a_painted_edge_in_one_undoable_stroke(qt
     assert window.canvas.brush.mode == "refine"
     window.brush_bar.size_box.setValue(40)
     drag(qtbot, window.canvas, [(edge_x, y) for y in range(int(height * 0.35), int(height * 0.7), 10)])
-    stack = window.undo_stacks[document.doc_id]
+    stack = window.undo.stacks[document.doc_id]
     assert stack.undoText() == "Refine edge stroke" and stack.count() >= 1
     changed = document.alpha != unsure
     assert changed.any()
     before = np.abs(unsure.astype(int) - truth)[changed].mean()
     after = np.abs(document.alpha.astype(int) - truth)[changed].mean()
     assert after < before / 2
-    window.undo_group.undo()
+    window.undo.group.undo()
     np.testing.assert_array_equal(document.alpha, unsure)

@@ -57,7 +57,7 @@ def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, w
         window.open_paths([photo])
     note = window.status.note_button
     assert note.isVisible() and note.toolTip() == MISSING_FULL_NOTE
-    assert "U²-Net small" in window.model_description
+    assert "U²-Net small" in window.results.model_description
     dialog = PreferencesDialog(window.settings, window)
     qtbot.addWidget(dialog)
     assert dialog.model_box.itemText(0) == "Automatic: U²-Net small (fastest)" and dialog.model() == "auto"
@@ -93,7 +93,7 @@ def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, w
     make_photo(seed=1).save(second)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS * 2):
         window.open_paths([second])
-    assert "U²-Net full" in window.model_description and not window.status.note_button.isVisible()
+    assert "U²-Net full" in window.results.model_description and not window.status.note_button.isVisible()
     window.quit_guard.confirmed = True
     window.close()
 

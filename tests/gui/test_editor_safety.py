@@ -37,14 +37,14 @@ def test_quitting_with_unexported_edits_asks_and_cancel_keeps_the_window(qtbot: 
     assert window.quit_guard.unexported_documents() == [document]
     window.close()
     assert window.isVisible()
-    box = window.message_box
+    box = window.messages.shown
     assert box is not None and box.objectName() == "QuitQuestion" and "p.png" in box.text()
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert window.isVisible()
     discard = next(b for b in box.buttons() if b.text() == "Discard and quit")
     window.close()
-    window.message_box.buttons()  # asked again
-    next(b for b in window.message_box.buttons() if b.text() == "Discard and quit").click()
+    window.messages.shown.buttons()  # asked again
+    next(b for b in window.messages.shown.buttons() if b.text() == "Discard and quit").click()
     assert not window.isVisible()
     assert discard is not None
 
@@ -83,7 +83,7 @@ def test_a_failed_tiff_export_of_a_camera_jpeg_reaches_the_user(qtbot: QtBot, wi
     with qtbot.waitSignal(window.exporter.failed, timeout=WAIT_MS) as failed:
         window.exporter.export_to(tmp_path / "blocked" / "x.png", ExportOptions())
     assert "x.png" in failed.args[0]
-    assert window.message_box is not None and "x.png" in window.message_box.text()
+    assert window.messages.shown is not None and "x.png" in window.messages.shown.text()
     assert not window.exporter.jobs
 
 
@@ -130,7 +130,7 @@ def test_a_batch_whose_model_cannot_load_says_so_and_ends(qtbot: QtBot, window: 
     make_photo().save(photos / "p.jpg")
     window.batch.start([photos], tmp_path / "out", ExportOptions(), "no-such-model", "skip")
     qtbot.waitUntil(lambda: window.batch.qthread is None, timeout=WAIT_MS)
-    assert "no-such-model" in window.message_box.text()
+    assert "no-such-model" in window.messages.shown.text()
 
 
 def test_no_key_sequence_is_bound_twice(window: MainWindow) -> None:
@@ -180,7 +180,7 @@ def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: Ma
             assert "not available" in dialog.device_box.itemText(row)
     assert availability["cpu"] == "" and availability["auto"] == ""
     window.apply_preferences("cpu", "small")
-    assert "cuda" not in window.model_label.text().lower()
+    assert "cuda" not in window.status.model_label.text().lower()
 
 
 def test_models_tab_adds_and_removes_a_model_file(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -217,15 +217,15 @@ def test_switching_photo_drops_the_refine_preview_and_the_panel_values(qtbot: Qt
     first, second = window.workspace.documents
     window.show_document(first)
     original = first.alpha.copy()
-    window.refine_panel.feather.setValue(12)
-    assert window.refine_panel.value_labels[window.refine_panel.feather].text() == "12"
+    window.panels.refine_panel.feather.setValue(12)
+    assert window.panels.refine_panel.value_labels[window.panels.refine_panel.feather].text() == "12"
     qtbot.waitUntil(lambda: "preview" in window.statusBar().currentMessage(), timeout=WAIT_MS)
     assert not (first.alpha == original).all()
     window.show_document(second)
     window.show_document(first)
     assert (first.alpha == original).all()
-    assert window.refine_panel.feather.value() == 0
-    assert window.refine_panel.value_labels[window.refine_panel.feather].text() == "0"
+    assert window.panels.refine_panel.feather.value() == 0
+    assert window.panels.refine_panel.value_labels[window.panels.refine_panel.feather].text() == "0"
     assert "preview" not in window.statusBar().currentMessage().replace("preview dropped", "")
 
 
@@ -234,10 +234,10 @@ def test_the_status_bar_shows_while_the_model_runs(qtbot: QtBot, window: MainWin
     make_photo((400, 300)).save(photo)
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
         window.open_paths([photo])
-        assert window.busy_label.isVisibleTo(window) and "Model running" in window.busy_label.text()
+        assert window.status.busy_label.isVisibleTo(window) and "Model running" in window.status.busy_label.text()
         assert "Cutting out busy.png" in window.statusBar().currentMessage()
-    assert not window.busy_label.isVisibleTo(window)
-    assert "U²-Net" in window.model_label.text() and "CPU" in window.model_label.text()
+    assert not window.status.busy_label.isVisibleTo(window)
+    assert "U²-Net" in window.status.model_label.text() and "CPU" in window.status.model_label.text()
 
 
 def test_jpeg_export_names_its_flat_background(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -271,11 +271,11 @@ for _ in range(20):
 toolbar = window.window_actions.toolbar
 print(json.dumps({
     "canvas": window.canvas.width(),
-    "docks": [d.width() for d in (window.photos_dock, window.refine_dock, window.history_dock)],
+    "docks": [d.width() for d in (window.panels.photos_dock, window.panels.refine_dock, window.panels.history_dock)],
     "undo_visible": toolbar.widgetForAction(window.window_actions.undo).isVisible(),
     "redo_visible": toolbar.widgetForAction(window.window_actions.redo).isVisible(),
-    "refine_needs": window.refine_panel.minimumSizeHint().width(),
-    "refine_has": window.refine_scroller.viewport().width(),
+    "refine_needs": window.panels.refine_panel.minimumSizeHint().width(),
+    "refine_has": window.panels.refine_scroller.viewport().width(),
 }))
 window.quit_guard.confirmed = True
 window.close()
@@ -358,13 +358,13 @@ def test_a_photographers_loop(qtbot: QtBot, window: MainWindow, tmp_path: Path) 
     window.canvas.centerOn(0, 0)
     drag(qtbot, window.canvas, [(40, 40), (160, 90)])
     window.close()
-    assert window.isVisible() and "shot2.jpg" in window.message_box.text()
-    next(b for b in window.message_box.buttons() if b.text() == "Discard and quit").click()
+    assert window.isVisible() and "shot2.jpg" in window.messages.shown.text()
+    next(b for b in window.messages.shown.buttons() if b.text() == "Discard and quit").click()
     assert not window.isVisible()
     reopened = MainWindow(AppSettings(device="cpu"))
     qtbot.addWidget(reopened)
     reopened.show()
-    assert str(paths[-1]) in reopened.window_actions.recent_files()[0] or any("shot" in p for p in reopened.window_actions.recent_files())
+    assert str(paths[-1]) in reopened.context.recent.files()[0] or any("shot" in p for p in reopened.context.recent.files())
     with qtbot.waitSignal(reopened.document_ready, timeout=WAIT_MS):
         reopened.open_paths([paths[2]])
     reopened.quit_guard.confirmed = True
@@ -376,10 +376,10 @@ def test_decontaminate_is_previewed_and_reset_restores_the_colours(qtbot: QtBot,
     document = open_photo(qtbot, window, tmp_path)
     document.alpha[:, :200] = 128  # a wide soft edge beside solid subject: decontamination has work to do
     document.alpha[:, 200:] = 255
-    window.refine_panel.decontaminate.setChecked(True)
+    window.panels.refine_panel.decontaminate.setChecked(True)
     qtbot.waitUntil(lambda: document.preview_rgb is not None, timeout=WAIT_MS)
     assert document.view_rgb is document.preview_rgb and not (document.preview_rgb == document.rgb).all()
-    window.refine_panel.reset()
+    window.panels.refine_panel.reset()
     assert document.preview_rgb is None and document.view_rgb is document.rgb
 
 

@@ -91,7 +91,7 @@ def test_never_overwrites_without_asking(qtbot: QtBot, window: MainWindow, tmp_p
     target = tmp_path / "portrait-cutout.png"
     target.write_bytes(b"precious")
     window.window_actions.reexport.trigger()  # Ctrl+Shift+E with the remembered settings
-    box = window.message_box
+    box = window.messages.shown
     assert box.objectName() == "OverwriteQuestion" and "already exists" in box.text()
     assert target.read_bytes() == b"precious"
     keep = next(b for b in box.buttons() if b.text() == "Keep both")
@@ -100,11 +100,11 @@ def test_never_overwrites_without_asking(qtbot: QtBot, window: MainWindow, tmp_p
     assert Path(blocker.args[0]).name == "portrait-cutout (2).png"
     assert target.read_bytes() == b"precious"
     window.window_actions.reexport.trigger()
-    box = window.message_box
+    box = window.messages.shown
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert target.read_bytes() == b"precious"
     window.window_actions.reexport.trigger()
-    replace = next(b for b in window.message_box.buttons() if b.text() == "Replace")
+    replace = next(b for b in window.messages.shown.buttons() if b.text() == "Replace")
     with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
         replace.click()
     assert target.read_bytes() != b"precious"

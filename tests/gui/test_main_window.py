@@ -50,7 +50,7 @@ def test_drop_opens_photo_and_shows_its_mask(qtbot: QtBot, window: MainWindow, t
     shown = window.canvas.displayed_array()
     assert shown.shape == (240, 320, 4)  # cut-out view: RGBA
     assert np.array_equal(shown[..., 3], document.alpha)
-    assert window.window_actions.recent_files()[0].endswith("drop me.jpg")
+    assert window.context.recent.files()[0].endswith("drop me.jpg")
 
 
 def test_drop_several_makes_a_filmstrip(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -76,9 +76,9 @@ def test_open_action_path_and_corrupt_file_keep_the_window_usable(qtbot: QtBot, 
     with qtbot.waitSignal(window.document_failed, timeout=WAIT_MS) as blocker:
         window.open_paths([broken])
     assert "broken.jpg" in blocker.args[1]
-    assert window.message_box is not None and "broken.jpg" in window.message_box.text()
+    assert window.messages.shown is not None and "broken.jpg" in window.messages.shown.text()
     assert "broken.jpg" in window.statusBar().currentMessage()
-    window.message_box.accept()
+    window.messages.shown.accept()
     assert [d.title for d in window.workspace.documents] == ["good.jpg"]  # the good photo is still open
     assert window.workspace.current.title == "good.jpg" and window.workspace.current.alpha is not None
     assert broken.read_bytes() == good.read_bytes()[:200]
@@ -180,8 +180,8 @@ def test_preferences_and_about(qtbot: QtBot, window: MainWindow) -> None:
     window.apply_preferences(dialog.device(), dialog.model())
     assert AppSettings.load().device == "cpu"
     window.window_actions.about.trigger()
-    assert "SHA-256" in window.message_box.text() and "small" in window.message_box.text()
-    window.message_box.accept()
+    assert "SHA-256" in window.messages.shown.text() and "small" in window.messages.shown.text()
+    window.messages.shown.accept()
 
 
 def test_screenshot_command(random_weights: Path, tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ QUIT_SCRIPT = textwrap.dedent("""
             QTimer.singleShot(10, quit_when_started)
             return
         window.close()  # Ctrl+Q: asks
-        box = window.message_box
+        box = window.messages.shown
         assert box.objectName() == "QuitQuestion" and "running" in box.text(), box.text()
         state["quit_at"] = time.monotonic()
         next(b for b in box.buttons() if b.text() == "Quit anyway").click()
@@ -167,7 +167,7 @@ def test_a_batch_that_ends_under_the_quit_prompt_updates_it(qtbot: QtBot, window
     with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
         window.batch.start([photos], tmp_path / "out", ExportOptions(), "small", "skip")
         window.close()
-        box = window.message_box
+        box = window.messages.shown
         assert box.objectName() == "QuitQuestion" and "running" in box.text()
     assert window.isVisible() and box.isVisible()
     assert window.batch.summary is None  # no dialog over the prompt
@@ -181,13 +181,13 @@ def test_close_photo_asks_before_dropping_unsaved_edits(qtbot: QtBot, window: Ma
     window.window_actions.invert.trigger()
     assert window.isWindowModified()
     window.window_actions.close_doc.trigger()  # Ctrl+W
-    box = window.message_box
+    box = window.messages.shown
     assert box.objectName() == "CloseQuestion" and edited.title in box.text()
     assert {b.text() for b in box.buttons()} >= {"Save", "Export…", "Discard"}
     box.button(QMessageBox.StandardButton.Cancel).click()
     assert edited in window.workspace.documents
     window.window_actions.close_doc.trigger()
-    button(window.message_box, "Discard").click()
+    button(window.messages.shown, "Discard").click()
     assert edited not in window.workspace.documents and window.workspace.current is clean
     window.window_actions.close_doc.trigger()  # nothing to lose: no question
     assert window.workspace.documents == []
@@ -199,7 +199,7 @@ def test_quit_prompt_export_writes_every_listed_photo_then_quits(qtbot: QtBot, w
     edit_two(qtbot, window, documents)
     window.quit_guard.confirmed = False
     window.close()
-    box = window.message_box
+    box = window.messages.shown
     assert box.objectName() == "QuitQuestion"
     button(box, "Export…").click()
     dialog = window.batch.export_all_dialog
@@ -250,7 +250,7 @@ def test_review_shows_the_mask_the_batch_wrote_once_per_photo(qtbot: QtBot, wind
     fixed.alpha[...] = 0
     window.window_actions.export.trigger()
     with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
-        button(window.message_box, "Replace").click()
+        button(window.messages.shown, "Replace").click()
     new = doubt_of(fixed.alpha).score
     assert fixed.review.doubt == new and filmstrip_text(window, fixed).splitlines()[-1] == f"⚠ {new:.2f}"
 
@@ -260,7 +260,6 @@ def test_recovered_work_saves_to_its_project_and_autosave_is_a_preference(
     from PySide6.QtWidgets import QFileDialog
 
     from clearbg_desktop.core.editing.project import read_project
-    from clearbg_desktop.gui.preferences_dialog import open_preferences
 
     document = open_shoot(qtbot, window, tmp_path / "shoot", 1)[0]
     project = tmp_path / "work.clearbg"
@@ -272,7 +271,7 @@ def test_recovered_work_saves_to_its_project_and_autosave_is_a_preference(
     written[0].rename(crashed)
     edited = document.alpha.copy()
     window.window_actions.close_doc.trigger()
-    button(window.message_box, "Discard").click()
+    button(window.messages.shown, "Discard").click()
     box = window.projects.offer_recovery()
     assert box is not None and "p0.png" in box.text() and "work.clearbg" in box.text()
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
@@ -287,7 +286,7 @@ def test_recovered_work_saves_to_its_project_and_autosave_is_a_preference(
     window.window_actions.save.trigger()
     np.testing.assert_array_equal(read_project(project).alpha, edited)
     assert not window.isWindowModified()
-    dialog = open_preferences(window)
+    dialog = window.open_preferences()
     dialog.autosave_box.setValue(7)
     dialog.accept()
     assert window.settings.autosave_minutes == 7 and window.projects.autosave_timer.interval() == 7 * 60_000
@@ -298,7 +297,7 @@ def test_holding_backslash_compares_wherever_the_focus_is(qtbot: QtBot, window: 
 
     open_shoot(qtbot, window, tmp_path / "shoot", 1)
     window.filmstrip.setFocus()
-    for widget in (window.filmstrip, window.refine_panel.apply_button):
+    for widget in (window.filmstrip, window.panels.refine_panel.apply_button):
         qtbot.keyPress(widget, Qt.Key.Key_Backslash)
         assert window.canvas.comparing
         qtbot.keyRelease(widget, Qt.Key.Key_Backslash)
@@ -323,7 +322,7 @@ def test_a_brush_press_during_a_refine_preview_says_why_and_reset_clears_the_sta
     assert "brush is paused" in message and "Apply" in message and "Reset" in message
     assert QToolTip.text() == message
     np.testing.assert_array_equal(window.workspace.current.alpha, before)
-    window.refine_panel.reset_button.click()
+    window.panels.refine_panel.reset_button.click()
     assert not window.statusBar().currentMessage().startswith("Refinement preview")
 
 
@@ -365,8 +364,8 @@ def test_small_traps_enter_esc_recent_names_and_failure_lines(qtbot: QtBot, wind
     window.filmstrip.setFocus()
     qtbot.keyClick(window.filmstrip, Qt.Key.Key_Escape)  # Esc: Reset
     np.testing.assert_array_equal(document.alpha, before)
-    window.refine_panel.threshold.setValue(250)
-    window.refine_panel.threshold_enabled.setChecked(True)
+    window.panels.refine_panel.threshold.setValue(250)
+    window.panels.refine_panel.threshold_enabled.setChecked(True)
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refinement preview"), timeout=WAIT_MS)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # Enter: Apply
     assert window.statusBar().currentMessage() == "Refinement applied" and window.isWindowModified()
@@ -457,7 +456,6 @@ def test_importing_rembg_models_skips_installed_content_and_says_what_it_added(
 
     pytest.importorskip("onnx")
     from clearbg_desktop.core.inference.model_library import add_model_file, installed_models
-    from clearbg_desktop.gui.preferences_dialog import open_preferences
     from tests.core.inference.test_official_weights import export_onnx, randomised
 
     rembg = tmp_path / "u2net-home"
@@ -467,7 +465,7 @@ def test_importing_rembg_models_skips_installed_content_and_says_what_it_added(
     shutil.copy(rembg / "u2netp.onnx", tmp_path / "mine.onnx")
     add_model_file(tmp_path / "mine.onnx", "mine")  # the same weights, installed before under another name
     monkeypatch.setenv("U2NET_HOME", str(rembg))
-    dialog = open_preferences(window)
+    dialog = window.open_preferences()
     assert dialog.import_rembg_models() == ["silueta.onnx"]
     names = [row.name for row in installed_models()]
     assert "silueta" in names and "u2netp" not in names and names.count("mine") == 1
@@ -516,15 +514,15 @@ SCALE_PROBE = textwrap.dedent("""
         window.resize(610, 550)
     for _ in range(20):
         app.processEvents()
-    apply = window.refine_panel.apply_button
+    apply = window.panels.refine_panel.apply_button
     corner = apply.mapTo(window, QPoint(0, 0))
     print(json.dumps({
         "size": [window.width(), window.height()],
         "screen": [window.screen().availableGeometry().width(), window.screen().availableGeometry().height()],
         "canvas": window.canvas.width() * window.canvas.height(),
-        "docks": [d.width() * d.height() for d in (window.photos_dock, window.refine_dock, window.history_dock)],
-        "buttons_visible": apply.isVisible() and window.refine_panel.reset_button.isVisible(),
-        "buttons_scroll": window.refine_scroller.isAncestorOf(apply),
+        "docks": [d.width() * d.height() for d in (window.panels.photos_dock, window.panels.refine_dock, window.panels.history_dock)],
+        "buttons_visible": apply.isVisible() and window.panels.refine_panel.reset_button.isVisible(),
+        "buttons_scroll": window.panels.refine_scroller.isAncestorOf(apply),
         "buttons_inside": window.rect().contains(QRect(corner, apply.size())),
     }))
     window.quit_guard.confirmed = True

@@ -92,6 +92,6 @@ def test_split_view_shows_the_original_left_of_a_divider_the_user_drags(qtbot: Q
                             buttons, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(viewport, event)
     assert abs(canvas.divider_fraction - 0.25) < 0.05
-    assert window.undo_stacks[document.doc_id].count() == 0  # dragging the divider painted nothing
+    assert window.undo.stacks[document.doc_id].count() == 0  # dragging the divider painted nothing
     window.window_actions.split.trigger()
     assert not canvas.split

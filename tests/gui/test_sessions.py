@@ -108,7 +108,7 @@ def test_damaged_project_is_a_message_and_the_window_goes_on(qtbot: QtBot, windo
     damaged = tmp_path / "damaged.clearbg"
     damaged.write_bytes(b"PK\x03\x04 not really a zip")
     assert window.open_paths([damaged]) == []
-    box = window.message_box
+    box = window.messages.shown
     assert box.objectName() == "ErrorMessage" and "not a ClearBG project" in box.text()
     box.close()
     open_photo(qtbot, window, tmp_path)  # still works
@@ -124,7 +124,7 @@ def test_autosave_is_recovered_after_a_crash(qtbot: QtBot, window: MainWindow, t
     crashed = written[0].with_name("999999999-1.clearbg")  # a process that is gone
     written[0].rename(crashed)
     window.close_current()
-    button(window.message_box, "Discard").click()  # unsaved edits: Ctrl+W asks (#29.3)
+    button(window.messages.shown, "Discard").click()  # unsaved edits: Ctrl+W asks (#29.3)
     box = window.projects.offer_recovery()
     assert box is not None and "did not close properly" in box.text()
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as blocker:
@@ -144,7 +144,7 @@ def test_quit_prompt_offers_to_save(qtbot: QtBot, window: MainWindow, tmp_path: 
     window.quit_guard.confirmed = False
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "q.clearbg"), ""))
     window.close()
-    box = window.message_box
+    box = window.messages.shown
     assert box.objectName() == "QuitQuestion" and "neither saved nor exported" in box.text()
     button(box, "Save").click()
     assert (tmp_path / "q.clearbg").is_file()
@@ -176,7 +176,7 @@ def test_batch_review_opens_doubtful_photos_worst_first_and_replaces_outputs(
     before = worst.review.output.read_bytes()
     worst.alpha[...] = 0  # the user fixes the mask (here: nothing is subject)
     window.window_actions.export.trigger()
-    box = window.message_box
+    box = window.messages.shown
     assert box.objectName() == "ReplaceReviewedQuestion" and worst.review.output.name in box.text()
     with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS):
         button(box, "Replace").click()
@@ -296,7 +296,7 @@ def test_hostile_projects_are_a_message_when_opened_or_recovered(qtbot: QtBot, w
     for name, change in HOSTILE_JSON.items():
         path = hostile(valid, tmp_path / f"{name}.clearbg", change)
         assert window.open_paths([path]) == []
-        box = window.message_box
+        box = window.messages.shown
         assert box.objectName() == "ErrorMessage" and box.text().startswith(f"{name}.clearbg: damaged project")
         assert "\n" not in box.text()
         box.close()
@@ -307,8 +307,8 @@ def test_hostile_projects_are_a_message_when_opened_or_recovered(qtbot: QtBot, w
     box = window.projects.offer_recovery()
     assert box is not None
     button(box, "Recover").click()
-    assert window.message_box.objectName() == "ErrorMessage" and "damaged project" in window.message_box.text()
-    window.message_box.close()
+    assert window.messages.shown.objectName() == "ErrorMessage" and "damaged project" in window.messages.shown.text()
+    window.messages.shown.close()
     assert window.workspace.documents == []
     open_photo(qtbot, window, tmp_path)  # still works
 

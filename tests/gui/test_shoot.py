@@ -45,11 +45,11 @@ def test_edits_and_history_survive_an_eviction_exactly(qtbot: QtBot, window: Mai
     first, second, third = _open_shoot(qtbot, window, tmp_path, 3)
     assert window.workspace.current is third and first.evicted and second.evicted and not third.evicted
     _show(qtbot, window, first)
-    window.invert_mask()
+    window.mask_commands.invert_mask()
     inverted = first.alpha.copy()
     drag(qtbot, window.canvas, [(40, 40), (200, 120)])
     stroked = first.alpha.copy()
-    stack = window.undo_stacks[first.doc_id]
+    stack = window.undo.stacks[first.doc_id]
     assert stack.count() == 2 and not np.array_equal(stroked, inverted)
     _show(qtbot, window, second)
     assert first.evicted and first.loaded is None and first.resident_bytes() == 0
@@ -57,12 +57,12 @@ def test_edits_and_history_survive_an_eviction_exactly(qtbot: QtBot, window: Mai
     assert window.canvas.document is None and not window.canvas._item.image.isNull()
     qtbot.waitUntil(lambda: window.canvas.document is first, timeout=WAIT_MS)
     assert np.array_equal(first.alpha, stroked) and stack.count() == 2 and stack.index() == 2
-    window.undo_group.undo()
+    window.undo.group.undo()
     assert np.array_equal(first.alpha, inverted)
-    window.undo_group.undo()
+    window.undo.group.undo()
     assert np.array_equal(first.alpha, 255 - inverted)
-    window.undo_group.redo()
-    window.undo_group.redo()
+    window.undo.group.redo()
+    window.undo.group.redo()
     assert np.array_equal(first.alpha, stroked)
     assert np.array_equal(window.canvas.displayed_array()[..., 3], stroked)
 
@@ -73,18 +73,18 @@ def test_a_photo_whose_file_vanished_while_evicted_is_explained_and_keeps_its_ma
     window.photo_memory.residency.small_bytes = 0
     first, second = _open_shoot(qtbot, window, tmp_path, 2)
     _show(qtbot, window, first)
-    window.invert_mask()
+    window.mask_commands.invert_mask()
     edited = first.alpha.copy()
     _show(qtbot, window, second)
     assert first.evicted
     first.path.unlink()
     window.filmstrip.setCurrentRow(0)
-    qtbot.waitUntil(lambda: window.message_box is not None and window.message_box.isVisible(), timeout=WAIT_MS)
-    text = window.message_box.text()
+    qtbot.waitUntil(lambda: window.messages.shown is not None and window.messages.shown.isVisible(), timeout=WAIT_MS)
+    text = window.messages.shown.text()
     assert "missing" in text and first.title in text and "mask and edits are kept" in text
-    window.message_box.close()
+    window.messages.shown.close()
     assert first.evicted and np.array_equal(first.mask_for_export(), edited)
-    assert window.undo_stacks[first.doc_id].count() == 1
+    assert window.undo.stacks[first.doc_id].count() == 1
     assert not window.canvas._item.image.isNull()  # its preview stays on screen
 
 
@@ -124,9 +124,7 @@ def test_the_filmstrip_is_a_virtualised_list_with_names_elided_in_the_middle(qtb
 
 
 def test_the_memory_budget_is_a_preference_the_window_keeps(qtbot: QtBot, window: MainWindow) -> None:
-    from clearbg_desktop.gui.preferences_dialog import open_preferences
-
-    dialog = open_preferences(window)
+    dialog = window.open_preferences()
     box = dialog.memory_box
     assert box.value() == window.settings.memory_budget_mib
     box.setValue(1024)
@@ -143,7 +141,7 @@ def test_export_all_writes_evicted_photos_with_their_edits(qtbot: QtBot, window:
     window.photo_memory.residency.small_bytes = 0
     documents = _open_shoot(qtbot, window, tmp_path, 3)
     _show(qtbot, window, documents[0])
-    window.invert_mask()
+    window.mask_commands.invert_mask()
     edited = documents[0].alpha.copy()
     _show(qtbot, window, documents[2])
     assert documents[0].evicted and documents[1].evicted
