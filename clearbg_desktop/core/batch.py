@@ -341,41 +341,30 @@ def _segment(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]], deep
     is ``upsample_alpha`` of its ``predict_probabilities``)."""
     from clearbg_desktop.core.inference.model_io import upsample_alpha
 
-    if not deep:
-        yield from _segment_eight_bit(segmenter, group)
-        return
+    def run(photos: list[Image.Image]) -> list[tuple[Image.Image, np.ndarray | None]]:
+        if not deep:
+            alphas = [segmenter.predict_alpha(photos[0])] if len(photos) == 1 else segmenter.predict_alphas(photos)
+            return [(alpha, None) for alpha in alphas]
+        probabilities = segmenter.predict_probabilities(photos)
+        return [(upsample_alpha(probability, photo.size), probability)
+                for probability, photo in zip(probabilities, photos, strict=True)]
+
     if len(group) > 1:
         try:
-            probabilities = segmenter.predict_probabilities([loaded.rgb for _, loaded in group])
+            results = run([loaded.rgb for _, loaded in group])
         except Exception:  # noqa: BLE001 - fall through to one at a time, which names the photo
             pass
         else:
-            for (item, loaded), probability in zip(group, probabilities, strict=True):
-                yield item, loaded, upsample_alpha(probability, loaded.rgb.size), probability, None
+            for (item, loaded), (alpha, probability) in zip(group, results, strict=True):
+                yield item, loaded, alpha, probability, None
             return
     for item, loaded in group:
         try:
-            probability = segmenter.predict_probabilities([loaded.rgb])[0]
-            yield item, loaded, upsample_alpha(probability, loaded.rgb.size), probability, None
+            [(alpha, probability)] = run([loaded.rgb])
         except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
             yield item, loaded, None, None, exc
-
-
-def _segment_eight_bit(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]]) -> Iterator[Segmented]:
-    if len(group) > 1:
-        try:
-            alphas = segmenter.predict_alphas([loaded.rgb for _, loaded in group])
-        except Exception:  # noqa: BLE001 - fall through to one at a time, which names the photo
-            pass
-        else:
-            for (item, loaded), alpha in zip(group, alphas, strict=True):
-                yield item, loaded, alpha, None, None
-            return
-    for item, loaded in group:
-        try:
-            yield item, loaded, segmenter.predict_alpha(loaded.rgb), None, None
-        except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
-            yield item, loaded, None, None, exc
+            continue
+        yield item, loaded, alpha, probability, None
 
 
 RENAME_TRIES = 20

@@ -17,6 +17,7 @@ candidates; it never bypasses the quality rule unless it names the precision exp
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -137,6 +138,13 @@ def machine_candidates(device: str = "auto", engine: str = "auto", precision: st
 
 def machine_fingerprint(threads: int | None) -> str:
     """What the timings depend on: CPU model, cores, threads, the engines' versions."""
+    cpu, versions = _machine()
+    return "|".join([*cpu, f"threads={threads or 'default'}", *versions])
+
+
+@functools.cache
+def _machine() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """CPU model and cores, engine versions: read once per process (listing models asks for every model)."""
     from importlib.metadata import PackageNotFoundError, version
 
     cpu = platform.processor() or platform.machine()
@@ -151,7 +159,7 @@ def machine_fingerprint(threads: int | None) -> str:
             versions.append(f"{package}={version(package)}")
         except PackageNotFoundError:
             versions.append(f"{package}=-")
-    return "|".join([cpu, f"cores={os.cpu_count()}", f"threads={threads or 'default'}", *versions])
+    return (cpu, f"cores={os.cpu_count()}"), tuple(versions)
 
 
 def _cache_path() -> os.PathLike[str]:
