@@ -37,7 +37,8 @@ def _import_cycles(package: str) -> list[list[str]]:
     components over grimp's graph; imports inside functions and under TYPE_CHECKING count too)."""
     import grimp
 
-    graph = grimp.build_graph(package, exclude_type_checking_imports=False)
+    # No cache: grimp's .grimp_cache went stale here after files changed and kept reporting a removed cycle.
+    graph = grimp.build_graph(package, exclude_type_checking_imports=False, cache_dir=None)
     modules = sorted(graph.modules)
     edges = {m: sorted(graph.find_modules_directly_imported_by(m) & set(modules)) for m in modules}
     index: dict[str, int] = {}
