@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.batch import BatchReport, Progress, count_photos
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.inference.model_choice import AUTO, model_description, model_label, resolve_model
 from clearbg_desktop.core.inference.time_per_photo import warning_for
 from clearbg_desktop.core.inference.weights import WeightsError, available_models
 from clearbg_desktop.core.settings import AppSettings
@@ -89,14 +89,16 @@ class BatchDialog(QDialog):
         form.addRow("Output folder", output_row)
         self.model_box = QComboBox(self)
         try:
-            names = sorted(available_models())
+            models = available_models()
         except WeightsError:
-            names = []
+            models = {}
         automatic = resolve_model(AUTO)
         self.model_box.addItem(f"Automatic: {model_label(automatic.name)}", AUTO)
         self.model_box.setToolTip(automatic.note)
-        for name in names or [settings.model]:
-            self.model_box.addItem(model_label(name) if model_label(name) != name else f"U²-Net {name}", name)
+        for name in sorted(models):
+            self.model_box.addItem(model_description(models[name]), name)
+        if not models:
+            self.model_box.addItem(f"{settings.model} (weights not found)", settings.model)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(settings.model)))
         form.addRow("Model", self.model_box)
         self.time_warning = QLabel(self)  # 1024 px models take seconds per photo on a CPU: said before the start

@@ -22,7 +22,9 @@ def test_choosing_a_1024_px_model_shows_the_time_warning(qtbot, tmp_path: Path) 
     qtbot.addWidget(dialog)
     dialog.show()
     assert not dialog.time_warning.isVisible()  # the 320 px model, four photos: nothing to say
-    dialog.model_box.setCurrentIndex(dialog.model_box.findData("isnet-general-use"))
+    index = dialog.model_box.findData("isnet-general-use")
+    assert dialog.model_box.itemText(index) == "isnet-general-use (IS-Net, 1024 px)"  # not "U²-Net isnet-…"
+    dialog.model_box.setCurrentIndex(index)
     assert dialog.time_warning.isVisible() and "1024×1024 px" in dialog.time_warning.text()
     record_seconds_per_photo("isnet-general-use", "cpu", 12.0, 2)  # earlier batches: 6 s per photo here
     extra = tmp_path / "more.jpg"

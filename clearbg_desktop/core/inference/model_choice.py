@@ -62,3 +62,17 @@ def resolve_model(choice: str | None = AUTO) -> ModelChoice:
 def model_label(name: str) -> str:
     """What Preferences and the batch dialog show: the trade in words for the two bundled models."""
     return MODEL_LABELS.get(name, name)
+
+
+def model_description(entry: WeightsEntry) -> str:
+    """How a model is named in a list (the batch dialog, Preferences): a bundled one by its label; the user's by
+    name with its family and, where it is not U²-Net's 320, its input size ("isnet-general-use (IS-Net, 1024 px)")."""
+    from clearbg_desktop.core.inference.model_families import FAMILIES
+
+    label = model_label(entry.name)
+    if label != entry.name:
+        return label
+    if entry.family == "u2net" and entry.variant != "other":
+        return f"{entry.name} (U²-Net {entry.variant})"
+    family = FAMILIES.get(entry.family)
+    return f"{entry.name} ({family.label if family else entry.family}, {entry.input_size} px)"
