@@ -1,7 +1,9 @@
 """Edit ▸ Copy cut-out (Ctrl+C): the cut-out on the clipboard with its transparency.
 
 Why two forms: Photoshop, GIMP, Figma, Keynote and mail clients that read ``image/png`` keep the
-transparency; apps that take only a plain clipboard image get the RGBA image Qt offers as ``image/*``.
+transparency; apps that take only a plain clipboard image get the RGBA image Qt offers as ``image/*``, whose
+fully transparent pixels are white, so a format without alpha (BMP, JPEG) shows the cut-out on white, not the
+whole photo (found pasting the BMP form under Xvfb).
 The pixels are what Export writes as a full-size transparent PNG: the photo's own refine settings apply.
 """
 
@@ -26,7 +28,8 @@ def cutout_mime_data(document: Document, options: ExportOptions | None = None) -
                             ExportOptions(format="png", background=Background(), refine=refine)).convert("RGBA")
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", compress_level=1)
-    rgba = np.ascontiguousarray(np.asarray(picture))
+    rgba = np.array(picture)
+    rgba[rgba[..., 3] == 0, :3] = 255  # where the alpha is dropped (BMP, JPEG, a DIB), the cut-out sits on white
     image = QImage(rgba.data, picture.width, picture.height, picture.width * 4, QImage.Format.Format_RGBA8888).copy()
     mime = QMimeData()
     mime.setData("image/png", buffer.getvalue())

@@ -163,6 +163,10 @@ def test_copy_puts_the_cutout_on_the_clipboard_with_its_transparency(qtbot: QtBo
     np.testing.assert_array_equal(alpha, document.alpha)
     plain = qimage_to_rgba_array(QGuiApplication.clipboard().image())
     assert plain.shape == (120, 160, 4) and (plain[..., 3] == document.alpha).all()
+    # An app that reads the plain image without its alpha (a BMP, a JPEG) sees the cut-out on white, not the photo.
+    assert (plain[document.alpha == 0][:, :3] == 255).all()
+    opaque = document.alpha == 255
+    np.testing.assert_array_equal(plain[opaque][:, :3], np.asarray(document.loaded.rgb)[opaque])
     assert "with transparency" in window.statusBar().currentMessage()
     window.quit_guard.confirmed = True
     window.close()
