@@ -105,7 +105,6 @@ class BatchDialog(QDialog):
         self.time_warning.setObjectName("BatchTimeWarning")
         self.time_warning.setWordWrap(True)
         self.time_warning.setStyleSheet("color: #b9770e")
-        form.addRow("", self.time_warning)
         self._device_preference = settings.device
         self.existing = QComboBox(self)
         for label, value in EXISTING_LABELS:
@@ -113,6 +112,7 @@ class BatchDialog(QDialog):
         self.existing.setCurrentIndex(max(0, self.existing.findData(settings.batch_existing)))
         form.addRow("Existing outputs", self.existing)
         layout.addLayout(form)
+        layout.addWidget(self.time_warning)  # outside the form: hidden, it takes no room
         self.form = ExportOptionsForm(settings.batch_export, show_refine=True, parent=self, settings=settings)
         layout.addWidget(self.form)
         self.error_label = QLabel(self)

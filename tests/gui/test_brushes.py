@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 
@@ -136,17 +137,20 @@ def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot: QtBot, wind
 
 def test_the_refine_edge_brush_resolves_a_painted_edge_in_one_undoable_stroke(qtbot: QtBot, window: MainWindow,
                                                                               tmp_path: Path) -> None:
-    """make_photo's bright disc on a dark ground: a mask made unsure on the disc's edge is painted over with the
-    Refine Edge brush; the painted edge follows the photo again, and one undo gives the mask back exactly."""
+    """make_photo's bright disc on a dark ground: a mask blurred at the disc's edge (as a 320 px map upsampled is)
+    is painted over with the Refine Edge brush; the painted edge follows the photo again, and one undo gives the
+    mask back exactly."""
     document = open_photo(qtbot, window, tmp_path)
     height, width = document.alpha.shape
     yy, xx = np.mgrid[:height, :width]
     disc = ((xx - width / 2) / (width * 0.25)) ** 2 + ((yy - height * 0.525) / (height * 0.325)) ** 2 < 1
     truth = disc.astype(np.uint8) * 255
     edge_x = int(width / 2 - width * 0.25) + 2
+    blurred = np.asarray(Image.fromarray(truth).resize((width // 8, height // 8), Image.BILINEAR)
+                         .resize((width, height), Image.BILINEAR))
     unsure = truth.copy()
     band = xx < edge_x + 25
-    unsure[band] = np.where(disc[band], 120, 0)  # the model was unsure along the disc's left edge
+    unsure[band] = blurred[band]  # the model's edge blurred along the disc's left side
     document.alpha[...] = unsure
     window.canvas.refresh()
     window.brush_bar.refine_action.trigger()
