@@ -175,6 +175,7 @@ class MaskCanvas(QGraphicsView):
         self._split.setVisible(False)
         self._scene.addItem(self._split)
         self._dragging_divider = False
+        self._divider_cursor = False  # the split cursor is shown (the pointer is over the divider)
 
     # ----- content -----------------------------------------------------------------------
     def set_document(self, document: Document | None, fit: bool = True) -> None:
@@ -479,11 +480,26 @@ class MaskCanvas(QGraphicsView):
         if box is not None:
             self.repaint_region(box)
 
+    def _hovers_divider(self, position: QPointF) -> bool:
+        """Shows the split cursor while the pointer is over the divider (found walking the window: nothing said
+        the divider could be dragged)."""
+        near = self._split.isVisible() and self._split.near_divider(self.mapToScene(position.toPoint()).x(), self.zoom)
+        if near != self._divider_cursor:
+            self._divider_cursor = near
+            if near:
+                self._outline.setVisible(False)
+                self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
+            else:
+                self.viewport().unsetCursor()
+        return near
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._dragging_divider:
             self._split.set_divider(self.mapToScene(event.position().toPoint()).x())
             event.accept()
             return
+        if self._pan_origin is None and self._stroke is None and self._hovers_divider(event.position()):
+            return  # over the split view's divider: its cursor, no brush outline (a press drags it)
         if self._pan_origin is None:
             self._update_outline(self.mapToScene(event.position().toPoint()))
         if self._stroke is not None:
@@ -502,6 +518,7 @@ class MaskCanvas(QGraphicsView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._dragging_divider and event.button() == Qt.MouseButton.LeftButton:
             self._dragging_divider = False
+            self._divider_cursor = False  # the next move decides the cursor again
             self.viewport().unsetCursor()
             event.accept()
             return

@@ -85,6 +85,12 @@ def test_split_view_shows_the_original_left_of_a_divider_the_user_drags(qtbot: Q
     divider = canvas.mapFromScene(QPointF(document.loaded.size[0] / 2, 60))
     target = canvas.mapFromScene(QPointF(document.loaded.size[0] * 0.25, 60))
     viewport = canvas.viewport()
+    for point, cursor in ((divider, Qt.CursorShape.SplitHCursor), (target, Qt.CursorShape.ArrowCursor)):
+        QApplication.sendEvent(viewport, QMouseEvent(QMouseEvent.Type.MouseMove, QPointF(point),
+                                                     QPointF(viewport.mapToGlobal(QPoint(point))),
+                                                     Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                     Qt.KeyboardModifier.NoModifier))
+        assert viewport.cursor().shape() == cursor  # hovering the divider says it can be dragged
     for kind, point, buttons in ((QMouseEvent.Type.MouseButtonPress, divider, Qt.MouseButton.LeftButton),
                                  (QMouseEvent.Type.MouseMove, target, Qt.MouseButton.LeftButton),
                                  (QMouseEvent.Type.MouseButtonRelease, target, Qt.MouseButton.NoButton)):
