@@ -1,9 +1,9 @@
 """Edit ▸ Copy cut-out (Ctrl+C): the cut-out on the clipboard with its transparency.
 
-Why two forms: Photoshop, GIMP, Figma, Keynote and mail clients that read ``image/png`` keep the
-transparency; apps that take only a plain clipboard image get the RGBA image Qt offers as ``image/*``, whose
-fully transparent pixels are white, so a format without alpha (BMP, JPEG) shows the cut-out on white, not the
-whole photo (found pasting the BMP form under Xvfb).
+Why two forms: Photoshop, GIMP, Figma, Keynote, mail clients and Qt apps read ``image/png`` and keep the
+transparency; apps that take only a plain clipboard image (BMP, a Windows DIB, JPEG) get the cut-out composed on
+white. Offered with its alpha, the plain forms showed the whole photo wherever the alpha was dropped, and the
+half-transparent background (a bench behind the subject) fully (found reading the clipboard back under Xvfb).
 The pixels are what Export writes as a full-size transparent PNG: the photo's own refine settings apply.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication, QImage
 
@@ -28,9 +29,9 @@ def cutout_mime_data(document: Document, options: ExportOptions | None = None) -
                             ExportOptions(format="png", background=Background(), refine=refine)).convert("RGBA")
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", compress_level=1)
-    rgba = np.array(picture)
-    rgba[rgba[..., 3] == 0, :3] = 255  # where the alpha is dropped (BMP, JPEG, a DIB), the cut-out sits on white
-    image = QImage(rgba.data, picture.width, picture.height, picture.width * 4, QImage.Format.Format_RGBA8888).copy()
+    on_white = Image.alpha_composite(Image.new("RGBA", picture.size, (255, 255, 255, 255)), picture).convert("RGB")
+    rgb = np.ascontiguousarray(np.asarray(on_white))
+    image = QImage(rgb.data, picture.width, picture.height, picture.width * 3, QImage.Format.Format_RGB888).copy()
     mime = QMimeData()
     mime.setData("image/png", buffer.getvalue())
     mime.setImageData(image)
