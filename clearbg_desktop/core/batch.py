@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from clearbg_desktop.core.imaging.export import (
+    SOFT_ENLARGEMENT,
     ExportOptions,
+    enlargement,
     export_photo,
     keeps_sixteen_bits,
     looks_like_output,
@@ -173,12 +175,14 @@ class FileResult:
     message: str = ""
     output: Path | None = None
     doubt: Doubt | None = None  # exported photos: how much the mask deserves a look (core.inference.doubt)
+    enlarged: float = 1.0  # exported photos: how many times the output enlarges the photo's pixels
 
     def to_dict(self) -> dict:
         return {"source": str(self.item.source), "output": str(self.output) if self.output else None,
                 "status": self.status, "message": self.message,
                 "doubt": self.doubt.to_dict() if self.doubt else None,
-                "reasons": self.doubt.reasons() if self.doubt else []}
+                "reasons": self.doubt.reasons() if self.doubt else [],
+                "enlarged": round(self.enlarged, 2)}
 
 
 @dataclass(frozen=True)
@@ -235,8 +239,23 @@ class BatchReport:
         scored = [r for r in self.done if r.doubt is not None and r.doubt.score >= threshold]
         return sorted(scored, key=lambda r: -r.doubt.score if r.doubt else 0.0)
 
+    def soft(self) -> list[FileResult]:
+        """Exported photos enlarged more than :data:`SOFT_ENLARGEMENT` times (smaller than the size asked)."""
+        return sorted((r for r in self.done if r.enlarged > SOFT_ENLARGEMENT), key=lambda r: -r.enlarged)
+
+    def soft_note(self, names: int = 5) -> str:
+        """One line naming the enlarged photos (the first ``names``), or ""."""
+        soft = self.soft()
+        if not soft:
+            return ""
+        listed = ", ".join(f"{r.item.source.name} ({r.enlarged:.1f}×)" for r in soft[:names])
+        more = f" and {len(soft) - names} more" if len(soft) > names else ""
+        return (f"{len(soft)} photo{'s were' if len(soft) != 1 else ' was'} enlarged more than {SOFT_ENLARGEMENT:g}× "
+                f"to reach the size asked and may look soft: {listed}{more}")
+
     def lines(self) -> list[str]:
         out = [self.summary()]
+        out += [self.soft_note(names=len(self.results))] * bool(self.soft())
         out += [f"FAILED  {r.item.source}: {r.message}" for r in self.failed]
         out += [f"skipped {r.item.source}: {r.message}" for r in self.skipped]
         return out
@@ -542,7 +561,7 @@ def iter_export(
         from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
 
         note = "; ".join(loaded.notes)
-        return FileResult(item, "done", note, written, doubt_of(alpha))
+        return FileResult(item, "done", note, written, doubt_of(alpha), enlargement(loaded, alpha, own or options))
 
     def finished(result: FileResult | None) -> Iterator[Progress]:
         if result is not None:

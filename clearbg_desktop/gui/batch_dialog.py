@@ -236,6 +236,11 @@ class BatchSummaryDialog(QDialog):
             layout.addWidget(self.failures)
         else:
             self.failures.hide()  # outside the layout it would float over the summary
+        if report.soft():  # a small photo through a large preset: said, not silently upscaled
+            self.soft_label = QLabel(report.soft_note(), self)
+            self.soft_label.setObjectName("SoftPhotos")
+            self.soft_label.setWordWrap(True)
+            layout.addWidget(self.soft_label)
         doubtful = report.doubtful(review_threshold)
         self.doubtful_label = QLabel(self)
         self.doubtful_label.setWordWrap(True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from clearbg_desktop.core.editing.document import Document
@@ -110,3 +111,17 @@ def test_the_quit_guard_names_unsaved_photos_and_hands_the_choice_to_the_window(
     context.undo.stacks[document.doc_id].setClean()
     assert guard.close_document(document)  # nothing unsaved: no question
     assert context.messages.shown is close
+
+
+def test_exporting_a_small_photo_at_a_larger_size_says_it_was_enlarged(
+        qtbot: QtBot, context: WindowContext, photo_path: Path, tmp_path: Path) -> None:
+    edited_photo(context, photo_path)
+    exporter = ExportRunner(context)
+    width, height = Image.open(photo_path).size
+    with qtbot.waitSignal(exporter.exported, timeout=WAIT_MS) as written:
+        exporter.export_to(tmp_path / "big.png", ExportOptions(resize_long_edge=3 * max(width, height)))
+    assert context.status.currentMessage() == (f"Exported {written.args[0]} (enlarged 3.0×: the photo is smaller "
+                                               "than the size asked and may look soft)")
+    with qtbot.waitSignal(exporter.exported, timeout=WAIT_MS) as written:
+        exporter.export_to(tmp_path / "same.png", ExportOptions(resize_long_edge=max(width, height)))
+    assert context.status.currentMessage() == f"Exported {written.args[0]}"

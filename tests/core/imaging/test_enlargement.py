@@ -1,0 +1,66 @@
+"""Photos smaller than the size a preset asks for are named, not silently upscaled (found with the marketplace
+preset on 480×640 photos under Xvfb: 2000×2000 outputs, 3× enlarged and soft)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
+from clearbg_desktop.core.imaging.export import ExportOptions, enlargement
+from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.presets import BUILT_IN_PRESETS
+from clearbg_desktop.core.inference.engines import load_segmenter
+from tests.conftest import make_photo
+
+MARKETPLACE = next(p.options for p in BUILT_IN_PRESETS if p.name.startswith("Marketplace"))
+WEB = next(p.options for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG"))
+
+
+def subject(width: int, height: int, box: tuple[int, int, int, int]) -> Image.Image:
+    alpha = np.zeros((height, width), np.uint8)
+    left, top, right, bottom = box
+    alpha[top:bottom, left:right] = 255
+    return Image.fromarray(alpha, "L")
+
+
+def test_how_much_each_kind_of_resize_enlarges_the_photo(tmp_path: Path) -> None:
+    make_photo((480, 640)).save(tmp_path / "small.png")
+    loaded = load_image(tmp_path / "small.png")
+    alpha = subject(480, 640, (40, 100, 440, 600))  # the subject's long side: 500 px
+    assert enlargement(loaded, alpha, ExportOptions()) == 1.0
+    assert enlargement(loaded, alpha, WEB) == pytest.approx(2048 / 640)
+    assert enlargement(loaded, alpha, MARKETPLACE) == pytest.approx(2000 / round(500 / 0.85))
+    assert enlargement(loaded, alpha, ExportOptions(resize_percent=250)) == 2.5
+    assert enlargement(loaded, alpha, ExportOptions(crop_to_subject=True, crop_padding=0, resize_long_edge=1000)) \
+        == pytest.approx(1000 / 500)
+
+
+def test_a_batch_names_the_photos_it_enlarged(tmp_path: Path, random_weights: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    make_photo((480, 640)).save(shoot / "small.jpg")
+    make_photo((2400, 1800), seed=1).save(shoot / "large.jpg")
+    plan = plan_batch([shoot], tmp_path / "out", WEB, model="small")
+    report = BatchReport()
+    list(iter_export(plan, load_segmenter("small", device="cpu"), WEB, report=report))
+    assert len(report.done) == 2
+    assert [r.item.source.name for r in report.soft()] == ["small.jpg"]  # 2048/2400: made smaller, not soft
+    note = report.soft_note()
+    assert note.startswith("1 photo was enlarged more than 1.5×") and "small.jpg (3.2×)" in note
+    assert note in report.lines()
+    with Image.open(report.soft()[0].output) as written:
+        assert max(written.size) == 2048  # still the size asked: the note says it, the output is what was asked
+    assert report.soft()[0].to_dict()["enlarged"] == 3.2
+
+    from clearbg_desktop.cli import main as cli_main
+
+    assert cli_main([str(shoot / "small.jpg"), "-o", str(tmp_path / "cli"), "--preset", WEB_NAME, "-q"]) == 0
+    assert "note: 1 photo was enlarged more than 1.5×" in capsys.readouterr().out
+
+
+WEB_NAME = next(p.name for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG"))
