@@ -544,6 +544,7 @@ def iter_export(
             return None
         target = next_free_path(item.target) if existing == "rename" else item.target
         try:
+            scale = enlargement(loaded, alpha, own or options)  # before writing: an error here fails this photo only
             written = _export(loaded, alpha, target, own or options, existing, workers, probability)
         except OutputSpaceError as exc:
             halt.reason = str(exc)
@@ -561,7 +562,7 @@ def iter_export(
         from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
 
         note = "; ".join(loaded.notes)
-        return FileResult(item, "done", note, written, doubt_of(alpha), enlargement(loaded, alpha, own or options))
+        return FileResult(item, "done", note, written, doubt_of(alpha), scale)
 
     def finished(result: FileResult | None) -> Iterator[Progress]:
         if result is not None:
