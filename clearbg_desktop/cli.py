@@ -307,8 +307,9 @@ def finish(report: BatchReport, args: argparse.Namespace) -> int:
     """The summary, the failures, the log and the photos to review; the exit code (projects and photos alike)."""
     for line in report.lines()[:1] + [line for line in report.lines()[1:] if line.startswith("FAILED")]:
         print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
-    if report.soft():
-        print(f"note: {report.soft_note()}")
+    soft = report.soft_note()
+    if soft:
+        print(f"note: {soft}")
     try:
         log = report.write_log(log_dir())
         print(f"log: {log}\nreport (with each photo's doubt): {log.with_suffix('.json')}")

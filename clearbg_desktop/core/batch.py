@@ -255,7 +255,9 @@ class BatchReport:
 
     def lines(self) -> list[str]:
         out = [self.summary()]
-        out += [self.soft_note(names=len(self.results))] * bool(self.soft())
+        soft = self.soft_note(names=len(self.results))
+        if soft:
+            out.append(soft)
         out += [f"FAILED  {r.item.source}: {r.message}" for r in self.failed]
         out += [f"skipped {r.item.source}: {r.message}" for r in self.skipped]
         return out

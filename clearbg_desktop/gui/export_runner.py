@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox
 
@@ -17,7 +16,6 @@ from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.export import (
     SOFT_ENLARGEMENT,
     ExportOptions,
-    enlargement,
     next_free_path,
     output_name,
 )
@@ -45,7 +43,6 @@ class ExportRunner(QObject):
         self.jobs: set[ExportJob] = set()
         self.dialog: ExportDialog | None = None
         self._origin: dict[ExportJob, tuple[int, int]] = {}  # job -> (doc id, undo index exported)
-        self._enlarged: dict[ExportJob, float] = {}  # job -> how many times it enlarges the photo's pixels
 
     def open_dialog(self) -> None:
         document = self.context.workspace.current
@@ -122,12 +119,10 @@ class ExportRunner(QObject):
     def _start(self, document: Document, target: Path, options: ExportOptions, overwrite: bool,
                alpha: np.ndarray | None = None) -> None:
         assert document.loaded is not None and document.alpha is not None
-        mask = document.alpha.copy() if alpha is None else alpha
-        job = ExportJob(document.loaded, mask, target, options, overwrite,
-                        document.model_probability() if alpha is None else None)
+        job = ExportJob(document.loaded, document.alpha.copy() if alpha is None else alpha, target, options,
+                        overwrite, document.model_probability() if alpha is None else None)
         job.setAutoDelete(False)
         self.jobs.add(job)
-        self._enlarged[job] = enlargement(document.loaded, Image.fromarray(mask, "L"), options)
         position = self.context.undo.position(document)
         if position is not None:
             self._origin[job] = (document.doc_id, position)
@@ -140,16 +135,14 @@ class ExportRunner(QObject):
     def _on_finished(self, job: ExportJob, path: str) -> None:
         self.jobs.discard(job)
         self.context.undo.mark_clean_at(*self._origin.pop(job, (-1, -1)))  # exported is what the photo holds now
-        enlarged = self._enlarged.pop(job, 1.0)
-        soft = (f" (enlarged {enlarged:.1f}×: the photo is smaller than the size asked and may look soft)"
-                if enlarged > SOFT_ENLARGEMENT else "")
+        soft = (f" (enlarged {job.enlarged:.1f}×: the photo is smaller than the size asked and may look soft)"
+                if job.enlarged > SOFT_ENLARGEMENT else "")
         self.context.status.showMessage(f"Exported {path}{soft}", 8000)
         self.exported.emit(path)
 
     def _on_failed(self, job: ExportJob, message: str) -> None:
         self.jobs.discard(job)
         self._origin.pop(job, None)
-        self._enlarged.pop(job, None)
         self.context.status.showMessage("Export failed", 5000)  # not "Exporting …" under the error
         self.context.messages.show_error("Export failed", message)
         self.failed.emit(message)

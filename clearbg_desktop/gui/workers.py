@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
 from clearbg_desktop.core.editing.document import Document, file_stamp, reload_photo
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
+from clearbg_desktop.core.imaging.export import ExportOptions, enlargement, export_photo
 from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, OutputError, load_image, load_reduced
 from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
 from clearbg_desktop.core.inference.engines import Engine, load_segmenter
@@ -243,12 +243,14 @@ class ExportJob(QRunnable):
         super().__init__()
         self.signals = ExportSignals()
         self._args = (loaded, alpha, target, options, overwrite, probability)
+        self.enlarged = 1.0  # how many times the output enlarges the photo's pixels, once written
 
     def run(self) -> None:
         loaded, alpha, target, options, overwrite, probability = self._args
         try:
-            written = export_photo(loaded, Image.fromarray(alpha, "L"), target, options, overwrite=overwrite,
-                                   probability=probability)
+            mask = Image.fromarray(alpha, "L")
+            self.enlarged = enlargement(loaded, mask, options)
+            written = export_photo(loaded, mask, target, options, overwrite=overwrite, probability=probability)
         except (OutputError, OSError, ValueError) as exc:
             self.signals.failed.emit(self, f"{Path(target).name}: {exc}")
             return
