@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QProgressDialog,
@@ -30,10 +29,8 @@ from clearbg_desktop.core.inference.model_choice import AUTO, model_description,
 from clearbg_desktop.core.inference.time_per_photo import warning_for
 from clearbg_desktop.core.inference.weights import WeightsError, available_models
 from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label, existing_outputs_box, output_folder_row
 from clearbg_desktop.gui.export_form import ExportOptionsForm
-
-EXISTING_LABELS = [("Skip (resume a cancelled job)", "skip"), ("Keep both (rename)", "rename"),
-                   ("Overwrite", "overwrite")]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -78,14 +75,9 @@ class BatchDialog(QDialog):
         self.recursive = QCheckBox("Include sub-folders (the structure is kept)", self)
         self.recursive.setChecked(settings.batch_recursive)
         form.addRow(self.recursive)
-        output_row = QHBoxLayout()
         default_output = settings.batch_output_folder or (str(folders[0].parent / f"{folders[0].name}-cutouts")
                                                           if folders else "")
-        self.output = QLineEdit(default_output, self)
-        browse = QPushButton("Folder…", self)
-        browse.clicked.connect(self._browse_output)
-        output_row.addWidget(self.output)
-        output_row.addWidget(browse)
+        output_row, self.output = output_folder_row(self, default_output)
         form.addRow("Output folder", output_row)
         self.model_box = QComboBox(self)
         try:
@@ -106,33 +98,29 @@ class BatchDialog(QDialog):
         self.time_warning.setWordWrap(True)
         self.time_warning.setStyleSheet("color: #b9770e")
         self._device_preference = settings.device
-        self.existing = QComboBox(self)
-        for label, value in EXISTING_LABELS:
-            self.existing.addItem(label, value)
-        self.existing.setCurrentIndex(max(0, self.existing.findData(settings.batch_existing)))
+        self.existing = existing_outputs_box(self, settings.batch_existing)
         form.addRow("Existing outputs", self.existing)
         layout.addLayout(form)
         layout.addWidget(self.time_warning)  # outside the form: hidden, it takes no room
         self.form = ExportOptionsForm(settings.batch_export, show_refine=True, parent=self, settings=settings)
         layout.addWidget(self.form)
-        self.error_label = QLabel(self)
-        self.error_label.setStyleSheet("color: #c0392b")
+        self.error_label = error_label(self)
         layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
-        buttons.accepted.connect(self._on_accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(accept_buttons(self, "Start", self._on_accept))
         self.model_box.currentIndexChanged.connect(self._update_time_warning)
-        self.recursive.toggled.connect(self._update_time_warning)
+        self.recursive.toggled.connect(self._count_photos)
         model = self.inputs.model()
-        model.rowsInserted.connect(self._update_time_warning)
-        model.rowsRemoved.connect(self._update_time_warning)
+        model.rowsInserted.connect(self._count_photos)
+        model.rowsRemoved.connect(self._count_photos)
+        self._count_photos()
+
+    def _count_photos(self) -> None:
+        """Walks the folders again only when they change, not when another model is chosen."""
+        self._photo_count = count_photos(self.input_paths(), self.recursive.isChecked())
         self._update_time_warning()
 
     def _update_time_warning(self) -> None:
-        count = count_photos(self.input_paths(), self.recursive.isChecked())
-        text = warning_for(self.model(), count, self._device_preference)
+        text = warning_for(self.model(), self._photo_count, self._device_preference)
         self.time_warning.setText(text)
         self.time_warning.setVisible(bool(text))
 
@@ -176,10 +164,6 @@ class BatchDialog(QDialog):
         for name in files:
             self.inputs.addItem(name)
 
-    def _browse_output(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
-        if folder:
-            self.output.setText(folder)
 
 
 class BatchProgressDialog(QProgressDialog):

@@ -11,16 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QListWidget,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +24,7 @@ from clearbg_desktop.core.imaging.export import ExportOptions, output_name
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.batch_dialog import EXISTING_LABELS
+from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label, existing_outputs_box, output_folder_row
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 
 
@@ -82,29 +75,16 @@ class ExportAllDialog(QDialog):
         for document in documents:
             self.photos.addItem(document.title)
         form.addRow(f"{len(documents)} photo(s), each with its own mask and edits", self.photos)
-        row = QHBoxLayout()
-        self.output = QLineEdit(str(folder), self)
-        browse = QPushButton("Folder…", self)
-        browse.clicked.connect(self._browse_output)
-        row.addWidget(self.output)
-        row.addWidget(browse)
+        row, self.output = output_folder_row(self, str(folder))
         form.addRow("Output folder", row)
-        self.existing = QComboBox(self)
-        for label, value in EXISTING_LABELS:
-            self.existing.addItem(label, value)
-        self.existing.setCurrentIndex(max(0, self.existing.findData("rename")))
+        self.existing = existing_outputs_box(self, "rename")
         form.addRow("Existing outputs", self.existing)
         layout.addLayout(form)
         self.form = ExportOptionsForm(settings.export, show_refine=False, parent=self, settings=settings)
         layout.addWidget(self.form)
-        self.error_label = QLabel(self)
-        self.error_label.setStyleSheet("color: #c0392b")
+        self.error_label = error_label(self)
         layout.addWidget(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
-                                        self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        self.buttons.accepted.connect(self._on_accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = accept_buttons(self, "Export", self._on_accept)
         layout.addWidget(self.buttons)
 
     def output_folder(self) -> Path:
@@ -126,11 +106,6 @@ class ExportAllDialog(QDialog):
             self.error_label.setText("Choose an output folder")
             return
         self.accept()
-
-    def _browse_output(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
-        if folder:
-            self.output.setText(folder)
 
 
 class EditedExportWorker(QObject):

@@ -33,6 +33,7 @@ from clearbg_desktop.core.imaging.export import (
 from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.colour_space import to_display
+from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 from clearbg_desktop.gui.qimage import array_to_qimage
 
@@ -80,14 +81,9 @@ class ExportDialog(QDialog):
         self.target_label = QLabel(self)
         self.target_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         left.addWidget(self.target_label)
-        self.error_label = QLabel(self)
-        self.error_label.setStyleSheet("color: #c0392b")
+        self.error_label = error_label(self)
         left.addWidget(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
-                                        self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("Export")
-        self.buttons.accepted.connect(self._on_accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = accept_buttons(self, "Export", self._on_accept, QDialogButtonBox.StandardButton.Save)
         left.addWidget(self.buttons)
         layout.addLayout(left)
         right = QVBoxLayout()
