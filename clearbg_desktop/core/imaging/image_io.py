@@ -161,8 +161,8 @@ def _to_rgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, Image.I
     return image.convert("RGB"), None, icc
 
 
-def _open_without_bomb_warning(path: Path) -> Image.Image:
-    """Our own size limit (in :func:`load_image`) replaces Pillow's bomb warning with a clear refusal."""
+def open_without_bomb_warning(path: Path) -> Image.Image:
+    """Our own size limit (in :func:`load_image`, :func:`core.imaging.thumbnails.quick_thumbnail`) replaces Pillow's bomb warning with a clear refusal."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         return Image.open(path)
@@ -210,7 +210,7 @@ def _decode(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedI
     if size == 0:
         raise ImageLoadError(f"{name}: the file is empty (0 bytes)")
     try:
-        with _open_without_bomb_warning(path) as opened:
+        with open_without_bomb_warning(path) as opened:
             width, height = opened.size
             if width * height > max_pixels:
                 raise ImageLoadError(

@@ -9,13 +9,17 @@ decoded, and an embedded thumbnail is used only when it is small and decodes to 
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
 
-from clearbg_desktop.core.imaging.image_io import DEFAULT_MAX_PIXELS, EXIF_ORIENTATION_TAG, ImageLoadError
+from clearbg_desktop.core.imaging.image_io import (
+    DEFAULT_MAX_PIXELS,
+    EXIF_ORIENTATION_TAG,
+    ImageLoadError,
+    open_without_bomb_warning,
+)
 
 MAX_EMBEDDED_BYTES = 512 * 1024  # an EXIF thumbnail is some 10-60 KB; more is suspicious
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
@@ -63,24 +67,22 @@ _TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: 
 def quick_thumbnail(path: Path, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS) -> QuickThumbnail:
     """A thumbnail of ``path`` within ``size``; raises ImageLoadError with one line when it cannot be read."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                if opened.width * opened.height > max_pixels:
-                    raise ImageLoadError(f"{path.name}: larger than the {max_pixels / 1e6:.0f} MP limit")
-                icc = opened.info.get("icc_profile")
-                embedded = _embedded(opened, size) if opened.format == "JPEG" else None
-                if embedded is not None:
-                    embedded.thumbnail(size, Image.Resampling.BILINEAR)
-                    return QuickThumbnail(embedded, icc, "exif")
-                source = "full"
-                if opened.format == "JPEG":
-                    opened.draft("RGB", (size[0] * 2, size[1] * 2))
-                    source = "draft"
-                upright = ImageOps.exif_transpose(opened)
-                image = upright.convert("RGB")
-                image.thumbnail(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-                return QuickThumbnail(image, icc, source)
+        with open_without_bomb_warning(path) as opened:
+            if opened.width * opened.height > max_pixels:
+                raise ImageLoadError(f"{path.name}: larger than the {max_pixels / 1e6:.0f} MP limit")
+            icc = opened.info.get("icc_profile")
+            embedded = _embedded(opened, size) if opened.format == "JPEG" else None
+            if embedded is not None:
+                embedded.thumbnail(size, Image.Resampling.BILINEAR)
+                return QuickThumbnail(embedded, icc, "exif")
+            source = "full"
+            if opened.format == "JPEG":
+                opened.draft("RGB", (size[0] * 2, size[1] * 2))
+                source = "draft"
+            upright = ImageOps.exif_transpose(opened)
+            image = upright.convert("RGB")
+            image.thumbnail(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            return QuickThumbnail(image, icc, source)
     except ImageLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged file never escapes as a traceback
