@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import stat
 import sys
 import threading
 import warnings
@@ -22,6 +24,7 @@ from clearbg_desktop.core.editing.project import is_project_file
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import CROP_PADDING_MAX, LONG_EDGE_MAX, QUALITY_RANGE, ExportOptions
 from clearbg_desktop.core.imaging.image_io import FORMAT_SUFFIXES
+from clearbg_desktop.core.imaging.presets import PresetError
 from clearbg_desktop.core.imaging.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
 from clearbg_desktop.core.inference.devices import DEVICE_CHOICES
 from clearbg_desktop.core.paths import log_dir
@@ -30,14 +33,29 @@ EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 NAME_TEMPLATE = "{name}-cutout"
 
 
+def given_path(text: str) -> Path:
+    """A path typed on the command line; an empty one (an unset variable in a script) would mean the current
+    folder, so it is refused rather than read or written."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path is not a folder or a file (an unset variable?)")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("a path cannot hold a NUL character")
+    return Path(text)
+
+
+def max_threads() -> int:
+    """The most CPU threads a model may be given: every core of this machine (more only slows it down)."""
+    return max(1, os.cpu_count() or 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clearbg-cli",
         description="Remove the background of photos, files or whole folders, with the bundled U²-Net.",
     )
-    parser.add_argument("inputs", nargs="*", type=Path,
+    parser.add_argument("inputs", nargs="*", type=given_path,
                         help="photos and/or folders, or .clearbg projects (exported with their saved mask and settings)")
-    parser.add_argument("-o", "--output", type=Path, help="output folder (required with inputs)")
+    parser.add_argument("-o", "--output", type=given_path, help="output folder (required with inputs)")
     parser.add_argument("--format", choices=sorted(FORMAT_SUFFIXES), default="png")
     parser.add_argument("--bg", default="transparent",
                         help="transparent (default), a colour (white, '#20a0ff'), blur[:RADIUS], or an image file")
@@ -99,8 +117,8 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise ValueError(f"--feather must be between 0 and {FEATHER_MAX:g} px, not {args.feather}")
     if abs(args.shift) > SHIFT_MAX:
         raise ValueError(f"--shift must be between -{SHIFT_MAX} and {SHIFT_MAX} px, not {args.shift}")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, not {args.threads}")
+    if args.threads is not None and not 1 <= args.threads <= max_threads():
+        raise ValueError(f"--threads must be between 1 and {max_threads()} (this machine's cores), not {args.threads}")
     if args.review_threshold is not None and not 0 <= args.review_threshold <= 1:
         raise ValueError(f"--review-threshold must be between 0 and 1, not {args.review_threshold}")
 
@@ -246,28 +264,42 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_numbers(args)
         options = options_from_args(args)
+    except PresetError as exc:  # the preset, its file or its background image: one line, before any photo
+        print(f"clearbg-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:
         parser.error(str(exc))
-    missing = [str(p) for p in args.inputs if not p.exists()]
-    if missing:
-        print(f"clearbg-cli: not found: {', '.join(missing)}", file=sys.stderr)
+    unusable = [f"{str(p)[:120]}: {kind}" for p in args.inputs if (kind := path_kind(p)) not in ("dir", "file")]
+    if unusable:
+        print(f"clearbg-cli: cannot use {'; '.join(unusable)}", file=sys.stderr)
+        return EXIT_USAGE
+    output_kind = path_kind(args.output)
+    if output_kind not in ("dir", "not found"):
+        why = "is a file" if output_kind == "file" else output_kind
+        print(f"clearbg-cli: the output folder {str(args.output)[:120]} {why}", file=sys.stderr)
         return EXIT_USAGE
     projects = [p for p in args.inputs if p.is_file() and is_project_file(p)]
     photos = [p for p in args.inputs if p not in projects]
     existing = "overwrite" if args.overwrite else args.existing
+    from clearbg_desktop.core.inference.model_choice import resolve_model
+
+    model = resolve_model(args.model)
+    plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=model.name)
+    if plan.replaces_originals:
+        first = plan.replaces_originals[0]
+        print(f"clearbg-cli: refused: {len(plan.replaces_originals)} output(s) would replace the original photos "
+              f"(first: {first.source}); choose another output folder (-o) or a name template (--name) other than "
+              "{name}", file=sys.stderr)
+        return EXIT_USAGE
     report = BatchReport()
-    for result in export_projects(projects, args.output, existing):
+    for result in export_projects(projects, args.output, existing, beside=plan):
         report.results.append(result)
         if result.status == "done":
             print(f"{result.item.source.name} -> {result.output}")
         elif result.status == "failed":
             print(f"failed: {result.item.source}: {result.message}", file=sys.stderr)
-    from clearbg_desktop.core.inference.model_choice import resolve_model
-
-    model = resolve_model(args.model)
     if model.note and photos:
         print(f"clearbg-cli: note: {model.note}", file=sys.stderr)
-    plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=model.name)
     if photos and not plan.items and not projects:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
@@ -301,6 +333,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             signal.signal(signal.SIGINT, previous)
     return finish(report, args)
+
+
+def path_kind(path: Path) -> str:
+    """"dir" or "file", else what is wrong with the path, in words ("not found", "cannot be read (…)")."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return "not found"
+    except (OSError, ValueError) as exc:
+        return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    if stat.S_ISDIR(status.st_mode):
+        return "dir"
+    return "file" if stat.S_ISREG(status.st_mode) else "is not a regular file or folder"
 
 
 def finish(report: BatchReport, args: argparse.Namespace) -> int:

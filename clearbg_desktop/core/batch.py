@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 import time
 from collections import deque
@@ -34,7 +35,6 @@ from clearbg_desktop.core.imaging.export import (
     keeps_sixteen_bits,
     looks_like_output,
     next_free_path,
-    output_name,
 )
 from clearbg_desktop.core.imaging.image_io import (
     ImageLoadError,
@@ -45,6 +45,13 @@ from clearbg_desktop.core.imaging.image_io import (
     is_supported_image,
     load_image,
     remove_stale_parts,
+)
+from clearbg_desktop.core.output_plan import (
+    OutputRequest,
+    collision_key,
+    folder_labels,
+    plan_outputs,
+    replaces_original,
 )
 
 if TYPE_CHECKING:
@@ -89,21 +96,53 @@ class BatchPlan:
     """What a job will do: one item per photo, plus the files it will ignore (not images).
 
     ``edited`` holds the items whose mask comes from the window (the user's edits), not from the model.
+    ``problems`` holds the items that cannot be written, with why (an output that would replace an original, a
+    name too long, a photo whose path cannot be read): they fail, alone, without being decoded.
     """
 
     items: list[BatchItem]
     ignored: list[Path] = field(default_factory=list)
     output_dir: Path | None = None
     edited: dict[BatchItem, EditedPhoto] = field(default_factory=dict)
+    problems: dict[BatchItem, str] = field(default_factory=dict)
 
     @property
     def needs_model(self) -> bool:
-        return any(item not in self.edited for item in self.items)
+        return any(item not in self.edited and item not in self.problems for item in self.items)
+
+    @property
+    def replaces_originals(self) -> list[BatchItem]:
+        """Items refused because their output would be one of the photos (the whole job should be refused)."""
+        return [item for item, problem in self.problems.items() if "original photo" in problem]
 
 
-def _walk(folder: Path, recursive: bool) -> list[Path]:
+def _kind(path: Path) -> str:
+    """"dir", "file", "other" or "missing", or why the path cannot be looked at (a name too long, no permission)."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError) as exc:
+        return f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+    if stat.S_ISDIR(status.st_mode):
+        return "dir"
+    return "file" if stat.S_ISREG(status.st_mode) else "other"
+
+
+def _walk(folder: Path, recursive: bool) -> Iterator[tuple[Path, str]]:
+    """Every visible entry under ``folder`` with its kind, sorted; an unreadable one is named, never raised."""
     pattern = folder.rglob("*") if recursive else folder.glob("*")
-    return sorted(p for p in pattern if p.is_file() and not p.name.startswith("."))
+    entries = []
+    try:
+        for path in pattern:
+            if not path.name.startswith("."):
+                entries.append(path)
+    except OSError:
+        pass  # a folder that vanished or cannot be listed: what was found so far
+    for path in sorted(entries):
+        kind = _kind(path)
+        if kind != "dir":
+            yield path, kind
 
 
 def plan_batch(
@@ -113,16 +152,16 @@ def plan_batch(
     recursive: bool = True,
     model: str = "small",
 ) -> BatchPlan:
-    """Map every photo under ``inputs`` to an output path, keeping the sub-folder structure.
+    """Map every photo under ``inputs`` to an output path (named by :func:`core.output_plan.plan_outputs`).
 
-    A folder's photos go to ``output_dir/<relative folder>/``; single files go to
-    ``output_dir/``. Two photos that would produce the same output name (``a.jpg`` and
-    ``a.png``) are told apart by their extension.
+    One folder's photos go to ``output_dir/<relative folder>/``; with several folders, each folder's tree goes
+    under its own name (``output_dir/card1/…``, ``output_dir/card2/…``); single files go to ``output_dir/``.
     """
     output_dir = Path(output_dir)
     resolved_output = output_dir.resolve()
     sources: list[tuple[Path, Path]] = []  # (photo, relative output folder)
     ignored: list[Path] = []
+    unreadable: dict[Path, str] = {}
     seen: set[Path] = set()
 
     def ours(path: Path) -> bool:
@@ -138,34 +177,45 @@ def plan_batch(
         seen.add(key)
         sources.append((path, relative))
 
-    for raw in inputs:
-        entry = Path(raw)
-        if entry.is_dir():
+    entries = [(Path(raw), _kind(Path(raw))) for raw in inputs]
+    folders = [entry for entry, kind in entries if kind == "dir"]
+    labels = folder_labels(folders) if len({entry.resolve() for entry in folders}) > 1 else {}
+    for entry, kind in entries:
+        if kind == "dir":
             resolved_entry = entry.resolve()
             skip_subtree = resolved_output != resolved_entry and resolved_entry in resolved_output.parents
-            for path in _walk(entry, recursive):
+            for path, path_kind in _walk(entry, recursive):
+                if path_kind not in ("file", "other", "missing") and is_supported_image(path):
+                    unreadable[path] = f"{path.name}: {path_kind}"
+                    continue
                 if skip_subtree and resolved_output in path.resolve().parents:
                     continue  # an output folder inside the input folder holds only outputs
                 if ours(path):
                     continue  # never re-process our own outputs
-                if is_supported_image(path):
-                    add(path, path.parent.relative_to(entry))
+                if path_kind == "file" and is_supported_image(path):
+                    add(path, labels.get(entry, Path()) / path.parent.relative_to(entry))
                 else:
                     ignored.append(path)
-        elif entry.is_file() and is_supported_image(entry):
+        elif kind == "file" and is_supported_image(entry):
             if not ours(entry):
                 add(entry, Path())
+        elif kind not in ("file", "other", "missing", "dir") and is_supported_image(entry):
+            unreadable[entry] = f"{entry.name[:80]}: {kind}"
         else:
             ignored.append(entry)
-    items: list[BatchItem] = []
-    taken: set[Path] = set()
-    for path, relative in sources:
-        target = output_dir / relative / output_name(path, options, model)
-        if target in taken:
-            target = target.with_name(f"{target.stem}-{path.suffix.lstrip('.').lower()}{target.suffix}")
-        taken.add(target)
-        items.append(BatchItem(path, target))
-    return BatchPlan(items=items, ignored=ignored, output_dir=output_dir)
+    planned = plan_outputs([OutputRequest(path, relative) for path, relative in sources], output_dir, options,
+                           model, originals=[path for path, _ in sources])
+    plan = BatchPlan(items=[], ignored=ignored, output_dir=output_dir)
+    for (path, _), output in zip(sources, planned, strict=True):
+        item = BatchItem(path, output.target)
+        plan.items.append(item)
+        if output.problem:
+            plan.problems[item] = output.problem
+    for path, problem in unreadable.items():
+        item = BatchItem(path, output_dir)
+        plan.items.append(item)
+        plan.problems[item] = problem
+    return plan
 
 
 @dataclass(frozen=True)
@@ -304,6 +354,14 @@ def written_mask(output: Path, size: tuple[int, int]) -> np.ndarray | None:
     return None
 
 
+def _exists(path: Path) -> bool:
+    """Whether an output is there; a path the system cannot even look at is not (writing it then says why)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _decode(item: BatchItem) -> LoadedImage:
     return load_image(item.source)
 
@@ -407,24 +465,43 @@ def _export(loaded: LoadedImage, alpha: Image.Image, target: Path, options: Expo
                         probability=probability)
 
 
-def export_projects(paths: Sequence[Path], output_dir: Path, existing: str = "skip") -> Iterator[FileResult]:
+def export_projects(paths: Sequence[Path], output_dir: Path, existing: str = "skip",
+                    beside: BatchPlan | None = None) -> Iterator[FileResult]:
     """``clearbg-cli a.clearbg b.clearbg -o out``: each project exported with its own mask and settings, one
-    result each. Isolated like photos: a damaged or hostile project is a ``failed`` result, the rest go on."""
+    result each. Isolated like photos: a damaged or hostile project is a ``failed`` result, the rest go on.
+
+    ``beside``: the plan of the photos exported in the same run; a project's output never takes one of their
+    names (a project and its own photo in one run get two outputs) and never replaces one of them.
+    """
     if existing not in EXISTING_POLICIES:
         raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
+    output_dir = Path(output_dir)
+    folder = output_dir.resolve()
+    items = beside.items if beside is not None else []
+    taken = {collision_key(folder / item.target.relative_to(output_dir)) for item in items}
+    originals = [Path(path) for path in paths] + [item.source for item in items]
     for path in paths:
-        yield _export_project(Path(path), Path(output_dir), existing)
+        result = _export_project(Path(path), output_dir, existing, taken, originals)
+        if result.item.target != output_dir:
+            taken.add(collision_key(folder / result.item.target.name))
+        yield result
 
 
-def _export_project(path: Path, output_dir: Path, existing: str) -> FileResult:
+def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str], originals: list[Path]
+                    ) -> FileResult:
     from clearbg_desktop.core.editing.project import ProjectError, background_beside, open_photo, read_project
 
     item = BatchItem(path, output_dir)  # the output's name is known once the project is read
     try:
         project = read_project(path)
         options = background_beside(project.export_options, path)
-        item = BatchItem(path, output_dir / output_name(project.photo_path, options, project.model))
-        if existing == "skip" and item.target.exists():
+        # Keys of the whole path, so the taken names are compared as planned here: from the file system's root.
+        [planned] = plan_outputs([OutputRequest(project.photo_path, output_dir.resolve())], Path("/"), options,
+                                 project.model, originals=[*originals, project.photo_path], taken=taken)
+        item = BatchItem(path, output_dir / planned.target.name)
+        if planned.problem:
+            return FileResult(item, "failed", f"{path.name}: {planned.problem}")
+        if existing == "skip" and _exists(item.target):
             return FileResult(item, "skipped", "output already exists", item.target)
         loaded = open_photo(project, path)
         target = next_free_path(item.target) if existing == "rename" else item.target
@@ -531,10 +608,17 @@ def iter_export(
         report.elapsed = time.perf_counter() - started
         return Progress(done, total, result, report.elapsed)
 
-    for folder in sorted({item.target.parent for item in plan.items}):
-        remove_stale_parts(folder)  # a killed run's temporary files
+    for item, problem in plan.problems.items():
+        yield progress(FileResult(item, "failed", problem))
+    for folder in sorted({item.target.parent for item in plan.items if item not in plan.problems}):
+        try:
+            remove_stale_parts(folder)  # a killed run's temporary files
+        except OSError:
+            pass  # an output folder that cannot be listed fails its photos when they are written
     for item in plan.items:
-        if existing == "skip" and item.target.exists():
+        if item in plan.problems:
+            continue
+        if existing == "skip" and _exists(item.target):
             yield progress(FileResult(item, "skipped", "output already exists", item.target))
         else:
             todo.append(item)
@@ -545,6 +629,9 @@ def iter_export(
         if halt.reason:
             return None
         target = next_free_path(item.target) if existing == "rename" else item.target
+        if replaces_original(target, [item.source]):
+            return FileResult(item, "failed", f"its output {target.name} would replace the original photo, "
+                                              "which is never done")
         try:
             scale = enlargement(loaded, alpha, own or options)  # before writing: an error here fails this photo only
             written = _export(loaded, alpha, target, own or options, existing, workers, probability)

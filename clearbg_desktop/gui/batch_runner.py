@@ -118,11 +118,23 @@ class BatchRunner(QObject):
         if not plan.items:
             self.context.messages.show_error("Nothing to export", "No photos were found in the chosen folders.")
             return
+        if self._refuses_originals(plan):
+            return
         plan.edited = self._edited_in_window(plan, options)
         if plan.edited:
             names = ", ".join(item.source.name for item in plan.edited)
             self.context.status.showMessage(f"Open in the window, exported with their edits: {names}", 10000)
         self._run(plan, BatchWorker(plan, options, model, self.context.settings.device, existing), output, options)
+
+    def _refuses_originals(self, plan: BatchPlan) -> bool:
+        """A job whose outputs would replace photos is not started at all: said once, nothing written."""
+        refused = plan.replaces_originals
+        if refused:
+            self.context.messages.show_error(
+                "Nothing exported",
+                f"{len(refused)} output(s) would replace the original photos (first: {refused[0].source.name}). "
+                "Choose another output folder, or a name template other than {name}.")
+        return bool(refused)
 
     def _edited_in_window(self, plan: BatchPlan, options: ExportOptions) -> dict:
         """Photos of the batch that are open with edits: their edited mask, not the model's, is written."""
@@ -170,6 +182,8 @@ class BatchRunner(QObject):
         if not documents or self.running:
             return
         plan = plan_documents(documents, output, options, resolve_model(self.context.settings.model).name)
+        if self._refuses_originals(plan):
+            return
         for item, document in zip(plan.items, documents, strict=True):
             self._mark(item, document)
         self.quit_after = quit_after

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, EditedPhoto, iter_export
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.core.imaging.export import ExportOptions, output_name
+from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.output_plan import OutputRequest, plan_outputs
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label, existing_outputs_box, output_folder_row
@@ -42,22 +43,19 @@ def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
 
 
 def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str) -> BatchPlan:
-    """One item per photo, each with its edited mask; two photos of one name are told apart as batches do."""
-    items: list[BatchItem] = []
-    edited: dict[BatchItem, EditedPhoto] = {}
-    taken: set[Path] = set()
-    for document in documents:
-        source = source_of(document)
-        target = output / output_name(source, options, model)
-        counter = 2
-        while target in taken:
-            target = output / output_name(source.with_name(f"{source.stem}-{counter}{source.suffix}"), options, model)
-            counter += 1
-        taken.add(target)
-        item = BatchItem(source, target)
-        items.append(item)
-        edited[item] = edited_photo(document, options)
-    return BatchPlan(items=items, output_dir=output, edited=edited)
+    """One item per photo, each with its edited mask, named by the planner batches use
+    (:func:`core.output_plan.plan_outputs`): same-named photos get distinct outputs, and an output that would
+    replace an open photo's file is a problem of that item, never written."""
+    requests = [OutputRequest(source_of(document)) for document in documents]
+    originals = [document.path for document in documents if document.path is not None]
+    plan = BatchPlan(items=[], output_dir=output)
+    for document, planned in zip(documents, plan_outputs(requests, output, options, model, originals), strict=True):
+        item = BatchItem(source_of(document), planned.target)
+        plan.items.append(item)
+        plan.edited[item] = edited_photo(document, options)
+        if planned.problem:
+            plan.problems[item] = planned.problem
+    return plan
 
 
 class ExportAllDialog(QDialog):

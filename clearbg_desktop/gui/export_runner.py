@@ -20,6 +20,7 @@ from clearbg_desktop.core.imaging.export import (
     output_name,
 )
 from clearbg_desktop.core.inference.model_choice import resolve_model
+from clearbg_desktop.core.output_plan import replaces_original
 from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
 from clearbg_desktop.gui.question_box import Answer
 from clearbg_desktop.gui.window_context import WindowContext
@@ -100,6 +101,12 @@ class ExportRunner(QObject):
         """Write the shown photo; asks before replacing an existing file."""
         document = self.context.workspace.current
         if document is None or document.loaded is None or document.alpha is None:
+            return
+        photos = [d.path for d in self.context.workspace.documents if d.path is not None]
+        if replaces_original(target, photos):
+            self.context.messages.show_error(
+                "Not exported", f"{target.name} is an original photo, and an export never replaces one. Choose "
+                                "another folder, or a name template other than {name}.")
             return
         if not target.exists():
             self._start(document, target, options, overwrite=False)

@@ -46,7 +46,7 @@ def test_plan_keeps_structure_and_skips_non_images(messy_tree: Path, tmp_path: P
     plan = plan_batch([messy_tree], tmp_path / "out", ExportOptions())
     targets = sorted(str(i.target.relative_to(tmp_path / "out")) for i in plan.items)
     assert targets == sorted([
-        "a-cutout.png", "a-cutout-png.png", "day 1/b-cutout.png", "day 1/portraits/Café ü-cutout.png",
+        "a-cutout-jpg.png", "a-cutout-png.png", "day 1/b-cutout.png", "day 1/portraits/Café ü-cutout.png",
         "day 2/c-cutout.png", "day 2/broken-cutout.png",
     ])
     assert [p.name for p in plan.ignored] == ["notes.txt"]
@@ -57,14 +57,14 @@ def test_plan_keeps_structure_and_skips_non_images(messy_tree: Path, tmp_path: P
 def test_batch_reports_failures_and_goes_on(messy_tree: Path, tmp_path: Path, segmenter: Segmenter) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "a-cutout.png").write_bytes(b"existing output")
+    (out / "a-cutout-jpg.png").write_bytes(b"existing output")
     plan = plan_batch([messy_tree], out, ExportOptions())
     report = BatchReport()
     steps = list(iter_export(plan, segmenter, ExportOptions(), existing="skip", report=report))
     assert [s.done for s in steps] == list(range(1, 7)) and steps[-1].total == 6
     assert len(report.done) == 4 and len(report.skipped) == 1 and len(report.failed) == 1
     assert "broken.jpg" in report.failed[0].message and "truncated" in report.failed[0].message
-    assert (out / "a-cutout.png").read_bytes() == b"existing output"
+    assert (out / "a-cutout-jpg.png").read_bytes() == b"existing output"
     with Image.open(out / "day 1" / "portraits" / "Café ü-cutout.png") as image:
         assert image.mode == "RGBA" and image.size == (160, 120)
     log = report.write_log(tmp_path / "logs")
