@@ -6,14 +6,19 @@ the subject with padding, and resizing. Pure Pillow/numpy so every front end sha
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import stat
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageColor, ImageFilter, ImageOps
 
-from clearbg_desktop.core.imaging.image_io import DEFAULT_MAX_PIXELS
+from clearbg_desktop.core.imaging.image_io import DEFAULT_MAX_PIXELS, MAX_PIXELS_PER_FILE_BYTE, SMALL_PHOTO_PIXELS
 
 BACKGROUND_KINDS = ("transparent", "color", "image", "blur")
 BLUR_RADIUS_MAX = 500.0
@@ -30,12 +35,21 @@ def check_number(name: str, value: object, low: float, high: float, *, integer: 
     checks them with these same limits, so a project cannot ask for what the CLI would refuse.
     """
     kind = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
-        raise ValueError(f"{name} must be {'a whole number' if integer else 'a number'}, not {value!r:.40}")
-    if not low <= value <= high:
-        low_text, high_text = (f"{low:g}", f"{high:g}")
-        raise ValueError(f"{name} must be between {low_text} and {high_text}{' ' + unit if unit else ''}, "
-                         f"not {value:g}")
+    if isinstance(value, bool) or not isinstance(value, kind) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"{name} must be {'a whole number' if integer else 'a number'}, not {shown(value)}")
+    if not low <= value <= high:  # exact for any int: 10**400 is compared, never turned into a float
+        raise ValueError(f"{name} must be between {low:g} and {high:g}{' ' + unit if unit else ''}, "
+                         f"not {shown(value)}")
+
+
+def shown(value: object) -> str:
+    """``value`` for a message: short, one line, and never an error itself (10**400 has no ``:g``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else round(value.bit_length() * math.log10(2))
+        return f"a {digits}-digit number"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return f"{ascii(value):.40}"
 
 
 def check_flag(name: str, value: object) -> None:
@@ -43,11 +57,60 @@ def check_flag(name: str, value: object) -> None:
         raise ValueError(f"{name} must be true or false, not {value!r:.40}")
 
 
-def _check_background_image(path: Path) -> None:
-    """Refuse a background file that is not a readable image now, not once per photo later."""
+@contextlib.contextmanager
+def _background_file(path: Path) -> Iterator[Image.Image]:
+    """``path`` opened as a picture, or ValueError with a sentence: never blocks, never inflates.
+
+    Why: a background image is named by ``--bg``, a preset or a project, which anyone can write. Opened by name,
+    a FIFO blocks forever and a device never ends; so the file is opened without blocking and must be a regular
+    file, and its declared size is bounded like a photo's before a pixel is decoded.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        with Image.open(path) as opened:
+        descriptor = os.open(path, flags)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"background image {path}: cannot read it ({reason})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"background image {path} is not a file (a folder, a device or a pipe)")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                opened = Image.open(handle)
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a bad file
+            raise ValueError(f"background image {path} is not a readable image ({exc})") from None
+        with opened:
+            width, height = opened.size
+            if width * height > min(DEFAULT_MAX_PIXELS, max(SMALL_PHOTO_PIXELS, info.st_size * MAX_PIXELS_PER_FILE_BYTE)):
+                raise ValueError(f"background image {path} declares {width}×{height} px in {info.st_size} bytes: "
+                                 "too large, or a decompression bomb")
+            yield opened
+
+
+def check_background_image(path: Path) -> None:
+    """Refuse a background file that is not a readable image now, not once per photo later.
+
+    The one check for ``--bg``, presets, project files and the dialogs: ValueError with a sentence.
+    """
+    try:
+        with _background_file(path) as opened:
             opened.verify()
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a bad file
+        raise ValueError(f"background image {path} is not a readable image ({exc})") from None
+
+
+def read_background_image(path: Path) -> Image.Image:
+    """The picture behind the subject, upright RGB, with :func:`check_background_image`'s checks (the file may
+    have changed since it was checked)."""
+    try:
+        with _background_file(path) as opened:
+            return ImageOps.exif_transpose(opened).convert("RGB")
+    except ValueError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a bad file
         raise ValueError(f"background image {path} is not a readable image ({exc})") from None
 
@@ -101,8 +164,8 @@ class Background:
             return cls(kind="color", color=tuple(rgb[:3]))  # type: ignore[arg-type]
         except ValueError:
             pass
-        if Path(text).is_file():
-            _check_background_image(Path(text))
+        if _names_something(text):
+            check_background_image(Path(text))
             return cls(kind="image", image_path=text)
         raise ValueError(f"background {spec!r} is neither a colour, 'blur', 'transparent' nor an existing image file")
 
@@ -119,6 +182,14 @@ class Background:
         return cls(kind=data.get("kind", "transparent"),
                    color=tuple(color) if isinstance(color, list | tuple) else color,
                    image_path=data.get("image_path"), blur_radius=data.get("blur_radius", 24.0))
+
+
+def _names_something(text: str) -> bool:
+    """Whether ``text`` is a path to anything at all (a pipe or a folder too: the check then says what it is)."""
+    try:
+        return os.path.lexists(text)
+    except (OSError, ValueError):
+        return False
 
 
 def combine_alpha(alpha: Image.Image, source_alpha: Image.Image | None) -> Image.Image:
@@ -157,8 +228,7 @@ def background_layer(background: Background, rgb: Image.Image) -> Image.Image | 
         small = rgb.reduce(factor) if factor > 1 else rgb
         blurred = small.filter(ImageFilter.GaussianBlur(background.blur_radius / factor))
         return blurred.resize(rgb.size, Image.Resampling.BILINEAR)
-    with Image.open(background.image_path) as opened:  # type: ignore[arg-type]
-        picture = ImageOps.exif_transpose(opened).convert("RGB")
+    picture = read_background_image(Path(background.image_path))  # type: ignore[arg-type]
     return ImageOps.fit(picture, rgb.size, Image.Resampling.LANCZOS)
 
 

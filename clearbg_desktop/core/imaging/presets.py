@@ -9,16 +9,22 @@ other: bounded in size and count, every option checked with the same limits as t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+import unicodedata
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.compose import Background, check_background_image
 from clearbg_desktop.core.imaging.export import ExportOptions
 
 PRESETS_FILE_VERSION = 1
 MAX_PRESETS_FILE_BYTES = 256 * 1024
 MAX_PRESETS = 100
 MAX_NAME_CHARS = 64
+#: Characters a name may not hold: controls (DEL, escapes), invisible formatting (bidi overrides that show a name
+#: reversed, zero-width spaces), line and paragraph separators, and lone surrogates (which cannot be printed).
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 WHITE = Background(kind="color", color=(255, 255, 255))
 
 
@@ -48,9 +54,22 @@ class PresetError(ValueError):
 
 
 def check_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS or any(c < " " for c in name):
+    """``name`` stripped, if a preset may be called that; else :class:`PresetError`.
+
+    The one check for names from the dialogs, the settings file and shared files: a name is shown in lists and
+    printed by ``--list-presets``, so it must show what it is (no reversed text, no second line).
+    """
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
         raise PresetError(f"a preset name is a line of 1 to {MAX_NAME_CHARS} characters")
+    hidden = next((c for c in name if unicodedata.category(c) in HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise PresetError(f"a preset name may not hold a control or invisible character (U+{ord(hidden):04X})")
     return name.strip()
+
+
+def shown_name(name: object) -> str:
+    """A preset name as a message may show it, whatever it holds (escaped, short, one line)."""
+    return ascii(name)[:60] if isinstance(name, str) else f"of type {type(name).__name__}"
 
 
 def all_presets(saved: dict[str, dict]) -> list[ExportPreset]:
@@ -65,10 +84,20 @@ def all_presets(saved: dict[str, dict]) -> list[ExportPreset]:
 
 
 def find_preset(name_or_file: str, saved: dict[str, dict]) -> ExportPreset:
-    """A preset by name (case-insensitive), or the single preset in a shared ``.json`` file."""
+    """A preset by name (case-insensitive), or the single preset in a shared ``.json`` file.
+
+    Its background image, if any, is checked now (:func:`check_background_image`): a preset saved weeks ago may
+    name a file that has since gone or changed, and the CLI refuses it before any photo is touched.
+    """
     wanted = name_or_file.strip().lower()
     for preset in all_presets(saved):
         if preset.name.lower() == wanted:
+            background = preset.options.background
+            if background.kind == "image" and background.image_path:
+                try:
+                    check_background_image(Path(background.image_path))
+                except ValueError as exc:
+                    raise PresetError(f"preset {shown_name(preset.name)}: {exc}") from None
             return preset
     path = Path(name_or_file)
     if path.suffix.lower() == ".json" and path.is_file():
@@ -88,7 +117,20 @@ def presets_json(presets: list[ExportPreset]) -> str:
 
 
 def read_presets_file(path: Path) -> list[ExportPreset]:
-    """Presets from a shared file; :class:`PresetError` naming the file and what is wrong."""
+    """Presets from a shared file, each bad one left out with a warning naming it (:func:`read_presets`)."""
+    presets, skipped = read_presets(path)
+    for text in skipped:
+        warnings.warn(f"skipped: {text}", stacklevel=2)
+    return presets
+
+
+def read_presets(path: Path) -> tuple[list[ExportPreset], list[str]]:
+    """(the good presets of a shared file, one sentence per preset left out).
+
+    Read entry by entry: one bad preset (a huge number, an unknown format, an invisible character in its name,
+    an unreadable background image) is named and left out, the others load. :class:`PresetError` names the file
+    when it is not a presets file at all, or when none of its presets can be used.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_PRESETS_FILE_BYTES:
@@ -98,17 +140,42 @@ def read_presets_file(path: Path) -> list[ExportPreset]:
         raise PresetError(f"{path.name}: cannot read it ({exc.strerror or exc})") from None
     except (ValueError, RecursionError):
         raise PresetError(f"{path.name}: not a presets file (not JSON)") from None
-    if not isinstance(data, dict) or data.get("clearbg_presets") != PRESETS_FILE_VERSION:
+    if not isinstance(data, dict) or data.get("clearbg_presets") != PRESETS_FILE_VERSION \
+            or isinstance(data.get("clearbg_presets"), bool):
         raise PresetError(f"{path.name}: not a ClearBG presets file (or from a newer version)")
     items = data.get("presets")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_PRESETS:
         raise PresetError(f"{path.name}: a presets file holds 1 to {MAX_PRESETS} presets")
-    presets = []
+    folder = Path(os.path.abspath(path)).parent
+    presets, skipped = [], []
     for index, item in enumerate(items, 1):
+        name = item.get("name") if isinstance(item, dict) else None
+        label = f"preset {index}" + (f" ({shown_name(name)})" if name is not None else "")
         try:
-            if not isinstance(item, dict):
-                raise ValueError("not a preset")
-            presets.append(ExportPreset(check_name(item.get("name")), ExportOptions.from_dict(item.get("options"))))
-        except (ValueError, TypeError) as exc:
-            raise PresetError(f"{path.name}: preset {index}: {str(exc)[:160]}") from None
-    return presets
+            presets.append(_preset_from(item, folder))
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            skipped.append(_one_line(f"{path.name}: {label}: {str(exc)[:200]}"))
+    if not presets:
+        raise PresetError(skipped[0] if len(skipped) == 1 else f"{skipped[0]} (and {len(skipped) - 1} more)")
+    return presets, skipped
+
+
+def _one_line(text: str) -> str:
+    """``text`` with what a value in it could hide (a newline, a bidi override) escaped: a message shows all."""
+    return "".join(c if unicodedata.category(c) not in HIDDEN_CATEGORIES else ascii(c)[1:-1] for c in text)
+
+
+def _preset_from(item: object, folder: Path) -> ExportPreset:
+    """One entry of a shared file; its background image found beside the file, and checked like ``--bg``."""
+    if not isinstance(item, dict):
+        raise ValueError("not a preset (a name and its options)")
+    name = check_name(item.get("name"))
+    options = ExportOptions.from_dict(item.get("options"))
+    background = options.background
+    if background.image_path:
+        # A shared file names its image as its author saw it: relative to the file, not to wherever it is used.
+        image = Path(os.path.abspath(folder / background.image_path))
+        if background.kind == "image":
+            check_background_image(image)
+        options = options.with_changes(background=replace(background, image_path=str(image)))
+    return ExportPreset(name, options)
