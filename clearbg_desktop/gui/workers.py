@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
-from clearbg_desktop.core.editing.document import Document, file_stamp, reload_photo
+from clearbg_desktop.core.editing.document import Document, FileStamp, file_stamp, reload_photo
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
 from clearbg_desktop.core.imaging.export import ExportOptions, enlargement, export_photo
 from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, OutputError, load_image, load_reduced
@@ -60,7 +60,7 @@ class PreviewViews:
     size: tuple[int, int]  # the full photo's (width, height)
     thumbnail: np.ndarray  # in display colours
     preview: bytes  # as DecodedViews.preview
-    file_stamp: tuple[int, int] | None  # of the file before it was decoded (a later change means replaced)
+    file_stamp: FileStamp | None  # of the file before it was decoded (a later change means replaced)
     notes: tuple[str, ...] = ()
 
 

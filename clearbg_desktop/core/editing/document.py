@@ -19,8 +19,11 @@ import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.editing.project import Project
+from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
 from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, load_image
+
+FileStamp = tuple[int, str]  # (size, SHA-256) of a photo's file: see file_stamp
 
 _ids = itertools.count(1)
 
@@ -119,7 +122,7 @@ class Document:
     size: tuple[int, int] | None = None  # (width, height), once decoded
     preview: bytes | None = field(default=None, repr=False)  # JPEG in screen colours, shown while decoding again
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # in screen colours
-    file_stamp: tuple[int, int] | None = None  # (size, mtime ns) of the file when decoded: changed means replaced
+    file_stamp: FileStamp | None = None  # (size, SHA-256) of the file when decoded: changed means replaced
     _packed: PackedMasks | None = field(default=None, repr=False)
 
     @property
@@ -258,12 +261,14 @@ class Document:
         return Image.fromarray(self.alpha, "L")
 
 
-def file_stamp(path: Path) -> tuple[int, int] | None:
+def file_stamp(path: Path) -> FileStamp | None:
+    """The file's size and SHA-256 when it was decoded: a photo rewritten in place with the same size and its
+    time kept (``cp -p``, ``rsync -t`` of an edited copy) is still told apart. 7 ms per 12 MB here."""
     try:
-        info = os.stat(path)
+        size = os.stat(path).st_size
+        return size, sha256_file(path)
     except OSError:
         return None
-    return info.st_size, info.st_mtime_ns
 
 
 def reload_photo(document: Document) -> LoadedImage:

@@ -147,7 +147,7 @@ def looks_like_output(path: Path, options: ExportOptions, model: str = "small") 
     """Whether ``path`` is named as this template would name an output (so it is ours, not a photo).
 
     Used where outputs and photos share a folder (``clearbg-cli DIR -o DIR``): those files are skipped,
-    the photos are not. A template without ``{name}`` names every output alike, so nothing matches it.
+    the photos are not. Outputs tagged apart (``a-cutout-jpg.png``) or renamed (``a-cutout (2).png``) count. A template without ``{name}`` names every output alike, so nothing matches it.
     """
     if path.suffix.lower() != options.suffix.lower():
         return False
@@ -164,6 +164,8 @@ def looks_like_output(path: Path, options: ExportOptions, model: str = "small") 
             pattern += re.escape(options.format)
         elif field_name is not None:
             pattern += r"[A-Za-z0-9]+"
+    # A tag that told same-named photos apart (core.output_plan) and a rename's " (2)" may follow.
+    pattern += r"(?:-[^/\\]{1,64})?(?: \(\d+\))?"
     return has_name and pattern != ".+" and re.fullmatch(pattern, path.stem) is not None
 
 

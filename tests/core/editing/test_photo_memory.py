@@ -3,6 +3,7 @@ exports of evicted photos decoded again from their files, a vanished file, and t
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
@@ -110,6 +111,28 @@ def test_a_vanished_or_replaced_file_gives_one_clear_line_and_keeps_the_mask(tmp
     make_photo((300, 100)).save(tmp_path / "gone.jpg")  # another photo under the same name
     with pytest.raises(PhotoGoneError, match="changed|no longer"):
         reload_photo(document)
+
+
+def test_a_same_size_file_rewritten_with_its_time_kept_is_noticed(tmp_path: Path) -> None:
+    """D16 (hostile-inputs round 4): ``cp -p``/``rsync -t`` of an edited copy keeps size and mtime; the content
+    hash taken at open still tells it apart, and the export refuses it instead of writing the other photo."""
+    path = tmp_path / "p02.jpg"
+    document = _opened(path)
+    document.evict()
+    before = os.stat(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same length, other pixels
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size and os.stat(path).st_mtime_ns == before.st_mtime_ns
+    with pytest.raises(PhotoGoneError, match="changed since it was opened"):
+        reload_photo(document)
+    with pytest.raises(PhotoGoneError):
+        export_document(document, tmp_path / "out.png", ExportOptions())
+    assert not (tmp_path / "out.png").exists()
+    os.utime(path, None)  # the original bytes back under a new time: the same photo, accepted
+    path.write_bytes(bytes(data[: len(data) // 2]) + bytes([data[len(data) // 2] ^ 0xFF]) + bytes(data[len(data) // 2 + 1:]))
+    assert reload_photo(document).size == (200, 150)
 
 
 def test_pasted_photos_keep_their_pixels() -> None:
