@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -65,3 +67,23 @@ def data_dir() -> Path:
 
 def autosave_dir() -> Path:
     return data_dir() / "autosave"
+
+
+def read_user_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a small file ClearBG keeps (settings, caches); OSError when it cannot be one.
+
+    Why: anything can stand where such a file should be (a folder, a FIFO that would block a plain ``open``
+    forever, a device, 300 MB of junk). The file is opened without blocking, must be a regular file (a symlink to
+    one is read; writers replace the link), and is read only up to ``max_bytes``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file (a pipe or a device)", str(path))
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"larger than {max_bytes // 1024} KB, far larger than it should be", str(path))
+    return data

@@ -154,13 +154,13 @@ def read_presets(path: Path) -> tuple[list[ExportPreset], list[str]]:
         try:
             presets.append(_preset_from(item, folder))
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-            skipped.append(_one_line(f"{path.name}: {label}: {str(exc)[:200]}"))
+            skipped.append(one_line(f"{path.name}: {label}: {str(exc)[:200]}"))
     if not presets:
         raise PresetError(skipped[0] if len(skipped) == 1 else f"{skipped[0]} (and {len(skipped) - 1} more)")
     return presets, skipped
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """``text`` with what a value in it could hide (a newline, a bidi override) escaped: a message shows all."""
     return "".join(c if unicodedata.category(c) not in HIDDEN_CATEGORIES else ascii(c)[1:-1] for c in text)
 
