@@ -164,9 +164,11 @@ def looks_like_output(path: Path, options: ExportOptions, model: str = "small") 
             pattern += re.escape(options.format)
         elif field_name is not None:
             pattern += r"[A-Za-z0-9]+"
+    if not has_name or pattern == ".+":
+        return False
     # A tag that told same-named photos apart (core.output_plan) and a rename's " (2)" may follow.
     pattern += r"(?:-[^/\\]{1,64})?(?: \(\d+\))?"
-    return has_name and pattern != ".+" and re.fullmatch(pattern, path.stem) is not None
+    return re.fullmatch(pattern, path.stem) is not None
 
 
 def next_free_path(target: Path) -> Path:
