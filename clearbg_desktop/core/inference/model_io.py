@@ -1,5 +1,5 @@
-"""Photo in, alpha out, around any engine: the resize, normalisation, stretch and upsampling that every
-engine (PyTorch, ONNX Runtime) and training share, without importing torch."""
+"""Photo in, alpha out, around any engine: the resize, normalisation, output check, stretch and upsampling that
+every engine (PyTorch, ONNX Runtime) and training share, without importing torch."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 from PIL import Image
+
+from clearbg_desktop.core.inference.weights import WeightsError
 
 MODEL_INPUT_SIZE = 320
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -22,6 +24,23 @@ def default_cpu_threads() -> int:
     """All cores, capped at 8 so a batch leaves cores for decoding and encoding (bench/RESULTS.md
     measures 1 vs 2 threads; the cap itself is a guess not yet measured on bigger machines)."""
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+class ModelOutputError(WeightsError):
+    """A model gave NaN, infinite or wrongly shaped maps: the photo fails, never an empty cut-out "exported"."""
+
+
+def checked_maps(maps: np.ndarray, count: int, size: int, model: str) -> np.ndarray:
+    """The model's first output as every family's must be, (count, 1, size, size) and finite; else
+    :class:`ModelOutputError` naming the model (whatever its family, however it was installed)."""
+    shape = tuple(np.shape(maps))
+    if shape != (count, 1, size, size):
+        raise ModelOutputError(f"the model {model!r} gave an output of shape {list(shape)[:6]}, not the "
+                               f"{count}×1×{size}×{size} map a mask needs; the model is broken, not the photo")
+    if not np.isfinite(maps).all():
+        raise ModelOutputError(f"the model {model!r} gave NaN or infinite values instead of a mask; the model is "
+                               "broken, not the photo")
+    return maps
 
 
 def stretch_to_full_range(probability: np.ndarray, min_range: float = 0.05) -> np.ndarray:

@@ -4,22 +4,29 @@ Adding converts the file once (``core.inference.official_weights``) and writes o
 manifest entry into the user models folder, which the app, the batch and the CLI already search before
 the bundled folder. The source file is only read, never changed or moved. Where ClearBG runs without torch
 (the standalone app), an ONNX file is installed as it is, for ONNX Runtime, once it is known to be a U²-Net.
+A model file is hostile input: it is checked (a regular file, of a bounded size, a graph or state dict that reads,
+shapes that fit) and given one test prediction whatever its family before anything is written; every failure is one
+``WeightsError`` line, and the models folder is left as it was (``core.inference.weights.install_weights``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.inference.devices import has_torch
 from clearbg_desktop.core.inference.model_choice import DEFAULT_MODEL, FALLBACK_MODEL, model_label
 from clearbg_desktop.core.inference.model_families import BRIA, U2NET, ModelFamily, UnknownFamilyError, recognise_family
+from clearbg_desktop.core.inference.model_io import ModelOutputError, checked_maps, resize_for_model
 from clearbg_desktop.core.inference.official_weights import (
     AUTHORS_LICENCE,
     OFFICIAL_MODELS,
@@ -33,11 +40,14 @@ from clearbg_desktop.core.inference.official_weights import (
 )
 from clearbg_desktop.core.inference.onnx_reader import OnnxFormatError, OnnxGraph, read_onnx_graph
 from clearbg_desktop.core.inference.weights import (
+    MAX_INPUT_SIZE,
+    MIN_INPUT_SIZE,
+    NAME_PATTERN,
     WeightsEntry,
     WeightsError,
     available_models,
     install_weights_copy,
-    read_weights_manifest,
+    read_manifest,
     remove_weights_entry,
     sha256_file,
     write_weights_folder,
@@ -51,7 +61,7 @@ OFFICIAL_QUALITY = {
     "u2netp": "people-val: max Fβ 0.956, MAE 0.033",
     "u2net": "people-val: max Fβ 0.962, MAE 0.026 (ONNX as published)",
 }
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+BUNDLED_NAMES = (DEFAULT_MODEL, FALLBACK_MODEL)  # "full" must mean the published weights; no import takes either
 
 
 @dataclass(frozen=True)
@@ -92,11 +102,24 @@ def _quality(card: dict) -> str:
     rows = metrics.get("models") if isinstance(metrics, dict) else None
     if isinstance(rows, dict) and rows:
         first = next(iter(rows.values()))
-        if isinstance(first, dict) and "max_fbeta" in first and "mae" in first:
-            dataset = Path(str(metrics.get("dataset", ""))).name or "validation"
-            return f"{dataset}: max Fβ {first['max_fbeta']:.3f}, MAE {first['mae']:.3f}"
+        if isinstance(first, dict):
+            fbeta, mae = _finite(first.get("max_fbeta")), _finite(first.get("mae"))
+            if fbeta is not None and mae is not None:
+                dataset = Path(str(metrics.get("dataset", ""))[:200]).name or "validation"
+                return f"{dataset}: max Fβ {fbeta:.3f}, MAE {mae:.3f}"
     official = OFFICIAL_QUALITY.get(str(card.get("official") or ""))
     return official or ""
+
+
+def _finite(value: object) -> float | None:
+    """A card's number as a float, or None for text, a bool, NaN or a number beyond floats (10^400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def installed_models() -> list[InstalledModel]:
@@ -110,6 +133,7 @@ def installed_models() -> list[InstalledModel]:
             size = 0
         init = entry.card.get("init") if isinstance(entry.card.get("init"), dict) else {}
         source = str(entry.card.get("source_file") or (init or {}).get("file") or entry.card.get("architecture") or "")
+        source = source if len(source) <= 120 else source[:119] + "…"
         rows.append(InstalledModel(entry, entry.path.parent.resolve() == bundled_folder, size, source,
                                    _quality(entry.card), model_label(entry.name), measured_speed(entry)))
     order = [DEFAULT_MODEL, FALLBACK_MODEL]  # the two official ones first, best first; then the user's
@@ -130,8 +154,36 @@ def measured_speed(entry: WeightsEntry) -> str:
 
 
 def default_name_for(source: Path) -> str:
+    """The file's name as a model name; never a bundled model's ("full.onnx" becomes "full-imported")."""
     stem = re.sub(r"[^A-Za-z0-9_.-]", "-", source.stem).strip("-.") or "model"
-    return stem[:64]
+    stem = stem[:64]
+    return f"{stem[:55]}-imported" if is_bundled_name(stem) else stem
+
+
+def is_bundled_name(name: str) -> bool:
+    """"full" and "small" (in any case): the names of the two official models, which no import may take."""
+    return name.lower() in BUNDLED_NAMES
+
+
+def checked_source(source: Path) -> int:
+    """The size of a file that can be a model; otherwise a ``WeightsError`` saying what the path is (missing, a
+    folder, a FIFO or device, empty, too large), before a byte of it is read."""
+    try:
+        info = source.stat()
+    except FileNotFoundError:
+        raise WeightsError(f"{source}: no such file") from None
+    except OSError as exc:
+        raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise WeightsError(f"{source}: is a folder, not a model file")
+    if not stat.S_ISREG(info.st_mode):
+        raise WeightsError(f"{source}: is not a regular file (a FIFO, a device or a socket), not a model file")
+    if info.st_size > MAX_MODEL_BYTES:
+        raise WeightsError(f"{source.name}: {info.st_size / 2**30:.1f} GiB, far larger than any U²-Net "
+                           f"(the limit is {MAX_MODEL_BYTES / 2**30:.0f} GiB); not a model ClearBG can use")
+    if info.st_size == 0:
+        raise WeightsError(f"{source.name}: the file is empty")
+    return info.st_size
 
 
 def add_model_file(source: Path, name: str | None = None, folder: Path | None = None,
@@ -141,32 +193,54 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
     A U²-Net ONNX file with plain fp32 weights is converted into our model (PyTorch and ONNX Runtime both run
     it); an fp16-stored or quantized one, one of another family (IS-Net, BiRefNet, BRIA) or of widths we do
     not know is installed as it is, after its family was recognised from the graph, and runs on ONNX Runtime.
-    A licence that restricts use (BRIA) must be accepted (``accept_licence``).
+    A licence that restricts use (BRIA RMBG 2.0) must be accepted (``accept_licence``). The bundled names
+    ("full", "small") are refused: the full model comes only from :func:`install_full_model`.
     """
     source = Path(source)
-    try:
-        size = source.stat().st_size if source.is_file() else 0
-    except OSError:
-        size = 0
-    if size > MAX_MODEL_BYTES:
-        raise WeightsError(f"{source.name}: {size / 2**30:.1f} GiB, far larger than any U²-Net "
-                           f"(the limit is {MAX_MODEL_BYTES / 2**30:.0f} GiB); not a model ClearBG can use")
-    folder = folder or user_models_dir()
-    name = name or default_name_for(source)
-    if not _NAME_PATTERN.match(name):
+    checked_source(source)
+    if name is not None and is_bundled_name(name):
+        raise WeightsError(f"model name {name!r} is the bundled model's; choose another name (the official full "
+                           "U²-Net is installed with Get the full model, or clearbg-cli --get-full-model)")
+    return _install(source, name or default_name_for(source), folder or user_models_dir(), replace, storage,
+                    accept_licence)
+
+
+def _install(source: Path, name: str, folder: Path, replace: bool, storage: str,
+             accept_licence: bool) -> WeightsEntry:
+    """The import itself: every failure, whatever raised it, becomes one ``WeightsError`` line naming the file."""
+    if not NAME_PATTERN.match(name):
         raise WeightsError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
     try:
-        existing = read_weights_manifest(folder)
-    except WeightsError:
-        existing = {}  # write_weights_folder rewrites a broken manifest with this model (its entries were unusable)
-    if name in existing and not replace:
+        existing = read_manifest(folder)
+    except WeightsError as exc:
+        raise WeightsError(f"cannot add models: {exc}; it is kept as it is (repair or move it away, then add the "
+                           "model again)") from None
+    if name in existing.data["models"] and not replace:
         raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
-    if source.is_file() and (source.suffix.lower() == ".onnx" or is_onnx_file(source)):
+    try:
+        return _convert_and_install(source, name, folder, replace, storage, accept_licence)
+    except WeightsError:
+        raise
+    except MemoryError:
+        raise WeightsError(f"{source.name}: not enough memory to read it; not a model ClearBG can use") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile file can break any step; the user gets one line, not a trace
+        raise WeightsError(f"{source.name}: not a model ClearBG can use ({type(exc).__name__}: "
+                           f"{_one_line(str(exc))})") from None
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _convert_and_install(source: Path, name: str, folder: Path, replace: bool, storage: str,
+                         accept_licence: bool) -> WeightsEntry:
+    if source.suffix.lower() == ".onnx" or is_onnx_file(source):
         graph, family = _onnx_family(source)
         convertible = family is U2NET and has_torch() and compact_storage(graph) is None and onnx_variant(graph)
         del graph
         if not convertible:
-            return _add_onnx_as_is(source, name, folder, family, accept_licence)
+            return _add_onnx_as_is(source, name, folder, family, accept_licence, replace)
     elif not has_torch():
         raise WeightsError(f"{source.name}: this ClearBG runs ONNX models (it ships without PyTorch); "
                            "add the .onnx version of the model (rembg's files are)")
@@ -179,7 +253,54 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
         raise WeightsError(f"{source}: cannot read it ({exc.strerror or exc})") from None
     card, extra = _card(source, name, model.variant, source_sha256, source_md5, U2NET, 320)
     return write_weights_folder(model, folder, name, card=card, file_name=f"{name}.pt", manifest_extra=extra,
-                                storage=storage)
+                                storage=storage, replace=replace, check=_test_prediction(source))
+
+
+def _test_prediction(source: Path) -> Callable[[WeightsEntry], None]:
+    """The import's last check, on the staged entry: one prediction on the engine that will run it, whatever the
+    family, its output checked as every photo's is (shape, NaN). A small picture; the model sees it at its own
+    size (320 px for U²-Net: ~0.1-0.5 s on a CPU; the 1024 px families cost what one photo costs)."""
+
+    def check(entry: WeightsEntry) -> None:
+        photo = _test_photo()
+        try:
+            if entry.format == "onnx":
+                from clearbg_desktop.core.inference.onnx_engine import OnnxSegmenter
+
+                OnnxSegmenter(entry, threads=1, lean_memory=True).predict_probabilities([photo])
+            else:
+                _torch_prediction(entry, photo)
+        except ModelOutputError as exc:
+            raise WeightsError(f"{source.name}: refused, its test prediction failed: {exc}") from None
+        except MemoryError:
+            raise WeightsError(f"{source.name}: its test prediction ran out of memory; not a model ClearBG can "
+                               "use here") from None
+        except Exception as exc:  # noqa: BLE001 - whatever the engine says, the model is not usable
+            raise WeightsError(f"{source.name}: cannot run it ({_one_line(str(exc))})") from None
+
+    return check
+
+
+def _test_photo() -> Image.Image:
+    """A small gradient with a bright square: a map of real values, not a flat one."""
+    ramp = np.linspace(0, 255, 64, dtype=np.float32)
+    rgb = np.stack([np.add.outer(ramp, ramp) / 2, np.tile(ramp, (64, 1)), np.tile(ramp[:, None], (1, 64))], axis=-1)
+    rgb[16:48, 16:48] = 240
+    return Image.fromarray(rgb.astype(np.uint8), "RGB")
+
+
+def _torch_prediction(entry: WeightsEntry, photo: Image.Image) -> None:
+    """What the PyTorch engine does with a photo, without its process-wide thread setting."""
+    import torch
+
+    from clearbg_desktop.core.inference.segmenter import normalise
+    from clearbg_desktop.core.inference.weights import load_model
+
+    model = load_model(entry)
+    batch = np.array(resize_for_model(photo, entry.input_size))[None]
+    with torch.inference_mode():
+        maps = model.predict(normalise(batch)).float().numpy()
+    checked_maps(maps, 1, entry.input_size, entry.name)
 
 
 class LicenceNotAccepted(WeightsError):
@@ -246,9 +367,9 @@ FAMILY_LICENCES = {"u2net": AUTHORS_LICENCE, "isnet": "as given by its source (I
 
 
 def _add_onnx_as_is(source: Path, name: str, folder: Path, family: ModelFamily,
-                    accept_licence: bool = False) -> WeightsEntry:
+                    accept_licence: bool = False, replace: bool = False) -> WeightsEntry:
     """An ONNX model installed unchanged (another family, an int8 or fp16 file, or no torch to convert it),
-    after its shapes were checked and ONNX Runtime has loaded it."""
+    after its shapes and input size were checked and ONNX Runtime gave one good test prediction."""
     if family is BRIA and not accept_licence:
         raise LicenceNotAccepted(f"{source.name}: BRIA RMBG 2.0 may be used for non-commercial purposes only "
                                  "(CC BY-NC 4.0); accept its licence to add it (clearbg-cli --accept-licence, "
@@ -268,37 +389,32 @@ def _add_onnx_as_is(source: Path, name: str, folder: Path, family: ModelFamily,
         signature = read_onnx_graph(source, with_tensors=False)
         fixed = signature.inputs[0][1][-1] if signature.inputs and len(signature.inputs[0][1]) == 4 else None
         input_size = fixed or family.input_size
+        if not MIN_INPUT_SIZE <= input_size <= MAX_INPUT_SIZE:
+            raise WeightsError(f"{source.name}: takes {input_size}×{input_size} px pictures, outside the "
+                               f"{MIN_INPUT_SIZE}-{MAX_INPUT_SIZE} px ClearBG runs (beyond 1024 px one photo alone "
+                               "needs tens of GiB)")
         card, extra = _card(source, name, variant, sha256_file(source), md5_file(source), family, input_size)
         if storage is not None:
             card["storage"] = extra["storage"] = storage
-        entry = install_weights_copy(source, folder, name, f"{name}.onnx",
-                                     {"variant": variant, "input_size": input_size, "format": "onnx",
-                                      "family": family.name, **extra}, card)
     except (OSError, OnnxFormatError) as exc:
         raise WeightsError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
-    try:
-        from clearbg_desktop.core.inference.onnx_engine import OnnxSegmenter
-
-        engine = OnnxSegmenter(entry, threads=1)
-        if family is U2NET:  # a 320 px run is cheap; a 1024 px one costs seconds on a CPU, loading checks enough
-            engine.predict_probabilities([Image.new("RGB", (64, 64))])
-    except Exception as exc:  # noqa: BLE001 - whatever ONNX Runtime says, the model is not usable
-        remove_weights_entry(folder, name)
-        raise WeightsError(f"{source.name}: ONNX Runtime cannot run it ({str(exc)[:160]})") from None
-    return entry
+    return install_weights_copy(source, folder, name, f"{name}.onnx",
+                                {"variant": variant, "input_size": input_size, "format": "onnx",
+                                 "family": family.name, **extra}, card, replace=replace,
+                                check=_test_prediction(source))
 
 
 def install_full_model(source: Path) -> WeightsEntry:
     """The official full U²-Net (rembg's u2net.onnx or the authors' u2net.pth) as the "full" model, fp16-stored
-    like the bundled one; any other file is refused, since "full" must mean the published weights."""
+    like the bundled one; any other file is refused, since "full" must mean the published weights. What the path
+    is and its size are checked before it is hashed (a 2 GB file costs a stat, not a read)."""
     source = Path(source)
-    if not source.is_file():
-        raise WeightsError(f"{source}: no such file")
+    checked_source(source)
     official = identify_official(md5_file(source))
     if official is None or official.name != "u2net":
         raise WeightsError(f"{source.name}: not the official full U²-Net (u2net.onnx, MD5 "
                            f"{OFFICIAL_MODELS['u2net'].md5}); add other files with Add model file…")
-    return add_model_file(source, DEFAULT_MODEL, replace=True, storage="fp16")
+    return _install(source, DEFAULT_MODEL, user_models_dir(), replace=True, storage="fp16", accept_licence=False)
 
 
 def download_and_install_full(progress: Callable[[int, int], None] | None = None,
@@ -314,9 +430,9 @@ def download_and_install_full(progress: Callable[[int, int], None] | None = None
 
 
 def remove_model(name: str, folder: Path | None = None) -> None:
-    """Remove a model from the user folder (bundled models cannot be removed)."""
+    """Remove a model from the user folder (bundled models cannot be removed); an unreadable manifest is left
+    alone, and said so."""
     folder = folder or user_models_dir()
-    try:
-        remove_weights_entry(folder, name)
-    except WeightsError:
-        raise WeightsError(f"no user-installed model named {name!r} in {folder}") from None
+    if name not in read_manifest(folder).data["models"]:
+        raise WeightsError(f"no user-installed model named {name!r} in {folder}")
+    remove_weights_entry(folder, name)

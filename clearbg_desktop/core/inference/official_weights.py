@@ -21,6 +21,7 @@ import numpy as np
 from clearbg_desktop.core.inference.onnx_reader import OnnxFormatError, OnnxGraph, read_onnx_graph
 
 if TYPE_CHECKING:  # torch is imported where a conversion needs it: the standalone app lists models without it
+    import torch
     from torch import nn
 
     from clearbg_desktop.core.inference.model import U2Net
@@ -219,6 +220,8 @@ def model_from_onnx(path: Path) -> U2Net:
     if variant is None:
         raise ConversionError(
             f"{path.name}: not a U²-Net (its {len(convs)} convolutions match neither U²-Net nor U²-Net-small)")
+    if any(not node.outputs for node in convs):
+        raise ConversionError(f"{path.name}: a convolution without an output; a damaged graph, not a U²-Net export")
     batch_norms = {n.inputs[0]: n for n in graph.nodes if n.op_type == "BatchNormalization" and len(n.inputs) == 5}
     model = U2Net(variant)
     with torch.no_grad():
@@ -227,7 +230,7 @@ def model_from_onnx(path: Path) -> U2Net:
             bias = graph.tensors.get(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
             if conv.bias is not None:
                 if bias is not None:
-                    conv.bias.copy_(torch.from_numpy(np.array(bias, np.float32)))
+                    _copy_checked(conv.bias, bias, path, node.inputs[2])
                 else:
                     conv.bias.zero_()
             following = batch_norms.get(node.outputs[0])
@@ -245,8 +248,18 @@ def model_from_onnx(path: Path) -> U2Net:
             for target, name in zip(targets, following.inputs[1:], strict=True):
                 if name not in graph.tensors:
                     raise ConversionError(f"{path.name}: BatchNorm parameter {name} is not stored")
-                target.copy_(torch.from_numpy(np.array(graph.tensors[name], np.float32)))
+                _copy_checked(target, graph.tensors[name], path, name)
     return model.eval()
+
+
+def _copy_checked(target: torch.Tensor, values: np.ndarray, path: Path, name: str) -> None:
+    """A bias or BatchNorm tensor into ours, only when it has our shape (else a clear error, not torch's)."""
+    import torch
+
+    if tuple(values.shape) != tuple(target.shape):
+        raise ConversionError(f"{path.name}: tensor {name[:60]} has shape {list(values.shape)[:8]}, U²-Net's has "
+                              f"{list(target.shape)}; not a U²-Net export")
+    target.copy_(torch.from_numpy(np.array(values, np.float32)))
 
 
 def model_from_state_dict_file(path: Path) -> U2Net:

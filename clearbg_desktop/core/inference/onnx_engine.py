@@ -16,6 +16,7 @@ from PIL import Image
 
 from clearbg_desktop.core.inference.model_families import FAMILIES, U2NET
 from clearbg_desktop.core.inference.model_io import (
+    checked_maps,
     default_cpu_threads,
     resize_for_model,
     stretch_to_full_range,
@@ -89,11 +90,12 @@ class OnnxSegmenter:
         return self.family.normalise(np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs]))
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """Foreground probability at model resolution, float32 (N, S, S): the family's activation, then the
-        per-image stretch."""
+        """Foreground probability at model resolution, float32 (N, S, S): the output checked (shape, NaN), the
+        family's activation, then the per-image stretch."""
         batch = self.model_input(rgbs)
         step = self.max_batch or len(batch)
-        maps = [self.session.run([self.output_name], {self.input_name: batch[i:i + step]})[0]
+        maps = [checked_maps(self.session.run([self.output_name], {self.input_name: batch[i:i + step]})[0],
+                             len(batch[i:i + step]), self.input_size, self.entry.name)
                 for i in range(0, len(batch), step)]
         probability = self.family.activate(np.concatenate(maps))
         return np.stack([stretch_to_full_range(p) for p in probability])

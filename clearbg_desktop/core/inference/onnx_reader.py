@@ -14,6 +14,7 @@ Anything malformed raises :class:`OnnxFormatError`.
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from collections.abc import Iterator
@@ -142,11 +143,21 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
     dtype = _DTYPES.get(dtype_code)
     if dtype is None:
         raise OnnxFormatError(f"tensor {name or '?'} has unsupported data type {dtype_code}")
-    count = int(np.prod(dims)) if dims else 1
+    dims = [d - (1 << 64) if d >= 1 << 63 else d for d in dims]  # int64 varints: negative ones wrap
+    if any(d < 0 for d in dims) or len(dims) > 32:
+        raise OnnxFormatError(f"tensor {name or '?'} has an impossible shape {dims[:8]}")
+    count = math.prod(dims)  # Python integers: [2^32, 2^32] is 2^64 values, not numpy's overflowed 0
+    itemsize = np.dtype(dtype).itemsize
     if raw is not None:
+        if len(raw) % itemsize:
+            raise OnnxFormatError(f"tensor {name or '?'} has {len(raw)} bytes of data, not a whole number of "
+                                  f"{itemsize}-byte values")
         array = np.frombuffer(bytes(raw), dtype=np.dtype(dtype).newbyteorder("<"))
     elif floats and dtype is np.float32:
-        array = np.frombuffer(b"".join(bytes(f) for f in floats), dtype="<f4")
+        data = b"".join(bytes(f) for f in floats)
+        if len(data) % 4:
+            raise OnnxFormatError(f"tensor {name or '?'} has {len(data)} bytes of float data, not a multiple of 4")
+        array = np.frombuffer(data, dtype="<f4")
     elif ints and dtype is np.float16:  # int32_data holds fp16 values as their bit patterns
         array = np.asarray(ints, np.uint16).view(np.float16)
     elif ints:
@@ -263,8 +274,21 @@ def _read_graph(data: memoryview, with_tensors: bool = True) -> OnnxGraph:
             elif number == 12 and isinstance(value, memoryview):
                 outputs.append(_value_info(value)[0])
         inputs = [item for item in inputs if item[0] not in weights]  # old files list weights as inputs too
-    except (IndexError, struct.error) as exc:
-        raise OnnxFormatError(f"damaged ({exc})") from None
+    except OnnxFormatError:
+        raise
+    except (IndexError, struct.error, ValueError, TypeError, OverflowError) as exc:
+        raise OnnxFormatError(f"damaged ({str(exc)[:120]})") from None
+    try:
+        _resolve_constants(nodes, tensors)
+    except OnnxFormatError:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:  # shapes that do not fit one another
+        raise OnnxFormatError(f"damaged ({str(exc)[:120]})") from None
+    return OnnxGraph(nodes, tensors, inputs, outputs)
+
+
+def _resolve_constants(nodes: list[OnnxNode], tensors: dict[str, np.ndarray]) -> None:
+    """Constant, Identity, Cast and DequantizeLinear outputs of stored tensors, as the values they compute."""
     for node in nodes:
         if node.op_type == "Constant" and isinstance(node.attributes.get("value"), np.ndarray) and node.outputs:
             tensors[node.outputs[0]] = node.attributes["value"]  # type: ignore[assignment]
@@ -277,7 +301,6 @@ def _read_graph(data: memoryview, with_tensors: bool = True) -> OnnxGraph:
                 tensors[node.outputs[0]] = tensors[node.inputs[0]].astype(to)
         if node.op_type == "DequantizeLinear" and node.outputs and all(i in tensors for i in node.inputs[:2]):
             tensors[node.outputs[0]] = _dequantize(node, tensors)
-    return OnnxGraph(nodes, tensors, inputs, outputs)
 
 
 def _dequantize(node: OnnxNode, tensors: dict[str, np.ndarray]) -> np.ndarray:

@@ -17,6 +17,7 @@ from clearbg_desktop.core.inference.model_io import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     MODEL_INPUT_SIZE,
+    checked_maps,
     default_cpu_threads,
     resize_for_model,
     stretch_to_full_range,
@@ -84,13 +85,16 @@ class Segmenter:
         return f"U²-Net {name} on {self.device.type.upper()} ({self.precision})"
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """Foreground probability at model resolution, float32 (N, S, S), stretched per image."""
+        """Foreground probability at model resolution, float32 (N, S, S), checked (shape, NaN), stretched per
+        image."""
         batch = np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs])
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), autocast:
             tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)
-            probability = self.model.predict(tensor)[:, 0]
-        return np.stack([stretch_to_full_range(p) for p in probability.float().cpu().numpy()])
+            maps = self.model.predict(tensor).float().cpu().numpy()
+        name = self.weights.name if self.weights else self.model.variant
+        probability = checked_maps(maps, len(batch), self.input_size, name)[:, 0]
+        return np.stack([stretch_to_full_range(p) for p in probability])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:
         """Full-resolution 8-bit alphas, one per photo (photos may differ in size)."""

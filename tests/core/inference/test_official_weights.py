@@ -248,12 +248,14 @@ def test_cli_adds_lists_and_uses_a_model(tmp_path: Path, onnx_folder: str, rando
     assert cli_main([str(tmp_path / "p.jpg"), "-o", str(tmp_path / "out2"), "--model", "nope", "-q"]) == 2
 
 
-def test_adding_a_model_over_a_broken_user_manifest_replaces_it(tmp_path: Path, onnx_folder: str) -> None:
+def test_a_broken_user_manifest_is_kept_and_no_model_is_added_over_it(tmp_path: Path, onnx_folder: str) -> None:
+    """Its entries may be the user's only record of their models: it is never replaced (issue #36)."""
     folder = tmp_path / "models"
     folder.mkdir()
     (folder / "manifest.json").write_text("{broken")
-    entry = add_model_file(onnx_file("small", onnx_folder), name="fresh", folder=folder)
-    assert find_weights("fresh", [folder]).sha256 == entry.sha256
-    remove_model("fresh", folder)
-    with pytest.raises(WeightsError, match="no user-installed model named 'fresh'"):
+    with pytest.raises(WeightsError, match="cannot add models: .*manifest.json: unreadable.*kept as it is"):
+        add_model_file(onnx_file("small", onnx_folder), name="fresh", folder=folder)
+    assert [p.name for p in folder.iterdir()] == ["manifest.json"]
+    assert (folder / "manifest.json").read_text() == "{broken"
+    with pytest.raises(WeightsError, match="unreadable"):
         remove_model("fresh", folder)
