@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
@@ -186,7 +187,14 @@ class PreferencesDialog(QDialog):
 
     def refresh_models(self, select: str | None = None) -> None:
         current = select or str(self.model_box.currentData() or self._settings.model)
-        rows = installed_models()
+        with warnings.catch_warnings(record=True) as caught:  # a skipped manifest entry is said here, named
+            warnings.simplefilter("always")
+            try:
+                rows = installed_models()
+            except WeightsError as exc:
+                rows, caught = [], [*caught, warnings.WarningMessage(str(exc), UserWarning, "", 0)]
+        skipped = [" ".join(str(w.message).split()) for w in caught
+                   if "skipped" in str(w.message) or "unreadable" in str(w.message)]
         self.models_table.setRowCount(len(rows))
         self.model_box.clear()
         automatic = resolve_model(AUTO)
@@ -215,7 +223,7 @@ class PreferencesDialog(QDialog):
         self.rembg_button.setToolTip(f"{len(rembg)} U²-Net file(s) in {rembg_models_folder()}" if rembg
                                      else f"no rembg models in {rembg_models_folder()}")
         self.models_note.setText(f"Your models live in {user_models_dir()}. Added files are converted once; "
-                                 "the original file is never changed.")
+                                 "the original file is never changed." + "".join(f"\n{line}" for line in skipped))
         self._update_buttons()
 
     def warn(self, title: str, message: str) -> None:
@@ -250,6 +258,9 @@ class PreferencesDialog(QDialog):
                 entry = add_model_file(path, name, accept_licence=True)
         except WeightsError as exc:
             self.warn("Add model", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - whatever a hostile file breaks, the user gets a message, not a log line
+            self.warn("Add model", f"{path.name}: could not be added ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})")
             return False
         self.refresh_models(select=entry.name)
         return True
