@@ -44,6 +44,8 @@ REFERENCE_PRECISION = "fp32"
 QUALITY_RULE = {"mae_increase": 0.0005, "max_fbeta_drop": 0.001, "mean_abs_alpha": 1 / 255}
 CACHE_NAME = "engine-speeds.json"
 CACHE_VERSION = 1
+MAX_CACHE_BYTES = 1024 * 1024  # a few hundred bytes per model and machine; anything larger is not our cache
+MAX_SECONDS = 3600.0  # a measured time per photo above this is not a measurement
 
 
 class EngineChoiceError(ValueError):
@@ -169,36 +171,65 @@ def _cache_path() -> os.PathLike[str]:
 
 
 def read_measurements(entry: WeightsEntry, threads: int | None = None) -> dict:
-    """This machine's cached measurement of ``entry`` (``seconds`` and ``agrees`` by candidate key), or {}."""
+    """This machine's cached measurement of ``entry`` (``seconds`` and ``agrees`` by candidate key), or {}.
+
+    The file is only a cache that anyone can edit: every entry's type is checked on its own, and one that is not a
+    candidate's key with a finite positive time (or a true/false agreement) is left out, so that candidate is
+    simply measured again.
+    """
+    cache = _read_cache()
+    machines = cache.get("machines")
+    machine = machines.get(machine_fingerprint(threads)) if isinstance(machines, dict) else None
+    record = machine.get(entry.sha256) if isinstance(machine, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("seconds"), dict) \
+            or not isinstance(record.get("agrees"), dict):
+        return {}
+    seconds = {key: float(value) for key, value in record["seconds"].items() if _is_key(key)
+               and isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < MAX_SECONDS}
+    agrees = {key: value for key, value in record["agrees"].items() if _is_key(key) and isinstance(value, bool)}
+    checked: dict = {"seconds": seconds, "agrees": agrees}
+    if isinstance(record.get("measured"), str):
+        checked["measured"] = record["measured"][:40]
+    return checked
+
+
+def _is_key(key: object) -> bool:
+    """Whether ``key`` names a candidate as :attr:`Candidate.key` writes it (``engine:device:precision``)."""
+    if not isinstance(key, str):
+        return False
+    parts = key.split(":")
+    return len(parts) == 3 and parts[0] in ENGINES[1:] and parts[1] in ("cpu", "cuda", "mps") \
+        and parts[2] in PRECISIONS[1:]
+
+
+def _read_cache() -> dict:
+    """The whole cache file, or {} when it is missing, unreadable, too large or not ours."""
+    from pathlib import Path
+
+    from clearbg_desktop.core.paths import read_user_file
+
     try:
-        with open(_cache_path(), encoding="utf-8") as handle:
-            cache = json.load(handle)
-        record = cache["machines"][machine_fingerprint(threads)][entry.sha256]
-        if isinstance(record.get("seconds"), dict) and isinstance(record.get("agrees"), dict):
-            return record
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return {}
+        cache = json.loads(read_user_file(Path(_cache_path()), MAX_CACHE_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return cache if isinstance(cache, dict) and cache.get("version") == CACHE_VERSION else {}
 
 
 def _write_measurements(entry: WeightsEntry, threads: int | None, record: dict) -> None:
+    """Add ``record`` to the cache; a cache that cannot be written only means measuring again next time."""
     from pathlib import Path
 
-    from clearbg_desktop.core.imaging.image_io import write_atomic
+    from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
 
-    path = Path(_cache_path())
+    cache = _read_cache()
+    machines: dict = cache["machines"] if isinstance(cache.get("machines"), dict) else {}
+    machine = machines.get(machine_fingerprint(threads))
+    machines[machine_fingerprint(threads)] = {**(machine if isinstance(machine, dict) else {}), entry.sha256: record}
     try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(cache, dict) or cache.get("version") != CACHE_VERSION:
-            raise ValueError
-    except (OSError, ValueError):
-        cache = {"version": CACHE_VERSION, "machines": {}}
-    machines = cache.setdefault("machines", {})
-    machines.setdefault(machine_fingerprint(threads), {})[entry.sha256] = record
-    try:
-        write_atomic((json.dumps(cache, indent=1) + "\n").encode(), path, overwrite=True)
-    except OSError:
-        pass  # a read-only data folder only means measuring again next time
+        text = json.dumps({"version": CACHE_VERSION, "machines": machines}, indent=1) + "\n"
+        write_atomic(text.encode(), Path(_cache_path()), overwrite=True, mode=0o600)
+    except (OutputError, OSError, ValueError, TypeError):
+        pass  # read-only, a folder in its place, a value JSON cannot hold: measured again next time
 
 
 def measure_candidates(candidates: Iterable[Candidate], run: Callable[[Candidate], Callable[[], np.ndarray]],

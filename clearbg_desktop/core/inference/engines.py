@@ -22,6 +22,7 @@ from clearbg_desktop.core.inference.weights import WeightsError, find_weights
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     import numpy as np
     from PIL import Image
@@ -90,33 +91,56 @@ def candidate_runner(entry: WeightsEntry, threads: int | None = None) -> Callabl
 
 
 def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
-    """``entry`` as ONNX: itself, or a copy exported once into the user data folder (checked by its hash)."""
+    """``entry`` as ONNX: itself, or a copy exported once into the user data folder (checked by its hash).
+
+    The copy is only a cache: where it cannot be read or written (a read-only data folder, a folder or a file in
+    its place, mode 000) the model is exported for this run into a private temporary file, and again next time.
+    """
     if entry.format == "onnx":
         return entry
     import dataclasses
+    import hashlib
     import json
 
     from clearbg_desktop.core.file_hash import sha256_file
-    from clearbg_desktop.core.imaging.image_io import write_atomic
-    from clearbg_desktop.core.paths import data_dir
+    from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
+    from clearbg_desktop.core.paths import data_dir, read_user_file
 
     folder = data_dir() / "onnx-cache"
     path = folder / f"{entry.sha256[:16]}-{entry.input_size}.onnx"
     record = path.with_suffix(".json")
-    known = ""
     try:
-        if path.is_file():
-            known = str(json.loads(record.read_text(encoding="utf-8"))["sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
-        known = ""
-    if not known or sha256_file(path) != known:
-        from clearbg_desktop.core.inference.onnx_export import onnx_bytes
-        from clearbg_desktop.core.inference.weights import load_model
+        known = json.loads(read_user_file(record, 64 * 1024).decode("utf-8"))["sha256"]
+        if isinstance(known, str) and path.is_file() and sha256_file(path) == known:
+            return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        pass  # no copy yet, or one that cannot be used: exported again
+    from clearbg_desktop.core.inference.onnx_export import onnx_bytes
+    from clearbg_desktop.core.inference.weights import load_model
 
-        write_atomic(onnx_bytes(load_model(entry), entry.input_size, entry.storage), path, overwrite=True)
-        known = sha256_file(path)
-        write_atomic(json.dumps({"sha256": known, "exported_from": entry.sha256}).encode(), record, overwrite=True)
+    data = onnx_bytes(load_model(entry), entry.input_size, entry.storage)
+    known = hashlib.sha256(data).hexdigest()
+    try:
+        write_atomic(data, path, overwrite=True, mode=0o600)
+        write_atomic(json.dumps({"sha256": known, "exported_from": entry.sha256}).encode(), record, overwrite=True,
+                     mode=0o600)
+    except (OutputError, OSError):
+        path = _private_copy(data, path.name)
     return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
+
+
+def _private_copy(data: bytes, name: str) -> Path:
+    """``data`` in a temporary folder of this process's own, removed when it exits."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="clearbg-onnx-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
 
 
 def load_segmenter(model_name: str | None = None, device: str = "auto", threads: int | None = None,

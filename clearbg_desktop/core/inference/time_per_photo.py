@@ -20,6 +20,7 @@ LONG_BATCH_SECONDS = 30 * 60  # any model: a batch this long gets its estimate s
 REMEMBERED_PHOTOS = 200  # the running mean forgets older runs after about this many photos
 MAX_STORE_BYTES = 256 * 1024  # a damaged or foreign file is ignored, never read whole
 MAX_RECORDS = 200
+MAX_PHOTOS = 10**9  # more photos than one machine will ever cut out: not a count
 
 
 def _store() -> Path:
@@ -40,12 +41,11 @@ class Timing:
 
 def _read_all() -> dict[str, Timing]:
     """Every valid record; a missing, oversized or malformed file reads as empty (it is only a cache)."""
-    path = _store()
+    from clearbg_desktop.core.paths import read_user_file
+
     try:
-        if path.stat().st_size > MAX_STORE_BYTES:
-            return {}
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = json.loads(read_user_file(_store(), MAX_STORE_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # a folder, a FIFO, 300 MB of junk: start again
         return {}
     records: dict[str, Timing] = {}
     if not isinstance(raw, dict):
@@ -54,7 +54,8 @@ def _read_all() -> dict[str, Timing]:
         if not (isinstance(key, str) and isinstance(value, dict)):
             continue
         seconds, photos = value.get("seconds"), value.get("photos")
-        if isinstance(seconds, int | float) and 0 < seconds < 3600 and isinstance(photos, int) and photos > 0:
+        if (isinstance(seconds, int | float) and not isinstance(seconds, bool) and 0 < seconds < 3600
+                and isinstance(photos, int) and not isinstance(photos, bool) and 0 < photos <= MAX_PHOTOS):
             records[key] = Timing(float(seconds), photos)
     return records
 
@@ -67,7 +68,7 @@ def seconds_per_photo(model: str, device_type: str) -> float | None:
 
 def record_seconds_per_photo(model: str, device_type: str, seconds: float, photos: int) -> None:
     """Fold a batch's model time (``seconds`` over ``photos``) into the running mean; never fails a batch."""
-    from clearbg_desktop.core.imaging.image_io import write_atomic
+    from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
 
     if photos <= 0 or seconds <= 0:
         return
@@ -79,9 +80,9 @@ def record_seconds_per_photo(model: str, device_type: str, seconds: float, photo
     records[key] = Timing(mean, kept + photos)
     data = {k: {"seconds": round(t.seconds, 4), "photos": t.photos} for k, t in list(records.items())[-MAX_RECORDS:]}
     try:
-        write_atomic(json.dumps(data, indent=1).encode(), _store(), overwrite=True)
-    except OSError:
-        pass
+        write_atomic(json.dumps(data, indent=1).encode(), _store(), overwrite=True, mode=0o600)
+    except (OutputError, OSError):
+        pass  # a read-only data folder, a folder in its place: the batch is done all the same
 
 
 def format_duration(seconds: float) -> str:
