@@ -54,6 +54,8 @@ class AppSettings:
         #: Why the file could not be read at all, or "": then it is kept as it is, and :meth:`save` never
         #: writes over it (the user's presets and choices are in it).
         self.unreadable = ""
+        #: Why the last :meth:`save` wrote nothing, or "" (a dialog that saved a preset can say so).
+        self.not_saved = ""
         #: What the file held that this version cannot use (a later version's fields, a preset that does not
         #: validate): written back as it was, so starting and quitting never loses it.
         self._kept: dict[str, object] = {}
@@ -159,6 +161,7 @@ class AppSettings:
         written where the folder cannot take it (read-only, a file in its place): a warning says so.
         """
         if self.unreadable:
+            self.not_saved = self.unreadable
             return None
         data = {**self._kept, **asdict(self)}
         data["export"] = self.export.to_dict()
@@ -167,9 +170,11 @@ class AppSettings:
                                   **self.export_presets}
         try:
             text = json.dumps(data, indent=2) + "\n"
-            return write_atomic(text.encode(), self.path(), overwrite=True)
+            written = write_atomic(text.encode(), self.path(), overwrite=True)
         except (OutputError, OSError, ValueError, TypeError) as exc:
-            message = one_line(f"the settings were not saved ({str(exc)[:200]})")
-            logging.getLogger("clearbg").warning(message)
-            warnings.warn(message, stacklevel=2)
+            self.not_saved = one_line(f"the settings were not saved ({str(exc)[:200]})")
+            logging.getLogger("clearbg").warning(self.not_saved)
+            warnings.warn(self.not_saved, stacklevel=2)
             return None
+        self.not_saved = ""
+        return written

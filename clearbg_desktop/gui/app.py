@@ -7,9 +7,15 @@ import multiprocessing
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from clearbg_desktop import __version__
 from clearbg_desktop.core.editing.preview import VIEW_MODES
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox
+
+    from clearbg_desktop.gui.main_window import MainWindow
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +98,26 @@ def take_screenshot(out: Path, photo: Path, view: str, size: str, timeout: float
     return 1
 
 
+def say_settings_problems(window: MainWindow) -> QMessageBox | None:
+    """Tell the user once, at start, what of settings.json could not be used: the whole file (kept as it is, and
+    not saved over on quit) or single entries (left out, kept in the file). The window starts all the same."""
+    from PySide6.QtWidgets import QMessageBox
+
+    settings = window.settings
+    lines = ([settings.unreadable] if settings.unreadable else []) + settings.load_notes[:10]
+    if not lines:
+        return None
+    if len(settings.load_notes) > 10:
+        lines.append(f"… and {len(settings.load_notes) - 10} more")
+    box = QMessageBox(QMessageBox.Icon.Warning, "ClearBG settings", "Some of your settings could not be used.",
+                      QMessageBox.StandardButton.Ok, window)
+    box.setInformativeText("\n".join(lines))
+    box.setObjectName("SettingsProblems")
+    box.open()  # window-modal, not blocking start-up
+    window.status.showMessage(lines[0], 15000)
+    return box
+
+
 def setup_logging() -> None:
     """Log to the platformdirs log folder (a frozen Windows app has no console), and log crashes."""
     import logging
@@ -135,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_application(sys.argv[:1])
     window = MainWindow()
     window.show()
+    say_settings_problems(window)
     if args.files:
         window.open_paths(args.files)
     window.projects.offer_recovery()  # work a crash left unsaved

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent
 from PySide6.QtWidgets import QColorDialog, QFileDialog, QMainWindow, QWidget
 
@@ -39,6 +39,7 @@ from clearbg_desktop.gui.status_bar import StatusBar
 from clearbg_desktop.gui.undo import DocumentUndo
 from clearbg_desktop.gui.window_context import WindowContext
 from clearbg_desktop.gui.window_geometry import restore_window_state, save_window_state
+from clearbg_desktop.gui.window_settings import window_qsettings
 from clearbg_desktop.gui.workers import SegmentRequest, WorkerThread
 
 
@@ -62,7 +63,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings.load()
-        self.qsettings = QSettings()
+        self.qsettings = window_qsettings()  # never written through a symlink (#36)
         self._pasted = itertools.count(1)
         self.undo = DocumentUndo(self, self._repaint_edit)
         self.canvas = MaskCanvas(self)
@@ -311,6 +312,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         save_window_state(self, self.qsettings)
+        self.qsettings.sync()  # now, into the regular file window_qsettings made sure of
         self.inference.stop()
         self.batch.stop(closing=True)
         QThreadPool.globalInstance().waitForDone()  # exports and previews in flight finish (atomically)

@@ -20,7 +20,7 @@ from clearbg_desktop.core.imaging.presets import (
     all_presets,
     check_name,
     presets_json,
-    read_presets_file,
+    read_presets,
 )
 from clearbg_desktop.core.settings import AppSettings
 
@@ -83,7 +83,7 @@ class PresetBar(QWidget):
             self._warn(str(exc))
             return False
         self._settings.export_presets[name] = options.to_dict()
-        self._settings.save()
+        self._saved()
         self.refresh(select=name)
         return True
 
@@ -95,14 +95,16 @@ class PresetBar(QWidget):
                 return 0
             path = Path(chosen)
         try:
-            presets = read_presets_file(path)
+            presets, skipped = read_presets(path)  # each preset checked like the CLI's, its background image too
         except PresetError as exc:
             self._warn(str(exc))
             return 0
         for preset in presets:
             self._settings.export_presets[preset.name] = preset.options.to_dict()
-        self._settings.save()
         self.refresh(select=presets[0].name)
+        if skipped:
+            self._warn(f"{len(presets)} preset(s) imported; {len(skipped)} left out:\n" + "\n".join(skipped[:10]))
+        self._saved()
         return len(presets)
 
     def share_file(self, path: Path | None = None) -> Path | None:
@@ -121,6 +123,11 @@ class PresetBar(QWidget):
         preset = next((p for p in self.presets() if p.name == name), None)
         if preset is not None:
             self.chosen.emit(preset.options)
+
+    def _saved(self) -> None:
+        """Save the settings; say so when they could not be (the presets stay for this session)."""
+        if self._settings.save() is None:
+            self._warn(f"The presets are kept until ClearBG quits, but not saved: {self._settings.not_saved}")
 
     def _warn(self, message: str) -> None:
         QMessageBox.warning(self, "Presets", message)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMenu
+
+from clearbg_desktop.gui.window_settings import window_qsettings
 
 MAX_RECENT = 10
 
@@ -22,7 +24,7 @@ class RecentFiles(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.qsettings = QSettings()
+        self.qsettings = window_qsettings()
         self.menu: QMenu | None = None
 
     def files(self) -> list[str]:

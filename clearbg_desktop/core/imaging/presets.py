@@ -8,6 +8,7 @@ other: bounded in size and count, every option checked with the same limits as t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import unicodedata
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from clearbg_desktop.core.imaging.compose import Background, check_background_image
 from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.paths import read_user_file
 
 PRESETS_FILE_VERSION = 1
 MAX_PRESETS_FILE_BYTES = 256 * 1024
@@ -132,11 +134,10 @@ def read_presets(path: Path) -> tuple[list[ExportPreset], list[str]]:
     when it is not a presets file at all, or when none of its presets can be used.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_PRESETS_FILE_BYTES:
-            raise PresetError(f"{path.name}: {size // 1024} KB, far larger than a presets file")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_user_file(path, MAX_PRESETS_FILE_BYTES).decode("utf-8"))  # a FIFO never blocks
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise PresetError(f"{path.name}: far larger than a presets file") from None
         raise PresetError(f"{path.name}: cannot read it ({exc.strerror or exc})") from None
     except (ValueError, RecursionError):
         raise PresetError(f"{path.name}: not a presets file (not JSON)") from None
