@@ -53,6 +53,7 @@ from clearbg_desktop.core.output_plan import (
     plan_outputs,
     replaces_original,
 )
+from clearbg_desktop.core.output_record import OutputRecords
 
 if TYPE_CHECKING:
     import numpy as np
@@ -480,15 +481,16 @@ def export_projects(paths: Sequence[Path], output_dir: Path, existing: str = "sk
     items = beside.items if beside is not None else []
     taken = {collision_key(folder / item.target.relative_to(output_dir)) for item in items}
     originals = [Path(path) for path in paths] + [item.source for item in items]
+    records = OutputRecords()
     for path in paths:
-        result = _export_project(Path(path), output_dir, existing, taken, originals)
+        result = _export_project(Path(path), output_dir, existing, taken, originals, records)
         if result.item.target != output_dir:
             taken.add(collision_key(folder / result.item.target.name))
         yield result
 
 
-def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str], originals: list[Path]
-                    ) -> FileResult:
+def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str], originals: list[Path],
+                    records: OutputRecords) -> FileResult:
     from clearbg_desktop.core.editing.project import ProjectError, background_beside, open_photo, read_project
 
     item = BatchItem(path, output_dir)  # the output's name is known once the project is read
@@ -501,11 +503,13 @@ def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str]
         item = BatchItem(path, output_dir / planned.target.name)
         if planned.problem:
             return FileResult(item, "failed", f"{path.name}: {planned.problem}")
-        if existing == "skip" and _exists(item.target):
-            return FileResult(item, "skipped", "output already exists", item.target)
+        policy, where = records.decide(item.target, path, existing, _exists(item.target))
+        if policy == "skipped":
+            return FileResult(item, "skipped", "output already exists", where)
         loaded = open_photo(project, path)
-        target = next_free_path(item.target) if existing == "rename" else item.target
-        written = _export(loaded, Image.fromarray(project.alpha, "L"), target, options, existing)
+        target = next_free_path(where) if policy == "rename" else where
+        written = _export(loaded, Image.fromarray(project.alpha, "L"), target, options, policy)
+        records.of(output_dir).add(written, item.target, path)
     except OutputExistsError:
         return FileResult(item, "skipped", "output already exists (written meanwhile by another run)", item.target)
     except (ProjectError, ImageLoadError, OutputError) as exc:
@@ -615,12 +619,18 @@ def iter_export(
             remove_stale_parts(folder)  # a killed run's temporary files
         except OSError:
             pass  # an output folder that cannot be listed fails its photos when they are written
+    records = OutputRecords()
+    decisions: dict[BatchItem, tuple[str, Path]] = {}  # the policy each photo is written with, and where
     for item in plan.items:
         if item in plan.problems:
             continue
-        if existing == "skip" and _exists(item.target):
-            yield progress(FileResult(item, "skipped", "output already exists", item.target))
+        action, where = records.decide(item.target, item.source, existing, _exists(item.target))
+        if action == "skipped":
+            own = where != item.target or records.of(item.target.parent).owner(where) is not None
+            yield progress(FileResult(item, "skipped", "its output from an earlier run is there" if own
+                                      else "output already exists", where))
         else:
+            decisions[item] = (action, where)
             todo.append(item)
 
     def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
@@ -628,13 +638,14 @@ def iter_export(
         """The photo's result; None when the disk filled up before its turn (not tried, not reported)."""
         if halt.reason:
             return None
-        target = next_free_path(item.target) if existing == "rename" else item.target
+        policy, planned = decisions.get(item, (existing, item.target))
+        target = next_free_path(planned) if policy == "rename" else planned
         if replaces_original(target, [item.source]):
             return FileResult(item, "failed", f"its output {target.name} would replace the original photo, "
                                               "which is never done")
         try:
             scale = enlargement(loaded, alpha, own or options)  # before writing: an error here fails this photo only
-            written = _export(loaded, alpha, target, own or options, existing, workers, probability)
+            written = _export(loaded, alpha, target, own or options, policy, workers, probability)
         except OutputSpaceError as exc:
             halt.reason = str(exc)
             return FileResult(item, "failed", f"{target.name} not written: {exc}")
@@ -650,8 +661,11 @@ def iter_export(
             return FileResult(item, "failed", f"could not encode {target.name}: {exc}")
         from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
 
-        note = "; ".join(loaded.notes)
-        return FileResult(item, "done", note, written, doubt_of(alpha), scale)
+        records.of(item.target.parent).add(written, item.target, item.source)
+        notes = list(loaded.notes)
+        if policy == "rename" and existing != "rename":
+            notes.append(f"{item.target.name} is another photo's output from an earlier run; written as {written.name}")
+        return FileResult(item, "done", "; ".join(notes), written, doubt_of(alpha), scale)
 
     def finished(result: FileResult | None) -> Iterator[Progress]:
         if result is not None:

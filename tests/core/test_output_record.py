@@ -1,0 +1,126 @@
+"""The output folder's record (#36): "skipped" means this photo's own output is there, never another photo's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clearbg_desktop.cli import main as cli_main
+from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.output_record import MAX_RECORD_BYTES, FolderRecord, record_path
+from tests.conftest import make_photo
+
+
+def _card(root: Path, index: int) -> Path:
+    photo = root / f"card{index}" / "IMG_0001.JPG"
+    photo.parent.mkdir(parents=True)
+    make_photo(seed=index).save(photo, format="JPEG")
+    return photo
+
+
+def _run(*args: str) -> int:
+    return cli_main([*args, "-q"])
+
+
+def test_cards_exported_one_after_the_other_into_one_folder_all_get_outputs(
+        tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = _card(tmp_path, 1), _card(tmp_path, 2)
+    out = tmp_path / "out"
+    assert _run(str(first), "-o", str(out)) == 0
+    card1_output = sha256_file(out / "IMG_0001-cutout.png")
+    capsys.readouterr()
+    assert _run(str(second), "-o", str(out)) == 0  # same planned name, another photo: written beside it
+    captured = capsys.readouterr().out
+    assert "1 exported, 0 skipped" in captured
+    assert sorted(p.name for p in out.iterdir()) == [
+        "IMG_0001-cutout (2).png", "IMG_0001-cutout.png"]
+    assert sha256_file(out / "IMG_0001-cutout.png") == card1_output
+    for photo in (first, second):  # re-runs: each photo finds its own output
+        assert _run(str(photo), "-o", str(out)) == 0
+        assert "0 exported, 1 skipped" in capsys.readouterr().out
+    assert _run(str(second), "-o", str(out), "--overwrite") == 0  # replaces its own output, never card 1's
+    assert sha256_file(out / "IMG_0001-cutout.png") == card1_output
+    assert len(list(out.iterdir())) == 2
+
+
+def test_an_output_without_a_record_keeps_the_old_meaning(tmp_path: Path, random_weights: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    photo = _card(tmp_path, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "IMG_0001-cutout.png").write_bytes(b"written by an older version")
+    assert _run(str(photo), "-o", str(out)) == 0
+    assert "1 skipped" in capsys.readouterr().out
+    assert _run(str(photo), "-o", str(out), "--overwrite") == 0
+    assert (out / "IMG_0001-cutout.png").read_bytes() != b"written by an older version"
+
+
+def test_a_symlinked_record_is_never_written_through(tmp_path: Path, random_weights: Path) -> None:
+    photo = _card(tmp_path, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("VICTIM CONTENT")
+    record_path(out).parent.mkdir(parents=True)
+    record_path(out).symlink_to(victim)
+    assert _run(str(photo), "-o", str(out)) == 0
+    assert victim.read_text() == "VICTIM CONTENT" and (out / "IMG_0001-cutout.png").is_file()
+
+
+def test_a_fifo_in_place_of_the_record_never_hangs(tmp_path: Path, random_weights: Path) -> None:
+    photo = _card(tmp_path, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    record_path(out).parent.mkdir(parents=True)
+    os.mkfifo(record_path(out))
+    code = (f"from clearbg_desktop.cli import main; raise SystemExit(main([{str(photo)!r}, '-o', {str(out)!r}, "
+            "'-q', '--model', 'small']))")
+    result = subprocess.run([sys.executable, "-c", code], timeout=120, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "IMG_0001-cutout.png").is_file()
+
+
+def _fuzzed_records(valid: bytes) -> list[bytes]:
+    line = valid.splitlines()[0]
+    entry = json.loads(line)
+    variants = [b"", b"\0" * 100, b"{", b"[]\n", b"null\n", b"[" * 100_000, line[: len(line) // 2],
+                b"\xff\xfe garbage\n" + line]
+    for key in ("output", "planned", "source"):
+        for bad in (None, 1, 10**400, [], {}, "", "../../etc/passwd", "a/b", "\0", "x" * 5000, float("nan")):
+            changed = dict(entry)
+            changed[key] = bad
+            try:
+                variants.append(json.dumps(changed).encode() + b"\n" + line)
+            except (ValueError, OverflowError):
+                continue
+    variants.append(b'{"output": 1e999}\n' + line)
+    variants.append(line * 3)
+    return variants
+
+
+def test_fuzzed_records_never_raise_and_keep_the_good_lines(tmp_path: Path) -> None:
+    """Every malformed record is read without an exception; the good line after a bad one still counts."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"photo")
+    (folder / "p-cutout.png").write_bytes(b"out")
+    FolderRecord(folder).add(folder / "p-cutout.png", folder / "p-cutout.png", photo)
+    valid = record_path(folder).read_bytes()
+    for variant in _fuzzed_records(valid):
+        record_path(folder).write_bytes(variant)
+        record = FolderRecord.read(folder)
+        if variant.endswith(valid.splitlines()[0]) and b"\n" in variant:
+            assert record.earlier_output(folder / "p-cutout.png", photo) == folder / "p-cutout.png", variant[:60]
+    with open(record_path(folder), "wb") as handle:  # larger than the bound: not read, not an error
+        handle.truncate(MAX_RECORD_BYTES + 10)
+    assert FolderRecord.read(folder).owners == {}
+    record_path(folder).unlink()
+    record_path(folder).mkdir()  # a folder in its place: nothing read, nothing written
+    FolderRecord(folder).add(folder / "p-cutout.png", folder / "p-cutout.png", photo)
+    assert FolderRecord.read(folder).owners == {}
