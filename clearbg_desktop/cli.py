@@ -119,6 +119,10 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise ValueError(f"--shift must be between -{SHIFT_MAX} and {SHIFT_MAX} px, not {args.shift}")
     if args.threads is not None and not 1 <= args.threads <= max_threads():
         raise ValueError(f"--threads must be between 1 and {max_threads()} (this machine's cores), not {args.threads}")
+    for flag in ("model", "preset"):
+        value = getattr(args, flag, None)
+        if value is not None and not value.strip():
+            raise ValueError(f"--{flag} was given an empty name (an unset variable?)")
     if args.review_threshold is not None and not 0 <= args.review_threshold <= 1:
         raise ValueError(f"--review-threshold must be between 0 and 1, not {args.review_threshold}")
 

@@ -256,3 +256,16 @@ def test_export_all_plans_distinct_outputs_never_an_open_photo(
         _check(items, {item: p.problem for item, p in zip(items, planned, strict=True) if p.problem}, made)
         reversed_plan = plan_outputs([OutputRequest(p) for p in reversed(made)], out, options, "small", originals=made)
         assert [p.target for p in reversed(reversed_plan)] == [p.target for p in planned]
+
+
+@pytest.mark.parametrize("argv", [["--name", "."], ["--name", ".."], ["--name", "a\nb"], ["--name", "x\u202ey"],
+                                  ["--model", ""], ["--preset", " "]])
+def test_cli_refuses_hidden_or_broken_names_and_empty_choices(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """Minor observations of round 4: '.' and '..' made hidden outputs, a newline a two-line name, and an empty
+    --model/--preset silently meant the default."""
+    make_photo().save(tmp_path / "x.jpg")
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "o"), *argv])
+    assert exit_info.value.code == 2 and not (tmp_path / "o").exists()
+    assert "template" in capsys.readouterr().err or argv[0] != "--name"

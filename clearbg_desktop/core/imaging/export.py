@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -129,6 +130,10 @@ def validate_template(template: str) -> None:
         raise ValueError(f"unknown field {{{unknown[0]}}} in name template; use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
     if "/" in template or "\\" in template or "\0" in template or not template.strip():
         raise ValueError("the name template must be a plain file name without folders")
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in template):
+        raise ValueError("the name template must not hold control characters or line breaks")
+    if template.startswith("."):
+        raise ValueError("the name template must not start with a dot (the outputs would be hidden files)")
     try:
         template.format(**dict.fromkeys(TEMPLATE_FIELDS, "x"))
     except (ValueError, IndexError, KeyError):
