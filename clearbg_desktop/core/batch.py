@@ -583,10 +583,12 @@ def iter_export(
 ) -> Iterator[Progress]:
     """Export every item, yielding a :class:`Progress` per file in plan order.
 
-    ``cancel`` is checked between files: files already being encoded are finished (they are
-    complete outputs), nothing new starts. A broken photo is a ``failed`` result, never an
-    exception. A full disk stops the job after its one ``failed`` result, with ``report.stopped`` saying why. Pass a :class:`BatchReport` to collect the results. Items in ``plan.edited`` are exported
-    with the user's mask first; ``segmenter`` may be None when every item is edited.
+    ``cancel`` takes effect within one model call: the file being encoded is finished (a complete output),
+    photos waiting for the encoder and the mask the model was computing are dropped, nothing new starts.
+    A broken photo is a ``failed`` result, never an exception. A full disk stops the job after its one
+    ``failed`` result, with ``report.stopped`` saying why. Pass a :class:`BatchReport` to collect the results.
+    Items in ``plan.edited`` are exported with the user's mask first; ``segmenter`` may be None when every
+    item is edited.
     """
     if prefetch < 1:
         raise ValueError("prefetch must be at least 1 (photos decoded ahead of the model)")
@@ -635,8 +637,9 @@ def iter_export(
 
     def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
                own: ExportOptions | None = None, probability: np.ndarray | None = None) -> FileResult | None:
-        """The photo's result; None when the disk filled up before its turn (not tried, not reported)."""
-        if halt.reason:
+        """The photo's result; None when the disk filled up or the user cancelled before its turn (not written,
+        not reported: a re-run does it)."""
+        if halt.is_set():
             return None
         policy, planned = decisions.get(item, (existing, item.target))
         target = next_free_path(planned) if policy == "rename" else planned
@@ -727,6 +730,8 @@ def iter_export(
                 for item, loaded, alpha, probability, error in _segment(segmenter, group, deep):
                     model_time.add(time.perf_counter() - model_started, error is None and alpha is not None)
                     model_started = time.perf_counter()  # a group's later photos came out of the same call
+                    if halt.is_set():
+                        break  # cancelled while the model ran: its mask is dropped, nothing more is written
                     if error is not None or alpha is None:
                         yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))
                         continue

@@ -107,6 +107,34 @@ def test_cancel_leaves_no_partial_files_and_rerun_resumes(tmp_path: Path, segmen
     assert not second.cancelled and len(list(out.iterdir())) == 8
 
 
+def test_cancel_during_a_model_call_writes_no_more_than_the_photo_being_encoded(
+        tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """#37 (walk D9): Cancel pressed while the model runs photo 3 stops there: its mask and the photos waiting
+    for the encoder are dropped (it wrote about 2 more photos before)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(8):
+        make_photo(seed=index).save(photos / f"p{index}.jpg")
+    cancel = threading.Event()
+    calls: list[int] = []
+    predict = segmenter.predict_alpha
+
+    def predict_and_cancel_on_the_third(rgb: Image.Image) -> Image.Image:
+        calls.append(1)
+        if len(calls) == 3:
+            cancel.set()
+        return predict(rgb)
+
+    monkeypatch.setattr(segmenter, "predict_alpha", predict_and_cancel_on_the_third)
+    out = tmp_path / "out"
+    report = BatchReport()
+    list(iter_export(plan_batch([photos], out, ExportOptions()), segmenter, ExportOptions(), cancel=cancel,
+                     report=report))
+    written = sorted(p.name for p in out.iterdir())
+    assert report.cancelled and len(calls) == 3
+    assert "p2-cutout.png" not in written and 1 <= len(written) <= 2 and len(report.done) == len(written)
+
+
 def test_cli_end_to_end(messy_tree: Path, tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli-out"
     code = cli_main([str(messy_tree), "-o", str(out), "--format", "jpg", "--bg", "#00ff00", "-q"])
