@@ -99,8 +99,12 @@ class Manifest:
         return [f"{self.path}: skipped model {_shown(name)}: {why}" for name, why in self.skipped.items()]
 
 
-class _TooLong(str):
-    """A JSON integer of more digits than Python converts (10^4300 and up): kept as text, refused as a value."""
+class _TooLong:
+    """A JSON integer of more digits than Python converts (10^4300 and up): no value any field takes, and not
+    written back (an import refuses to rewrite a manifest holding one rather than change it)."""
+
+    def __init__(self, digits: str) -> None:
+        self.digits = len(digits)
 
 
 def _parse_int(text: str) -> int | _TooLong:
@@ -109,7 +113,7 @@ def _parse_int(text: str) -> int | _TooLong:
 
 def _shown(value: object) -> str:
     """A value as a warning may quote it: repr (control and bidi characters escaped), one line, short."""
-    text = repr(value) if not isinstance(value, _TooLong) else f"a number of {len(value)} digits"
+    text = repr(value) if not isinstance(value, _TooLong) else f"a number of {value.digits} digits"
     return text if len(text) <= 48 else text[:45] + "…"
 
 
