@@ -48,6 +48,14 @@ def download_official(
     model: OfficialModel | None = OFFICIAL_MODELS.get(name)
     if model is None:
         raise DownloadError(f"unknown model {name!r}; choose one of {', '.join(OFFICIAL_MODELS)}")
+    try:
+        return _download(model, folder, progress, cancel, url, timeout)
+    except OSError as exc:  # a read-only or full models folder, a folder where the file should be
+        raise DownloadError(f"{model.file_name}: cannot write it into {folder} ({exc.strerror or exc})") from None
+
+
+def _download(model: OfficialModel, folder: Path, progress: Callable[[int, int], None] | None,
+              cancel: threading.Event | None, url: str | None, timeout: float) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / model.file_name
     if target.is_file() and (md5_file(target) == model.md5 if model.md5 else sha256_file(target) == model.sha256):

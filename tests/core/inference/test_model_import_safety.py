@@ -344,3 +344,13 @@ def test_a_good_import_is_listed_and_runs(tmp_path: Path, fp16_small: Path) -> N
 
     alpha = OnnxSegmenter(entry, threads=1).predict_probabilities([make_photo()])
     assert alpha.shape == (1, 64, 64) and np.isfinite(alpha).all()
+
+
+def test_a_download_into_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    """--get-full-model's download: a models folder that is a file (or read-only) said in a line, not a trace."""
+    from clearbg_desktop.core.inference.model_download import DownloadError, download_official
+
+    blocked = tmp_path / "downloads"
+    blocked.write_text("a file where the folder should be")
+    with pytest.raises(DownloadError, match="cannot write it into"):
+        download_official("u2netp", blocked, url="http://127.0.0.1:9/u2netp.onnx", timeout=1)
