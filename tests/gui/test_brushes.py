@@ -102,7 +102,8 @@ def test_reset_invert_and_refinement_are_undoable(qtbot: QtBot, window: MainWind
     window.panels.refine_panel.shift.setValue(5)
     window.panels.refine_panel.feather.setValue(2)
     qtbot.waitUntil(lambda: not np.array_equal(document.alpha, base), timeout=5000)  # live preview
-    window.panels.refine_panel.apply_button.click()
+    window.panels.refine_panel.apply_button.click()  # the preview on screen, or the refinement when it ends
+    qtbot.waitUntil(lambda: window.canvas.painting_enabled, timeout=5000)
     grown = (document.alpha > 127).sum()
     assert grown > (base > 127).sum()
     window.window_actions.undo.trigger()

@@ -66,3 +66,34 @@ def test_colour_decontamination_in_strips_equals_the_whole_image() -> None:
     np.testing.assert_array_equal(in_strips, whole)
     changed = np.any(whole != np.asarray(rgb), axis=2)
     assert changed.any() and not changed[np.asarray(alpha) >= 250].any()  # only edge pixels change
+
+
+def test_shift_edge_equals_pillows_max_and_min_filters() -> None:
+    """#37 point 5: the separable grow/shrink gives exactly Pillow's rank filters (which took 8.5 s per pass on 24 MP)."""
+    from PIL import ImageFilter
+
+    from clearbg_desktop.core.imaging.refine import shift_edge
+
+    rng = np.random.default_rng(3)
+    for shape in ((37, 53), (1, 9), (9, 1), (64, 48)):
+        values = Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), "L")
+        for pixels in (1, 2, 3, 5, 8, 13, 40):
+            assert np.array_equal(np.asarray(shift_edge(values, pixels)),
+                                  np.asarray(values.filter(ImageFilter.MaxFilter(2 * pixels + 1))))
+            assert np.array_equal(np.asarray(shift_edge(values, -pixels)),
+                                  np.asarray(values.filter(ImageFilter.MinFilter(2 * pixels + 1))))
+
+
+def test_refinement_reports_progress_and_can_be_cancelled() -> None:
+    from clearbg_desktop.core.imaging.refine import RefineCancelled, RefineSettings, refine_alpha
+
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 256, (1200, 300, 3), dtype=np.uint8), "RGB")
+    alpha = np.zeros((1200, 300), np.uint8)
+    alpha[:, 150:] = 255
+    settings = RefineSettings(refine_edges=True, feather=1.0)
+    seen: list[float] = []
+    refined = refine_alpha(photo, Image.fromarray(alpha, "L"), settings, progress=lambda f: seen.append(f) or True)
+    assert seen == sorted(seen) and len(seen) >= 4 and 0.0 <= seen[0] and seen[-1] <= 1.0
+    assert np.array_equal(np.asarray(refined), np.asarray(refine_alpha(photo, Image.fromarray(alpha, "L"), settings)))
+    with pytest.raises(RefineCancelled):
+        refine_alpha(photo, Image.fromarray(alpha, "L"), settings, progress=lambda f: f < 0.3)
