@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStyle
 
 from clearbg_desktop.core.editing.preview import VIEW_MODES
 from clearbg_desktop.gui.brush_tool import BrushOptionsBar
 from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.clipboard_copy import copy_cutout
+from clearbg_desktop.gui.icons import redo_icon, undo_icon
 from clearbg_desktop.gui.window_context import WindowContext
 
 VIEW_LABELS = {
@@ -39,6 +40,11 @@ def unique_shortcuts(standard: QKeySequence.StandardKey, *extra: str) -> list[QK
         if key:
             unique.setdefault(key, sequence)
     return list(unique.values())
+
+
+def plain_text(text: str) -> str:
+    """A menu text as read: "&Export…" is "Export…", "&&" an ampersand."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
 class WindowActions:
@@ -81,6 +87,12 @@ class WindowActions:
         self.preferences = self._action("&Preferences…")
         self.preferences.setShortcuts(unique_shortcuts(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
         self.about = self._action("&About ClearBG")
+        self.shortcuts_help = self._action("&Keyboard shortcuts", "Ctrl+/")
+        self.user_guide = self._action("&User guide", QKeySequence.StandardKey.HelpContents)
+        self.next_photo = self._action("&Next photo", "Right")
+        self.next_photo.setToolTip("The photo below this one in the Photos list (→)")
+        self.previous_photo = self._action("&Previous photo", "Left")
+        self.previous_photo.setToolTip("The photo above this one in the Photos list (←)")
         self.views: dict[str, QAction] = {}
         group = QActionGroup(window)
         for index, mode in enumerate(VIEW_MODES, start=1):
@@ -145,13 +157,18 @@ class WindowActions:
         view_menu.addActions([self.compare, self.split, self.fit, self.actual, self.zoom_in, self.zoom_out])
         view_menu.addSeparator()
         view_menu.addActions([dock.toggleViewAction() for dock in docks])
+        view_menu.addSeparator()
+        view_menu.addActions([self.next_photo, self.previous_photo])
         self.image_menu = bar.addMenu("&Image")
         self.image_menu.addActions([self.rerun, self.reset, self.invert])
         brush = self.brush_bar
         for action in (brush.toggle_action, brush.smaller_action, brush.bigger_action):
             w.addAction(action)
             self.image_menu.addAction(action)
-        bar.addMenu("&Help").addAction(self.about)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.shortcuts_help, self.user_guide])
+        help_menu.addSeparator()
+        help_menu.addAction(self.about)
 
     def _build_toolbars(self) -> None:
         """Theme icons (freedesktop names) with Qt's own as the fallback: icon-only buttons keep one width while
@@ -162,10 +179,13 @@ class WindowActions:
             (self.open, "document-open", QStyle.StandardPixmap.SP_DialogOpenButton),
             (self.export, "document-save-as", QStyle.StandardPixmap.SP_DialogSaveButton),
             (self.fit, "zoom-fit-best", QStyle.StandardPixmap.SP_TitleBarMaxButton),
-            (self.undo, "edit-undo", QStyle.StandardPixmap.SP_ArrowBack),
-            (self.redo, "edit-redo", QStyle.StandardPixmap.SP_ArrowForward),
         ):
             action.setIcon(QIcon.fromTheme(theme, style.standardIcon(fallback)))
+        ink = w.palette().color(QPalette.ColorRole.ButtonText)
+        self.undo.setIcon(undo_icon(ink))  # curved: straight arrows were taken for previous/next photo (#37)
+        self.redo.setIcon(redo_icon(ink))
+        self._say_shortcut_in_tooltip(self.undo, "Undo")
+        self._say_shortcut_in_tooltip(self.redo, "Redo")
         for mode, short in (("cutout", "Cut-out"), ("overlay", "Overlay"), ("mask", "Mask"), ("original", "Original")):
             self.views[mode].setIconText(short)
         self.compare.setIconText("Before/after")
@@ -179,6 +199,47 @@ class WindowActions:
             self.toolbar.addActions(list(group))
         w.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.brush_bar)
+
+    def _say_shortcut_in_tooltip(self, action: QAction, verb: str) -> None:
+        """The toolbar button says what it undoes and with which key ("Undo Erase stroke (Ctrl+Z)")."""
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        group = self.context.undo.group
+        changed = group.undoTextChanged if verb == "Undo" else group.redoTextChanged
+
+        def say(text: str) -> None:
+            action.setToolTip(f"{verb} {text} ({keys})" if text else f"{verb} ({keys})")
+
+        changed.connect(say)
+        say(group.undoText() if verb == "Undo" else group.redoText())
+
+    def listed(self) -> list[tuple[str, str, str]]:
+        """(menu, command, keys) of every action with a key, in menu order; the brush tools (on the brush bar
+        only) and any other action of the window after them: Help ▸ Keyboard shortcuts reads this."""
+        fixed_names = {self.undo: "Undo", self.redo: "Redo"}  # their text follows the edit ("Undo Erase stroke")
+        rows: list[tuple[str, str, str]] = []
+        seen: set[QAction] = set()
+
+        def add(section: str, action: QAction) -> None:
+            if action in seen or action.isSeparator() or not action.shortcuts():
+                return
+            seen.add(action)
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            rows.append((section, fixed_names.get(action, plain_text(action.text())), keys))
+
+        for entry in self.window.menuBar().actions():
+            menu = entry.menu()
+            if menu is not None:
+                for action in menu.actions():
+                    add(plain_text(entry.text()), action)
+        for action in self.brush_bar.actions():
+            add("Brush", action)
+        for action in self.window.findChildren(QAction):
+            add("Other", action)
+        return rows
+
+    def update_navigation(self, has_previous: bool, has_next: bool) -> None:
+        self.previous_photo.setEnabled(has_previous)
+        self.next_photo.setEnabled(has_next)
 
     def update_enabled(self, has_photo: bool, has_mask: bool, can_save: bool) -> None:
         for action in (self.rerun, self.fit, self.actual, self.zoom_in, self.zoom_out, self.close_doc):

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
 from clearbg_desktop.core.editing.mask_edits import Brush
+from clearbg_desktop.gui.keyboard_focus import edit_only_when_clicked
 
 MIN_SIZE, MAX_SIZE = 1, 2000
 
@@ -73,6 +74,7 @@ class BrushOptionsBar(QToolBar):
         self.addWidget(self.size_box)
         self.hardness_slider = self._slider("Hardness", brush.hardness, lambda v: self._set(hardness=v / 100))
         self.opacity_slider = self._slider("Opacity", brush.opacity, lambda v: self._set(opacity=v / 100))
+        edit_only_when_clicked(self.size_box, self.hardness_slider, self.opacity_slider)  # 4 is a view, not 4 px
 
     def _slider(self, label: str, value: float, slot: Callable[[int], None]) -> QSlider:
         self.addWidget(QLabel(f"  {label} ", self))

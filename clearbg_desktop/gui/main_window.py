@@ -24,6 +24,7 @@ from clearbg_desktop.gui.canvas import MaskCanvas
 from clearbg_desktop.gui.export_runner import ExportRunner
 from clearbg_desktop.gui.filmstrip import dropped_photos
 from clearbg_desktop.gui.hold_compare import HoldToCompare
+from clearbg_desktop.gui.keyboard_focus import KeyboardFocus
 from clearbg_desktop.gui.mask_commands import MaskCommands
 from clearbg_desktop.gui.mask_scheduler import MaskScheduler
 from clearbg_desktop.gui.model_results import ModelResults
@@ -34,6 +35,7 @@ from clearbg_desktop.gui.qimage import loaded_from_clipboard
 from clearbg_desktop.gui.quit_guard import QuitGuard
 from clearbg_desktop.gui.refine_preview import RefinePreview
 from clearbg_desktop.gui.resources import app_icon
+from clearbg_desktop.gui.shortcuts_dialog import ShortcutsDialog, open_user_guide
 from clearbg_desktop.gui.side_panels import SidePanels
 from clearbg_desktop.gui.status_bar import StatusBar
 from clearbg_desktop.gui.undo import DocumentUndo
@@ -87,6 +89,8 @@ class MainWindow(QMainWindow):
         self.photo_memory = PhotoMemory(context, residency, self.canvas, self.filmstrip, self.masks)  # (#32)
         self.window_actions = WindowActions(context, self, self.canvas, self.batch.review_action, self.panels.docks)
         self.brush_bar = self.window_actions.brush_bar
+        self.keyboard = KeyboardFocus(self, self.canvas)  # the keys stay with the photo (#37)
+        self.keyboard.give_back_after_editing(self.brush_bar.size_box, self.panels.refine_panel.threshold)
         self.inference = WorkerThread(self.settings.model, self.settings.device, self)
         self.results = ModelResults(context, self.inference, self.canvas, self.masks, self.photo_memory, self.projects,
                                     self.batch)
@@ -123,7 +127,10 @@ class MainWindow(QMainWindow):
                 (actions.batch, lambda: self.batch.open_dialog([])), (actions.rerun, self.mask_commands.rerun_model),
                 (actions.reset, self.mask_commands.reset_mask), (actions.invert, self.mask_commands.invert_mask),
                 (actions.background_color, self.choose_background_color),
-                (actions.preferences, self.open_preferences), (actions.about, self.show_about)):
+                (actions.preferences, self.open_preferences), (actions.about, self.show_about),
+                (actions.next_photo, lambda: self.show_neighbour(1)),
+                (actions.previous_photo, lambda: self.show_neighbour(-1)),
+                (actions.shortcuts_help, self.show_shortcuts), (actions.user_guide, self.open_user_guide)):
             action.triggered.connect(slot)
         results = self.results
         results.changed.connect(self._update_actions)
@@ -231,6 +238,16 @@ class MainWindow(QMainWindow):
         if document is not None and document is not self.workspace.current:
             self.show_document(document)
 
+    def show_neighbour(self, step: int) -> None:
+        """→ / ←: the next or previous photo in the Photos list (as in Lightroom); at either end it stays."""
+        current = self.workspace.current
+        order = self.filmstrip.order()
+        if current is None or current.doc_id not in order:
+            return
+        row = order.index(current.doc_id) + step
+        if 0 <= row < len(order):
+            self.filmstrip.setCurrentRow(row)
+
     def remove_document(self, document: Document) -> None:
         self.filmstrip.remove(document.doc_id)
         self.masks.discard(document)
@@ -266,6 +283,9 @@ class MainWindow(QMainWindow):
         self.window_actions.update_enabled(current is not None and current.loaded is not None,
                                            current is not None and current.alpha is not None,
                                            self.projects.can_save(current))
+        order = self.filmstrip.order()
+        row = order.index(current.doc_id) if current is not None and current.doc_id in order else -1
+        self.window_actions.update_navigation(row > 0, 0 <= row < len(order) - 1)
 
     # ----- view, preferences, about ------------------------------------------------------
     def set_view_mode(self, mode: str) -> None:
@@ -300,6 +320,16 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:  # Help ▸ About
         self.messages.shown = show_about(self, self.settings, self.results.model_description)
+
+    def show_shortcuts(self) -> ShortcutsDialog:  # Help ▸ Keyboard shortcuts
+        dialog = ShortcutsDialog(self.window_actions.listed(), self)
+        dialog.open()
+        return dialog
+
+    def open_user_guide(self) -> None:  # Help ▸ User guide
+        shown = open_user_guide(self)
+        if shown is not None:
+            self.messages.shown = shown
 
     # ----- window events -----------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802

@@ -8,7 +8,7 @@ the next photo is chosen when the model is free, from where the user is now.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from clearbg_desktop.core.editing.document import Document
@@ -37,6 +37,8 @@ class MaskProgress(QWidget):
         self.cancel_button.setToolTip("Make no more masks for the photos still waiting (Re-run model makes one)")
         for widget in (self.label, self.pause_button, self.cancel_button):
             layout.addWidget(widget)
+        for button in (self.pause_button, self.cancel_button):
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the keyboard with the photo
         self.setVisible(False)
 
 

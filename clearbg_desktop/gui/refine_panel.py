@@ -52,6 +52,7 @@ class RefinePanel(QWidget):
         self.threshold = QSpinBox(self)
         self.threshold.setRange(1, 254)
         self.threshold.setValue(128)
+        self.threshold.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # digits are view keys unless the user clicked here
         row = QHBoxLayout()
         row.addWidget(self.threshold_enabled)
         row.addWidget(self.threshold)
