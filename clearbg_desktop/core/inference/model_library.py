@@ -267,7 +267,7 @@ def _test_prediction(source: Path) -> Callable[[WeightsEntry], None]:
             if entry.format == "onnx":
                 from clearbg_desktop.core.inference.onnx_engine import OnnxSegmenter
 
-                OnnxSegmenter(entry, threads=1, lean_memory=True).predict_probabilities([photo])
+                OnnxSegmenter(entry, lean_memory=True).predict_probabilities([photo])  # all cores: a one-off wait
             else:
                 _torch_prediction(entry, photo)
         except ModelOutputError as exc:
