@@ -79,13 +79,25 @@ def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None 
     return OnnxSegmenter(entry, threads, lean_memory)
 
 
-def candidate_runner(entry: WeightsEntry, threads: int | None = None) -> Callable[[Candidate], Callable[[], np.ndarray]]:
-    """For the per-machine measurement: load a candidate, return a call that maps the sample photo."""
+def candidate_runner(entry: WeightsEntry, threads: int | None = None,
+                     broken: list[WeightsError] | None = None) -> Callable[[Candidate], Callable[[], np.ndarray]]:
+    """For the per-machine measurement: load a candidate, return a call that maps the sample photo. A NaN or
+    misshapen output is kept in ``broken``: then the model is at fault, not the engines."""
+    from clearbg_desktop.core.inference.model_io import ModelOutputError
 
     def run(candidate: Candidate) -> Callable[[], np.ndarray]:
         photo = sample_photo()
         engine = build_engine(entry, candidate, threads)
-        return lambda: engine.predict_probabilities([photo])[0]
+
+        def predict() -> np.ndarray:
+            try:
+                return engine.predict_probabilities([photo])[0]
+            except ModelOutputError as exc:
+                if broken is not None:
+                    broken.append(exc)
+                raise
+
+        return predict
 
     return run
 
@@ -151,11 +163,12 @@ def load_segmenter(model_name: str | None = None, device: str = "auto", threads:
     from clearbg_desktop.core.inference.model_choice import resolve_model
 
     entry = find_weights(resolve_model(model_name).name)
+    broken: list[WeightsError] = []
     try:
-        choice = choose_engine(entry, device, engine, precision, threads, run=candidate_runner(entry, threads),
-                               on_measure=on_measure)
+        choice = choose_engine(entry, device, engine, precision, threads,
+                               run=candidate_runner(entry, threads, broken), on_measure=on_measure)
     except EngineChoiceError as exc:
-        raise WeightsError(str(exc)) from None
+        raise WeightsError(str(broken[0] if broken else exc)) from None
     loaded = build_engine(entry, choice.candidate, threads, lean_memory)
     loaded.choice_reason = choice.reason
     return loaded
