@@ -26,6 +26,24 @@ import numpy as np
 _DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 10: np.float16, 11: np.float64, 6: np.int32, 7: np.int64}
 _FLOAT_TYPES = {1: np.float32, 10: np.float16, 11: np.float64}  # Cast's ``to`` attribute
 MAX_ONNX_BYTES = 1 << 30  # a full U²-Net is 176 MB; anything far above is not one of ours to read
+# BiRefNet's graph has ~10,000 nodes; a 1 GiB file of 5-byte nodes would be 200 million Python objects (~100 GiB)
+MAX_GRAPH_ITEMS = 300_000
+# Integers kept as varints become Python ints (~36 bytes each): 8 million is ~300 MiB; rembg's and ClearBG's files
+# keep their weights as raw data and need a few thousand
+MAX_PACKED_VALUES = 1 << 23
+
+
+class _Budget:
+    """How many more varint values one read may decode (a 1 GiB file could hold a billion)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_PACKED_VALUES
+
+    def take(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise OnnxFormatError(f"more than {MAX_PACKED_VALUES} integers kept one by one, far more than any "
+                                  "model ClearBG knows has")
 
 
 class OnnxFormatError(ValueError):
@@ -107,9 +125,11 @@ def _text(value: int | memoryview) -> str:
         raise OnnxFormatError("a name is not UTF-8") from None
 
 
-def _packed_ints(value: int | memoryview) -> list[int]:
+def _packed_ints(value: int | memoryview, budget: _Budget) -> list[int]:
     if isinstance(value, int):
+        budget.take(1)
         return [value]
+    budget.take(int(np.count_nonzero(np.frombuffer(value, np.uint8) < 0x80)))  # one last byte per varint
     values, pos = [], 0
     while pos < len(value):
         number, pos = _varint(value, pos)
@@ -117,7 +137,7 @@ def _packed_ints(value: int | memoryview) -> list[int]:
     return values
 
 
-def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
+def _tensor(message: memoryview, budget: _Budget) -> tuple[str, np.ndarray]:
     dims: list[int] = []
     dtype_code = 0
     name = ""
@@ -126,13 +146,15 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
     ints: list[int] = []
     for number, wire, value in _fields(message):
         if number == 1:
-            dims.extend(_packed_ints(value))
+            dims.extend(_packed_ints(value, budget))
+            if len(dims) > 32:
+                raise OnnxFormatError(f"tensor {name or '?'} has more than 32 dimensions")
         elif number == 2 and wire == 0:
             dtype_code = int(value)  # type: ignore[arg-type]
         elif number == 4 and isinstance(value, memoryview):
             floats.append(value)
         elif number in (5, 7):  # int32_data, int64_data (varints; negative ones in two's complement)
-            raw_ints = _packed_ints(value) if isinstance(value, memoryview) else [int(value)]  # type: ignore[arg-type]
+            raw_ints = _packed_ints(value, budget)
             ints.extend(v - (1 << 64) if v >= 1 << 63 else v for v in raw_ints)
         elif number == 8:
             name = _text(value)
@@ -169,7 +191,7 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray]:
     return name, array.astype(dtype).reshape(dims)
 
 
-def _attribute(message: memoryview) -> tuple[str, object]:
+def _attribute(message: memoryview, budget: _Budget) -> tuple[str, object]:
     name, value_out = "", None
     for number, wire, value in _fields(message):
         if number == 1:
@@ -179,15 +201,17 @@ def _attribute(message: memoryview) -> tuple[str, object]:
         elif number == 3 and wire == 0:
             value_out = int(value)  # type: ignore[arg-type]
         elif number == 5 and isinstance(value, memoryview):
-            value_out = _tensor(value)[1]
+            value_out = _tensor(value, budget)[1]
         elif number == 8:
-            value_out = _packed_ints(value)
+            value_out = _packed_ints(value, budget)
     return name, value_out
 
 
-def _node(message: memoryview) -> OnnxNode:
+def _node(message: memoryview, budget: _Budget) -> OnnxNode:
     node = OnnxNode("", [], [])
-    for number, _wire, value in _fields(message):
+    for count, (number, _wire, value) in enumerate(_fields(message)):
+        if count > MAX_GRAPH_ITEMS:
+            raise OnnxFormatError(f"a node with more than {MAX_GRAPH_ITEMS} inputs, outputs and attributes")
         if number == 1:
             node.inputs.append(_text(value))
         elif number == 2:
@@ -195,7 +219,7 @@ def _node(message: memoryview) -> OnnxNode:
         elif number == 4:
             node.op_type = _text(value)
         elif number == 5 and isinstance(value, memoryview):
-            key, attribute = _attribute(value)
+            key, attribute = _attribute(value, budget)
             node.attributes[key] = attribute
     return node
 
@@ -259,12 +283,16 @@ def _read_graph(data: memoryview, with_tensors: bool = True) -> OnnxGraph:
         weights: set[str] = set()
         inputs: list[tuple[str, list[int | None]]] = []
         outputs: list[str] = []
+        budget = _Budget()
         for number, _wire, value in _fields(graph):
+            if len(nodes) + len(weights) + len(inputs) + len(outputs) > MAX_GRAPH_ITEMS:
+                raise OnnxFormatError(f"more than {MAX_GRAPH_ITEMS} nodes and tensors, far more than any model "
+                                      "ClearBG knows has")
             if number == 1 and isinstance(value, memoryview):
-                nodes.append(_node(value))
+                nodes.append(_node(value, budget))
             elif number == 5 and isinstance(value, memoryview):
                 if with_tensors:
-                    name, array = _tensor(value)
+                    name, array = _tensor(value, budget)
                     tensors[name] = array
                 else:
                     name = _tensor_name(value)

@@ -362,3 +362,33 @@ def test_a_download_into_an_unwritable_place_is_one_line(tmp_path: Path) -> None
     blocked.write_text("a file where the folder should be")
     with pytest.raises(DownloadError, match="cannot write it into"):
         download_official("u2netp", blocked, url="http://127.0.0.1:9/u2netp.onnx", timeout=1)
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((number & 0x7F) | (0x80 if number > 0x7F else 0))
+        number >>= 7
+        if not out[-1] & 0x80:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+@pytest.mark.parametrize("bomb", ["400,000 nodes", "9 million varints"])
+def test_an_onnx_memory_bomb_is_refused_before_it_is_built(bomb: str, tmp_path: Path) -> None:
+    """A few MB of protobuf can ask for hundreds of millions of Python objects (5 bytes a node, 1 byte an int)."""
+    if bomb == "400,000 nodes":
+        graph = _field(1, _field(4, b"X")) * 400_000
+    else:
+        count = 9_000_000
+        tensor = b"\x0a" + _varint(len(_varint(count))) + _varint(count) + b"\x10\x07" + _field(7, b"\x01" * count)
+        graph = _field(5, tensor)
+    path = tmp_path / "bomb.onnx"
+    path.write_bytes(b"\x08\x08" + _field(7, graph))
+    with pytest.raises(OnnxFormatError, match="more than"):
+        read_onnx_graph(path)
+    with pytest.raises(WeightsError, match="bomb.onnx"):
+        add_model_file(path)
