@@ -23,8 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 import clearbg_desktop
-from clearbg_desktop.core.inference.model_library import add_model_file
+from clearbg_desktop.core.inference.model_library import add_model_file, remove_model
+from clearbg_desktop.core.inference.weights import read_manifest
 from tests.core.inference.test_model_families import stand_in
 
 SEED = 36
@@ -306,3 +311,43 @@ def test_hostile_manifests_and_cards_never_cost_the_good_models(tmp_path: Path) 
     print(f"\n{len(cases)} manifests: {sum('models' in r for r in results.values())} read entry by entry, "
           f"{sum('unreadable' in r for r in results.values())} refused whole, "
           f"{sum(bool(r.get('added')) for r in results.values())} took a new model")
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=12)
+FIELDS = ("file", "sha256", "variant", "format", "family", "storage", "input_size", "card")
+
+
+@pytest.fixture(scope="module")
+def valid_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("valid") / "models"
+    sources = tmp_path_factory.mktemp("sources")
+    for name, outputs in (("alpha", 6), ("beta", 1), ("victim", 6)):
+        add_model_file(stand_in(sources / f"{name}.onnx", 1024, outputs, gain=len(name)), name, folder)
+    return folder
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=3), whole=st.none() | JSON,
+       key=st.sampled_from(["victim", "../victim", "v\x00", "\u202ev", "victim" * 20]))
+def test_whatever_one_entry_holds_the_others_load_and_survive_a_change(
+        valid_folder: Path, tmp_path_factory: pytest.TempPathFactory, changes: dict, whole: object,
+        key: str) -> None:
+    """Property (STYLE 17): one entry, however broken, costs no other entry, is named at most once, is never
+    rewritten by reading, and comes through another entry's removal exactly as it was."""
+    folder = tmp_path_factory.mktemp("case") / "models"
+    shutil.copytree(valid_folder, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    victim = manifest["models"].pop("victim")
+    manifest["models"][key] = whole if whole is not None else {**victim, **changes}
+    text = json.dumps(manifest)
+    (folder / "manifest.json").write_text(text)
+    read = read_manifest(folder)
+    assert {"alpha", "beta"} <= set(read.entries)
+    assert len(read.skipped) == 3 - len(read.entries) and all(one_line(line) for line in read.warnings())
+    assert (folder / "manifest.json").read_text() == text
+    remove_model("alpha", folder)
+    after = json.loads((folder / "manifest.json").read_text())["models"]
+    assert set(after) == {"beta", key} and loads(json.dumps(after[key])) == loads(json.dumps(manifest["models"][key]))
+    assert "beta" in read_manifest(folder).entries and not (folder / "alpha.onnx").exists()
