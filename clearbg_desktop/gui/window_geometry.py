@@ -3,7 +3,7 @@ restored too small or larger than the screen opens at the default size instead."
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
 # A restored window smaller than this (of the screen, up to a ceiling) or larger than the screen opens at the
@@ -20,15 +20,15 @@ def scale_group(window: QMainWindow) -> str:
 
 
 def restore_window_state(window: QMainWindow, qsettings: QSettings) -> None:
+    """The saved geometry and dock layout; a value that is not one (the file is anyone's to edit) is ignored."""
     group = scale_group(window)
     geometry = qsettings.value(f"{group}/geometry")
-    if geometry is not None:
-        window.restoreGeometry(geometry)  # type: ignore[arg-type]
-    if geometry is None or not fits_the_screen(window):
+    restored = isinstance(geometry, QByteArray) and window.restoreGeometry(geometry)
+    if not restored or not fits_the_screen(window):
         default_size(window)
     state = qsettings.value(f"{group}/windowState")
-    if state is not None:
-        window.restoreState(state)  # type: ignore[arg-type]
+    if isinstance(state, QByteArray):
+        window.restoreState(state)
 
 
 def save_window_state(window: QMainWindow, qsettings: QSettings) -> None:

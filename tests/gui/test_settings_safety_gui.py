@@ -125,3 +125,15 @@ def test_a_symlinked_qsettings_file_is_replaced_not_written_through(qtbot: QtBot
     assert victim.read_text() == "VICTIM CONTENT\n" and (victim.stat().st_mode & 0o777) == 0o640
     assert not conf.is_symlink() and conf.is_file() and "geometry" in conf.read_text()
     assert str(photo) in QSettings().value("recentFiles", [])
+
+
+def test_window_state_values_of_the_wrong_type_are_ignored(qtbot: QtBot, random_weights: Path) -> None:
+    from clearbg_desktop.gui.main_window import MainWindow
+
+    conf = Path(QSettings().fileName())
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text("[General]\nrecentFiles=5\n\n[scale100]\ngeometry=hello\nwindowState=@Invalid()\n")
+    window = MainWindow(AppSettings(device="cpu"))  # opens at its default size
+    qtbot.addWidget(window)
+    assert window.width() > 0 and window.context.recent.files() == ["5"]
+    window.close()

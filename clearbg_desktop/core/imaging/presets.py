@@ -80,7 +80,7 @@ def all_presets(saved: dict[str, dict]) -> list[ExportPreset]:
     for name, data in saved.items():
         try:
             presets.append(ExportPreset(check_name(name), ExportOptions.from_dict(data)))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, RecursionError):
             continue
     return presets
 
