@@ -137,3 +137,21 @@ def test_saving_never_raises_where_it_cannot_write(tmp_path: Path) -> None:
     result, err = load_and_save_in_a_child(read_only)
     assert result == {"model": "auto", "unreadable": "", "saved": None}
     assert "settings were not saved" in err and list(read_only.iterdir()) == []
+
+
+def test_the_cli_says_an_unreadable_settings_file_in_one_warning_line(tmp_path: Path) -> None:
+    from tests.core.imaging.test_preset_safety import cli_child
+
+    path = write_settings('{"model": "small", "export_presets": {"Team web": {"format": "jpg"}}')  # cut short
+    before = path.read_bytes()
+    done = cli_child(["--list-presets"], tmp_path)
+    assert done.returncode == 0 and "Transparent PNG" in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("clearbg-cli: warning: ") and str(path) in lines[0], done.stderr
+    assert path.read_bytes() == before
+    write_settings('{"model": "small", "export_presets": {"Team web": {"format": "jpg"}, "Bad": {"quality": 1'
+                   + "0" * 400 + "}}}")
+    done = cli_child(["--list-presets"], tmp_path)
+    assert done.returncode == 0 and "Team web" in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "export preset 'Bad' skipped" in lines[0], done.stderr
