@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QWidget
 
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import write_atomic
+from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
 from clearbg_desktop.core.imaging.presets import (
     ExportPreset,
     PresetError,
@@ -116,7 +116,11 @@ class PresetBar(QWidget):
                 return None
             path = Path(chosen)
         mine = [preset for preset in self.presets() if not preset.built_in]
-        return write_atomic(presets_json(mine).encode(), path, overwrite=True)
+        try:
+            return write_atomic(presets_json(mine).encode(), path, overwrite=True)
+        except OutputError as exc:
+            self._warn(f"The presets were not shared: {exc}")
+            return None
 
     def _on_activated(self, index: int) -> None:
         name = self.box.itemData(index)

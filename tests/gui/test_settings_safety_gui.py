@@ -64,6 +64,11 @@ def test_preset_import_refuses_what_the_cli_refuses_with_a_message(qtbot: QtBot,
     assert list(settings.export_presets) == ["Mine", "Web", "Backdrop"]
     assert settings.export_presets["Backdrop"]["background"]["image_path"] == str(tmp_path / "bg.png")
     assert set(json.loads(AppSettings.path().read_text())["export_presets"]) == {"Mine", "Web", "Backdrop"}
+    (tmp_path / "a-file").write_text("where a folder should be")
+    shared: list[object] = []
+    QTimer.singleShot(50, lambda: answered(messages))
+    shared.append(bar.share_file(tmp_path / "a-file" / "team.json"))  # cannot be written: said, not raised
+    assert shared == [None] and "not shared" in messages[-1]
 
 
 def test_an_unreadable_settings_file_is_said_once_and_kept_after_quit(qtbot: QtBot, random_weights: Path) -> None:
