@@ -46,13 +46,12 @@ class ImageItem(QGraphicsItem):
 
     QGraphicsPixmapItem needs ``setPixmap`` after every change, which copies and re-uploads a
     96 MB pixmap at 24 MP for each brush dab; here a dab paints into the image and repaints only
-    its rectangle (only the exposed part is drawn).
+    its rectangle (the painter's clip: only the exposed part is drawn).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.image = QImage()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
 
     def set_image(self, image: QImage) -> None:
         self.prepareGeometryChange()
@@ -63,11 +62,13 @@ class ImageItem(QGraphicsItem):
         return QRectF(0, 0, self.image.width(), self.image.height())
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        """The whole image, clipped to what is exposed: drawing only the exposed part maps it to the screen from
+        its own corner, and at a fractional zoom its edge pixels then sample other photo pixels than a full
+        repaint does; after an undo that left lines of the undone stroke on screen (#37)."""
         if self.image.isNull():
             return
-        exposed = option.exposedRect.toAlignedRect().intersected(self.image.rect())  # type: ignore[attr-defined]
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, painter.transform().m11() < 1.0)
-        painter.drawImage(exposed, self.image, exposed)
+        painter.drawImage(QPointF(0, 0), self.image)  # the painter's clip is the exposed part: only that is drawn
 
 
 ASYNC_RENDER_PIXELS = 2_000_000  # above this, full-view renders run off the GUI thread
@@ -282,7 +283,14 @@ class MaskCanvas(QGraphicsView):
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(left, top, array_to_qimage(patch))
         painter.end()
-        self._item.update(QRectF(left, top, right - left, bottom - top))
+        self._item.update(QRectF(left - 1, top - 1, right - left + 2, bottom - top + 2))  # + pixels it blends with
+
+    def show_edit(self, box: Box) -> None:
+        """An undo, redo or whole-mask edit in ``box``: re-rendered, and the whole view repainted once. Qt's
+        fixed-point scaling puts a few columns of a partial repaint one photo pixel off a full one at a fractional
+        zoom; a full repaint leaves the screen exactly as before the undone stroke."""
+        self.repaint_region(box)
+        self.viewport().update()
 
     # ----- brush -------------------------------------------------------------------------
     def set_brush(self, brush: Brush) -> None:

@@ -18,10 +18,18 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.image_io import is_supported_image
@@ -35,11 +43,27 @@ _Index = QModelIndex | QPersistentModelIndex
 
 @dataclass
 class FilmstripRow:
+    """A photo's row; ``badge`` (its doubt under review) and ``why`` are kept apart from the name, so a new doubt
+    replaces the old one instead of adding a second badge (#37)."""
+
     doc_id: int
-    text: str
-    tooltip: str
+    name: str
+    path_text: str
     thumbnail: QImage | None = None
-    accessible: str | None = None
+    badge: str = ""
+    why: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}\n{self.badge}" if self.badge else self.name  # own line: the name elides, not the badge
+
+    @property
+    def tooltip(self) -> str:
+        return f"{self.path_text}\n{self.why}" if self.why else self.path_text
+
+    @property
+    def accessible(self) -> str:
+        return f"{self.badge.replace('⚠', 'doubt')}, {self.name}" if self.badge else self.name
 
 
 class FilmstripModel(QAbstractListModel):
@@ -67,7 +91,7 @@ class FilmstripModel(QAbstractListModel):
         if role == Qt.ItemDataRole.UserRole:
             return row.doc_id
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return row.accessible or row.text
+            return row.accessible
         return None
 
     def row_of(self, doc_id: int) -> int:
@@ -83,9 +107,38 @@ class FilmstripModel(QAbstractListModel):
         del self.rows[number]
         self.endRemoveRows()
 
+    @property
+    def text_lines(self) -> int:
+        """Lines of text under each thumbnail: the name, and a badge line once any photo has one."""
+        return 2 if any(row.badge for row in self.rows) else 1
+
     def changed(self, number: int) -> None:
         index = self.index(number)
         self.dataChanged.emit(index, index)
+
+
+class FilmstripDelegate(QStyledItemDelegate):
+    """The thumbnail above its name, the name elided over the row's full width: beside a landscape thumbnail
+    there was room for "I…g" only (#37). Thumbnails are made at twice the icon size for sharp high-DPI screens;
+    they are drawn fitted to the icon size, whatever their shape."""
+
+    def __init__(self, view: Filmstrip) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:  # noqa: N802 - Qt override
+        super().initStyleOption(option, index)
+        option.decorationPosition = QStyleOptionViewItem.Position.Top
+        option.decorationAlignment = Qt.AlignmentFlag.AlignHCenter
+        option.displayAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+        option.decorationSize = option.decorationSize.scaled(ICON_SIZE, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802 - Qt override
+        """As wide as the list (the name's room), as high as a thumbnail and its lines of text."""
+        margin = self.view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameVMargin) + 1
+        lines = self.view.strip.text_lines
+        height = ICON_SIZE.height() + lines * option.fontMetrics.lineSpacing() + 4 * margin
+        return QSize(max(1, self.view.viewport().width()), height)
 
 
 class Filmstrip(QListView):
@@ -102,7 +155,9 @@ class Filmstrip(QListView):
         self.setModel(self.strip)
         self.setIconSize(ICON_SIZE)
         self.setMinimumWidth(MIN_WIDTH)
+        self.setItemDelegate(FilmstripDelegate(self))
         self.setUniformItemSizes(True)  # names line up, whatever the thumbnails' shapes; and fast layout
+        self.setResizeMode(QListView.ResizeMode.Adjust)  # a wider panel: wider rows, more of the name
         self.setLayoutMode(QListView.LayoutMode.Batched)  # thousands of rows laid out a batch at a time
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setWordWrap(False)
@@ -136,9 +191,14 @@ class Filmstrip(QListView):
             self.strip.remove(row)
 
     def select(self, doc_id: int) -> None:
+        """Make the photo the current row and bring it into view (also when rows were just added and are laid
+        out later, a batch at a time)."""
         row = self.strip.row_of(doc_id)
         if row >= 0 and self.currentRow() != row:
             self.setCurrentRow(row)
+        if row >= 0:
+            index = QPersistentModelIndex(self.strip.index(row))
+            QTimer.singleShot(0, self, lambda: index.isValid() and self.scrollTo(self.strip.index(index.row())))
 
     def set_thumbnail(self, doc_id: int, thumbnail: np.ndarray) -> None:
         row = self.strip.row_of(doc_id)
@@ -151,13 +211,13 @@ class Filmstrip(QListView):
         number = self.strip.row_of(doc_id)
         if number >= 0:
             row = self.strip.rows[number]
-            name = row.text
-            row.text = f"{name}\n⚠ {doubt:.2f}"  # own line: a narrow panel elides the name, not the badge
+            lines = self.strip.text_lines
+            row.badge = f"⚠ {doubt:.2f}"
             why = ", ".join(reasons) if reasons else "a mask less sure than most"
-            row.tooltip += (f"\nDoubt {doubt:.2f}: {why}. Fix it with the brush and export to replace the batch "
-                            "output.")
-            row.accessible = f"doubt {doubt:.2f}, {name}"
+            row.why = f"Doubt {doubt:.2f}: {why}. Fix it with the brush and export to replace the batch output."
             self.strip.changed(number)
+            if self.strip.text_lines != lines:  # rows get a line for the badge
+                self.scheduleDelayedItemsLayout()
 
     def _on_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():

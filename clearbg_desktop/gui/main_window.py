@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
             self.context.recent.remember(path)
             opened.append(document)
         if opened:
-            self.show_document(opened[-1])
+            self.show_document(opened[0])  # the first of a shoot, as the user chose them (#37)
         self.masks.dispatch()
         return opened
 
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
 
     def _repaint_edit(self, document: Document, box: Box) -> None:
         if document is self.workspace.current:
-            self.canvas.repaint_region(box)
+            self.canvas.show_edit(box)
 
     def _on_brush_changed(self, brush: Brush) -> None:
         self.canvas.set_brush(brush)

@@ -43,7 +43,9 @@ def test_edits_and_history_survive_an_eviction_exactly(qtbot: QtBot, window: Mai
     window.photo_memory.residency.keep_recent = 0  # no recent photos kept: switching away evicts
     window.photo_memory.residency.small_bytes = 0  # small test photos count as large ones
     first, second, third = _open_shoot(qtbot, window, tmp_path, 3)
-    assert window.workspace.current is third and first.evicted and second.evicted and not third.evicted
+    assert window.workspace.current is first and not first.evicted  # the first of those opened is shown (#37)
+    _show(qtbot, window, third)
+    assert first.evicted and second.evicted and not third.evicted
     _show(qtbot, window, first)
     window.mask_commands.invert_mask()
     inverted = first.alpha.copy()
@@ -97,7 +99,7 @@ def test_masks_come_shown_photo_first_and_can_be_paused_and_cancelled(qtbot: QtB
     with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS) as first:
         documents = window.open_paths(paths)
         assert window.masks.progress.isVisible() or window.masks.queue.total == 6
-    assert first.args[0] is documents[-1]  # the shown one first
+    assert first.args[0] is documents[0]  # the shown one (the first opened, #37) first
     window.masks.toggle_pause()
     assert window.masks.progress.pause_button.text() == "Resume" and "paused" in window.masks.progress.label.text()
     qtbot.waitUntil(lambda: not window.masks.busy, timeout=WAIT_MS)
@@ -169,8 +171,8 @@ def test_photos_not_on_screen_get_masks_without_full_pixels(qtbot: QtBot, window
     full_decodes: list[int] = []
     window.inference.worker.photo_loaded.connect(lambda _r, doc_id, *_: full_decodes.append(doc_id))
     documents = _open_shoot(qtbot, window, tmp_path, 3)
-    assert full_decodes == [documents[-1].doc_id]  # the shown photo only
-    first = documents[0]
+    assert full_decodes == [documents[0].doc_id]  # the shown photo only (the first opened, #37)
+    first = documents[-1]  # one not shown
     assert first.evicted and first.loaded is None and first.preview and first.thumbnail is not None
     assert first.has_mask and first.resident_bytes() == 0 and not first.mask_edited
     _show(qtbot, window, first)
