@@ -308,12 +308,15 @@ def main(argv: list[str] | None = None) -> int:
         print("clearbg-cli: no photos found in the inputs", file=sys.stderr)
         return EXIT_USAGE
     if plan.items:
+        from clearbg_desktop.core.inference.engine_choice import TIMING_PAYS_FROM_PHOTOS
         from clearbg_desktop.core.inference.engines import load_segmenter  # torch loads here, not for --help
         from clearbg_desktop.core.inference.weights import WeightsError
 
         try:
+            to_model = sum(1 for item in plan.items if item not in plan.problems)
             segmenter = load_segmenter(model.name, device=args.device, threads=args.threads,
-                                       on_measure=None if args.quiet else lambda text: print(text, file=sys.stderr))
+                                       on_measure=None if args.quiet else lambda text: print(text, file=sys.stderr),
+                                       measure=to_model >= TIMING_PAYS_FROM_PHOTOS)
         except WeightsError as exc:
             print(f"clearbg-cli: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -14,7 +14,10 @@ fi
 # SHA-256 checked, converted exactly and stored with fp16 kernels; its hash is pinned in the manifest.
 # Offline, the app runs U²-Net small and says how to get the full model.
 if .venv/bin/python -m training get-official && .venv/bin/python -m training export-official; then
-  :
+  # ONNX Runtime copies of the bundled models, made once here so the first photo after install runs on the
+  # fast CPU engine at once (an export at first use took 10-25 s; issue #37). Only a cache: skipped on failure.
+  .venv/bin/python -c "from clearbg_desktop.core.inference.engines import prepare_bundled_onnx_copies as p; \
+print('ONNX Runtime copies ready:', ', '.join(p()) or 'none needed')" || echo "note: no ONNX Runtime copies made"
 else
   echo "note: the full U²-Net could not be fetched; ClearBG runs U²-Net small until you run"
   echo "  .venv/bin/python -m training get-official && .venv/bin/python -m training export-official"

@@ -9,7 +9,9 @@ means faster elsewhere. So:
    ``python -m training check-engines``: MAE within +0.0005, max Fβ within −0.001, mean |Δα| ≤ 1/255 per
    photo, :data:`QUALITY_RULE`) *and* on this machine its map of the sample photo is within 1/255 of fp32's.
 2. **Then speed.** Among the allowed candidates the fastest measured here wins: each is timed once per
-   machine and model (a few seconds on first use) and the result cached in the user data folder.
+   machine and model and the result cached in the user data folder. The window never makes a photo wait for
+   that: until the timings exist it runs the reference (fp32 on the engine that needs no conversion, the GPU
+   first), and :func:`time_engines` measures when it is idle (issue #37: the first cut-out waited 40–60 s).
 
 A preference (``engine``/``precision`` arguments, ``CLEARBG_ENGINE``/``CLEARBG_PRECISION``) narrows the
 candidates; it never bypasses the quality rule unless it names the precision explicitly.
@@ -46,6 +48,9 @@ CACHE_NAME = "engine-speeds.json"
 CACHE_VERSION = 1
 MAX_CACHE_BYTES = 1024 * 1024  # a few hundred bytes per model and machine; anything larger is not our cache
 MAX_SECONDS = 3600.0  # a measured time per photo above this is not a measurement
+#: A batch times the engines first only when it has at least this many photos for the model: the timing costs
+#: about six runs of the model, and the fastest engine saves 10-40 % per photo (bench/RESULTS.md §12).
+TIMING_PAYS_FROM_PHOTOS = 40
 
 
 class EngineChoiceError(ValueError):
@@ -291,20 +296,36 @@ def sample_photo() -> Image.Image:
 
 @dataclass(frozen=True)
 class EngineChoice:
-    """The candidate chosen and why (shown by the CLI, the status bar and the batch log)."""
+    """The candidate chosen and why (shown by the CLI, the status bar and the batch log).
+
+    ``untimed``: the engines here were not timed yet and ``candidate`` is the reference, chosen without making
+    anyone wait; :func:`time_engines` can then measure them."""
 
     candidate: Candidate
     reason: str
     measured: dict
+    untimed: bool = False
 
 
-def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None = None,
-                  precision: str | None = None, threads: int | None = None,
-                  run: Callable[[Candidate], Callable[[], np.ndarray]] | None = None,
-                  on_measure: Callable[[str], None] | None = None) -> EngineChoice:
-    """The engine for ``entry`` here: the preference narrows, the card and this machine's check allow, the
-    cached (or now measured) speed decides. ``run`` loads a candidate for that measurement (the engines module's
-    ``candidate_runner``: passed in, so choosing never imports the engines it chooses between)."""
+class TimingStopped(Exception):
+    """The measurement gave way to the user's work (it is done again another time)."""
+
+
+def reference_candidate(entry: WeightsEntry, allowed: Sequence[Candidate], onnx_ready: bool = False) -> Candidate:
+    """The engine used before any timing: fp32 (allowed everywhere), a GPU when there is one, else ONNX Runtime
+    (the faster CPU engine, bench/RESULTS.md §12) when the model needs no export for it (an ONNX file, or a copy
+    the set-up made: ``onnx_ready``), else PyTorch (exporting a ``.pt`` to ONNX first takes 10-25 s)."""
+    fp32 = [c for c in allowed if c.precision == REFERENCE_PRECISION] or list(allowed)
+    gpu = [c for c in fp32 if c.device != "cpu"]
+    if gpu:
+        return gpu[0]
+    native = "onnxruntime" if entry.format == "onnx" or not has_torch() or onnx_ready else "torch"
+    return next((c for c in fp32 if c.engine == native), fp32[0])
+
+
+def _allowed(entry: WeightsEntry, device: str, engine: str | None, precision: str | None
+             ) -> tuple[list[Candidate], list[Candidate], bool]:
+    """(every candidate here as asked, those the model's card allows, whether the precision was named)."""
     asked = engine
     engine, precision = requested(engine, precision)
     if entry.onnx_only or (entry.format == "onnx" and not has_torch()):
@@ -314,16 +335,33 @@ def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None 
         engine = "onnxruntime"  # int8, IS-Net, BiRefNet: the graph is ONNX Runtime's whatever CLEARBG_ENGINE says
     candidates = machine_candidates(device, engine, precision)
     explicit = precision != "auto"
+    allowed = [c for c in candidates if explicit or card_allows(entry.card, c.precision)]
+    return candidates, allowed, explicit
 
-    def card_ok(candidate: Candidate) -> bool:
-        return explicit or card_allows(entry.card, candidate.precision)
 
-    allowed = [c for c in candidates if card_ok(c)]
+def _timed(measured: dict, allowed: Sequence[Candidate]) -> bool:
+    return all(c.key in measured.get("seconds", {}) or c.key in measured.get("agrees", {}) for c in allowed)
+
+
+def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None = None,
+                  precision: str | None = None, threads: int | None = None,
+                  run: Callable[[Candidate], Callable[[], np.ndarray]] | None = None,
+                  on_measure: Callable[[str], None] | None = None, measure: bool = True,
+                  onnx_ready: bool = False) -> EngineChoice:
+    """The engine for ``entry`` here: the preference narrows, the card and this machine's check allow, the
+    cached (or now measured) speed decides. ``run`` loads a candidate for that measurement (the engines module's
+    ``candidate_runner``: passed in, so choosing never imports the engines it chooses between). ``measure=False``:
+    when the engines were not timed yet, the reference at once (``untimed``), timed later by :func:`time_engines`;
+    ``onnx_ready``: the model runs on ONNX Runtime without an export first (see :func:`reference_candidate`)."""
+    candidates, allowed, explicit = _allowed(entry, device, engine, precision)
     if len(allowed) == 1:
         reason = "the only engine here" if len(candidates) == 1 else "the only one with fp32's masks here"
         return EngineChoice(allowed[0], reason, {})
     measured = read_measurements(entry, threads)
-    if not all(c.key in measured.get("seconds", {}) or c.key in measured.get("agrees", {}) for c in allowed):
+    if not _timed(measured, allowed):
+        if not measure:
+            return EngineChoice(reference_candidate(entry, allowed, onnx_ready), "fp32 reference until the engines here are "
+                                "timed (when the app is idle)", measured, untimed=True)
         if on_measure is not None:
             on_measure("Measuring which engine runs this model fastest here (once, a few seconds)…")
         if run is None:
@@ -332,6 +370,43 @@ def choose_engine(entry: WeightsEntry, device: str = "auto", engine: str | None 
         measured = measure_candidates(allowed, run)
         measured["measured"] = datetime.now(UTC).isoformat(timespec="seconds")
         _write_measurements(entry, threads, measured)
+    return _fastest(allowed, measured, explicit)
+
+
+def time_engines(entry: WeightsEntry, run: Callable[[Candidate], Callable[[], np.ndarray]], device: str = "auto",
+                 engine: str | None = None, precision: str | None = None, threads: int | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> EngineChoice:
+    """Time the engines allowed here (as :func:`choose_engine` would have), cache it, and say which wins.
+
+    ``should_stop`` is asked before every model run; when it answers True, :class:`TimingStopped` is raised and
+    nothing is written (the window times again when it is idle next)."""
+    _candidates, allowed, explicit = _allowed(entry, device, engine, precision)
+    stopped: list[bool] = []
+
+    def check() -> None:
+        if stopped or should_stop():
+            stopped.append(True)
+            raise TimingStopped
+
+    def stoppable(candidate: Candidate) -> Callable[[], np.ndarray]:
+        check()
+        predict = run(candidate)
+
+        def predict_unless_stopped() -> np.ndarray:
+            check()
+            return predict()
+
+        return predict_unless_stopped
+
+    measured = measure_candidates(allowed, stoppable)
+    if stopped:
+        raise TimingStopped  # the candidate that gave way would count as "cannot run here": never cached
+    measured["measured"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _write_measurements(entry, threads, measured)
+    return _fastest(allowed, measured, explicit)
+
+
+def _fastest(allowed: Sequence[Candidate], measured: dict, explicit: bool) -> EngineChoice:
     agrees = measured.get("agrees", {})
     chosen = fastest_allowed(allowed, lambda c: explicit or bool(agrees.get(c.key)), measured.get("seconds", {}))
     seconds = measured.get("seconds", {}).get(chosen.key)

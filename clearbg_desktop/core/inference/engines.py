@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from clearbg_desktop.core.inference.devices import has_torch
+from clearbg_desktop.core.inference.devices import has_torch, is_installed
 from clearbg_desktop.core.inference.engine_choice import (
     ENGINES,
     Candidate,
+    EngineChoice,
     EngineChoiceError,
     choose_engine,
     sample_photo,
+    time_engines,
 )
 from clearbg_desktop.core.inference.weights import WeightsError, find_weights
 
@@ -45,6 +47,7 @@ class Engine(Protocol):
     input_size: int
     precision: str
     choice_reason: str  # why this engine runs here, for the status bar, the CLI and the batch log
+    untimed: bool  # the fp32 reference, loaded before the engines here were timed (engine_choice.time_engines)
 
     @property
     def device(self) -> Device: ...
@@ -102,8 +105,30 @@ def candidate_runner(entry: WeightsEntry, threads: int | None = None,
     return run
 
 
-def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
-    """``entry`` as ONNX: itself, or a copy exported once into the user data folder (checked by its hash).
+ONNX_COPIES = "onnx-cache"  # in the user data folder, and (made by the set-up, read-only) beside the bundled weights
+
+
+def _copy_paths(entry: WeightsEntry, folder: Path) -> tuple[Path, Path]:
+    path = folder / ONNX_COPIES / f"{entry.sha256[:16]}-{entry.input_size}.onnx"
+    return path, path.with_suffix(".json")
+
+
+def _copy_folders() -> list[Path]:
+    from clearbg_desktop.core.paths import bundled_weights_dir, data_dir
+
+    return [bundled_weights_dir(), data_dir()]
+
+
+def onnx_copy_ready(entry: WeightsEntry) -> bool:
+    """Whether ``entry`` runs on ONNX Runtime without an export first (an ONNX file, or a copy already made);
+    cheap: the copy's hash is checked when it is used."""
+    return entry.format == "onnx" or any(all(p.is_file() for p in _copy_paths(entry, folder))
+                                         for folder in _copy_folders())
+
+
+def onnx_copy(entry: WeightsEntry, into: Path | None = None) -> WeightsEntry:
+    """``entry`` as ONNX: itself, or a copy exported once (checked by its hash) — the set-up's beside the bundled
+    weights, else the user data folder's, else made now into the user data folder (or ``into``).
 
     The copy is only a cache: where it cannot be read or written (a read-only data folder, a folder or a file in
     its place, mode 000) the model is exported for this run into a private temporary file, and again next time.
@@ -116,29 +141,44 @@ def onnx_copy(entry: WeightsEntry) -> WeightsEntry:
 
     from clearbg_desktop.core.file_hash import sha256_file
     from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
-    from clearbg_desktop.core.paths import data_dir, read_user_file
+    from clearbg_desktop.core.paths import read_user_file
 
-    folder = data_dir() / "onnx-cache"
-    path = folder / f"{entry.sha256[:16]}-{entry.input_size}.onnx"
-    record = path.with_suffix(".json")
-    try:
-        known = json.loads(read_user_file(record, 64 * 1024).decode("utf-8"))["sha256"]
-        if isinstance(known, str) and path.is_file() and sha256_file(path) == known:
-            return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        pass  # no copy yet, or one that cannot be used: exported again
+    for folder in ([into] if into is not None else _copy_folders()):
+        path, record = _copy_paths(entry, folder)
+        try:
+            known = json.loads(read_user_file(record, 64 * 1024).decode("utf-8"))["sha256"]
+            if isinstance(known, str) and path.is_file() and sha256_file(path) == known:
+                return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            pass  # no copy there, or one that cannot be used
     from clearbg_desktop.core.inference.onnx_export import onnx_bytes
     from clearbg_desktop.core.inference.weights import load_model
 
+    path, record = _copy_paths(entry, into if into is not None else _copy_folders()[-1])
     data = onnx_bytes(load_model(entry), entry.input_size, entry.storage)
     known = hashlib.sha256(data).hexdigest()
     try:
-        write_atomic(data, path, overwrite=True, mode=0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(data, path, overwrite=True, mode=0o600 if into is None else 0o644)
         write_atomic(json.dumps({"sha256": known, "exported_from": entry.sha256}).encode(), record, overwrite=True,
-                     mode=0o600)
+                     mode=0o600 if into is None else 0o644)
     except (OutputError, OSError):
         path = _private_copy(data, path.name)
     return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
+
+
+def prepare_bundled_onnx_copies() -> list[str]:
+    """The set-up's step: ONNX Runtime copies of the bundled PyTorch models, beside them, so the first photo after
+    install runs on the fast CPU engine without a 10-25 s export (issue #37). Returns the models prepared."""
+    from clearbg_desktop.core.inference.weights import read_weights_manifest
+    from clearbg_desktop.core.paths import bundled_weights_dir
+
+    prepared = []
+    for entry in read_weights_manifest(bundled_weights_dir()).values():
+        if entry.format != "onnx" and entry.path.is_file() and is_installed("onnxruntime") and has_torch():
+            onnx_copy(entry, into=bundled_weights_dir())
+            prepared.append(entry.name)
+    return prepared
 
 
 def _private_copy(data: bytes, name: str) -> Path:
@@ -157,18 +197,47 @@ def _private_copy(data: bytes, name: str) -> Path:
 
 def load_segmenter(model_name: str | None = None, device: str = "auto", threads: int | None = None,
                    precision: str = "auto", engine: str | None = None,
-                   on_measure: Callable[[str], None] | None = None, lean_memory: bool = False) -> Engine:
+                   on_measure: Callable[[str], None] | None = None, lean_memory: bool = False,
+                   measure: bool = True) -> Engine:
     """The named model (``None``/``auto``: the default one), verified and loaded on the engine this machine runs
-    it best on with fp32's masks; ``WeightsError`` with a clear message otherwise."""
+    it best on with fp32's masks; ``WeightsError`` with a clear message otherwise. ``measure=False``: never time
+    the engines first; untimed, the fp32 reference is loaded (``engine.untimed``) and :func:`time_engines_of`
+    can time them later."""
     from clearbg_desktop.core.inference.model_choice import resolve_model
 
     entry = find_weights(resolve_model(model_name).name)
     broken: list[WeightsError] = []
     try:
         choice = choose_engine(entry, device, engine, precision, threads,
-                               run=candidate_runner(entry, threads, broken), on_measure=on_measure)
+                               run=candidate_runner(entry, threads, broken), on_measure=on_measure, measure=measure,
+                               onnx_ready=not measure and is_installed("onnxruntime") and onnx_copy_ready(entry))
     except EngineChoiceError as exc:
         raise WeightsError(str(broken[0] if broken else exc)) from None
     loaded = build_engine(entry, choice.candidate, threads, lean_memory)
     loaded.choice_reason = choice.reason
+    loaded.untimed = choice.untimed
     return loaded
+
+
+def time_engines_of(loaded: Engine, device: str = "auto", threads: int | None = None,
+                    should_stop: Callable[[], bool] = lambda: False) -> EngineChoice | None:
+    """Time the engines of ``loaded``'s model here (cached for every later start) and say which wins; None for a
+    model without weights. ``TimingStopped`` when ``should_stop`` said so before a run."""
+    entry = loaded.weights
+    if entry is None:
+        return None
+    return time_engines(entry, candidate_runner(entry, threads), device, threads=threads, should_stop=should_stop)
+
+
+def faster_engine(loaded: Engine, choice: EngineChoice, threads: int | None = None,
+                  lean_memory: bool = False) -> Engine | None:
+    """The winner of a timing loaded, when it is not ``loaded``'s engine already (then None, and ``loaded``
+    has its reason). Load it in a thread of normal priority: ONNX Runtime's threads keep their creator's."""
+    candidate = choice.candidate
+    if (candidate.engine, candidate.precision, candidate.device) == (loaded.engine, loaded.precision,
+                                                                    loaded.device.type) or loaded.weights is None:
+        loaded.choice_reason = choice.reason
+        return None
+    faster = build_engine(loaded.weights, candidate, threads, lean_memory)
+    faster.choice_reason = choice.reason
+    return faster

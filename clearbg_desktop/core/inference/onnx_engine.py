@@ -37,6 +37,7 @@ class OnnxSegmenter:
 
     engine = "onnxruntime"
     choice_reason = ""
+    untimed = False
 
     def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False) -> None:
         try:

@@ -49,6 +49,7 @@ class Segmenter:
 
     engine = "torch"
     choice_reason = ""
+    untimed = False
 
     def __init__(
         self,
