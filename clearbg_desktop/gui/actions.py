@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QPalette
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QStyle
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle
 
 from clearbg_desktop.core.editing.preview import VIEW_MODES
 from clearbg_desktop.gui.brush_tool import BrushOptionsBar
@@ -228,7 +228,7 @@ class WindowActions:
 
         for entry in self.window.menuBar().actions():
             menu = entry.menu()
-            if menu is not None:
+            if isinstance(menu, QMenu):
                 for action in menu.actions():
                     add(plain_text(entry.text()), action)
         for action in self.brush_bar.actions():

@@ -197,8 +197,12 @@ class Filmstrip(QListView):
         if row >= 0 and self.currentRow() != row:
             self.setCurrentRow(row)
         if row >= 0:
-            index = QPersistentModelIndex(self.strip.index(row))
-            QTimer.singleShot(0, self, lambda: index.isValid() and self.scrollTo(self.strip.index(index.row())))
+            QTimer.singleShot(0, self, lambda: self._scroll_to(doc_id))
+
+    def _scroll_to(self, doc_id: int) -> None:
+        row = self.strip.row_of(doc_id)
+        if row >= 0:
+            self.scrollTo(self.strip.index(row))
 
     def set_thumbnail(self, doc_id: int, thumbnail: np.ndarray) -> None:
         row = self.strip.row_of(doc_id)

@@ -66,8 +66,10 @@ class ShortcutsDialog(QDialog):
         listed = []
         for index in range(self.tree.topLevelItemCount()):
             section = self.tree.topLevelItem(index)
+            assert section is not None
             for child in range(section.childCount()):
                 item = section.child(child)
+                assert item is not None
                 listed.append((section.text(0), item.text(0), item.text(1)))
         return listed
 
