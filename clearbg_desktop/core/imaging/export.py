@@ -72,6 +72,7 @@ class ExportOptions:
     png_compress_level: int = 1
     refine: RefineSettings = field(default_factory=RefineSettings)
     subject_fill: float | None = None  # a square frame in which the subject's long side fills this share
+    never_enlarge: bool = False  # a resize (long edge, percentage, square frame) only ever makes the picture smaller
 
     def __post_init__(self) -> None:
         self.validate()
@@ -87,7 +88,7 @@ class ExportOptions:
             check_number("the long edge", self.resize_long_edge, 1, LONG_EDGE_MAX, integer=True, unit="px")
         if self.resize_percent is not None:
             check_number("the resize percentage", self.resize_percent, *PERCENT_RANGE, unit="%")
-        for name in ("lossless", "mask_only", "crop_to_subject", "keep_icc", "keep_exif"):
+        for name in ("lossless", "mask_only", "crop_to_subject", "keep_icc", "keep_exif", "never_enlarge"):
             check_flag(name.replace("_", " "), getattr(self, name))
         if not isinstance(self.background, Background) or not isinstance(self.refine, RefineSettings):
             raise ValueError("the background and refine settings must be given as such")
@@ -208,7 +209,18 @@ def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
         box = subject_box(alpha, options.crop_padding)
         if box is not None:
             picture = picture.crop(box)
-    return resized(picture, options.resize_long_edge, options.resize_percent)
+    return resized(picture, *resize_asked(options, picture.size))
+
+
+def resize_asked(options: ExportOptions, size: tuple[int, int]) -> tuple[int | None, float | None]:
+    """The resize (long edge, percentage) to apply to a picture of ``size``: the options', or none at all when it
+    would enlarge the picture and the options say never enlarge (a 480 px photo stays 480 px, not a soft 2000)."""
+    long_edge, percent = options.resize_long_edge, options.resize_percent
+    if options.never_enlarge:
+        enlarges = long_edge > max(size) if long_edge else bool(percent and percent > 100.0)
+        if enlarges:
+            return None, None
+    return long_edge, percent
 
 
 def framed_square(picture: Image.Image, alpha: Image.Image, fill: float, options: ExportOptions) -> Image.Image:
@@ -270,7 +282,7 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
         box = subject_box(alpha, options.crop_padding)
         if box is not None:
             picture = picture[box[1]:box[3], box[0]:box[2]]
-    size = scaled_size((picture.shape[1], picture.shape[0]), options.resize_long_edge, options.resize_percent)
+    size = scaled_size((picture.shape[1], picture.shape[0]), *resize_asked(options, (picture.shape[1], picture.shape[0])))
     return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
 
 
@@ -319,7 +331,8 @@ def _output_box(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions)
 def output_size(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int]:
     """The output's size in pixels; ValueError when it would be larger than an output may be."""
     box = _output_box(loaded, alpha, options)
-    return scaled_size((box[2] - box[0], box[3] - box[1]), options.resize_long_edge, options.resize_percent)
+    size = (box[2] - box[0], box[3] - box[1])
+    return scaled_size(size, *resize_asked(options, size))
 
 
 SOFT_ENLARGEMENT = 1.5  # a photo's pixels enlarged more than this look soft: the batch names such photos
@@ -334,7 +347,8 @@ def enlargement(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions)
     """
     long_edge = options.resize_long_edge
     if not long_edge:  # as in compose.scaled_size: the long edge wins over a percentage
-        return options.resize_percent / 100.0 if options.resize_percent else 1.0
+        scale = options.resize_percent / 100.0 if options.resize_percent else 1.0
+        return min(scale, 1.0) if options.never_enlarge else scale
     width, height = loaded.rgb.size
     if options.subject_fill is not None:
         box = subject_box(combine_alpha(alpha, loaded.source_alpha), 0) or (0, 0, width, height)
@@ -342,7 +356,8 @@ def enlargement(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions)
     else:
         left, top, right, bottom = _output_box(loaded, alpha, options)
         long_side = max(right - left, bottom - top)
-    return long_edge / max(long_side, 1)
+    scale = long_edge / max(long_side, 1)
+    return min(scale, 1.0) if options.never_enlarge else scale
 
 
 def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,

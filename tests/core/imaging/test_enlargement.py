@@ -64,3 +64,26 @@ def test_a_batch_names_the_photos_it_enlarged(tmp_path: Path, random_weights: Pa
 
 
 WEB_NAME = next(p.name for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG"))
+
+
+def test_never_enlarge_keeps_small_photos_at_their_size_and_still_shrinks_large_ones(tmp_path: Path) -> None:
+    """#37 point 7: a preset that says never enlarge writes a 480×640 photo at its own size (the web preset made
+    it 2048 px, the marketplace square 2000 px: 3-7× soft), and still brings a 24 MP photo down to the size."""
+    from clearbg_desktop.core.imaging.export import output_size, render_output
+
+    make_photo((480, 640)).save(tmp_path / "small.png")
+    loaded = load_image(tmp_path / "small.png")
+    alpha = subject(480, 640, (40, 100, 440, 600))
+    web = ExportOptions(format="jpg", resize_long_edge=2048, never_enlarge=True)
+    square = ExportOptions(format="jpg", subject_fill=0.85, resize_long_edge=2000, never_enlarge=True)
+    assert render_output(loaded, alpha, web).size == (480, 640) == output_size(loaded, alpha, web)
+    assert render_output(loaded, alpha, square).size == (round(500 / 0.85),) * 2
+    assert enlargement(loaded, alpha, web) == 1.0 and enlargement(loaded, alpha, square) == 1.0
+    assert render_output(loaded, alpha, ExportOptions(resize_percent=250, never_enlarge=True)).size == (480, 640)
+    assert render_output(loaded, alpha, ExportOptions(resize_percent=50, never_enlarge=True)).size == (240, 320)
+    make_photo((3000, 2000)).save(tmp_path / "large.png")
+    large = load_image(tmp_path / "large.png")
+    big_alpha = subject(3000, 2000, (100, 100, 2900, 1900))
+    assert render_output(large, big_alpha, web).size == (2048, 1365)
+    assert render_output(large, big_alpha, square).size == (2000, 2000)
+    assert ExportOptions.from_dict(web.to_dict()).never_enlarge and not ExportOptions.from_dict({}).never_enlarge
