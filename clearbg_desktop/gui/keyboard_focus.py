@@ -19,6 +19,8 @@ FIELD_KEYS = (  # a field being typed in keeps its own clipboard and undo keys
     QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
     QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.SelectAll,
 )
+NAVIGATION_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home, Qt.Key.Key_End,
+                   Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Insert)
 SLIDER_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home, Qt.Key.Key_End,
                Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 
@@ -34,8 +36,8 @@ class KeyboardFocus(QObject):
 
     - a widget that had the focus and goes away (hidden or disabled: the mask queue's Pause when the job ends, a
       closed dock) gives it to the canvas, not to the next widget in the tab chain;
-    - a field being typed in keeps digits, arrows and its clipboard and undo keys, but the window's other
-      Ctrl/Alt shortcuts still reach the window (Ctrl+E is "End" in a Linux line edit);
+    - a field being typed in keeps digits, arrows, its text-moving keys and its clipboard and undo keys, but the
+      window's other Ctrl/Alt shortcuts still reach the window (Ctrl+E is "End" in a Linux line edit);
     - Enter in a spin box of the window ends the edit: the keys go back to the canvas;
     - a slider the user clicked keeps its arrows (elsewhere they go to the next and previous photo).
     """
@@ -80,7 +82,9 @@ class KeyboardFocus(QObject):
         return False
 
     def _is_window_command(self, event: QKeyEvent) -> bool:
-        if not event.modifiers() & COMMAND_MODIFIERS or any(event.matches(key) for key in FIELD_KEYS):
+        if not event.modifiers() & COMMAND_MODIFIERS or event.key() in NAVIGATION_KEYS:
+            return False  # typing, and moving about the text (Ctrl+→ a word on), are the field's
+        if any(event.matches(key) for key in FIELD_KEYS):
             return False
         pressed = QKeySequence(event.keyCombination())
         return any(shortcut.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
