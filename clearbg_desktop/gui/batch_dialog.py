@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -29,6 +30,7 @@ from clearbg_desktop.core.inference.model_choice import AUTO, model_description,
 from clearbg_desktop.core.inference.time_per_photo import warning_for
 from clearbg_desktop.core.inference.weights import WeightsError, available_models
 from clearbg_desktop.core.settings import AppSettings
+from clearbg_desktop.gui.dialog_jobs import DialogJobs
 from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label, existing_outputs_box, output_folder_row
 from clearbg_desktop.gui.export_form import ExportOptionsForm
 
@@ -112,15 +114,30 @@ class BatchDialog(QDialog):
         model = self.inputs.model()
         model.rowsInserted.connect(self._count_photos)
         model.rowsRemoved.connect(self._count_photos)
+        self._photo_count: int | None = None  # until counted, no warning
+        self.jobs = DialogJobs(self)
+        self.jobs.delivered.connect(self._on_photos_counted)
+        self.finished.connect(self.jobs.stop)
+        self._update_time_warning()
         self._count_photos()
 
     def _count_photos(self) -> None:
-        """Walks the folders again only when they change, not when another model is chosen."""
-        self._photo_count = count_photos(self.input_paths(), self.recursive.isChecked())
+        """Walks the folders again only when they change, not when another model is chosen; off the GUI thread,
+        since a remembered folder may hold a whole photo library (up to 100,000 files are looked at)."""
+        inputs, recursive = self.input_paths(), self.recursive.isChecked()
+        self.jobs.submit("count", lambda: count_photos(inputs, recursive))
+
+    def _on_photos_counted(self, _kind: str, count: object) -> None:
+        self._photo_count = cast(int, count)
         self._update_time_warning()
 
+    def pending(self) -> bool:
+        """Whether the photos are still being counted (the time warning follows)."""
+        return self.jobs.pending()
+
     def _update_time_warning(self) -> None:
-        text = warning_for(self.model(), self._photo_count, self._device_preference)
+        text = "" if self._photo_count is None else warning_for(self.model(), self._photo_count,
+                                                                 self._device_preference)
         self.time_warning.setText(text)
         self.time_warning.setVisible(bool(text))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import warnings
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
@@ -47,6 +48,7 @@ from clearbg_desktop.core.inference.official_weights import OFFICIAL_MODELS
 from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import user_models_dir
 from clearbg_desktop.core.settings import NUMBER_RANGES, AppSettings
+from clearbg_desktop.gui.dialog_jobs import DialogJobs
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}
@@ -72,9 +74,11 @@ class PreferencesDialog(QDialog):
 
     Signals:
         full_model_installed(): the full U²-Net was fetched and installed (the window reloads the model).
+        devices_found(): the device box lists what this machine has (asked off the GUI thread).
     """
 
     full_model_installed = Signal()
+    devices_found = Signal()
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,20 +107,20 @@ class PreferencesDialog(QDialog):
         page = QWidget(self)
         layout = QFormLayout(page)
         self.device_box = QComboBox(page)
-        availability = device_availability()
-        for device in DEVICE_CHOICES:
-            reason = availability[device]
-            label = DEVICE_LABELS[device] + (f": not available ({reason})" if reason else "")
-            self.device_box.addItem(label, device)
-            if reason:
-                item = self.device_box.model().item(self.device_box.count() - 1)  # type: ignore[attr-defined]
-                item.setEnabled(False)
-                item.setToolTip(reason)
-        wanted = settings.device if not availability.get(settings.device) else "auto"
-        self.device_box.setCurrentIndex(max(0, self.device_box.findData(wanted)))
+        self.device_box.setObjectName("DeviceChoice")
+        # Which devices this machine has is asked of torch, whose first import takes seconds (#37): the box
+        # says so and fills in; until then OK keeps the device as it is.
+        self.device_box.addItem(f"{DEVICE_LABELS.get(settings.device, settings.device)} (checking this machine…)",
+                                settings.device)
+        self.device_box.setEnabled(False)
         layout.addRow("Device:", self.device_box)
-        self.auto_label = QLabel(f"Automatic uses: {preferred_device_type().upper()}", page)
+        self.auto_label = QLabel("Automatic uses: checking…", page)
         layout.addRow("", self.auto_label)
+        self.jobs = DialogJobs(self)
+        self.jobs.delivered.connect(self._on_devices_found)
+        self.jobs.failed.connect(lambda _kind, message: self.auto_label.setText(f"Devices unknown: {message}"))
+        self.finished.connect(self.jobs.stop)
+        self.jobs.submit("devices", lambda: (device_availability(), preferred_device_type()))
         self.model_box = QComboBox(page)
         self.model_box.setObjectName("ModelChoice")
         layout.addRow("Model:", self.model_box)
@@ -137,6 +141,27 @@ class PreferencesDialog(QDialog):
                                    "their masks within it, and are decoded again when shown or exported")
         layout.addRow("Memory for photos:", self.memory_box)
         return page
+
+    def _on_devices_found(self, _kind: str, found: object) -> None:
+        availability, automatic = cast(tuple[dict[str, str], str], found)
+        wanted = self._settings.device if not availability.get(self._settings.device) else "auto"
+        self.device_box.clear()
+        for device in DEVICE_CHOICES:
+            reason = availability[device]
+            label = DEVICE_LABELS[device] + (f": not available ({reason})" if reason else "")
+            self.device_box.addItem(label, device)
+            if reason:
+                item = self.device_box.model().item(self.device_box.count() - 1)  # type: ignore[attr-defined]
+                item.setEnabled(False)
+                item.setToolTip(reason)
+        self.device_box.setCurrentIndex(max(0, self.device_box.findData(wanted)))
+        self.device_box.setEnabled(True)
+        self.auto_label.setText(f"Automatic uses: {automatic.upper()}")
+        self.devices_found.emit()
+
+    def pending(self) -> bool:
+        """Whether what this machine has is still being asked."""
+        return self.jobs.pending()
 
     # ----- Models ------------------------------------------------------------------------
     def _models_tab(self) -> QWidget:

@@ -21,6 +21,7 @@ def test_choosing_a_1024_px_model_shows_the_time_warning(qtbot, tmp_path: Path) 
     dialog = BatchDialog(AppSettings(device="cpu", model="small"), [shoot])
     qtbot.addWidget(dialog)
     dialog.show()
+    qtbot.waitUntil(lambda: not dialog.pending())  # the photos are counted off the GUI thread
     assert not dialog.time_warning.isVisible()  # the 320 px model, four photos: nothing to say
     index = dialog.model_box.findData("isnet-general-use")
     assert dialog.model_box.itemText(index) == "isnet-general-use (IS-Net, 1024 px)"  # not "U²-Net isnet-…"
@@ -30,6 +31,7 @@ def test_choosing_a_1024_px_model_shows_the_time_warning(qtbot, tmp_path: Path) 
     extra = tmp_path / "more.jpg"
     make_photo(seed=9).save(extra)
     dialog.inputs.addItem(str(extra))  # the count follows the list: 5 photos now
+    qtbot.waitUntil(lambda: not dialog.pending())
     assert "6.0 s per photo" in dialog.time_warning.text() and "about 30 s for 5 photos" in dialog.time_warning.text()
     dialog.model_box.setCurrentIndex(dialog.model_box.findData("small"))
     assert not dialog.time_warning.isVisible()

@@ -171,6 +171,7 @@ def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: Ma
 
     dialog = PreferencesDialog(window.settings, window)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.pending(), timeout=WAIT_MS)  # torch is asked off the GUI thread
     availability = device_availability()
     model = dialog.device_box.model()
     for row in range(dialog.device_box.count()):

@@ -37,8 +37,9 @@ def run_export_dialog(qtbot: QtBot, window: MainWindow, configure: Callable[[Exp
     dialog = window.exporter.dialog
     assert dialog.isVisible()
     configure(dialog)
-    dialog.refresh()
-    assert not dialog.preview.pixmap().isNull() and "Estimated size" in dialog.size_label.text()
+    with qtbot.waitSignal(dialog.filled, timeout=WAIT_MS):  # the preview and estimate are made off the GUI thread
+        dialog.refresh()
+    assert not dialog.preview.pixmap().isNull() and "Estimated size: about" in dialog.size_label.text()
     with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     return blocker.args[0]

@@ -337,7 +337,8 @@ def test_the_jpeg_size_estimate_is_close_to_the_file_written(qtbot: QtBot, windo
         dialog = window.exporter.dialog
         dialog.folder_edit.setText(str(out))
         dialog.form.format_box.setCurrentIndex(dialog.form.format_box.findData(fmt))
-        dialog.refresh()
+        with qtbot.waitSignal(dialog.filled, timeout=WAIT_MS):  # the estimate is made off the GUI thread
+            dialog.refresh()
         number, unit = re.search(r"about ([\d.]+) (bytes|KB|MB)", dialog.size_label.text()).groups()
         estimate = float(number) * {"bytes": 1, "KB": 1024, "MB": 1024 ** 2}[unit]
         with qtbot.waitSignal(window.exporter.exported, timeout=WAIT_MS) as blocker:
