@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
@@ -86,16 +86,28 @@ class DialogJobs(QObject):
         self._pending: set[str] = set()
         self._lock = threading.Lock()  # tokens are read by the job thread
         self._busy_cursor = False
+        self._waiting: list[_Job] = []
         self.arrived.connect(self._on_arrived, Qt.ConnectionType.QueuedConnection)
 
     def submit(self, kind: str, work: Callable[[], Any]) -> None:
-        """Run ``work()`` off the GUI thread; any older ``kind`` job's result will be dropped."""
+        """Run ``work()`` off the GUI thread; any older ``kind`` job's result will be dropped.
+
+        The job starts once the event loop runs again: a dialog is painted before its work begins to take the
+        CPU and the interpreter from it (a first import of torch alone made the first paint 0.2–0.3 s late)."""
         with self._lock:
             token = self._tokens.get(kind, 0) + 1
             self._tokens[kind] = token
         self._pending.add(kind)
         self._set_busy(True)
-        _THREAD.submit(_Job(self, kind, token, work))
+        if not self._waiting:
+            QTimer.singleShot(0, self._release)
+        self._waiting.append(_Job(self, kind, token, work))
+
+    def _release(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for job in waiting:
+            if not self.is_stale(job.kind, job.token):
+                _THREAD.submit(job)
 
     def pending(self, kind: str | None = None) -> bool:
         """Whether a result (of ``kind``, or of any kind) is still to come."""
