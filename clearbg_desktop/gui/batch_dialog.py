@@ -125,7 +125,7 @@ class BatchDialog(QDialog):
         """Walks the folders again only when they change, not when another model is chosen; off the GUI thread,
         since a remembered folder may hold a whole photo library (up to 100,000 files are looked at)."""
         inputs, recursive = self.input_paths(), self.recursive.isChecked()
-        self.jobs.submit("count", lambda: count_photos(inputs, recursive))
+        self.jobs.submit("count", lambda: count_photos(inputs, recursive), slow=True)
 
     def _on_photos_counted(self, _kind: str, count: object) -> None:
         self._photo_count = cast(int, count)

@@ -5,8 +5,9 @@ first Preferences 2–7 s while it imported torch). Each job has a kind ("previe
 the same kind makes the older one stale: it is skipped if it has not started, and its result is dropped if it
 has. Results travel as plain Python objects and numpy arrays, never QPixmap.
 
-The work runs on one daemon thread shared by all dialogs: a slow estimate left running when the app quits
-never holds the quit back, and two dialogs' jobs never fight each other for the two cores masks need.
+The work runs on two daemon threads shared by all dialogs, one for quick jobs (a preview) and one for slow ones
+(a size estimate, importing torch): a preview never waits behind an estimate already running, which cannot be
+stopped; a slow job left running when the app quits never holds the quit back.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ class _Job:
     kind: str
     token: int
     work: Callable[[], Any]
+    slow: bool
 
 
 class _JobThread:
     """One daemon thread running the jobs in the order they came, skipping stale ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self._name = name
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -43,7 +46,7 @@ class _JobThread:
     def submit(self, job: _Job) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="clearbg-dialog-jobs", daemon=True)
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
         self._jobs.put(job)
 
@@ -63,7 +66,7 @@ class _JobThread:
                 pass  # the dialog is gone: nobody to tell
 
 
-_THREAD = _JobThread()
+_QUICK, _SLOW = _JobThread("clearbg-dialog-quick"), _JobThread("clearbg-dialog-slow")
 
 
 class DialogJobs(QObject):
@@ -89,8 +92,9 @@ class DialogJobs(QObject):
         self._waiting: list[_Job] = []
         self.arrived.connect(self._on_arrived, Qt.ConnectionType.QueuedConnection)
 
-    def submit(self, kind: str, work: Callable[[], Any]) -> None:
-        """Run ``work()`` off the GUI thread; any older ``kind`` job's result will be dropped.
+    def submit(self, kind: str, work: Callable[[], Any], slow: bool = False) -> None:
+        """Run ``work()`` off the GUI thread (``slow``: behind other slow jobs, not quick ones); any older ``kind``
+        job's result will be dropped.
 
         The job starts once the event loop runs again: a dialog is painted before its work begins to take the
         CPU and the interpreter from it (a first import of torch alone made the first paint 0.2–0.3 s late)."""
@@ -101,13 +105,13 @@ class DialogJobs(QObject):
         self._set_busy(True)
         if not self._waiting:
             QTimer.singleShot(0, self._release)
-        self._waiting.append(_Job(self, kind, token, work))
+        self._waiting.append(_Job(self, kind, token, work, slow))
 
     def _release(self) -> None:
         waiting, self._waiting = self._waiting, []
         for job in waiting:
             if not self.is_stale(job.kind, job.token):
-                _THREAD.submit(job)
+                (_SLOW if job.slow else _QUICK).submit(job)
 
     def pending(self, kind: str | None = None) -> bool:
         """Whether a result (of ``kind``, or of any kind) is still to come."""

@@ -195,7 +195,7 @@ class ExportDialog(QDialog):
         self._depth = depth
         self.size_label.setText(f"{ESTIMATING} ({depth})")
         self.jobs.submit("preview", partial(preview_pixels, self._small, self._loaded, self._alpha, options))
-        self.jobs.submit("estimate", partial(estimate_output_bytes, self._loaded, self._alpha, options))
+        self.jobs.submit("estimate", partial(estimate_output_bytes, self._loaded, self._alpha, options), slow=True)
 
     def pending(self) -> bool:
         """Whether the preview or the estimate is still being made."""

@@ -120,7 +120,7 @@ class PreferencesDialog(QDialog):
         self.jobs.delivered.connect(self._on_devices_found)
         self.jobs.failed.connect(lambda _kind, message: self.auto_label.setText(f"Devices unknown: {message}"))
         self.finished.connect(self.jobs.stop)
-        self.jobs.submit("devices", lambda: (device_availability(), preferred_device_type()))
+        self.jobs.submit("devices", lambda: (device_availability(), preferred_device_type()), slow=True)
         self.model_box = QComboBox(page)
         self.model_box.setObjectName("ModelChoice")
         layout.addRow("Model:", self.model_box)

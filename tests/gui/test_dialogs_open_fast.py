@@ -81,9 +81,12 @@ def test_closing_the_export_dialog_while_it_estimates_shows_nothing_and_restores
     dialog.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert QApplication.overrideCursor() is None
-    later = DialogJobs()  # jobs run in order: once this one is delivered, the closed dialog's have ended
-    with qtbot.waitSignal(later.delivered, timeout=WAIT_MS):
-        later.submit("sentinel", lambda: "done")
+    later = DialogJobs()  # jobs run in order: once these are delivered, the closed dialog's have ended
+    ended: list[str] = []
+    later.delivered.connect(lambda kind, _result: ended.append(kind))
+    later.submit("quick", lambda: "done")
+    later.submit("slow", lambda: "done", slow=True)
+    qtbot.waitUntil(lambda: sorted(ended) == ["quick", "slow"], timeout=WAIT_MS)
     qtbot.wait(50)
     assert arrived == [] and QApplication.overrideCursor() is None
     window.window_actions.export.trigger()  # and the next dialog works as before
@@ -128,3 +131,22 @@ def test_batch_dialog_opens_before_its_folders_are_counted(qtbot: QtBot, tmp_pat
     qtbot.waitUntil(lambda: dialog.time_warning.isVisible(), timeout=WAIT_MS)
     assert "for 3 photos" in dialog.time_warning.text() and QApplication.overrideCursor() is None
     dialog.reject()
+
+
+def test_a_quick_job_does_not_wait_behind_a_slow_one_already_running(qtbot: QtBot) -> None:
+    """A preview after an option change comes while the last estimate, which cannot be stopped, still runs."""
+    import threading
+
+    from clearbg_desktop.gui.dialog_jobs import DialogJobs
+
+    jobs = DialogJobs()
+    release = threading.Event()
+    delivered: list[tuple[str, object]] = []
+    jobs.delivered.connect(lambda kind, result: delivered.append((kind, result)))
+    jobs.submit("estimate", lambda: release.wait(WAIT_MS / 1000) and 42, slow=True)
+    jobs.submit("preview", lambda: "pixels")
+    qtbot.waitUntil(lambda: delivered == [("preview", "pixels")], timeout=WAIT_MS)
+    assert jobs.pending("estimate") and QApplication.overrideCursor() is not None
+    release.set()
+    qtbot.waitUntil(lambda: ("estimate", 42) in delivered, timeout=WAIT_MS)
+    assert not jobs.pending() and QApplication.overrideCursor() is None
