@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.compose import Background, check_background_image
 from clearbg_desktop.core.imaging.export import (
     CROP_PADDING_MAX,
     LONG_EDGE_MAX,
@@ -107,6 +107,10 @@ class ExportOptionsForm(QWidget):
         resize_row = QHBoxLayout()
         resize_row.addWidget(self.resize_box)
         resize_row.addWidget(self.resize_value)
+        self.never_enlarge = QCheckBox("Never enlarge", self)
+        self.never_enlarge.setToolTip("A photo smaller than the size asked keeps its own size instead of being "
+                                      "enlarged (and looking soft); larger photos are still made smaller")
+        resize_row.addWidget(self.never_enlarge)
         form.addRow("Resize", resize_row)
         self.keep_icc = QCheckBox("Keep colour profile (ICC)", self)
         self.keep_exif = QCheckBox("Keep EXIF (without orientation)", self)
@@ -144,7 +148,7 @@ class ExportOptionsForm(QWidget):
                      self.fill):
             spin.valueChanged.connect(self._on_changed)
         for box in (self.lossless, self.mask_only, self.crop, self.keep_icc, self.keep_exif, self.refine_edges,
-                    self.decontaminate, self.square):
+                    self.decontaminate, self.square, self.never_enlarge):
             box.toggled.connect(self._on_changed)
         self.template.textChanged.connect(self._on_changed)
         self.image_path.textChanged.connect(self._on_changed)
@@ -178,6 +182,7 @@ class ExportOptionsForm(QWidget):
         self.shift.setValue(options.refine.shift)
         self.refine_edges.setChecked(options.refine.refine_edges)
         self.decontaminate.setChecked(options.refine.decontaminate)
+        self.never_enlarge.setChecked(options.never_enlarge)
         self._update_enabled()
 
     def options(self) -> ExportOptions:
@@ -189,8 +194,10 @@ class ExportOptionsForm(QWidget):
             image_path=self.image_path.text().strip() or None,
             blur_radius=float(self.blur_radius.value()),
         )
-        if kind == "image" and not Path(background.image_path or "").is_file():
-            raise ValueError("Choose an existing image file for the background")
+        if kind == "image":
+            if not background.image_path:
+                raise ValueError("Choose an existing image file for the background")
+            check_background_image(Path(background.image_path))  # as --bg and presets: no FIFO, folder or bomb
         resize = self.resize_box.currentData()
         return ExportOptions(
             format=self.format_box.currentData(),
@@ -209,6 +216,7 @@ class ExportOptionsForm(QWidget):
                                   refine_edges=self.refine_edges.isChecked(),
                                   decontaminate=self.decontaminate.isChecked()),
             subject_fill=self.fill.value() / 100 if self.square.isChecked() else None,
+            never_enlarge=self.never_enlarge.isChecked(),
         )
 
     def _update_enabled(self) -> None:
@@ -228,6 +236,7 @@ class ExportOptionsForm(QWidget):
         self.padding.setEnabled(self.crop.isChecked() and not self.square.isChecked())
         self.fill.setEnabled(self.square.isChecked())
         self.resize_value.setEnabled(self.resize_box.currentData() != "none")
+        self.never_enlarge.setEnabled(self.resize_box.currentData() != "none")
         percent = self.resize_box.currentData() == "percent"
         self.resize_value.setSuffix(" %" if percent else " px")
         low, high = (int(PERCENT_RANGE[0]), int(PERCENT_RANGE[1])) if percent else (1, LONG_EDGE_MAX)

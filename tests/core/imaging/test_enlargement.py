@@ -16,8 +16,10 @@ from clearbg_desktop.core.imaging.presets import BUILT_IN_PRESETS
 from clearbg_desktop.core.inference.engines import load_segmenter
 from tests.conftest import make_photo
 
-MARKETPLACE = next(p.options for p in BUILT_IN_PRESETS if p.name.startswith("Marketplace"))
-WEB = next(p.options for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG"))
+# The built-in presets never enlarge (#37); these tests are about presets that do, as a user's own may.
+MARKETPLACE = next(p.options for p in BUILT_IN_PRESETS if p.name.startswith("Marketplace")).with_changes(
+    never_enlarge=False)
+WEB = next(p.options for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG")).with_changes(never_enlarge=False)
 
 
 def subject(width: int, height: int, box: tuple[int, int, int, int]) -> Image.Image:
@@ -59,8 +61,10 @@ def test_a_batch_names_the_photos_it_enlarged(tmp_path: Path, random_weights: Pa
 
     from clearbg_desktop.cli import main as cli_main
 
-    assert cli_main([str(shoot / "small.jpg"), "-o", str(tmp_path / "cli"), "--preset", WEB_NAME, "-q"]) == 0
+    assert cli_main([str(shoot / "small.jpg"), "-o", str(tmp_path / "cli"), "--long-edge", "2048", "-q"]) == 0
     assert "note: 1 photo was enlarged more than 1.5×" in capsys.readouterr().out
+    assert cli_main([str(shoot / "small.jpg"), "-o", str(tmp_path / "web"), "--preset", WEB_NAME, "-q"]) == 0
+    assert "enlarged" not in capsys.readouterr().out  # the built-in web preset never enlarges
 
 
 WEB_NAME = next(p.name for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG"))
@@ -87,3 +91,12 @@ def test_never_enlarge_keeps_small_photos_at_their_size_and_still_shrinks_large_
     assert render_output(large, big_alpha, web).size == (2048, 1365)
     assert render_output(large, big_alpha, square).size == (2000, 2000)
     assert ExportOptions.from_dict(web.to_dict()).never_enlarge and not ExportOptions.from_dict({}).never_enlarge
+
+
+def test_built_in_presets_on_a_colour_never_enlarge_and_clean_the_edge_colours() -> None:
+    """#37 point 7: the marketplace preset left a beige halo on white and enlarged small photos up to 7.4×."""
+    for preset in BUILT_IN_PRESETS:
+        on_colour = preset.options.background.kind == "color"
+        assert preset.options.refine.decontaminate == on_colour, preset.name
+        resizes = preset.options.resize_long_edge is not None or preset.options.subject_fill is not None
+        assert preset.options.never_enlarge == resizes, preset.name

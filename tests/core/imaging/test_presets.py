@@ -51,12 +51,12 @@ def test_every_built_in_preset_exports_through_the_cli(tmp_path: Path, random_we
         written = next(out.glob("*.*"))
         assert written.suffix == preset.options.suffix
         with Image.open(written) as image:
-            if preset.options.resize_long_edge:
-                assert max(image.size) == preset.options.resize_long_edge
+            if preset.options.resize_long_edge:  # a 300 px photo: the built-ins never enlarge it
+                assert max(image.size) < preset.options.resize_long_edge and preset.options.never_enlarge
     web = tmp_path / "web"
     assert cli_main([str(photo), "-o", str(web), "-q", "--preset", "Web JPEG on white, 2048 px", "--format", "png"]) == 0
     with Image.open(next(web.glob("*.png"))) as image:  # the flag given wins, the rest of the preset stays
-        assert max(image.size) == 2048 and image.mode == "RGB"  # on white: no transparency
+        assert image.size == (300, 200) and image.mode == "RGB"  # on white: no transparency, never enlarged
 
 
 def test_user_presets_are_saved_shared_and_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
