@@ -368,8 +368,9 @@ def test_small_traps_enter_esc_recent_names_and_failure_lines(qtbot: QtBot, wind
     window.panels.refine_panel.threshold.setValue(250)
     window.panels.refine_panel.threshold_enabled.setChecked(True)
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refinement preview"), timeout=WAIT_MS)
-    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # Enter: Apply
-    assert window.statusBar().currentMessage() == "Refinement applied" and window.isWindowModified()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # Enter: Apply (the preview on screen, or when it is ready)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Refinement applied", timeout=WAIT_MS)
+    assert window.isWindowModified()
     report = BatchReport([FileResult(BatchItem(tmp_path / "x.jpg", tmp_path / "x.png"), "failed", "x.jpg: broken")])
     summary = BatchSummaryDialog(report, tmp_path, window)
     assert summary.failures.item(0).text() == "x.jpg: broken"
