@@ -328,8 +328,19 @@ def _output_box(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions)
     return 0, 0, width, height
 
 
+def _framed(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[tuple[int, int, int, int], int]:
+    """For a square frame (``subject_fill``): the subject's box and the square's side before any resize."""
+    width, height = loaded.rgb.size
+    box = subject_box(combine_alpha(alpha, loaded.source_alpha), 0) or (0, 0, width, height)
+    assert options.subject_fill is not None
+    return box, max(1, round(max(box[2] - box[0], box[3] - box[1]) / options.subject_fill))
+
+
 def output_size(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int]:
     """The output's size in pixels; ValueError when it would be larger than an output may be."""
+    if options.subject_fill is not None:
+        side = _framed(loaded, alpha, options)[1]
+        return scaled_size((side, side), *resize_asked(options, (side, side)))
     box = _output_box(loaded, alpha, options)
     size = (box[2] - box[0], box[3] - box[1])
     return scaled_size(size, *resize_asked(options, size))
@@ -349,10 +360,8 @@ def enlargement(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions)
     if not long_edge:  # as in compose.scaled_size: the long edge wins over a percentage
         scale = options.resize_percent / 100.0 if options.resize_percent else 1.0
         return min(scale, 1.0) if options.never_enlarge else scale
-    width, height = loaded.rgb.size
     if options.subject_fill is not None:
-        box = subject_box(combine_alpha(alpha, loaded.source_alpha), 0) or (0, 0, width, height)
-        long_side = max(1, round(max(box[2] - box[0], box[3] - box[1]) / options.subject_fill))
+        long_side = _framed(loaded, alpha, options)[1]
     else:
         left, top, right, bottom = _output_box(loaded, alpha, options)
         long_side = max(right - left, bottom - top)
@@ -370,11 +379,20 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
     is a whole file with its own headers (a JPEG's tables are ~600 bytes): counted once, not once per band, or a
     small JPEG's estimate came out twice its size.
     """
-    box = _output_box(loaded, alpha, options)
-    crop_width, crop_height = box[2] - box[0], box[3] - box[1]
     out_width, out_height = output_size(loaded, alpha, options)
-    factor = out_width / crop_width
-    band_options = options.with_changes(crop_to_subject=False, resize_long_edge=None, resize_percent=None)
+    if options.subject_fill is not None:
+        # The bands sample the subject; the square's margin is one flat colour, which costs next to nothing.
+        box, side = _framed(loaded, alpha, options)
+        factor = out_width / side
+        shown_pixels = (box[2] - box[0]) * (box[3] - box[1]) * factor * factor
+    else:
+        box = _output_box(loaded, alpha, options)
+        factor = out_width / (box[2] - box[0])
+        shown_pixels = out_width * out_height
+    crop_height = box[3] - box[1]
+    # Each band as the output shows it, but never framed: a band framed in a square was a square of up to 49 MP.
+    band_options = options.with_changes(crop_to_subject=False, resize_long_edge=None, resize_percent=None,
+                                        subject_fill=None)
     step = max(1, crop_height // bands)
     sampled_bytes = sampled_pixels = 0
     headers = 0  # bytes of a file with (almost) no pixels, in the bands' format
@@ -407,5 +425,5 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
     metadata = 0 if options.mask_only else (len(loaded.icc_profile or b"") * options.keep_icc
                                             + len(loaded.exif or b"") * options.keep_exif)
     per_pixel = sampled_bytes / max(sampled_pixels, 1)
-    return int(per_pixel * out_width * out_height + headers + metadata)
+    return int(per_pixel * shown_pixels + headers + metadata)
 

@@ -143,8 +143,11 @@ def test_decontamination_removes_background_fringe() -> None:
     assert fixed.getpixel((30, 30)) == (200, 40, 40)
 
 
-@pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
-def test_size_estimate_is_close_to_the_real_size(fmt: str) -> None:
+@pytest.mark.parametrize(("fmt", "square"), [("png", False), ("jpg", False), ("webp", False), ("jpg", True),
+                                             ("png", True)])
+def test_size_estimate_is_close_to_the_real_size(fmt: str, square: bool) -> None:
+    """``square``: the marketplace frame, whose estimate once framed every 32-px band in a square of up to 49 MP
+    (8 s on 24 MP) and scaled it by the photo, not the frame."""
     from clearbg_desktop.core.imaging.export import encode_output, estimate_output_bytes
     from clearbg_desktop.core.imaging.image_io import LoadedImage
 
@@ -155,5 +158,8 @@ def test_size_estimate_is_close_to_the_real_size(fmt: str) -> None:
     alpha = Image.new("L", loaded.size, 0)
     alpha.paste(255, (600, 360, 1800, 1530))
     options = ExportOptions(format=fmt)
+    if square:
+        options = options.with_changes(background=Background(kind="color", color=(255, 255, 255)),
+                                       subject_fill=0.85, resize_long_edge=1000)
     ratio = estimate_output_bytes(loaded, alpha, options) / len(encode_output(loaded, alpha, options))
     assert 0.75 < ratio < 1.33
