@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import stat
 import sys
 import threading
 import warnings
@@ -27,7 +26,7 @@ from clearbg_desktop.core.imaging.image_io import FORMAT_SUFFIXES
 from clearbg_desktop.core.imaging.presets import PresetError
 from clearbg_desktop.core.imaging.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
 from clearbg_desktop.core.inference.devices import DEVICE_CHOICES
-from clearbg_desktop.core.paths import log_dir
+from clearbg_desktop.core.paths import log_dir, path_kind
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 NAME_TEMPLATE = "{name}-cutout"
@@ -273,13 +272,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except ValueError as exc:
         parser.error(str(exc))
-    unusable = [f"{str(p)[:120]}: {kind}" for p in args.inputs if (kind := path_kind(p)) not in ("dir", "file")]
+    unusable = [f"{str(p)[:120]}: {_in_words(kind)}" for p in args.inputs
+                if (kind := path_kind(p)) not in ("dir", "file")]
     if unusable:
         print(f"clearbg-cli: cannot use {'; '.join(unusable)}", file=sys.stderr)
         return EXIT_USAGE
     output_kind = path_kind(args.output)
-    if output_kind not in ("dir", "not found"):
-        why = "is a file" if output_kind == "file" else output_kind
+    if output_kind not in ("dir", "missing"):
+        why = "is a file" if output_kind == "file" else _in_words(output_kind)
         print(f"clearbg-cli: the output folder {str(args.output)[:120]} {why}", file=sys.stderr)
         return EXIT_USAGE
     projects = [p for p in args.inputs if p.is_file() and is_project_file(p)]
@@ -342,17 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     return finish(report, args)
 
 
-def path_kind(path: Path) -> str:
-    """"dir" or "file", else what is wrong with the path, in words ("not found", "cannot be read (…)")."""
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        return "not found"
-    except (OSError, ValueError) as exc:
-        return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
-    if stat.S_ISDIR(status.st_mode):
-        return "dir"
-    return "file" if stat.S_ISREG(status.st_mode) else "is not a regular file or folder"
+def _in_words(kind: str) -> str:
+    """:func:`core.paths.path_kind` said to the user."""
+    return {"missing": "not found", "other": "is not a regular file or folder"}.get(kind, kind)
 
 
 def finish(report: BatchReport, args: argparse.Namespace) -> int:

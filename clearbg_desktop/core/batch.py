@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import threading
 import time
 from collections import deque
@@ -54,6 +53,7 @@ from clearbg_desktop.core.output_plan import (
     replaces_original,
 )
 from clearbg_desktop.core.output_record import OutputRecords
+from clearbg_desktop.core.paths import path_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -117,19 +117,6 @@ class BatchPlan:
         return [item for item, problem in self.problems.items() if "original photo" in problem]
 
 
-def _kind(path: Path) -> str:
-    """"dir", "file", "other" or "missing", or why the path cannot be looked at (a name too long, no permission)."""
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        return "missing"
-    except (OSError, ValueError) as exc:
-        return f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
-    if stat.S_ISDIR(status.st_mode):
-        return "dir"
-    return "file" if stat.S_ISREG(status.st_mode) else "other"
-
-
 def _walk(folder: Path, recursive: bool) -> Iterator[tuple[Path, str]]:
     """Every visible entry under ``folder`` with its kind, sorted; an unreadable one is named, never raised."""
     pattern = folder.rglob("*") if recursive else folder.glob("*")
@@ -141,7 +128,7 @@ def _walk(folder: Path, recursive: bool) -> Iterator[tuple[Path, str]]:
     except OSError:
         pass  # a folder that vanished or cannot be listed: what was found so far
     for path in sorted(entries):
-        kind = _kind(path)
+        kind = path_kind(path)
         if kind != "dir":
             yield path, kind
 
@@ -178,22 +165,22 @@ def plan_batch(
         seen.add(key)
         sources.append((path, relative))
 
-    entries = [(Path(raw), _kind(Path(raw))) for raw in inputs]
+    entries = [(Path(raw), path_kind(Path(raw))) for raw in inputs]
     folders = [entry for entry, kind in entries if kind == "dir"]
     labels = folder_labels(folders) if len({entry.resolve() for entry in folders}) > 1 else {}
     for entry, kind in entries:
         if kind == "dir":
             resolved_entry = entry.resolve()
             skip_subtree = resolved_output != resolved_entry and resolved_entry in resolved_output.parents
-            for path, path_kind in _walk(entry, recursive):
-                if path_kind not in ("file", "other", "missing") and is_supported_image(path):
-                    unreadable[path] = f"{path.name}: {path_kind}"
+            for path, found in _walk(entry, recursive):
+                if found not in ("file", "other", "missing") and is_supported_image(path):
+                    unreadable[path] = f"{path.name}: {found}"
                     continue
                 if skip_subtree and resolved_output in path.resolve().parents:
                     continue  # an output folder inside the input folder holds only outputs
                 if ours(path):
                     continue  # never re-process our own outputs
-                if path_kind == "file" and is_supported_image(path):
+                if found == "file" and is_supported_image(path):
                     add(path, labels.get(entry, Path()) / path.parent.relative_to(entry))
                 else:
                     ignored.append(path)

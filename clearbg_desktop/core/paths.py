@@ -87,3 +87,18 @@ def read_user_file(path: Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise OSError(errno.EFBIG, f"larger than {max_bytes // 1024} KB, far larger than it should be", str(path))
     return data
+
+
+def path_kind(path: Path) -> str:
+    """"dir", "file", "other" (a FIFO, a device, a socket) or "missing"; else why the path cannot even be looked
+    at ("cannot be read: File name too long", "… Permission denied") — never an exception, so a batch or the CLI
+    names one bad path instead of stopping."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError) as exc:
+        return f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+    if stat.S_ISDIR(status.st_mode):
+        return "dir"
+    return "file" if stat.S_ISREG(status.st_mode) else "other"

@@ -29,6 +29,7 @@ from clearbg_desktop.core.inference.engine_choice import machine_fingerprint
 from clearbg_desktop.core.inference.engines import onnx_copy
 from clearbg_desktop.core.inference.weights import find_weights
 from tests.core.imaging.test_preset_safety import as_a_normal_user
+from tests.json_places import json_places
 
 SEED = 36
 RANDOM_CASES = 24
@@ -82,18 +83,7 @@ def hand_cases(valid: dict, limit: int) -> list[Case]:
 
 def random_cases(valid: dict, count: int, rng: random.Random) -> list[Case]:
     """A hostile value at a seeded random place of the valid file (never its root)."""
-    places: list[tuple[object, ...]] = []
-
-    def walk(node: object, path: tuple[object, ...]) -> None:
-        places.append(path)
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, (*path, index))
-
-    walk(valid, ())
+    places = json_places(valid)
     cases = []
     for number in range(count):
         copy = json.loads(json.dumps(valid))

@@ -42,11 +42,11 @@ from clearbg_desktop.core.inference.onnx_reader import OnnxFormatError, OnnxGrap
 from clearbg_desktop.core.inference.weights import (
     MAX_INPUT_SIZE,
     MIN_INPUT_SIZE,
-    NAME_PATTERN,
     WeightsEntry,
     WeightsError,
     available_models,
     install_weights_copy,
+    manifest_taking,
     read_manifest,
     remove_weights_entry,
     sha256_file,
@@ -208,15 +208,7 @@ def add_model_file(source: Path, name: str | None = None, folder: Path | None = 
 def _install(source: Path, name: str, folder: Path, replace: bool, storage: str,
              accept_licence: bool) -> WeightsEntry:
     """The import itself: every failure, whatever raised it, becomes one ``WeightsError`` line naming the file."""
-    if not NAME_PATTERN.match(name):
-        raise WeightsError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
-    try:
-        existing = read_manifest(folder)
-    except WeightsError as exc:
-        raise WeightsError(f"cannot add models: {exc}; it is kept as it is (repair or move it away, then add the "
-                           "model again)") from None
-    if name in existing.data["models"] and not replace:
-        raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
+    manifest_taking(folder, name, replace)  # refused before the file is even read
     try:
         return _convert_and_install(source, name, folder, replace, storage, accept_licence)
     except WeightsError:

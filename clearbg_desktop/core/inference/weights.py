@@ -398,6 +398,21 @@ def write_weights_file(data: bytes, folder: Path, name: str, file_name: str, ite
                            check)
 
 
+def manifest_taking(folder: Path, name: str, replace: bool = False) -> Manifest:
+    """The models folder's manifest, when a model called ``name`` may be added to it; else one WeightsError line
+    (a bad name, a manifest that cannot be read — kept as it is — or the name taken)."""
+    if not NAME_PATTERN.match(name):
+        raise WeightsError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
+    try:
+        current = read_manifest(folder)
+    except WeightsError as exc:
+        raise WeightsError(f"cannot add models: {exc}; it is kept as it is (repair or move it away, then add the "
+                           "model again)") from None
+    if name in current.data["models"] and not replace:
+        raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
+    return current
+
+
 def install_weights(folder: Path, name: str, write: Callable[[Path], object], file_name: str, item: dict,
                     card: dict | None = None, replace: bool = False,
                     check: Callable[[WeightsEntry], None] | None = None) -> WeightsEntry:
@@ -410,16 +425,8 @@ def install_weights(folder: Path, name: str, write: Callable[[Path], object], fi
     cannot be read is never written over; whatever fails, the folder is left as it was. ``replace``: an entry of
     that name is replaced (its files deleted once the new manifest is in place).
     """
-    if not NAME_PATTERN.match(name):
-        raise WeightsError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
-    try:
-        current = read_manifest(folder)
-    except WeightsError as exc:
-        raise WeightsError(f"cannot add models: {exc}; it is kept as it is (repair or move it away, then add the "
-                           "model again)") from None
+    current = manifest_taking(folder, name, replace)
     models = dict(current.data["models"])
-    if name in models and not replace:
-        raise WeightsError(f"a model named {name!r} is already installed; remove it first or choose another name")
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)

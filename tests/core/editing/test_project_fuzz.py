@@ -36,6 +36,7 @@ from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from tests.conftest import make_photo
+from tests.json_places import json_places
 
 SEED = 28
 RANDOM_CASES = 24
@@ -311,18 +312,7 @@ def random_cases(base: list[tuple[str, bytes]], description: dict) -> list[Case]
     """Seeded: a hostile value at a random place in project.json, or a flipped byte in a random member (the zip
     rebuilt around it, as a hostile writer would, so its CRC holds)."""
     rng = random.Random(SEED)
-    places: list[tuple[object, ...]] = []
-
-    def walk(node: object, path: tuple[object, ...]) -> None:
-        places.append(path)
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, (*path, index))
-
-    walk(description, ())
+    places = json_places(description)
     cases = []
     for number in range(RANDOM_CASES):
         if number % 4 == 3:

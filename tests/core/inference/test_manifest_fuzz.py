@@ -31,6 +31,7 @@ import clearbg_desktop
 from clearbg_desktop.core.inference.model_library import add_model_file, remove_model
 from clearbg_desktop.core.inference.weights import read_manifest
 from tests.core.inference.test_model_families import stand_in
+from tests.json_places import json_places
 
 SEED = 36
 RANDOM_CASES = 30
@@ -174,15 +175,7 @@ def hostile_cases(manifest: dict) -> list[Case]:
 def random_cases(manifest: dict) -> list[Case]:
     """Seeded: a hostile value somewhere in the whole manifest, or a few flipped bytes of its text."""
     rng = random.Random(SEED)
-    places: list[tuple[object, ...]] = []
-
-    def walk(node: object, path: tuple[object, ...]) -> None:
-        places.append(path)
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, key))
-
-    walk(manifest, ())
+    places = json_places(manifest, lists=False)
     cases = []
     for number in range(RANDOM_CASES):
         if number % 3 == 2:
