@@ -73,6 +73,10 @@ def device_availability() -> dict[str, str]:
     if not has_torch():
         reason = "this ClearBG runs on the CPU with ONNX Runtime; GPUs need the install with PyTorch"
         return {"auto": "", "cuda": reason, "mps": reason, "cpu": ""}
+    if not gpu_may_exist():  # said without importing torch (2.4 s the first time Preferences opened)
+        mps_reason = "Apple GPUs only exist on Macs" if platform.system() != "Darwin" else \
+            "Intel Macs have no Metal GPU that PyTorch can use"
+        return {"auto": "", "cuda": "no NVIDIA GPU with a CUDA driver found", "mps": mps_reason, "cpu": ""}
     import torch
 
     cuda = torch.cuda.is_available()

@@ -218,3 +218,18 @@ def test_both_precisions_run_through_the_apps_switch_on_any_cpu(random_weights: 
     reference = np.asarray(Segmenter.from_weights("small", device="cpu", precision="fp32").predict_alpha(photo), float)
     difference = np.abs(np.asarray(forced.predict_alpha(photo), float) - reference)
     assert difference.mean() <= (0.0 if precision == "fp32" else 8.0)
+
+
+def test_devices_are_told_without_torch_where_no_gpu_can_exist() -> None:
+    """Preferences asks which devices exist: where no GPU can (Linux without the NVIDIA driver, Intel Macs) the
+    answer needs no torch import (2.4 s the first time Preferences opened, #37 point 4)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from clearbg_desktop.core.inference.devices import device_availability, gpu_may_exist; "
+            "a = device_availability(); print(gpu_may_exist(), 'torch' in sys.modules, a['cpu'] == '' == a['auto'])")
+    may, imported, cpu_ok = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                                           check=True).stdout.split()
+    assert cpu_ok == "True"
+    if may == "False":
+        assert imported == "False"
