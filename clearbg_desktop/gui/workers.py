@@ -151,8 +151,7 @@ class InferenceWorker(QObject):
     def _ensure_segmenter(self) -> Engine:
         faster = self.timer.take_faster(self._segmenter)
         if faster is not None:  # timed while the app was idle: the same masks (fp32's), maybe sooner
-            self._segmenter = faster
-            self._announce(faster)
+            self._segmenter = faster  # announced by the timer already
         if self._segmenter is None:
             choice = resolve_model(self._model_name)
             self.model_loading.emit(f"Loading {model_label(choice.name)}…")
@@ -283,9 +282,11 @@ class EngineTimer:
             except Exception:  # noqa: BLE001 - the reference keeps running
                 segmenter.untimed = False
                 return
+            winner = faster if faster is not None else segmenter
             with self._lock:  # the same engine too: the window then says it was timed, and how fast it is
-                self._faster = (segmenter, faster if faster is not None else segmenter)
+                self._faster = (segmenter, winner)
             segmenter.untimed = False
+            self.worker._announce(winner)  # now, not at the next photo (a queued signal: safe from this thread)
             return
 
     def _time(self, segmenter: Engine, device: str, outcome: list) -> None:

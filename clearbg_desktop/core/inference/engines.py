@@ -48,6 +48,7 @@ class Engine(Protocol):
     precision: str
     choice_reason: str  # why this engine runs here, for the status bar, the CLI and the batch log
     untimed: bool  # the fp32 reference, loaded before the engines here were timed (engine_choice.time_engines)
+    model_entry: WeightsEntry | None  # the installed model as listed (``weights`` may be its ONNX Runtime copy)
 
     @property
     def device(self) -> Device: ...
@@ -216,6 +217,7 @@ def load_segmenter(model_name: str | None = None, device: str = "auto", threads:
     loaded = build_engine(entry, choice.candidate, threads, lean_memory)
     loaded.choice_reason = choice.reason
     loaded.untimed = choice.untimed
+    loaded.model_entry = entry  # timings are kept under the installed file's hash, not its ONNX copy's
     return loaded
 
 
@@ -223,7 +225,7 @@ def time_engines_of(loaded: Engine, device: str = "auto", threads: int | None = 
                     should_stop: Callable[[], bool] = lambda: False) -> EngineChoice | None:
     """Time the engines of ``loaded``'s model here (cached for every later start) and say which wins; None for a
     model without weights. ``TimingStopped`` when ``should_stop`` said so before a run."""
-    entry = loaded.weights
+    entry = loaded.model_entry or loaded.weights
     if entry is None:
         return None
     return time_engines(entry, candidate_runner(entry, threads), device, threads=threads, should_stop=should_stop)
@@ -234,10 +236,12 @@ def faster_engine(loaded: Engine, choice: EngineChoice, threads: int | None = No
     """The winner of a timing loaded, when it is not ``loaded``'s engine already (then None, and ``loaded``
     has its reason). Load it in a thread of normal priority: ONNX Runtime's threads keep their creator's."""
     candidate = choice.candidate
+    entry = loaded.model_entry or loaded.weights
     if (candidate.engine, candidate.precision, candidate.device) == (loaded.engine, loaded.precision,
-                                                                    loaded.device.type) or loaded.weights is None:
+                                                                    loaded.device.type) or entry is None:
         loaded.choice_reason = choice.reason
         return None
-    faster = build_engine(loaded.weights, candidate, threads, lean_memory)
+    faster = build_engine(entry, candidate, threads, lean_memory)
     faster.choice_reason = choice.reason
+    faster.model_entry = entry
     return faster

@@ -38,6 +38,7 @@ class OnnxSegmenter:
     engine = "onnxruntime"
     choice_reason = ""
     untimed = False
+    model_entry: WeightsEntry | None = None
 
     def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False) -> None:
         try:

@@ -50,6 +50,7 @@ class Segmenter:
     engine = "torch"
     choice_reason = ""
     untimed = False
+    model_entry: WeightsEntry | None = None
 
     def __init__(
         self,
