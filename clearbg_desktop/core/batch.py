@@ -106,6 +106,7 @@ class BatchPlan:
     output_dir: Path | None = None
     edited: dict[BatchItem, EditedPhoto] = field(default_factory=dict)
     problems: dict[BatchItem, str] = field(default_factory=dict)
+    model: str = "small"  # the model name the template's {model} gives (outputs are recognised by their names)
 
     @property
     def needs_model(self) -> bool:
@@ -193,7 +194,7 @@ def plan_batch(
             ignored.append(entry)
     planned = plan_outputs([OutputRequest(path, relative) for path, relative in sources], output_dir, options,
                            model, originals=[path for path, _ in sources])
-    plan = BatchPlan(items=[], ignored=ignored, output_dir=output_dir)
+    plan = BatchPlan(items=[], ignored=ignored, output_dir=output_dir, model=model)
     for (path, _), output in zip(sources, planned, strict=True):
         item = BatchItem(path, output.target)
         plan.items.append(item)
@@ -340,6 +341,12 @@ def written_mask(output: Path, size: tuple[int, int]) -> np.ndarray | None:
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return None
+
+
+def not_an_output(target: Path) -> str:
+    """Why a photo was not written over a file that is not an output (Existing outputs never reaches it)."""
+    return (f"its output name {target.name} is taken by a file ClearBG did not write (a photo?), which is never "
+            "replaced; choose another output folder or name template, or Keep both")
 
 
 def _exists(path: Path) -> bool:
@@ -490,7 +497,10 @@ def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str]
         item = BatchItem(path, output_dir / planned.target.name)
         if planned.problem:
             return FileResult(item, "failed", f"{path.name}: {planned.problem}")
-        policy, where = records.decide(item.target, path, existing, _exists(item.target))
+        policy, where = records.decide(item.target, path, existing, _exists(item.target),
+                                       looks_like_output(item.target, options, project.model))
+        if policy == "refused":
+            return FileResult(item, "failed", f"{path.name}: {not_an_output(item.target)}")
         if policy == "skipped":
             return FileResult(item, "skipped", "output already exists", where)
         loaded = open_photo(project, path)
@@ -613,7 +623,12 @@ def iter_export(
     for item in plan.items:
         if item in plan.problems:
             continue
-        action, where = records.decide(item.target, item.source, existing, _exists(item.target))
+        own_options = plan.edited[item].options if item in plan.edited else None
+        action, where = records.decide(item.target, item.source, existing, _exists(item.target),
+                                       looks_like_output(item.target, own_options or options, plan.model))
+        if action == "refused":
+            yield progress(FileResult(item, "failed", not_an_output(item.target)))
+            continue
         if action == "skipped":
             own = where != item.target or records.of(item.target.parent).owner(where) is not None
             yield progress(FileResult(item, "skipped", "its output from an earlier run is there" if own

@@ -150,22 +150,28 @@ class OutputRecords:
             self._folders[folder] = FolderRecord.read(folder)
         return self._folders[folder]
 
-    def decide(self, target: Path, source: Path, existing: str, exists: bool) -> tuple[str, Path]:
-        """What to do with a photo planned at ``target``: ("skipped", its output there), or the policy to write it
-        with and where ("overwrite", "rename", or "skip", which writes without ever replacing)."""
+    def decide(self, target: Path, source: Path, existing: str, exists: bool, named_like_output: bool = True
+               ) -> tuple[str, Path]:
+        """What to do with a photo planned at ``target``: ("skipped", its output there), ("refused", target) when
+        the file there is not an output at all (ClearBG did not write it and it is not named like an output: a
+        photo, say), or the policy to write it with and where ("overwrite", "rename", or "skip", which writes
+        without ever replacing). ``named_like_output``: ``core.imaging.export.looks_like_output`` of ``target``."""
         if existing == "rename":
             return "rename", target
         record = self.of(target.parent)
         earlier = record.earlier_output(target, source)
         owner = record.owner(target) if exists else None
         another_photos = owner is not None and owner != _source_key(source)
+        foreign = exists and owner is None and not named_like_output
         if existing == "skip":
             if earlier is not None:
                 return "skipped", earlier
-            if exists and not another_photos:
-                return "skipped", target  # its own, or one the record does not know (written before records)
-        elif not another_photos:
+            if exists and not another_photos and not foreign:
+                return "skipped", target  # its own, or an output the record does not know (written before records)
+        elif earlier is not None and (another_photos or foreign):
+            return "overwrite", earlier  # its own output, written beside another file
+        elif not another_photos and not foreign:
             return "overwrite", target
-        elif earlier is not None:
-            return "overwrite", earlier  # its own output, written beside another photo's
+        if foreign:
+            return "refused", target
         return ("rename", target) if another_photos else (existing, target)

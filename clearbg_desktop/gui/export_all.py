@@ -48,7 +48,7 @@ def plan_documents(documents: list[Document], output: Path, options: ExportOptio
     replace an open photo's file is a problem of that item, never written."""
     requests = [OutputRequest(source_of(document)) for document in documents]
     originals = [document.path for document in documents if document.path is not None]
-    plan = BatchPlan(items=[], output_dir=output)
+    plan = BatchPlan(items=[], output_dir=output, model=model)
     for document, planned in zip(documents, plan_outputs(requests, output, options, model, originals), strict=True):
         item = BatchItem(source_of(document), planned.target)
         plan.items.append(item)

@@ -124,3 +124,20 @@ def test_fuzzed_records_never_raise_and_keep_the_good_lines(tmp_path: Path) -> N
     record_path(folder).mkdir()  # a folder in its place: nothing read, nothing written
     FolderRecord(folder).add(folder / "p-cutout.png", folder / "p-cutout.png", photo)
     assert FolderRecord.read(folder).owners == {}
+
+
+@pytest.mark.parametrize("existing", [["--overwrite"], ["--existing", "skip"]])
+def test_a_photo_in_the_output_folder_is_never_replaced_nor_taken_for_an_output(
+        tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str], existing: list[str]) -> None:
+    """Walk 37b: card 1's IMG_0001.jpg exported as {name}.jpg into card 2's folder, Overwrite: card 2's own photo
+    of that name was replaced by card 1's cut-out, "1 exported". Only the job's own photos were protected."""
+    first, second = _card(tmp_path, 1), _card(tmp_path, 2)
+    second = second.rename(second.with_suffix(".jpg"))  # the name card 1's output takes on any file system
+    before = sha256_file(second)
+    code = _run(str(first), "-o", str(second.parent), "--name", "{name}", "--format", "jpg", *existing)
+    captured = capsys.readouterr()
+    assert code == 1 and sha256_file(second) == before
+    assert "taken by a file ClearBG did not write" in captured.err and "0 exported" in captured.out
+    assert _run(str(first), "-o", str(second.parent), "--name", "{name}", "--format", "jpg", "--existing",
+                "rename") == 0  # Keep both: written beside it
+    assert sha256_file(second) == before and len(list(second.parent.iterdir())) == 2
