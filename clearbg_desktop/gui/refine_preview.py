@@ -86,8 +86,8 @@ class RefinePreview(QObject):
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("RefineProgress")
         self.progress_bar.setRange(0, 100)
-        self.progress_bar.setMaximumWidth(160)
-        self.progress_bar.setFormat("Refining %p% (Esc cancels)")
+        self.progress_bar.setFixedWidth(150)  # one line in any status bar (with the Esc hint it wrapped, clipped)
+        self.progress_bar.setFormat("Refining %p%")
         self.progress_bar.setToolTip("Refining the mask; Esc or Reset cancels")
         self.progress_bar.hide()
         context.status.addPermanentWidget(self.progress_bar)
@@ -198,7 +198,7 @@ class RefinePreview(QObject):
         if not running:
             self._start(document, base, settings)
         self._pending_apply = (document, base, settings)
-        self.progress_bar.show()
+        self.progress_bar.show()  # the status message beside it says that Esc cancels
         self.context.status.showMessage("Applying the refinement… (Esc cancels)")
 
     def _finish_apply(self, document: Document, base: np.ndarray, refined: np.ndarray,
