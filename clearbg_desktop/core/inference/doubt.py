@@ -33,9 +33,12 @@ class Doubt:
     size: float
     border: float
     islands: float
+    empty: float = 0.0  # 1: no pixel is even 10 % subject, the cut-out is empty (a model gave nothing back)
 
     def reasons(self) -> list[str]:
         """The signs that stand out, in words for the report and the filmstrip badge."""
+        if self.empty:
+            return ["no subject found: the cut-out is empty"]
         named = [(self.uncertain, "soft or unsure edges"), (self.size, "subject tiny or filling the frame"),
                  (self.border, "subject runs off the edges"), (self.islands, "mask in several pieces")]
         return [text for value, text in named if value >= 0.5]
@@ -68,6 +71,8 @@ def _island_sizes(solid: np.ndarray) -> list[int]:
 def doubt_of(alpha: np.ndarray | Image.Image, weights: tuple[float, float, float, float] = WEIGHTS) -> Doubt:
     """The doubt of an HxW uint8 mask (or an "L" image)."""
     image = alpha if isinstance(alpha, Image.Image) else Image.fromarray(np.asarray(alpha, np.uint8), "L")
+    if image.getextrema()[1] <= UNCERTAIN_LOW:  # an empty cut-out is always worth a look: Review shows it first (#36)
+        return Doubt(1.0, 1.0, 1.0, 0.0, 0.0, empty=1.0)
     factor = max(1, -(-max(image.size) // GRID))
     small = np.asarray(image.reduce(factor) if factor > 1 else image)  # box-averaged, C speed
     # the band is read at full resolution, every step-th pixel (nearest, no averaging): a 96-px copy would blur

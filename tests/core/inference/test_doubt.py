@@ -51,6 +51,16 @@ def test_each_sign_reacts_to_what_it_names() -> None:
         assert doubt_of(mask).score > clean.score
 
 
+def test_an_empty_cut_out_is_the_most_doubtful_of_all() -> None:
+    """#36 point 6 (round 5, X2): a model that gives nothing back (a flat map, a grey photo) made an empty cut-out
+    with doubt 0.10, below Review's 0.5; now it is 1.0, with its reason."""
+    for empty in (np.zeros((300, 400), np.uint8), np.full((300, 400), 20, np.uint8)):
+        doubt = doubt_of(empty)
+        assert doubt.score == 1.0 and doubt.reasons() == ["no subject found: the cut-out is empty"]
+        assert doubt.to_dict()["empty"] == 1.0
+    assert doubt_of(np.full((300, 400), 30, np.uint8)).empty == 0.0  # faint, but something
+
+
 def test_same_doubt_at_any_resolution() -> None:
     small = doubt_of(clean_subject((400, 300)))
     large = doubt_of(np.asarray(Image.fromarray(clean_subject()).resize((4000, 3000), Image.Resampling.BILINEAR)))
