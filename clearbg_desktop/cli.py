@@ -337,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                     bar.update(1)
                     if step.result.status == "failed":
                         bar.write(f"failed: {step.result.item.source}: {step.result.message}")
+                    elif step.result.status == "done" and step.result.message:  # written under another name, …
+                        bar.write(f"note: {step.result.item.source}: {step.result.message}")
         finally:
             signal.signal(signal.SIGINT, previous)
     return finish(report, args)

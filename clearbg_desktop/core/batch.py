@@ -118,16 +118,22 @@ class BatchPlan:
         return [item for item, problem in self.problems.items() if "original photo" in problem]
 
 
-def _walk(folder: Path, recursive: bool) -> Iterator[tuple[Path, str]]:
-    """Every visible entry under ``folder`` with its kind, sorted; an unreadable one is named, never raised."""
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
+def _walk(folder: Path, recursive: bool, unreadable: dict[Path, str]) -> Iterator[tuple[Path, str]]:
+    """Every visible non-folder entry under ``folder`` with its kind, sorted. A folder that cannot be listed (no
+    permission, a path over the system's limit) goes into ``unreadable`` with why, never silently left out.
+    Symlinked folders are not followed (a link loop cannot trap the walk), as ``Path.rglob`` did."""
+
+    def cannot_list(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else folder
+        unreadable[where] = f"the folder {str(where)[:200]} cannot be read ({error.strerror or error}): its photos " \
+                            "were not looked at"
+
     entries = []
-    try:
-        for path in pattern:
-            if not path.name.startswith("."):
-                entries.append(path)
-    except OSError:
-        pass  # a folder that vanished or cannot be listed: what was found so far
+    for root, folders, names in os.walk(folder, onerror=cannot_list):
+        entries += [Path(root, name) for name in names if not name.startswith(".")]
+        if not recursive:
+            break
+        folders.sort()
     for path in sorted(entries):
         kind = path_kind(path)
         if kind != "dir":
@@ -153,11 +159,15 @@ def plan_batch(
     unreadable: dict[Path, str] = {}
     seen: set[Path] = set()
 
+    records = OutputRecords()
+
     def ours(path: Path) -> bool:
-        """Outputs of this or an earlier run: in the output folder and named like an output."""
+        """Outputs of this or an earlier run: in the output folder and named like an output, or anywhere that the
+        record of its folder says ClearBG wrote it (an earlier run into another output folder, in another format)."""
         resolved = path.resolve()
         inside = resolved.parent == resolved_output or resolved_output in resolved.parents
-        return inside and looks_like_output(resolved, options, model)
+        return (inside and looks_like_output(resolved, options, model)) or \
+            records.of(path.parent).owner(path) is not None
 
     def add(path: Path, relative: Path) -> None:
         key = path.resolve()
@@ -173,7 +183,7 @@ def plan_batch(
         if kind == "dir":
             resolved_entry = entry.resolve()
             skip_subtree = resolved_output != resolved_entry and resolved_entry in resolved_output.parents
-            for path, found in _walk(entry, recursive):
+            for path, found in _walk(entry, recursive, unreadable):
                 if found not in ("file", "other", "missing") and is_supported_image(path):
                     unreadable[path] = f"{path.name}: {found}"
                     continue
@@ -298,6 +308,7 @@ class BatchReport:
         if soft:
             out.append(soft)
         out += [f"FAILED  {r.item.source}: {r.message}" for r in self.failed]
+        out += [f"note    {r.item.source}: {r.message}" for r in self.done if r.message]
         out += [f"skipped {r.item.source}: {r.message}" for r in self.skipped]
         return out
 
@@ -349,12 +360,9 @@ def not_an_output(target: Path) -> str:
             "replaced; choose another output folder or name template, or Keep both")
 
 
-def _exists(path: Path) -> bool:
-    """Whether an output is there; a path the system cannot even look at is not (writing it then says why)."""
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
+def in_the_way(target: Path, kind: str) -> str:
+    what = "a folder" if kind == "dir" else "a FIFO, device or socket"
+    return f"its output {target.name} cannot be written: {what} is in its place, which is never replaced"
 
 
 def _decode(item: BatchItem) -> LoadedImage:
@@ -497,7 +505,10 @@ def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str]
         item = BatchItem(path, output_dir / planned.target.name)
         if planned.problem:
             return FileResult(item, "failed", f"{path.name}: {planned.problem}")
-        policy, where = records.decide(item.target, path, existing, _exists(item.target),
+        in_place = path_kind(item.target)
+        if in_place in ("dir", "other"):
+            return FileResult(item, "failed", f"{path.name}: {in_the_way(item.target, in_place)}")
+        policy, where = records.decide(item.target, path, existing, in_place == "file",
                                        looks_like_output(item.target, options, project.model))
         if policy == "refused":
             return FileResult(item, "failed", f"{path.name}: {not_an_output(item.target)}")
@@ -623,8 +634,12 @@ def iter_export(
     for item in plan.items:
         if item in plan.problems:
             continue
+        in_place = path_kind(item.target)
+        if in_place in ("dir", "other"):  # a folder, a FIFO or a device: never an output, never "done"
+            yield progress(FileResult(item, "failed", in_the_way(item.target, in_place)))
+            continue
         own_options = plan.edited[item].options if item in plan.edited else None
-        action, where = records.decide(item.target, item.source, existing, _exists(item.target),
+        action, where = records.decide(item.target, item.source, existing, in_place == "file",
                                        looks_like_output(item.target, own_options or options, plan.model))
         if action == "refused":
             yield progress(FileResult(item, "failed", not_an_output(item.target)))

@@ -269,3 +269,90 @@ def test_cli_refuses_hidden_or_broken_names_and_empty_choices(
         cli_main([str(tmp_path / "x.jpg"), "-o", str(tmp_path / "o"), *argv])
     assert exit_info.value.code == 2 and not (tmp_path / "o").exists()
     assert "template" in capsys.readouterr().err or argv[0] != "--name"
+
+
+def _deep_photo(root: Path) -> None:
+    """A photo at a path over 4096 bytes (made through folder descriptors: no absolute path can reach it)."""
+    import io
+
+    descriptor = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(22):
+            os.mkdir("d" * 200, dir_fd=descriptor)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+        buffer = io.BytesIO()
+        make_photo().save(buffer, "JPEG")
+        photo = os.open("p.jpg", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=descriptor)
+        os.write(photo, buffer.getvalue())
+        os.close(photo)
+    finally:
+        os.close(descriptor)
+
+
+def test_photos_the_walk_cannot_reach_are_named_never_dropped(tmp_path: Path) -> None:
+    """Round 5 X1: a photo at a path over 4096 bytes was dropped without a word ("1 exported, 0 failed")."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    make_photo().save(shoot / "top.jpg")
+    _deep_photo(shoot)
+    plan = plan_batch([shoot], tmp_path / "out", ExportOptions())
+    assert [item.source.name for item in plan.items if item not in plan.problems] == ["top.jpg"]
+    assert any("cannot be read" in problem and "File name too long" in problem for problem in plan.problems.values())
+
+
+def test_an_unreadable_sub_folder_fails_in_the_cli(tmp_path: Path, random_weights: Path) -> None:
+    """Round 5 X5: a mode-000 sub-folder's photos were left out silently ("1 exported, 0 failed", exit 0)."""
+    from tests.core.imaging.test_preset_safety import cli_child
+
+    shoot = tmp_path / "shoot"
+    (shoot / "locked").mkdir(parents=True)
+    make_photo().save(shoot / "top.jpg")
+    make_photo().save(shoot / "locked" / "inside.jpg")
+    (shoot / "locked").chmod(0)
+    try:
+        result = cli_child([str(shoot), "-o", str(tmp_path / "out"), "-q", "--model", "small"], tmp_path)
+    finally:
+        (shoot / "locked").chmod(0o755)
+    assert result.returncode == 1, result.stderr[-1000:]
+    assert "1 exported, 0 skipped, 1 failed" in result.stdout and "locked cannot be read" in result.stderr
+
+
+def test_a_folder_in_an_outputs_place_is_a_failure_not_done(tmp_path: Path, random_weights: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Round 5 X4: a folder (or a FIFO) named like the output counted as "skipped: output already exists"."""
+    make_photo().save(tmp_path / "p0.jpg")
+    make_photo().save(tmp_path / "p1.jpg")
+    out = tmp_path / "out"
+    (out / "p0-cutout.png").mkdir(parents=True)
+    os.mkfifo(out / "p1-cutout.png")
+    assert cli_main([str(tmp_path / "p0.jpg"), str(tmp_path / "p1.jpg"), "-o", str(out), "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "0 exported, 0 skipped, 2 failed" in captured.out and "a folder is in its place" in captured.err
+
+
+def test_outputs_written_into_another_folder_are_never_cut_out_again(
+        tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Round 5 X9: a second run into another output folder (or another format) cut out the first run's outputs
+    again (p0-cutout-cutout.png); the output record knows they are outputs."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    make_photo().save(shoot / "p0.jpg")
+    assert cli_main([str(shoot), "-o", str(shoot / "out"), "-q"]) == 0
+    assert cli_main([str(shoot), "-o", str(shoot / "out2"), "-q"]) == 0
+    assert cli_main([str(shoot), "-o", str(shoot), "-q", "--format", "jpg"]) == 0
+    assert "cutout-cutout" not in " ".join(p.name for p in shoot.rglob("*"))
+    assert "1 exported" in capsys.readouterr().out
+
+
+def test_a_photo_written_under_another_name_says_so(tmp_path: Path, random_weights: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Round 5 X10: card 2's photo written as IMG_0001-cutout (2).png beside card 1's: the CLI names it."""
+    for card in (1, 2):
+        (tmp_path / f"card{card}").mkdir()
+        make_photo(seed=card).save(tmp_path / f"card{card}" / "IMG_0001.jpg")
+    assert cli_main([str(tmp_path / "card1" / "IMG_0001.jpg"), "-o", str(tmp_path / "out"), "-q"]) == 0
+    capsys.readouterr()
+    assert cli_main([str(tmp_path / "card2" / "IMG_0001.jpg"), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert "another photo's output from an earlier run; written as IMG_0001-cutout (2).png" in capsys.readouterr().out
