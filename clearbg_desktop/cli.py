@@ -356,6 +356,8 @@ def finish(report: BatchReport, args: argparse.Namespace) -> int:
     soft = report.soft_note()
     if soft:
         print(f"note: {soft}")
+    for note in report.notes:
+        print(f"clearbg-cli: note: {note}", file=sys.stderr)
     try:
         log = report.write_log(log_dir())
         print(f"log: {log}\nreport (with each photo's doubt): {log.with_suffix('.json')}")

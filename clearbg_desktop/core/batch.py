@@ -261,6 +261,7 @@ class BatchReport:
     log_path: Path | None = None
     engine: str = ""  # the model and engine that ran, e.g. "U²-Net small on CPU (bf16)"
     stopped: str = ""  # why the job stopped early by itself (a full disk), for the user; empty when it did not
+    notes: list[str] = field(default_factory=list)  # lines the user should read about the whole job
 
     def _with(self, status: str) -> list[FileResult]:
         return [r for r in self.results if r.status == status]
@@ -307,6 +308,7 @@ class BatchReport:
         soft = self.soft_note(names=len(self.results))
         if soft:
             out.append(soft)
+        out += [f"note: {note}" for note in self.notes]
         out += [f"FAILED  {r.item.source}: {r.message}" for r in self.failed]
         out += [f"note    {r.item.source}: {r.message}" for r in self.done if r.message]
         out += [f"skipped {r.item.source}: {r.message}" for r in self.skipped]
@@ -517,7 +519,7 @@ def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str]
         loaded = open_photo(project, path)
         target = next_free_path(where) if policy == "rename" else where
         written = _export(loaded, Image.fromarray(project.alpha, "L"), target, options, policy)
-        records.of(output_dir).add(written, item.target, path)
+        records.add(written, item.target, path)
     except OutputExistsError:
         return FileResult(item, "skipped", "output already exists (written meanwhile by another run)", item.target)
     except (ProjectError, ImageLoadError, OutputError) as exc:
@@ -681,7 +683,7 @@ def iter_export(
             return FileResult(item, "failed", f"could not encode {target.name}: {exc}")
         from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
 
-        records.of(item.target.parent).add(written, item.target, item.source)
+        records.add(written, item.target, item.source)
         notes = list(loaded.notes)
         if policy == "rename" and existing != "rename":
             notes.append(f"{item.target.name} is another photo's output from an earlier run; written as {written.name}")
@@ -694,6 +696,8 @@ def iter_export(
     def close() -> None:
         report.cancelled = cancel.is_set() and not halt.reason and done < total
         report.stopped = halt.reason
+        if records.note() and records.note() not in report.notes:
+            report.notes.append(records.note())
         report.elapsed = time.perf_counter() - started
 
     for item in [item for item in todo if item in plan.edited]:

@@ -107,8 +107,8 @@ class FolderRecord:
         except OSError:
             return None
 
-    def add(self, written: Path, planned: Path, source: Path) -> None:
-        """Note one written output, in memory and on disk (appended; best effort)."""
+    def add(self, written: Path, planned: Path, source: Path) -> bool:
+        """Note one written output, in memory and on disk (appended); False when the disk could not take it."""
         key = _source_key(source)
         self.owners[written.name] = key
         self.written[(planned.name, key)] = written.name
@@ -120,12 +120,11 @@ class FolderRecord:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             descriptor = os.open(path, flags, 0o600)
         except (OSError, ValueError):
-            return
+            return False
         try:
-            if _is_regular(descriptor):
-                os.write(descriptor, line.encode("utf-8"))
+            return _is_regular(descriptor) and os.write(descriptor, line.encode("utf-8")) > 0
         except OSError:
-            pass
+            return False
         finally:
             os.close(descriptor)
 
@@ -144,6 +143,19 @@ class OutputRecords:
 
     def __init__(self) -> None:
         self._folders: dict[Path, FolderRecord] = {}
+        self.unrecorded: set[Path] = set()  # output folders whose record could not be written this time
+
+    def add(self, written: Path, planned: Path, source: Path) -> None:
+        if not self.of(planned.parent).add(written, planned, source):
+            self.unrecorded.add(planned.parent)
+
+    def note(self) -> str:
+        """One line for the report when some outputs could not be recorded, else ""."""
+        if not self.unrecorded:
+            return ""
+        return (f"which photo made each output could not be recorded in {record_path(Path('.')).parent} (read-only "
+                "or odd): a later run into the same folder cannot tell these outputs from other photos' (same-named "
+                "photos may then be skipped)")
 
     def of(self, folder: Path) -> FolderRecord:
         if folder not in self._folders:

@@ -141,3 +141,16 @@ def test_a_photo_in_the_output_folder_is_never_replaced_nor_taken_for_an_output(
     assert _run(str(first), "-o", str(second.parent), "--name", "{name}", "--format", "jpg", "--existing",
                 "rename") == 0  # Keep both: written beside it
     assert sha256_file(second) == before and len(list(second.parent.iterdir())) == 2
+
+
+def test_a_run_whose_record_cannot_be_written_says_so(tmp_path: Path, random_weights: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Round 5 X3: with a read-only or odd data folder nothing is recorded, and the next run of another card's
+    IMG_0001 would skip by name alone; the run now says so (the photo itself is written)."""
+    (tmp_path / "data").write_text("a file where the data folder should be")
+    monkeypatch.setenv("CLEARBG_DATA_DIR", str(tmp_path / "data"))
+    assert _run(str(_card(tmp_path, 1)), "-o", str(tmp_path / "out")) == 0
+    captured = capsys.readouterr()
+    assert "1 exported" in captured.out and "could not be recorded" in captured.err
+    assert len(list((tmp_path / "out").iterdir())) == 1
