@@ -430,7 +430,8 @@ def install_weights(folder: Path, name: str, write: Callable[[Path], object], fi
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
+        remove_abandoned_imports(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".import-{os.getpid()}-", dir=folder))
     except OSError as exc:
         raise WeightsError(f"cannot write to {folder} ({exc.strerror or exc})") from None
     moved: list[Path] = []
@@ -469,6 +470,36 @@ def install_weights(folder: Path, name: str, write: Callable[[Path], object], fi
     for stale in own - {final_file, final_card}:
         (folder / stale).unlink(missing_ok=True)  # the replaced entry's files, now that nothing lists them
     return read_manifest(folder).entries[name]
+
+
+ABANDONED_IMPORT_SECONDS = 3600  # a staging folder without a writer's pid (older versions) counts as abandoned after
+
+
+def remove_abandoned_imports(folder: Path) -> list[Path]:
+    """Staging folders of imports that were killed (``kill -9``, a power cut) before they finished: each holds a
+    copy of a model (up to 1 GiB) that nothing else will remove. One whose writer process is gone is deleted."""
+    import time
+
+    from clearbg_desktop.core.imaging.image_io import pid_alive
+
+    removed: list[Path] = []
+    pattern = re.compile(r"^\.import-(?:(\d+)-)?[A-Za-z0-9_]+$")
+    try:
+        candidates = [p for p in folder.iterdir() if pattern.match(p.name) and p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return removed
+    for path in candidates:
+        match = pattern.match(path.name)
+        assert match is not None
+        try:
+            pid = match.group(1)
+            abandoned = not pid_alive(int(pid)) if pid else time.time() - path.stat().st_mtime > ABANDONED_IMPORT_SECONDS
+        except (OSError, ValueError):
+            continue
+        if abandoned:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _staged_entry(staging: Path, name: str, write: Callable[[Path], object], file_name: str, item: dict,

@@ -392,3 +392,24 @@ def test_an_onnx_memory_bomb_is_refused_before_it_is_built(bomb: str, tmp_path: 
         read_onnx_graph(path)
     with pytest.raises(WeightsError, match="bomb.onnx"):
         add_model_file(path)
+
+
+def test_an_import_killed_halfway_leaves_nothing_the_next_import_does_not_clear(tmp_path: Path) -> None:
+    """Round 5 X6: kill -9 during --add-model left a .import-XXXX folder with a copy of the model (4.6 MB here,
+    up to 1 GiB), which no later import removed. A staging folder whose writer is gone is removed now."""
+    import subprocess
+    import sys
+
+    from clearbg_desktop.core.inference.weights import remove_abandoned_imports
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    abandoned = folder / f".import-{gone}-abcd1234"
+    abandoned.mkdir()
+    (abandoned / "k.pt").write_bytes(b"x" * 1000)
+    running = folder / f".import-{os.getpid()}-efgh5678"  # an import of this very process, still under way
+    running.mkdir()
+    assert remove_abandoned_imports(folder) == [abandoned]
+    assert not abandoned.exists() and running.is_dir()
