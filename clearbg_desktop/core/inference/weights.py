@@ -100,10 +100,11 @@ class Manifest:
 
 
 class _TooLong:
-    """A JSON integer of more digits than Python converts (10^4300 and up): no value any field takes, and not
-    written back (an import refuses to rewrite a manifest holding one rather than change it)."""
+    """A JSON integer of more than 400 digits: no value any field takes. Kept as its text, so a manifest holding
+    one in a skipped entry is written back with it unchanged (it blocked every later import: round 5, X8)."""
 
     def __init__(self, digits: str) -> None:
+        self.text = digits
         self.digits = len(digits)
 
 
@@ -545,8 +546,19 @@ def _free_names(folder: Path, file_name: str, with_card: bool, taken: set[str],
 def _write_manifest(folder: Path, read: Manifest, models: dict) -> None:
     """``read``'s manifest with ``models`` in it, written only if the file is still the one that was read, then
     read back; when it does not read back with every entry it had, the old bytes are put back."""
+    verbatim: dict[str, str] = {}
+    marker = f"clearbg-verbatim-{os.urandom(8).hex()}-"
+
+    def keep_verbatim(value: object) -> object:
+        if isinstance(value, _TooLong):
+            verbatim[f'"{marker}{len(verbatim)}"'] = value.text
+            return f"{marker}{len(verbatim) - 1}"
+        return _unwritable(value)
+
     try:
-        text = json.dumps({**read.data, "models": models}, indent=2, default=_unwritable) + "\n"
+        text = json.dumps({**read.data, "models": models}, indent=2, default=keep_verbatim) + "\n"
+        for token, digits in verbatim.items():
+            text = text.replace(token, digits)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{read.path} holds a value that cannot be written back ({exc}); it is kept as it is "
                            "(repair it, then add the model again)") from None

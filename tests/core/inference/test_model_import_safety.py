@@ -413,3 +413,26 @@ def test_an_import_killed_halfway_leaves_nothing_the_next_import_does_not_clear(
     running.mkdir()
     assert remove_abandoned_imports(folder) == [abandoned]
     assert not abandoned.exists() and running.is_dir()
+
+
+def test_a_huge_number_in_one_entry_never_blocks_the_next_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round 5 X8: one entry holding 10**400 made every later --add-model fail ("cannot be written back"); the
+    entry is skipped when read, and written back exactly as it was."""
+    import json
+
+    from clearbg_desktop.core.inference.engines import onnx_copy
+    from clearbg_desktop.core.inference.model_library import add_model_file, installed_models
+    from clearbg_desktop.core.inference.weights import find_weights
+
+    folder = tmp_path / "models"
+    monkeypatch.setenv("CLEARBG_USER_MODELS", str(folder))
+    source = onnx_copy(find_weights("small")).path
+    add_model_file(source, "keep", folder)
+    manifest = folder / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["models"]["bad"] = {**data["models"]["keep"], "input_size": "__HUGE__"}
+    manifest.write_text(json.dumps(data).replace('"__HUGE__"', "1" + "0" * 400))
+    add_model_file(source, "other", folder)
+    names = {model.name for model in installed_models()}
+    assert {"keep", "other"} <= names and "bad" not in names
+    assert '"input_size": 1' + "0" * 400 in manifest.read_text()
