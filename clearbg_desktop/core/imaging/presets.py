@@ -19,7 +19,7 @@ from pathlib import Path
 from clearbg_desktop.core.imaging.compose import Background, check_background_image
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
-from clearbg_desktop.core.paths import read_user_file
+from clearbg_desktop.core.paths import path_kind, read_user_file
 
 PRESETS_FILE_VERSION = 1
 MAX_PRESETS_FILE_BYTES = 256 * 1024
@@ -109,7 +109,11 @@ def find_preset(name_or_file: str, saved: dict[str, dict]) -> ExportPreset:
                     raise PresetError(f"preset {shown_name(preset.name)}: {exc}") from None
             return preset
     path = Path(name_or_file)
-    if path.suffix.lower() == ".json" and path.is_file():
+    kind = path_kind(path) if path.suffix.lower() == ".json" else "missing"
+    if kind not in ("file", "missing"):  # a folder or a FIFO named like a preset file: say so, never "no preset"
+        what = {"dir": "is a folder", "other": "is not a regular file (a FIFO, a device or a socket)"}.get(kind, kind)
+        raise PresetError(f"the preset file {shown_name(name_or_file)} {what}")
+    if kind == "file":
         shared = read_presets_file(path)
         if len(shared) == 1:
             return shared[0]

@@ -228,3 +228,16 @@ def test_a_fifo_or_unreadable_background_is_refused_without_hanging(tmp_path: Pa
         assert "background image" in done.stderr and not out.exists()
     with pytest.raises(ValueError, match="is not a file"):  # --bg's check, which the preset's shares
         Background.parse(str(tmp_path / "fifo"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_preset_file_that_is_a_folder_or_fifo_says_what_it_is(tmp_path: Path) -> None:
+    """Round 5 X11: --preset x.json on a FIFO or a folder said "no preset named 'x.json'"."""
+    from clearbg_desktop.core.imaging.presets import PresetError, find_preset
+
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(PresetError, match="is not a regular file"):
+        find_preset(str(tmp_path / "fifo.json"), {})
+    with pytest.raises(PresetError, match="is a folder"):
+        find_preset(str(tmp_path / "folder.json"), {})
