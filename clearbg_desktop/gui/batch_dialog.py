@@ -237,6 +237,16 @@ class BatchSummaryDialog(QDialog):
             layout.addWidget(self.failures)
         else:
             self.failures.hide()  # outside the layout it would float over the summary
+        renamed = [r for r in report.done if r.message]  # written under another name, an animated photo's frame…
+        notes = report.notes + [f"{r.item.source.name}: {r.message}" for r in renamed[:5]]
+        notes += [f"and {len(renamed) - 5} more photos with a note (see the log)"] * (len(renamed) > 5)
+        self.notes_label = QLabel("\n".join(notes), self)
+        self.notes_label.setObjectName("BatchNotes")
+        self.notes_label.setWordWrap(True)
+        if notes:
+            layout.addWidget(self.notes_label)
+        else:
+            self.notes_label.hide()  # outside the layout it would float over the summary
         if report.soft():  # a small photo through a large preset: said, not silently upscaled
             self.soft_label = QLabel(report.soft_note(), self)
             self.soft_label.setObjectName("SoftPhotos")
