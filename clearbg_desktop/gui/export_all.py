@@ -22,6 +22,7 @@ from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, Edited
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.core.output_plan import OutputRequest, plan_outputs
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.settings import AppSettings
@@ -84,6 +85,7 @@ class ExportAllDialog(QDialog):
         layout.addWidget(self.error_label)
         self.buttons = accept_buttons(self, "Export", self._on_accept)
         layout.addWidget(self.buttons)
+        self._documents, self._model = documents, resolve_model(settings.model).name
 
     def output_folder(self) -> Path:
         return Path(self.output.text().strip()).expanduser()
@@ -103,7 +105,20 @@ class ExportAllDialog(QDialog):
         if not self.output.text().strip():
             self.error_label.setText("Choose an output folder")
             return
+        refused = self.replaced_originals()
+        if refused:  # said here, with the choices still on screen to change (walk 37b: the dialog closed first)
+            self.error_label.setText(f"{len(refused)} output(s) would replace the original photos (first: "
+                                     f"{refused[0]}): choose another folder, or a name template other than {{name}}")
+            return
         self.accept()
+
+    def replaced_originals(self) -> list[str]:
+        """Names of the open photos whose output, as the options stand, would be a photo's own file."""
+        requests = [OutputRequest(source_of(document)) for document in self._documents]
+        originals = [document.path for document in self._documents if document.path is not None]
+        planned = plan_outputs(requests, self.output_folder(), self.options(), self._model, originals)
+        return [request.source.name for request, output in zip(requests, planned, strict=True)
+                if "original photo" in output.problem]
 
 
 class EditedExportWorker(QObject):

@@ -104,3 +104,26 @@ def test_export_all_plans_distinct_outputs_never_an_open_photo(
         assert not any(item.target.resolve() in originals for item in written)
         assert all(item.target.resolve() in originals for item in plan.problems)
         assert len(plan.items) == len(documents) and set(plan.edited) == set(plan.items)
+
+
+def test_the_export_all_dialog_says_it_before_closing(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Walk 37b: the refusal came after the dialog had closed, with the choices gone; now the dialog says it and
+    stays open for another folder or template."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    photo = tmp_path / "1.jpg"
+    make_photo((320, 240)).save(photo)
+    with qtbot.waitSignal(window.document_ready, timeout=WAIT_MS):
+        window.open_paths([photo])
+    window.window_actions.export_all.trigger()
+    dialog = window.batch.export_all_dialog
+    assert dialog is not None
+    dialog.output.setText(str(tmp_path))
+    dialog.form.format_box.setCurrentIndex(dialog.form.format_box.findData("jpg"))
+    dialog.form.template.setText("{name}")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dialog.isVisible() and "would replace the original photos (first: 1.jpg)" in dialog.error_label.text()
+    dialog.form.template.setText("{name}-web")
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert (tmp_path / "1-web.jpg").is_file()
