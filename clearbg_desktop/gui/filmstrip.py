@@ -52,10 +52,15 @@ class FilmstripRow:
     thumbnail: QImage | None = None
     badge: str = ""
     why: str = ""
+    where: str = ""  # the folder's name, shown while another open photo has the same name (several cards)
 
     @property
-    def text(self) -> str:
-        return f"{self.name}\n{self.badge}" if self.badge else self.name  # own line: the name elides, not the badge
+    def shown_name(self) -> str:
+        return f"{self.name} · {self.where}" if self.where else self.name
+
+    @property
+    def text(self) -> str:  # own line: the name elides, not the badge
+        return f"{self.shown_name}\n{self.badge}" if self.badge else self.shown_name
 
     @property
     def tooltip(self) -> str:
@@ -63,7 +68,7 @@ class FilmstripRow:
 
     @property
     def accessible(self) -> str:
-        return f"{self.badge.replace('⚠', 'doubt')}, {self.name}" if self.badge else self.name
+        return f"{self.badge.replace('⚠', 'doubt')}, {self.shown_name}" if self.badge else self.shown_name
 
 
 class FilmstripModel(QAbstractListModel):
@@ -101,11 +106,23 @@ class FilmstripModel(QAbstractListModel):
         self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
         self.rows.append(row)
         self.endInsertRows()
+        self._tell_apart(row.name)
 
     def remove(self, number: int) -> None:
         self.beginRemoveRows(QModelIndex(), number, number)
-        del self.rows[number]
+        name = self.rows.pop(number).name
         self.endRemoveRows()
+        self._tell_apart(name)
+
+    def _tell_apart(self, name: str) -> None:
+        """Photos of one name (IMG_0001.JPG from two cards) show their folder's name; alone, just the name."""
+        same = [number for number, row in enumerate(self.rows) if row.name.casefold() == name.casefold()]
+        for number in same:
+            row = self.rows[number]
+            where = Path(row.path_text).parent.name if len(same) > 1 else ""
+            if row.where != where:
+                row.where = where
+                self.changed(number)
 
     @property
     def text_lines(self) -> int:

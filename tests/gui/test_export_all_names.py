@@ -127,3 +127,18 @@ def test_the_export_all_dialog_says_it_before_closing(qtbot: QtBot, window: Main
     with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     assert (tmp_path / "1-web.jpg").is_file()
+
+
+def test_same_named_photos_show_their_folder_in_the_filmstrip(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Walk 37b: two IMG_0001.JPG from two cards looked alike in the filmstrip; each now shows its folder, and a
+    photo alone again shows just its name."""
+    from PySide6.QtCore import Qt
+
+    paths = _cards(tmp_path)
+    with qtbot.waitSignals([window.document_ready] * 2, timeout=WAIT_MS):
+        documents = window.open_paths(paths)
+    strip = window.filmstrip.strip
+    texts = [strip.data(strip.index(row), Qt.ItemDataRole.DisplayRole) for row in range(strip.rowCount())]
+    assert texts == ["IMG_0001.JPG · card1", "IMG_0001.JPG · card2"]
+    window.filmstrip.remove(documents[1].doc_id)
+    assert strip.data(strip.index(0), Qt.ItemDataRole.DisplayRole) == "IMG_0001.JPG"
