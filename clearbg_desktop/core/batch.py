@@ -356,15 +356,23 @@ def written_mask(output: Path, size: tuple[int, int]) -> np.ndarray | None:
     return None
 
 
-def not_an_output(target: Path) -> str:
-    """Why a photo was not written over a file that is not an output (Existing outputs never reaches it)."""
-    return (f"its output name {target.name} is taken by a file ClearBG did not write (a photo?), which is never "
-            "replaced; choose another output folder or name template, or Keep both")
-
-
-def in_the_way(target: Path, kind: str) -> str:
-    what = "a folder" if kind == "dir" else "a FIFO, device or socket"
-    return f"its output {target.name} cannot be written: {what} is in its place, which is never replaced"
+def _placement(records: OutputRecords, target: Path, source: Path, existing: str, options: ExportOptions,
+               model: str) -> tuple[str, Path, str]:
+    """(what to do, where, why) for a photo planned at ``target``: "failed" with why when something that is not an
+    output is in the way (a folder, a FIFO, a file ClearBG did not write: Existing outputs never reaches those),
+    else :meth:`OutputRecords.decide`'s answer ("skipped", or the policy to write with)."""
+    in_place = path_kind(target)
+    if in_place in ("dir", "other"):
+        what = "a folder" if in_place == "dir" else "a FIFO, device or socket"
+        return "failed", target, f"its output {target.name} cannot be written: {what} is in its place, which is " \
+                                 "never replaced"
+    action, where = records.decide(target, source, existing, in_place == "file",
+                                   looks_like_output(target, options, model))
+    if action == "refused":
+        return "failed", target, (f"its output name {target.name} is taken by a file ClearBG did not write (a "
+                                  "photo?), which is never replaced; choose another output folder or name template, "
+                                  "or Keep both")
+    return action, where, ""
 
 
 def _decode(item: BatchItem) -> LoadedImage:
@@ -507,13 +515,9 @@ def _export_project(path: Path, output_dir: Path, existing: str, taken: set[str]
         item = BatchItem(path, output_dir / planned.target.name)
         if planned.problem:
             return FileResult(item, "failed", f"{path.name}: {planned.problem}")
-        in_place = path_kind(item.target)
-        if in_place in ("dir", "other"):
-            return FileResult(item, "failed", f"{path.name}: {in_the_way(item.target, in_place)}")
-        policy, where = records.decide(item.target, path, existing, in_place == "file",
-                                       looks_like_output(item.target, options, project.model))
-        if policy == "refused":
-            return FileResult(item, "failed", f"{path.name}: {not_an_output(item.target)}")
+        policy, where, why = _placement(records, item.target, path, existing, options, project.model)
+        if policy == "failed":
+            return FileResult(item, "failed", f"{path.name}: {why}")
         if policy == "skipped":
             return FileResult(item, "skipped", "output already exists", where)
         loaded = open_photo(project, path)
@@ -636,15 +640,11 @@ def iter_export(
     for item in plan.items:
         if item in plan.problems:
             continue
-        in_place = path_kind(item.target)
-        if in_place in ("dir", "other"):  # a folder, a FIFO or a device: never an output, never "done"
-            yield progress(FileResult(item, "failed", in_the_way(item.target, in_place)))
-            continue
         own_options = plan.edited[item].options if item in plan.edited else None
-        action, where = records.decide(item.target, item.source, existing, in_place == "file",
-                                       looks_like_output(item.target, own_options or options, plan.model))
-        if action == "refused":
-            yield progress(FileResult(item, "failed", not_an_output(item.target)))
+        action, where, why = _placement(records, item.target, item.source, existing, own_options or options,
+                                        plan.model)
+        if action == "failed":
+            yield progress(FileResult(item, "failed", why))
             continue
         if action == "skipped":
             own = where != item.target or records.of(item.target.parent).owner(where) is not None

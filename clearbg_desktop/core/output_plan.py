@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clearbg_desktop.core.imaging.export import ExportOptions, output_name
+from clearbg_desktop.core.paths import real_path
 
 #: POSIX limits most file systems share (ext4, APFS, NTFS through long paths): bytes per name and per path.
 NAME_MAX_BYTES = 255
@@ -60,23 +61,16 @@ def collision_key(relative: Path) -> str:
     return unicodedata.normalize("NFC", str(relative)).casefold()
 
 
-def _resolved(path: Path) -> Path:
-    try:
-        return Path(os.path.realpath(path))
-    except (OSError, ValueError):
-        return Path(os.path.abspath(path))
-
-
 def _tag(request: OutputRequest, level: int, index: int) -> str:
     """The request's tag at ``level``: 1 its extension, 2 its folder's name, 3 a hash of its path, 4+ more."""
     if level == 1 and request.source.suffix:
         return request.source.suffix.lstrip(".").lower()
     if level == 2:
-        parent = _resolved(request.source).parent.name
+        parent = real_path(request.source).parent.name
         if _PLAIN_TAG.match(parent) and parent.strip() == parent:
             return parent
     if level >= 2:
-        digest = hashlib.sha256(os.fsencode(_resolved(request.source))).hexdigest()[:8]
+        digest = hashlib.sha256(os.fsencode(real_path(request.source))).hexdigest()[:8]
         # Past the hash (the same photo requested twice, or a name equal to another's tag): its place in the job.
         return digest if level <= _HASH_LEVEL else f"{digest}-{index}" + (f"-{level}" if level > _HASH_LEVEL + 1 else "")
     return ""
@@ -139,7 +133,7 @@ class _Originals:
         self.paths: set[Path] = set()
         self.inodes: set[tuple[int, int]] = set()
         for path in [*sources, *extra]:
-            self.paths.add(_resolved(path))
+            self.paths.add(real_path(path))
             try:
                 status = os.stat(path)
             except (OSError, ValueError):
@@ -147,7 +141,7 @@ class _Originals:
             self.inodes.add((status.st_dev, status.st_ino))
 
     def holds(self, target: Path) -> bool:
-        if _resolved(target) in self.paths:
+        if real_path(target) in self.paths:
             return True
         try:
             status = os.stat(target)
@@ -165,7 +159,7 @@ def _problem(target: Path, name: str, originals: _Originals) -> str:
     if len(os.fsencode(name)) > NAME_MAX_BYTES:
         return (f"the output name {name[:40]!r}… is {len(os.fsencode(name))} bytes, longer than a file name may be "
                 f"({NAME_MAX_BYTES}); choose a shorter name template")
-    if len(os.fsencode(_resolved(target))) > PATH_MAX_BYTES:
+    if len(os.fsencode(real_path(target))) > PATH_MAX_BYTES:
         return f"the output path is longer than the file system allows ({PATH_MAX_BYTES} bytes); choose a shorter output folder"
     if originals.holds(target):
         return (f"its output {target.name} would replace an original photo, which is never done; choose another "
@@ -176,7 +170,7 @@ def _problem(target: Path, name: str, originals: _Originals) -> str:
 def folder_labels(folders: Sequence[Path]) -> dict[Path, Path]:
     """Sub-folders of the output folder for a job over several folders: each folder's own name, or as many of its
     parents' names as tell two same-named folders apart (``card1/DCIM`` and ``card2/DCIM``)."""
-    resolved = {folder: _resolved(folder) for folder in folders}
+    resolved = {folder: real_path(folder) for folder in folders}
     depth = dict.fromkeys(folders, 1)
 
     def label(folder: Path) -> Path:

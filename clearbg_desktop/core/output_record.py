@@ -10,7 +10,7 @@ overwrite.
 
 The records live in the user data folder (``output-records/<hash of the folder>.jsonl``), not in the output
 folder: a client's delivery folder gets only the cut-outs (a dot-file is not hidden on Windows). Like every
-cache they are optional: read bounded and line by line (a bad line is skipped), never followed through a
+cache they are optional: read bounded and line by line (a bad line is skipped), never written through a
 symlink, and a data folder where they cannot be written only means the next run knows less.
 """
 
@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clearbg_desktop.core.paths import data_dir
+from clearbg_desktop.core.paths import data_dir, read_user_file, real_path
 
 RECORDS_FOLDER = "output-records"
 MAX_RECORD_BYTES = 32 << 20  # ~150,000 outputs; a larger file is not read (the runs then know nothing, as before)
@@ -30,10 +30,7 @@ MAX_FIELD_CHARS = 4096
 
 
 def _source_key(source: Path) -> str:
-    try:
-        return os.path.realpath(source)
-    except (OSError, ValueError):
-        return os.path.abspath(source)
+    return str(real_path(source))
 
 
 def record_path(folder: Path) -> Path:
@@ -57,20 +54,11 @@ class FolderRecord:
 
     @classmethod
     def read(cls, folder: Path) -> FolderRecord:
+        """The record as on disk; empty when there is none or it cannot be one (a FIFO, a folder, too large)."""
         record = cls(folder)
         try:
-            descriptor = os.open(record_path(folder), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(
-                os, "O_NONBLOCK", 0))
-        except (OSError, ValueError):
-            return record
-        try:
-            with os.fdopen(descriptor, "rb") as handle:
-                if not _is_regular(handle.fileno()):
-                    return record  # a FIFO or a device in its place: nothing to read, and never a hang
-                data = handle.read(MAX_RECORD_BYTES + 1)
+            data = read_user_file(record_path(folder), MAX_RECORD_BYTES)
         except OSError:
-            return record
-        if len(data) > MAX_RECORD_BYTES:
             return record
         for line in data.splitlines():
             record._take(line)

@@ -102,3 +102,12 @@ def path_kind(path: Path) -> str:
     if stat.S_ISDIR(status.st_mode):
         return "dir"
     return "file" if stat.S_ISREG(status.st_mode) else "other"
+
+
+def real_path(path: Path) -> Path:
+    """``path`` with links and ``..`` resolved, as far as the system can tell; the absolute path where it cannot
+    (a name too long, a loop): photos and outputs are compared by it, never an exception."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return Path(os.path.abspath(path))
