@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
-from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir
+from clearbg_desktop.core.paths import bundled_weights_dir, read_user_file, user_models_dir
 
 if TYPE_CHECKING:
     import torch
@@ -118,24 +117,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 48 else text[:45] + "…"
 
 
-def read_bounded(path: Path, limit: int) -> bytes:
-    """A small file's bytes; a folder, a FIFO or a device, or a file over ``limit``, is a ``ValueError`` saying
-    which (opened non-blocking, so a FIFO never hangs the read)."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise ValueError("it is a folder")
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("it is not a regular file")
-        if info.st_size > limit:
-            raise ValueError(f"{info.st_size} bytes, more than the {limit >> 20} MiB one can be")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"more than the {limit >> 20} MiB one can be")
-    return data
-
-
 def _json(data: bytes) -> object:
     try:
         return json.loads(data.decode("utf-8"), parse_int=_parse_int)
@@ -150,7 +131,7 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         if not os.path.lexists(path):
             return Manifest(path)
-        raw = read_bounded(path, MAX_MANIFEST_BYTES)
+        raw = read_user_file(path, MAX_MANIFEST_BYTES)
         data = _json(raw)
     except OSError as exc:
         raise WeightsError(f"{path}: unreadable weights manifest ({exc.strerror or exc})") from None
@@ -215,7 +196,7 @@ def _card(path: Path) -> dict:
     if not os.path.lexists(path):
         return {}
     try:
-        card = _json(read_bounded(path, MAX_CARD_BYTES))
+        card = _json(read_user_file(path, MAX_CARD_BYTES))
     except OSError as exc:
         raise ValueError(f"its card {path.name} cannot be read ({exc.strerror or exc})") from None
     except ValueError as exc:
@@ -564,7 +545,7 @@ def _write_manifest(folder: Path, read: Manifest, models: dict) -> None:
                            "(repair it, then add the model again)") from None
     path = folder / MANIFEST_NAME
     try:
-        now = read_bounded(path, MAX_MANIFEST_BYTES) if os.path.lexists(path) else None
+        now = read_user_file(path, MAX_MANIFEST_BYTES) if os.path.lexists(path) else None
     except (OSError, ValueError):
         now = b"\0"  # unreadable now: it changed
     if now != read.raw:
