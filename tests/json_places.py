@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 def json_places(node: object, lists: bool = True) -> list[tuple[object, ...]]:
     """Every node's path (keys and, with ``lists``, indexes), depth first, the root's ``()`` first."""
@@ -18,3 +20,13 @@ def json_places(node: object, lists: bool = True) -> list[tuple[object, ...]]:
 
     walk(node, ())
     return places
+
+
+def replaced(document: object, path: tuple[object, ...], value: object) -> object:
+    """A copy of the JSON ``document`` with ``value`` at ``path`` (one of :func:`json_places`, not the root)."""
+    copy = json.loads(json.dumps(document))
+    node = copy
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return copy

@@ -29,7 +29,7 @@ from clearbg_desktop.core.inference.engine_choice import machine_fingerprint
 from clearbg_desktop.core.inference.engines import onnx_copy
 from clearbg_desktop.core.inference.weights import find_weights
 from tests.core.imaging.test_preset_safety import as_a_normal_user
-from tests.json_places import json_places
+from tests.json_places import json_places, replaced
 
 SEED = 36
 RANDOM_CASES = 24
@@ -86,13 +86,9 @@ def random_cases(valid: dict, count: int, rng: random.Random) -> list[Case]:
     places = json_places(valid)
     cases = []
     for number in range(count):
-        copy = json.loads(json.dumps(valid))
         path = rng.choice(places[1:])
         value = rng.choice(HOSTILE_VALUES)
-        node = copy
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
+        copy = replaced(valid, path, value)
         # Nesting 100,000 deep anywhere makes the whole file unparsable: it then touches every entry.
         cases.append(Case(f"random {number}: {'.'.join(map(str, path))} = {str(value)[:16]!r}", render(copy),
                           touched=() if value == "__DEEP__" else path))

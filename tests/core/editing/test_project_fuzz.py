@@ -36,7 +36,7 @@ from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from tests.conftest import make_photo
-from tests.json_places import json_places
+from tests.json_places import json_places, replaced
 
 SEED = 28
 RANDOM_CASES = 24
@@ -323,13 +323,9 @@ def random_cases(base: list[tuple[str, bytes]], description: dict) -> list[Case]
             members = [(n, bytes(flipped) if n == name else d) for n, d in base]
             cases.append(Case(f"random {number}: bits flipped in {name}", members))
             continue
-        copy = json.loads(json.dumps(description))
         path = rng.choice(places[1:])
         value = rng.choice(HOSTILE_VALUES)
-        node = copy
-        for key in path[:-1]:
-            node = node[key]  # type: ignore[index]
-        node[path[-1]] = value  # type: ignore[index]
+        copy = replaced(description, path, value)
         text = json.dumps(copy).replace('"__INF__"', "Infinity").replace('"__NAN__"', "NaN").encode()
         members = [(n, text if n == "project.json" else d) for n, d in base]
         cases.append(Case(f"random {number}: {'.'.join(map(str, path))} = {str(value)[:20]!s}", members))

@@ -31,7 +31,7 @@ import clearbg_desktop
 from clearbg_desktop.core.inference.model_library import add_model_file, remove_model
 from clearbg_desktop.core.inference.weights import read_manifest
 from tests.core.inference.test_model_families import stand_in
-from tests.json_places import json_places
+from tests.json_places import json_places, replaced
 
 SEED = 36
 RANDOM_CASES = 30
@@ -184,13 +184,9 @@ def random_cases(manifest: dict) -> list[Case]:
                 data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
             cases.append(Case(f"random {number}: bytes flipped", bytes(data), kind="random"))
             continue
-        copy = json.loads(json.dumps(manifest))
         path = rng.choice(places[1:])
         value = rng.choice(HOSTILE_VALUES)
-        node = copy
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
+        copy = replaced(manifest, path, value)
         victim_only = len(path) >= 2 and path[1] == "victim"
         cases.append(Case(f"random {number}: {'.'.join(map(str, path))} = {str(value)[:16]!r}", dumps(copy),
                           kind="entry" if victim_only else "random"))
