@@ -22,19 +22,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError, features
 
 from clearbg_desktop.core.imaging.deep_colour import grey_deep_colour, orient, read_deep_colour, sixteen_bit_rawmode
 from clearbg_desktop.core.imaging.png_encoder import can_encode as can_encode_png
 from clearbg_desktop.core.imaging.png_encoder import encode_png
+from clearbg_desktop.core.imaging.raw_decode import (
+    RAW_SUFFIXES,
+    RawDecodeError,
+    RawLimits,
+    decode_raw,
+    default_max_bytes,
+    is_raw,
+    raw_preview,
+    srgb_profile,
+)
 
-try:  # HEIC/HEIF support is optional.
-    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+# HEIC/HEIF (iPhones, many Androids) through pillow-heif, a required dependency: Pillow reads AVIF itself (since
+# 11.3, libavif in its wheels) but not HEIC. Guarded all the same, so a broken libheif costs HEIC, not the app.
+try:
+    from pillow_heif import register_heif_opener  # type: ignore[import-not-found,unused-ignore]
 
     register_heif_opener()
     HEIF_SUPPORTED = True
 except ImportError:
     HEIF_SUPPORTED = False
+AVIF_SUPPORTED = bool(features.check("avif"))
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -62,7 +75,14 @@ SMALL_PHOTO_PIXELS = 16_000_000  # below this, any file size is fine
 
 INPUT_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-    | ({".heic", ".heif"} if HEIF_SUPPORTED else set())
+    | ({".heic", ".heif", ".hif"} if HEIF_SUPPORTED else set())
+    | ({".avif"} if AVIF_SUPPORTED else set())
+    | RAW_SUFFIXES
+)
+#: The file dialog's groups: (label, suffixes), every suffix of ``INPUT_SUFFIXES`` in one of them.
+INPUT_GROUPS = (
+    ("Photos", tuple(sorted(INPUT_SUFFIXES - RAW_SUFFIXES))),
+    ("Camera RAW", tuple(sorted(RAW_SUFFIXES))),
 )
 
 SAVE_FORMATS = {"png": "PNG", "webp": "WEBP", "tiff": "TIFF", "jpg": "JPEG"}
@@ -209,6 +229,8 @@ def _decode(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedI
         raise ImageLoadError(f"{name}: is a folder, not a photo")
     if size == 0:
         raise ImageLoadError(f"{name}: the file is empty (0 bytes)")
+    if is_raw(path):
+        return _decode_raw(path, max_pixels, reduce_to)
     try:
         with open_without_bomb_warning(path) as opened:
             width, height = opened.size
@@ -280,6 +302,51 @@ def _decode(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedI
     loaded = LoadedImage(rgb=rgb, path=path, source_alpha=alpha, icc_profile=icc, exif=exif_bytes, notes=notes,
                          deep=deep)
     return loaded, full_size
+
+
+#: A RAW's embedded preview makes its mask when it is this close to the photo's shape (cameras crop some previews
+#: to another aspect or add black bars: a mask made on those would not sit on the photo).
+PREVIEW_ASPECT_TOLERANCE = 0.01
+#: Whether a RAW's reduced decode (its mask, its preview in the window) may come from the camera's embedded JPEG:
+#: see bench/raw_decode.py for the masks each gives against the full decode's.
+MASKS_FROM_PREVIEW = False
+
+
+def _sixteen_to_eight(pixels: np.ndarray) -> Image.Image:
+    """16-bit RGB to the 8-bit RGB the model and the canvas use, rounded as ``from_eight_bit`` inverts."""
+    return Image.fromarray(((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8), "RGB")
+
+
+def preview_fits(preview_size: tuple[int, int], full_size: tuple[int, int], reduce_to: int) -> bool:
+    """Whether an embedded preview may stand in for the photo: as long as asked and of the same shape."""
+    (pw, ph), (fw, fh) = preview_size, full_size
+    if max(pw, ph) < min(reduce_to, max(fw, fh)):
+        return False
+    return abs(pw / ph - fw / fh) <= PREVIEW_ASPECT_TOLERANCE * (fw / fh)
+
+
+def _decode_raw(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedImage, tuple[int, int]]:
+    """A camera RAW (``core.imaging.raw_decode``): 16-bit sRGB with its ICC profile and the camera's EXIF.
+
+    Reduced (``reduce_to``): the embedded JPEG preview where it is as large as asked and of the photo's shape,
+    else LibRaw's half-size decode (each 2x2 sensor block one pixel, no demosaic); ``bench/raw_decode.py``
+    measured both against the full decode's masks.
+    """
+    limits = RawLimits(max_pixels, default_max_bytes())
+    notes: list[str] = []
+    try:
+        if reduce_to is not None and MASKS_FROM_PREVIEW:
+            preview = raw_preview(path, limits)
+            if preview is not None and preview_fits(preview.image.size, preview.full_size, reduce_to):
+                return LoadedImage(rgb=preview.image, path=path, icc_profile=srgb_profile(), notes=notes), \
+                    preview.full_size
+        decoded = decode_raw(path, limits, reduce_to=reduce_to)
+    except RawDecodeError as exc:
+        raise ImageLoadError(f"{path.name}: {exc}") from None
+    rgb = _sixteen_to_eight(decoded.pixels)
+    deep = None if decoded.half_size else decoded.pixels
+    loaded = LoadedImage(rgb=rgb, path=path, icc_profile=srgb_profile(), exif=decoded.exif, notes=notes, deep=deep)
+    return loaded, decoded.full_size
 
 
 def tiff_safe_exif(exif: bytes) -> Image.Exif | None:

@@ -1,5 +1,6 @@
 """Filmstrip thumbnails without decoding the whole photo: the JPEG's embedded EXIF thumbnail, or a reduced
-decode (Pillow's draft mode decodes a JPEG at 1/2, 1/4 or 1/8 scale for a fraction of the time).
+decode (Pillow's draft mode decodes a JPEG at 1/2, 1/4 or 1/8 scale for a fraction of the time); a camera RAW's
+embedded JPEG preview (no demosaic just to show a thumbnail), or its half-size decode when it has none.
 
 A shoot of 500 photos fills its filmstrip in seconds this way; a full decode of each would take minutes.
 Every photo is hostile input: the same pixel limits as ``image_io.load_image`` apply before anything is
@@ -18,8 +19,10 @@ from clearbg_desktop.core.imaging.image_io import (
     DEFAULT_MAX_PIXELS,
     EXIF_ORIENTATION_TAG,
     ImageLoadError,
+    load_reduced,
     open_without_bomb_warning,
 )
+from clearbg_desktop.core.imaging.raw_decode import RawDecodeError, RawLimits, default_max_bytes, is_raw, raw_preview
 
 MAX_EMBEDDED_BYTES = 512 * 1024  # an EXIF thumbnail is some 10-60 KB; more is suspicious
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
@@ -29,7 +32,7 @@ _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
 class QuickThumbnail:
     image: Image.Image  # RGB, upright, within the asked size
     icc_profile: bytes | None
-    source: str  # "exif" | "draft" | "full"
+    source: str  # "exif" | "draft" | "full" | "raw-preview" | "raw-half"
 
 
 def _embedded(opened: Image.Image, size: tuple[int, int]) -> Image.Image | None:
@@ -66,6 +69,8 @@ _TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: 
 
 def quick_thumbnail(path: Path, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS) -> QuickThumbnail:
     """A thumbnail of ``path`` within ``size``; raises ImageLoadError with one line when it cannot be read."""
+    if is_raw(path):
+        return _raw_thumbnail(path, size, max_pixels)
     try:
         with open_without_bomb_warning(path) as opened:
             if opened.width * opened.height > max_pixels:
@@ -87,3 +92,19 @@ def quick_thumbnail(path: Path, size: tuple[int, int], max_pixels: int = DEFAULT
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged file never escapes as a traceback
         raise ImageLoadError(f"{path.name}: no thumbnail ({str(exc) or type(exc).__name__})") from None
+
+
+def _raw_thumbnail(path: Path, size: tuple[int, int], max_pixels: int) -> QuickThumbnail:
+    """The RAW's embedded preview (upright), or its reduced decode when it has none that reads."""
+    try:
+        preview = raw_preview(path, RawLimits(max_pixels, default_max_bytes()))
+    except RawDecodeError as exc:
+        raise ImageLoadError(f"{path.name}: no thumbnail ({exc})") from None
+    if preview is not None:
+        image = preview.image
+        image.thumbnail(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return QuickThumbnail(image, None, "raw-preview")
+    reduced = load_reduced(path, max(size), max_pixels)
+    image = reduced.rgb
+    image.thumbnail(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return QuickThumbnail(image, reduced.icc_profile, "raw-half")
