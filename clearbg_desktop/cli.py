@@ -22,7 +22,7 @@ from clearbg_desktop.core.batch import (
 from clearbg_desktop.core.editing.project import is_project_file
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import CROP_PADDING_MAX, LONG_EDGE_MAX, QUALITY_RANGE, ExportOptions
-from clearbg_desktop.core.imaging.image_io import FORMAT_SUFFIXES
+from clearbg_desktop.core.imaging.image_io import FORMAT_LABELS, FORMAT_SUFFIXES
 from clearbg_desktop.core.imaging.presets import PresetError
 from clearbg_desktop.core.imaging.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
 from clearbg_desktop.core.inference.devices import DEVICE_CHOICES
@@ -55,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="*", type=given_path,
                         help="photos and/or folders, or .clearbg projects (exported with their saved mask and settings)")
     parser.add_argument("-o", "--output", type=given_path, help="output folder (required with inputs)")
-    parser.add_argument("--format", choices=sorted(FORMAT_SUFFIXES), default="png")
+    parser.add_argument("--format", choices=sorted(FORMAT_SUFFIXES), default="png",
+                        help="; ".join(f"{key}: {FORMAT_LABELS[key]}" for key in FORMAT_SUFFIXES)
+                        + ". A 16-bit photo (camera RAW, 16-bit PNG/TIFF) stays 16-bit in png, tiff, psd and "
+                        "tiff-mask")
     parser.add_argument("--bg", default="transparent",
                         help="transparent (default), a colour (white, '#20a0ff'), blur[:RADIUS], or an image file")
     parser.add_argument("--mask-only", action="store_true", help="write the greyscale mask instead of a cut-out")

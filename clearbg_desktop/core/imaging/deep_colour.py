@@ -26,6 +26,9 @@ _SIXTEEN_BIT_RAWMODE = re.compile(r"^(RGB|RGBA|RGBX|LA);16([BLN])$")
 _GREY_SIXTEEN_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 TIFF_STRIP_BYTES = 2**20
 _TIFF_EXTRA_SAMPLE_UNASSOCIATED_ALPHA = 2
+#: ExtraSamples 0, "unspecified data": editors show the fourth channel as a saved selection (an alpha channel
+#: in Photoshop's Channels panel), not as transparency; the photo stays whole.
+TIFF_EXTRA_SAMPLE_UNSPECIFIED = 0
 _TIFF_ADOBE_DEFLATE = 8
 _TIFF_HORIZONTAL_PREDICTOR = 2
 _TIFF_ICC_TAG = 34675
@@ -116,21 +119,26 @@ def _tiff_strip(pixels: np.ndarray, level: int) -> bytes:
     """One strip, horizontally differenced (TIFF predictor 2) and deflated."""
     differenced = pixels.copy()
     differenced[:, 1:] -= pixels[:, :-1]  # uint16 wraps mod 2**16, as the predictor wants
-    return zlib.compress(differenced.astype("<u2").tobytes(), level)
+    return zlib.compress(differenced.astype("<u2" if pixels.dtype == np.uint16 else np.uint8).tobytes(), level)
 
 
 def encode_tiff16(pixels: np.ndarray, icc_profile: bytes | None = None,
-                  exif_tags: Image.Exif | None = None, level: int = 6) -> bytes:
-    """A little-endian 16-bit RGB or RGBA TIFF (deflate, predictor 2), with the ICC profile and plain EXIF tags.
+                  exif_tags: Image.Exif | None = None, level: int = 6,
+                  extra_sample: int = _TIFF_EXTRA_SAMPLE_UNASSOCIATED_ALPHA) -> bytes:
+    """A little-endian 16-bit (or, given uint8, 8-bit) RGB or RGBA TIFF (deflate, predictor 2), with the ICC
+    profile and plain EXIF tags. ``extra_sample``: what the fourth channel is (transparency by default, or
+    :data:`TIFF_EXTRA_SAMPLE_UNSPECIFIED` for a mask kept beside the whole photo).
 
-    Pillow writes colour TIFFs in 8 bits only; its tag writer is reused for the directory.
+    Pillow writes colour TIFFs in 8 bits only and cannot mark a fourth channel as anything but transparency; its
+    tag writer is reused for the directory.
     """
-    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+    if pixels.dtype not in (np.uint16, np.uint8) or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         raise ValueError(f"encode_tiff16 takes HxWx3 or HxWx4 uint16 pixels, not {pixels.shape} {pixels.dtype}")
+    bits = 16 if pixels.dtype == np.uint16 else 8
     height, width, channels = pixels.shape
     if width == 0 or height == 0:
         raise ValueError("cannot write an empty image")
-    rows_per_strip = max(1, TIFF_STRIP_BYTES // (width * channels * 2))
+    rows_per_strip = max(1, TIFF_STRIP_BYTES // (width * channels * bits // 8))
     tops = range(0, height, rows_per_strip)
     with ThreadPoolExecutor(thread_name_prefix="tiff") as pool:  # zlib releases the GIL
         strips = list(pool.map(lambda top: _tiff_strip(pixels[top:top + rows_per_strip], level), tops))
@@ -145,7 +153,7 @@ def encode_tiff16(pixels: np.ndarray, icc_profile: bytes | None = None,
     values: dict[int, tuple[int, object]] = {
         256: (TiffTags.LONG, width),
         257: (TiffTags.LONG, height),
-        258: (TiffTags.SHORT, (16,) * channels),
+        258: (TiffTags.SHORT, (bits,) * channels),
         259: (TiffTags.SHORT, _TIFF_ADOBE_DEFLATE),
         262: (TiffTags.SHORT, 2),  # RGB
         273: (TiffTags.LONG, tuple(offsets)),
@@ -157,7 +165,7 @@ def encode_tiff16(pixels: np.ndarray, icc_profile: bytes | None = None,
         339: (TiffTags.SHORT, (1,) * channels),  # unsigned integers
     }
     if channels == 4:
-        values[338] = (TiffTags.SHORT, (_TIFF_EXTRA_SAMPLE_UNASSOCIATED_ALPHA,))
+        values[338] = (TiffTags.SHORT, (extra_sample,))
     if icc_profile:
         values[_TIFF_ICC_TAG] = (TiffTags.UNDEFINED, icc_profile)
     for tag, (kind, value) in values.items():

@@ -26,6 +26,7 @@ from clearbg_desktop.core.imaging.compose import (
 )
 from clearbg_desktop.core.imaging.deep_colour import (
     DEEP_FORMATS,
+    TIFF_EXTRA_SAMPLE_UNSPECIFIED,
     encode_tiff16,
     from_eight_bit,
     probability_to_sixteen_bit,
@@ -33,12 +34,14 @@ from clearbg_desktop.core.imaging.deep_colour import (
 )
 from clearbg_desktop.core.imaging.image_io import (
     FORMAT_SUFFIXES,
+    LAYERED_FORMATS,
     LoadedImage,
     encode_image,
     tiff_safe_exif,
     write_atomic,
 )
 from clearbg_desktop.core.imaging.png_encoder import encode_png16
+from clearbg_desktop.core.imaging.psd_writer import encode_psd
 from clearbg_desktop.core.imaging.refine import RefineSettings, refine_alpha
 
 TEMPLATE_FIELDS = ("name", "ext", "format", "model")
@@ -57,7 +60,7 @@ SUBJECT_FILL_RANGE = (0.1, 1.0)
 class ExportOptions:
     """Everything that decides an output file; saved in settings and reused by batch jobs."""
 
-    format: str = "png"  # png | webp | tiff | jpg
+    format: str = "png"  # png | webp | tiff | jpg | psd | tiff-mask (the last two: LAYERED_FORMATS)
     quality: int = 92
     lossless: bool = True  # WebP only
     background: Background = field(default_factory=Background)
@@ -95,6 +98,9 @@ class ExportOptions:
         validate_template(self.name_template)
         if self.subject_fill is not None:
             check_number("the subject's share of the frame", self.subject_fill, *SUBJECT_FILL_RANGE)
+        if self.format in LAYERED_FORMATS and (self.mask_only or self.subject_fill is not None):
+            raise ValueError("a layered file keeps the whole photo with its mask: choose it without 'mask only' "
+                             "or a square frame")
 
     @property
     def suffix(self) -> str:
@@ -286,10 +292,67 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
     return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
 
 
+def render_layers(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,
+                  probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the photo HxWx3, its mask HxW) for a layered output: uint16 for a 16-bit photo, else uint8.
+
+    The photo is whole (no background, nothing flattened): the mask says what is cut out, so it stays editable.
+    Refinement and colour clean-up apply as for any output; cropping and resizing apply to both alike, each
+    channel on its own (a resize of RGBA would darken the photo where the mask hides it).
+    """
+    alpha = combine_alpha(refine_alpha(loaded.rgb, alpha, options.refine), loaded.source_alpha)
+    rgb = loaded.rgb
+    if options.refine.decontaminate:
+        from clearbg_desktop.core.imaging.refine import decontaminate_colors
+
+        rgb = decontaminate_colors(loaded.rgb, alpha)
+    if loaded.deep is not None:
+        photo = loaded.deep
+        if rgb is not loaded.rgb:
+            change = (np.asarray(rgb, np.int32) - np.asarray(loaded.rgb, np.int32)) * 257
+            photo = (photo + change).clip(0, 65535).astype(np.uint16)
+        if probability is not None and options.refine.is_identity and loaded.source_alpha is None:
+            mask = probability_to_sixteen_bit(probability, loaded.rgb.size)
+        else:
+            mask = from_eight_bit(np.asarray(alpha))
+    else:
+        photo, mask = np.asarray(rgb), np.asarray(alpha)
+    if options.crop_to_subject:
+        box = subject_box(alpha, options.crop_padding)
+        if box is not None:
+            photo, mask = photo[box[1]:box[3], box[0]:box[2]], mask[box[1]:box[3], box[0]:box[2]]
+    size = (photo.shape[1], photo.shape[0])
+    target = scaled_size(size, *resize_asked(options, size))
+    if target != size:
+        if photo.dtype == np.uint16:
+            both = resize_deep(np.dstack([photo, mask]), target)
+            photo, mask = both[..., :3], both[..., 3]
+        else:
+            photo = np.asarray(Image.fromarray(photo, "RGB").resize(target, Image.Resampling.LANCZOS))
+            mask = np.asarray(Image.fromarray(mask, "L").resize(target, Image.Resampling.LANCZOS))
+    return np.ascontiguousarray(photo), np.ascontiguousarray(mask)
+
+
+def encode_layered(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,
+                   probability: np.ndarray | None = None) -> bytes:
+    """A PSD (the photo as a layer, the cut-out its layer mask) or a TIFF with the mask as a fourth channel that
+    is not transparency; 16-bit for a 16-bit photo (a camera RAW), with the ICC profile and EXIF."""
+    photo, mask = render_layers(loaded, alpha, options, probability)
+    icc = loaded.icc_profile if options.keep_icc else None
+    exif = loaded.exif if options.keep_exif else None
+    if options.format == "psd":
+        return encode_psd(photo, mask, icc_profile=icc, exif=exif,
+                          layer_name=loaded.path.stem if loaded.path is not None else "Photo")
+    return encode_tiff16(np.dstack([photo, mask]), icc, tiff_safe_exif(exif) if exif else None,
+                         extra_sample=TIFF_EXTRA_SAMPLE_UNSPECIFIED)
+
+
 def encode_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions, workers: int | None = None,
                   probability: np.ndarray | None = None) -> bytes:
     """The output file's bytes; ``workers`` as in :func:`core.imaging.image_io.encode_image`; ``probability`` as in
     :func:`render_deep_output` (only 16-bit outputs use it)."""
+    if options.format in LAYERED_FORMATS:
+        return encode_layered(loaded, alpha, options, probability)
     icc = loaded.icc_profile if options.keep_icc and not options.mask_only else None
     exif = loaded.exif if options.keep_exif and not options.mask_only else None
     if keeps_sixteen_bits(loaded, options):
@@ -405,7 +468,8 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
         band = LoadedImage(rgb=loaded.rgb.crop(region),
                            source_alpha=None if loaded.source_alpha is None else loaded.source_alpha.crop(region),
                            deep=None if loaded.deep is None else loaded.deep[top:bottom, box[0]:box[2]])
-        if keeps_sixteen_bits(band, band_options):  # 16-bit: sampled at full size, the ratio is what matters
+        if keeps_sixteen_bits(band, band_options) or options.format in LAYERED_FORMATS:
+            # 16-bit and layered: sampled at full size, the ratio is what matters
             encoded = encode_output(band, alpha.crop(region), band_options.with_changes(keep_icc=False,
                                                                                         keep_exif=False))
             sampled_bytes += len(encoded)

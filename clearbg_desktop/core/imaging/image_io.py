@@ -86,7 +86,13 @@ INPUT_GROUPS = (
 )
 
 SAVE_FORMATS = {"png": "PNG", "webp": "WEBP", "tiff": "TIFF", "jpg": "JPEG"}
-FORMAT_SUFFIXES = {"png": ".png", "webp": ".webp", "tiff": ".tif", "jpg": ".jpg"}
+FORMAT_SUFFIXES = {"png": ".png", "webp": ".webp", "tiff": ".tif", "jpg": ".jpg", "psd": ".psd", "tiff-mask": ".tif"}
+#: Formats that keep the whole photo and the cut-out as an editable mask beside it (``core.imaging.export``):
+#: a PSD layer with its layer mask, a TIFF with the mask as a fourth channel that is not transparency.
+LAYERED_FORMATS = frozenset({"psd", "tiff-mask"})
+#: What a front end shows for each format (the CLI's help, the export dialog's list).
+FORMAT_LABELS = {"png": "PNG (transparent)", "webp": "WebP", "tiff": "TIFF (with alpha)", "jpg": "JPEG (flattened)",
+                 "psd": "PSD (photo layer + editable mask)", "tiff-mask": "TIFF (photo + mask channel)"}
 
 
 class ImageLoadError(Exception):
