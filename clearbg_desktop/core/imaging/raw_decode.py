@@ -122,7 +122,7 @@ def _open(path: str, limits: RawLimits, reduce_to: int | None) -> tuple[Any, boo
     except rawpy.LibRawFileUnsupportedError:
         raise RawDecodeError("not a RAW format LibRaw reads (unknown camera or not a RAW file)") from None
     except rawpy.LibRawIOError:
-        raise RawDecodeError("the file is truncated or cannot be read") from None
+        raise RawDecodeError("truncated, or not a RAW file LibRaw reads") from None
     except rawpy.LibRawError as exc:
         raise RawDecodeError(f"corrupt RAW file ({_libraw_reason(exc)})") from None
     sizes = raw.sizes

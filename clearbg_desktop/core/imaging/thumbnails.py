@@ -95,12 +95,13 @@ def quick_thumbnail(path: Path, size: tuple[int, int], max_pixels: int = DEFAULT
 
 
 def _raw_thumbnail(path: Path, size: tuple[int, int], max_pixels: int) -> QuickThumbnail:
-    """The RAW's embedded preview (upright), or its reduced decode when it has none that reads."""
+    """The RAW's embedded preview (upright), or its reduced decode when it has none that reads or the largest is
+    under half the asked size (some cameras keep only a 160 px one)."""
     try:
         preview = raw_preview(path, RawLimits(max_pixels, default_max_bytes()))
     except RawDecodeError as exc:
         raise ImageLoadError(f"{path.name}: no thumbnail ({exc})") from None
-    if preview is not None:
+    if preview is not None and max(preview.image.size) >= max(size) // 2:
         image = preview.image
         image.thumbnail(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         return QuickThumbnail(image, None, "raw-preview")
