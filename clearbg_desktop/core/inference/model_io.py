@@ -4,6 +4,7 @@ every engine (PyTorch, ONNX Runtime) and training share, without importing torch
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -15,9 +16,53 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE) -> Image.Image:
-    """The recipe's RescaleT: a square, bilinear (antialiased) resize of the whole photo."""
-    return rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+# The ways of making the model's square input that ``python -m training validate`` compares (issue #45). Every
+# engine and precision (PyTorch fp32/bf16, ONNX Runtime fp32/int8), the CLI, the window, the batch and training's
+# evaluation reach the model through :func:`resize_for_model` only, so this one name decides for all of them.
+INPUT_RESIZES = {
+    "bilinear-gap3": "Pillow bilinear (antialiased) after an integer box reduction (reducing_gap=3): before #45",
+    "bilinear": "Pillow bilinear, antialiased (triangle filter widened by the scale), no pre-reduction",
+    "lanczos": "Pillow Lanczos-3, antialiased: rembg's and the U²-Net authors' test script's",
+    "area": "Pillow box filter: the mean of the pixels each input pixel covers (close to OpenCV's INTER_AREA)",
+    "bilinear-plain": "bilinear sampling, not antialiased (OpenCV's INTER_LINEAR to 1 level)",
+}
+DEFAULT_INPUT_RESIZE = "bilinear-gap3"
+
+
+def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE, method: str | None = None) -> Image.Image:
+    """The photo as the model's ``size``×``size`` square input, by ``method`` (one of :data:`INPUT_RESIZES`;
+    None: :data:`DEFAULT_INPUT_RESIZE`, the one chosen on people-val and a held-out objects set)."""
+    method = method or DEFAULT_INPUT_RESIZE
+    square = (size, size)
+    if method == "bilinear-gap3":
+        return rgb.resize(square, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    if method == "bilinear":
+        return rgb.resize(square, Image.Resampling.BILINEAR)
+    if method == "lanczos":
+        return rgb.resize(square, Image.Resampling.LANCZOS)
+    if method == "area":
+        return rgb.resize(square, Image.Resampling.BOX)
+    if method == "bilinear-plain":  # a point-sampled affine map: Pillow widens no filter for it
+        return rgb.transform(square, Image.Transform.EXTENT, (0, 0, rgb.width, rgb.height),
+                             Image.Resampling.BILINEAR)
+    raise ValueError(f"unknown input resize {method!r}; one of {', '.join(INPUT_RESIZES)}")
+
+
+def model_input(rgbs: Sequence[Image.Image], size: int, method: str | None = None,
+                flip_average: bool = False) -> np.ndarray:
+    """uint8 NHWC: each photo resized by :func:`resize_for_model`; with ``flip_average`` the mirrored copies
+    follow (N photos -> 2N inputs), for :func:`average_flips` after the model."""
+    batch = np.stack([np.asarray(resize_for_model(rgb, size, method)) for rgb in rgbs])
+    return np.concatenate([batch, batch[:, :, ::-1]]) if flip_average else batch
+
+
+def average_flips(probability: np.ndarray, flip_average: bool) -> np.ndarray:
+    """Undo :func:`model_input`'s mirroring: the mean of each photo's map and its mirrored copy's map mirrored
+    back (test-time augmentation, "best quality+"); ``probability`` is (N or 2N, S, S), before the stretch."""
+    if not flip_average:
+        return probability
+    count = len(probability) // 2
+    return ((probability[:count] + probability[count:, :, ::-1]) / 2.0).astype(np.float32)
 
 
 def default_cpu_threads() -> int:

@@ -16,9 +16,10 @@ from PIL import Image
 
 from clearbg_desktop.core.inference.model_families import FAMILIES, U2NET
 from clearbg_desktop.core.inference.model_io import (
+    average_flips,
     checked_maps,
     default_cpu_threads,
-    resize_for_model,
+    model_input,
     stretch_to_full_range,
     upsample_alpha,
 )
@@ -33,12 +34,15 @@ class CpuDevice:
 
 
 class OnnxSegmenter:
-    """The same interface as ``core.inference.segmenter.Segmenter``, run by an ONNX Runtime session."""
+    """The same interface as ``core.inference.segmenter.Segmenter``, run by an ONNX Runtime session (its
+    ``input_resize`` and ``flip_average`` too)."""
 
     engine = "onnxruntime"
     choice_reason = ""
     untimed = False
     model_entry: WeightsEntry | None = None
+    input_resize: str | None = None
+    flip_average = False
 
     def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False) -> None:
         try:
@@ -88,8 +92,9 @@ class OnnxSegmenter:
         return f"{self.family.label} {self.entry.name} on CPU (ONNX Runtime)"
 
     def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """What the graph is fed: each photo resized to the model's square, normalised as its family expects."""
-        return self.family.normalise(np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs]))
+        """What the graph is fed: each photo resized to the model's square (its mirrored copies after them with
+        ``flip_average``), normalised as its family expects."""
+        return self.family.normalise(model_input(rgbs, self.input_size, self.input_resize, self.flip_average))
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S): the output checked (shape, NaN), the
@@ -99,7 +104,7 @@ class OnnxSegmenter:
         maps = [checked_maps(self.session.run([self.output_name], {self.input_name: batch[i:i + step]})[0],
                              len(batch[i:i + step]), self.input_size, self.entry.name)
                 for i in range(0, len(batch), step)]
-        probability = self.family.activate(np.concatenate(maps))
+        probability = average_flips(self.family.activate(np.concatenate(maps)), self.flip_average)
         return np.stack([stretch_to_full_range(p) for p in probability])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:

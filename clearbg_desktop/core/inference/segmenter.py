@@ -17,8 +17,10 @@ from clearbg_desktop.core.inference.model_io import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     MODEL_INPUT_SIZE,
+    average_flips,
     checked_maps,
     default_cpu_threads,
+    model_input,
     resize_for_model,
     stretch_to_full_range,
     upsample_alpha,
@@ -44,13 +46,17 @@ def normalise(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
 class Segmenter:
     """A loaded model on a device: call :meth:`predict_alpha` for each photo.
 
-    Load once and reuse; the model and thread settings are fixed for the object's lifetime.
+    Load once and reuse; the model and thread settings are fixed for the object's lifetime. ``input_resize``
+    (None: the default) and ``flip_average`` (mirrored copy averaged in, "best quality+", twice the model time)
+    may be set on the object: the harness (``python -m training validate``) and opt-in callers do.
     """
 
     engine = "torch"
     choice_reason = ""
     untimed = False
     model_entry: WeightsEntry | None = None
+    input_resize: str | None = None
+    flip_average = False
 
     def __init__(
         self,
@@ -89,13 +95,13 @@ class Segmenter:
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S), checked (shape, NaN), stretched per
         image."""
-        batch = np.stack([np.asarray(resize_for_model(rgb, self.input_size)) for rgb in rgbs])
+        batch = model_input(rgbs, self.input_size, self.input_resize, self.flip_average)
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), autocast:
             tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)
             maps = self.model.predict(tensor).float().cpu().numpy()
         name = self.weights.name if self.weights else self.model.variant
-        probability = checked_maps(maps, len(batch), self.input_size, name)[:, 0]
+        probability = average_flips(checked_maps(maps, len(batch), self.input_size, name)[:, 0], self.flip_average)
         return np.stack([stretch_to_full_range(p) for p in probability])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:
