@@ -94,7 +94,7 @@ def run_window(folder: Path, model: str, evict: bool, cap_mib: float, switches: 
 
     from clearbg_desktop.core.editing.memory_budget import peak_rss_bytes, rss_bytes
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     QCoreApplication.setOrganizationName("ClearBG-bench")
     app = QApplication.instance() or QApplication([])

@@ -105,7 +105,7 @@ def open_bench_window(prefix: str):  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QApplication
 
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     QCoreApplication.setOrganizationName("ClearBG-bench")
     app = QApplication.instance() or QApplication([])

@@ -164,7 +164,7 @@ def main() -> None:
 
 
 def _preferences(window):  # type: ignore[no-untyped-def]
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     shown = [d for d in window.findChildren(PreferencesDialog) if d.isVisible()]
     return shown[-1] if shown else None

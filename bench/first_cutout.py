@@ -24,7 +24,7 @@ PROBE = r"""
 import json, sys, time
 started = time.perf_counter()
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.app import create_application
+from clearbg_desktop.gui.window.app import create_application
 app = create_application(sys.argv[:1])
 if sys.argv[3] == "time-first":  # the behaviour before #37: the engines were timed before the first mask
     from clearbg_desktop.core.inference.engine_choice import choose_engine
@@ -33,7 +33,7 @@ if sys.argv[3] == "time-first":  # the behaviour before #37: the engines were ti
     from clearbg_desktop.core.inference.weights import find_weights
     entry = find_weights(resolve_model(sys.argv[2]).name)
     choose_engine(entry, run=candidate_runner(entry))
-from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.window.main_window import MainWindow
 window = MainWindow(AppSettings(model=sys.argv[2]))
 window.show()
 done = []

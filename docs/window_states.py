@@ -62,7 +62,7 @@ def _fixed_mask(size: tuple[int, int]) -> np.ndarray:
 
 
 def _main_window_class() -> type:
-    for module in ("clearbg_desktop.gui.window.main_window", "clearbg_desktop.gui.main_window"):
+    for module in ("clearbg_desktop.gui.window.main_window", "clearbg_desktop.gui.window.main_window"):
         try:
             return importlib.import_module(module).MainWindow  # type: ignore[no-any-return]
         except ModuleNotFoundError:
@@ -138,10 +138,10 @@ def take(out: Path) -> list[str]:
     viewport = window.canvas.viewport()
     centre = viewport.rect().center()
     for name in ("erase", "refine", "restore"):
-        getattr(bar, f"{name}_action").trigger()
+        bar.tool_actions[name].trigger()
         QTest.mouseMove(viewport, centre)  # the tool's outline under the pointer
         shot(f"05-tool-{name}")
-    getattr(bar, "erase_action").trigger()
+    bar.tool_actions["erase"].trigger()
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
     for step in range(1, 9):
         QTest.mouseMove(viewport, QPoint(centre.x() + 12 * step, centre.y() + 5 * step))
@@ -149,7 +149,7 @@ def take(out: Path) -> list[str]:
                        QPoint(centre.x() + 96, centre.y() + 40))
     shot("05-stroke-erased")
     window.undo.group.undo()
-    getattr(bar, "restore_action").trigger()
+    bar.tool_actions["restore"].trigger()
     window.show_document(window.workspace.documents[1])
     shot("06-second-photo")
     window.panels.refine_dock.show()

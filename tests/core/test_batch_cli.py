@@ -172,15 +172,15 @@ def test_large_photos_leave_a_core_to_decode_and_encode_small_ones_do_not(
     photos = tmp_path / "photos"
     photos.mkdir()
     make_photo(size, seed=0).save(photos / "p.jpg")
-    monkeypatch.setattr("clearbg_desktop.core.batch.os.cpu_count", lambda: cores)
+    monkeypatch.setattr("clearbg_desktop.core.batch.model_calls.os.cpu_count", lambda: cores)
     seen: list[int] = []
     predict = segmenter.predict_alpha
     monkeypatch.setattr(segmenter, "predict_alpha", lambda rgb: (seen.append(torch.get_num_threads()), predict(rgb))[1])
-    from clearbg_desktop.core import batch
+    from clearbg_desktop.core.batch import writing
 
     encoder_cores: list[int | None] = []
-    export = batch.export_photo
-    monkeypatch.setattr(batch, "export_photo",
+    export = writing.export_photo
+    monkeypatch.setattr(writing, "export_photo",
                         lambda *a, workers=None, **k: (encoder_cores.append(workers), export(*a, workers=workers, **k))[1])
     before = torch.get_num_threads()
     torch.set_num_threads(4)

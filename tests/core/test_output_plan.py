@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.batch import BatchReport, export_projects, iter_export, plan_batch
+from clearbg_desktop.core.batch.naming import OutputRequest, collision_key, folder_labels, plan_outputs
 from clearbg_desktop.core.editing.project import Project, save_project
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.output_plan import OutputRequest, collision_key, folder_labels, plan_outputs
 from tests.conftest import make_photo
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from clearbg_desktop.cli import main as cli_main
+from clearbg_desktop.core.batch.records import MAX_RECORD_BYTES, FolderRecord, record_path
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.output_record import MAX_RECORD_BYTES, FolderRecord, record_path
 from tests.conftest import make_photo
 
 

@@ -248,10 +248,10 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
     photos = photo_folder(tmp_path / "photos", 4)
     victim = "p1.jpg"
     if stage == "decode":
-        import clearbg_desktop.core.batch as batch
+        from clearbg_desktop.core.batch import running, writing
 
-        real = batch.load_image
-        monkeypatch.setattr(batch, "load_image", lambda p: (_ for _ in ()).throw(RuntimeError("decoder blew up"))
+        real = running.load_image
+        monkeypatch.setattr(running, "load_image", lambda p: (_ for _ in ()).throw(RuntimeError("decoder blew up"))
                             if Path(p).name == victim else real(p))
     elif stage == "model":
         real_predict = segmenter.predict_alpha
@@ -264,9 +264,9 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
 
         monkeypatch.setattr(segmenter, "predict_alpha", predict)
     else:
-        import clearbg_desktop.core.batch as batch
+        from clearbg_desktop.core.batch import running, writing
 
-        real_export = batch.export_photo
+        real_export = writing.export_photo
 
         def export(loaded, alpha, target, options, overwrite=False, workers=None, probability=None):
             if loaded.path.name == victim:
@@ -274,7 +274,7 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
             return real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers,
                                probability=probability)
 
-        monkeypatch.setattr(batch, "export_photo", export)
+        monkeypatch.setattr(writing, "export_photo", export)
     report = BatchReport()
     list(iter_export(plan_batch([photos], tmp_path / "out", ExportOptions()), segmenter, ExportOptions(),
                      report=report))

@@ -46,7 +46,7 @@ def _is_running(thread: QThread) -> bool:
 
 @pytest.fixture
 def window(qtbot: QtBot, random_weights: Path):
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     win = MainWindow(AppSettings(device="cpu"))
     qtbot.addWidget(win)

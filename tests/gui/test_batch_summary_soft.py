@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clearbg_desktop.core.batch import BatchItem, BatchReport, FileResult
-from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
+from clearbg_desktop.gui.dialogs.batch_dialog import BatchSummaryDialog
 
 
 def test_the_summary_names_the_enlarged_photos(qtbot, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from clearbg_desktop.core.inference.model_library import add_model_file
 from clearbg_desktop.core.inference.time_per_photo import record_seconds_per_photo
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.batch_dialog import BatchDialog
+from clearbg_desktop.gui.dialogs.batch_dialog import BatchDialog
 from tests.conftest import make_photo
 from tests.core.inference.test_model_families import stand_in
 

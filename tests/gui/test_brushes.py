@@ -16,8 +16,8 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.canvas import MaskCanvas
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 
@@ -117,7 +117,7 @@ def test_reset_invert_and_refinement_are_undoable(qtbot: QtBot, window: MainWind
 
 
 def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    from clearbg_desktop.gui.canvas import ASYNC_RENDER_PIXELS
+    from clearbg_desktop.gui.canvas.mask_canvas import ASYNC_RENDER_PIXELS
 
     document = open_photo(qtbot, window, tmp_path, size=(2400, 1200))
     assert 2400 * 1200 > ASYNC_RENDER_PIXELS
@@ -154,7 +154,7 @@ def test_the_refine_edge_brush_resolves_a_painted_edge_in_one_undoable_stroke(qt
     unsure[band] = blurred[band]  # the model's edge blurred along the disc's left side
     document.alpha[...] = unsure
     window.canvas.refresh()
-    window.brush_bar.refine_action.trigger()
+    window.brush_bar.tool_actions["refine"].trigger()
     assert window.canvas.brush.mode == "refine"
     window.brush_bar.size_box.setValue(40)
     drag(qtbot, window.canvas, [(edge_x, y) for y in range(int(height * 0.35), int(height * 0.7), 10)])

@@ -44,8 +44,8 @@ def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, w
                                                                  ) -> None:
     from clearbg_desktop.core.inference import official_weights
     from clearbg_desktop.core.inference.official_weights import OfficialModel
-    from clearbg_desktop.gui.main_window import MainWindow
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.window.main_window import MainWindow
     from tests.core.inference.test_official_weights import RangeHandler
 
     window = MainWindow(AppSettings(device="cpu"))
@@ -103,7 +103,7 @@ def test_preferences_show_each_familys_model_and_ask_for_a_restrictive_licence(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
     from tests.core.inference.test_model_families import stand_in
 
     dialog = PreferencesDialog(AppSettings(device="cpu"), None)
@@ -139,8 +139,8 @@ def test_copy_puts_the_cutout_on_the_clipboard_with_its_transparency(qtbot: QtBo
     from PIL import Image
     from PySide6.QtGui import QGuiApplication
 
-    from clearbg_desktop.gui.main_window import MainWindow
-    from clearbg_desktop.gui.qimage import qimage_to_rgba_array
+    from clearbg_desktop.gui.widgets.qimage import qimage_to_rgba_array
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     window = MainWindow(AppSettings(device="cpu"))
     qtbot.addWidget(window)
@@ -182,7 +182,7 @@ def test_a_sixteen_bit_export_from_the_window_takes_its_alpha_from_the_models_pr
     from clearbg_desktop.core.imaging.export import ExportOptions
     from clearbg_desktop.core.imaging.image_io import load_image
     from clearbg_desktop.core.imaging.png_encoder import encode_png16
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     photo = tmp_path / "deep.png"
     rgb16 = (np.asarray(make_photo((160, 120)), np.uint16) * 257).astype(np.uint16)

@@ -20,7 +20,7 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def open_photo(qtbot: QtBot, window: MainWindow, folder: Path, size: tuple[int, int] = (480, 360)):
@@ -49,7 +49,7 @@ def test_export_dialog_is_shown_before_its_preview_and_estimate_which_fill_in(
 
 def test_a_newer_option_change_drops_the_older_estimate(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     from clearbg_desktop.core.imaging.export import estimate_output_bytes
-    from clearbg_desktop.gui.export_dialog import format_bytes
+    from clearbg_desktop.gui.dialogs.export_dialog import format_bytes
 
     document = open_photo(qtbot, window, tmp_path / "shoot")
     window.window_actions.export.trigger()
@@ -70,7 +70,7 @@ def test_a_newer_option_change_drops_the_older_estimate(qtbot: QtBot, window: Ma
 
 def test_closing_the_export_dialog_while_it_estimates_shows_nothing_and_restores_the_cursor(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    from clearbg_desktop.gui.dialog_jobs import DialogJobs
+    from clearbg_desktop.gui.dialogs.dialog_jobs import DialogJobs
 
     open_photo(qtbot, window, tmp_path / "shoot", (1600, 1200))
     window.window_actions.export.trigger()
@@ -115,7 +115,7 @@ def test_batch_dialog_opens_before_its_folders_are_counted(qtbot: QtBot, tmp_pat
     from clearbg_desktop.core.inference.model_library import add_model_file
     from clearbg_desktop.core.inference.time_per_photo import record_seconds_per_photo
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.batch_dialog import BatchDialog
+    from clearbg_desktop.gui.dialogs.batch_dialog import BatchDialog
     from tests.core.inference.test_model_families import stand_in
 
     add_model_file(stand_in(tmp_path / "isnet-general-use.onnx", 1024, 6), "isnet-general-use")
@@ -137,7 +137,7 @@ def test_a_quick_job_does_not_wait_behind_a_slow_one_already_running(qtbot: QtBo
     """A preview after an option change comes while the last estimate, which cannot be stopped, still runs."""
     import threading
 
-    from clearbg_desktop.gui.dialog_jobs import DialogJobs
+    from clearbg_desktop.gui.dialogs.dialog_jobs import DialogJobs
 
     jobs = DialogJobs()
     release = threading.Event()

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem
 
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.gui.actions import plain_text
+from clearbg_desktop.gui.window.actions import plain_text
 from tests.conftest import make_photo
 from tests.gui.test_brushes import drag
 from tests.gui.test_main_window import WAIT_MS
@@ -24,8 +24,8 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.filmstrip import Filmstrip
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "user-guide.md"
 
@@ -77,7 +77,7 @@ def test_undo_at_a_fractional_zoom_leaves_no_ghost_of_the_stroke(qtbot: QtBot, w
     window.canvas.refresh()
     window.canvas.zoom_fit()
     assert window.canvas.zoom != round(window.canvas.zoom)
-    (window.brush_bar.refine_action if mode == "refine" else window.brush_bar.erase_action).trigger()
+    (window.brush_bar.tool_actions["refine"] if mode == "refine" else window.brush_bar.tool_actions["erase"]).trigger()
     window.brush_bar.size_box.setValue(40)
     pointer_leaves(window)
     qtbot.wait(50)

@@ -19,7 +19,7 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def camera_jpeg(path: Path) -> Path:
@@ -90,15 +90,15 @@ def test_a_failed_tiff_export_of_a_camera_jpeg_reaches_the_user(qtbot: QtBot, wi
 @pytest.mark.parametrize("stage", ["decode", "model", "encode"])
 def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot: QtBot, window: MainWindow, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
-    import clearbg_desktop.core.batch as batch
+    from clearbg_desktop.core.batch import running, writing
 
     photos = tmp_path / "photos"
     photos.mkdir()
     for index in range(3):
         make_photo(seed=index).save(photos / f"p{index}.jpg")
     if stage == "decode":
-        real_load = batch.load_image
-        monkeypatch.setattr(batch, "load_image", lambda p: (_ for _ in ()).throw(MemoryError())
+        real_load = running.load_image
+        monkeypatch.setattr(running, "load_image", lambda p: (_ for _ in ()).throw(MemoryError())
                             if Path(p).name == "p1.jpg" else real_load(p))
     elif stage == "model":
         from clearbg_desktop.core.inference.segmenter import Segmenter
@@ -108,8 +108,8 @@ def test_a_failure_in_any_batch_stage_ends_the_batch_with_a_report(qtbot: QtBot,
             RuntimeError("model blew up")) if rgb.size == (160, 120) and rgb.getpixel((0, 0)) ==
             Image.open(photos / "p1.jpg").convert("RGB").getpixel((0, 0)) else real_predict(self, rgb))
     else:
-        real_export = batch.export_photo
-        monkeypatch.setattr(batch, "export_photo", lambda loaded, alpha, target, options, overwrite=False,
+        real_export = writing.export_photo
+        monkeypatch.setattr(writing, "export_photo", lambda loaded, alpha, target, options, overwrite=False,
                             workers=None, probability=None: (_ for _ in ()).throw(
                                 RuntimeError("Error setting from dictionary")) if loaded.path.name == "p1.jpg"
                             else real_export(loaded, alpha, target, options, overwrite=overwrite, workers=workers,
@@ -168,7 +168,7 @@ def test_redo_works_from_the_keyboard(qtbot: QtBot, window: MainWindow, tmp_path
 
 def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: MainWindow) -> None:
     from clearbg_desktop.core.inference.segmenter import device_availability
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     dialog = PreferencesDialog(window.settings, window)
     qtbot.addWidget(dialog)
@@ -189,7 +189,7 @@ def test_models_tab_adds_and_removes_a_model_file(qtbot: QtBot, window: MainWind
     import torch
 
     from clearbg_desktop.core.inference.model import build_model
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     weights = tmp_path / "mine.pth"
     torch.save(build_model("small").state_dict(), weights)
@@ -243,7 +243,7 @@ def test_the_status_bar_shows_while_the_model_runs(qtbot: QtBot, window: MainWin
 
 
 def test_jpeg_export_names_its_flat_background(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    from clearbg_desktop.gui.export_form import ExportOptionsForm
+    from clearbg_desktop.gui.dialogs.export_form import ExportOptionsForm
 
     form = ExportOptionsForm(ExportOptions())
     qtbot.addWidget(form)
@@ -257,7 +257,7 @@ LAYOUT_PROBE = """
 import json, sys
 from PySide6.QtWidgets import QApplication
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.window.main_window import MainWindow
 
 from typing import TYPE_CHECKING
 
@@ -325,17 +325,17 @@ def test_no_stale_brush_circle_after_panning(qtbot: QtBot, window: MainWindow, t
     open_photo(qtbot, window, tmp_path, size=(1600, 1200))
     viewport = window.canvas.viewport()
     qtbot.mouseMove(viewport, QPoint(200, 200))
-    assert window.canvas._outline.isVisible()
+    assert window.canvas.tool.outline.isVisible()
     qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(200, 200))
     qtbot.mouseMove(viewport, QPoint(120, 140))
     qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(120, 140))
-    assert not window.canvas._outline.isVisible()
+    assert not window.canvas.tool.outline.isVisible()
 
 
 def test_a_photographers_loop(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     """Open 5 photos, fix 2 with the brush, export all, quit with one unexported edit (asked), reopen."""
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     paths = []
     for index in range(5):
@@ -401,7 +401,7 @@ def test_toolbar_buttons_have_icons_and_keep_their_width(qtbot: QtBot, window: M
 def test_filmstrip_names_line_up_and_batch_failures_are_not_cut_off(qtbot: QtBot, window: MainWindow,
                                                                    tmp_path: Path) -> None:
     from clearbg_desktop.core.batch import BatchItem, BatchReport, FileResult
-    from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
+    from clearbg_desktop.gui.dialogs.batch_dialog import BatchSummaryDialog
 
     strip = window.filmstrip
     assert strip.uniformItemSizes() and not strip.wordWrap()  # every row the same: names start at one x
@@ -428,7 +428,7 @@ def test_models_tab_downloads_an_official_file_and_installs_it(qtbot: QtBot, win
     from clearbg_desktop.core.inference import official_weights
     from clearbg_desktop.core.inference.model import build_model
     from clearbg_desktop.core.inference.official_weights import OfficialModel
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
     from tests.core.inference.test_official_weights import RangeHandler
 
     served = tmp_path / "served"

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
+from clearbg_desktop.core.batch.naming import collision_key
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.output_plan import collision_key
-from clearbg_desktop.gui.export_all import plan_documents
-from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.dialogs.export_all import plan_documents
+from clearbg_desktop.gui.window.main_window import MainWindow
 from tests.conftest import make_photo
 
 WAIT_MS = 60_000

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.export_dialog import ExportDialog
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.dialogs.export_dialog import ExportDialog
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.export_form import ExportOptionsForm
+from clearbg_desktop.gui.dialogs.export_form import ExportOptionsForm
 
 
 def _form(qtbot: QtBot) -> ExportOptionsForm:

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from clearbg_desktop.core.inference.engine_choice import read_measurements
 from clearbg_desktop.core.inference.weights import find_weights
-from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.window.main_window import MainWindow
 from tests.conftest import make_photo
 
 WAIT_MS = 60_000

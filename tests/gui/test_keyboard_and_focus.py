@@ -19,7 +19,7 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def open_three(qtbot: QtBot, window: MainWindow, tmp_path: Path, wait: bool = True) -> list[Document]:

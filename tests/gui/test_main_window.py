@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 WAIT_MS = 60_000
@@ -108,7 +108,7 @@ def test_gui_thread_is_never_blocked_during_inference(qtbot: QtBot, window: Main
 
 def test_closing_during_inference_stops_the_thread(qtbot: QtBot, random_weights: Path, tmp_path: Path) -> None:
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     photo = tmp_path / "p.jpg"
     make_photo((2000, 1500)).save(photo)
@@ -155,7 +155,7 @@ def test_paste_image_from_clipboard(qtbot: QtBot, window: MainWindow) -> None:
 
 def test_missing_weights_is_a_message_not_a_traceback(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     monkeypatch.setenv("CLEARBG_RESOURCES", str(tmp_path / "nothing"))
     photo = tmp_path / "p.jpg"
@@ -171,7 +171,7 @@ def test_missing_weights_is_a_message_not_a_traceback(qtbot: QtBot, tmp_path: Pa
 
 def test_preferences_and_about(qtbot: QtBot, window: MainWindow) -> None:
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     dialog = PreferencesDialog(window.settings, window)
     qtbot.addWidget(dialog)

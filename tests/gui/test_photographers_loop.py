@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from clearbg_desktop.core.editing.document import Document
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def button(box: QMessageBox, text: str):  # noqa: ANN201 - a QAbstractButton
@@ -103,8 +103,8 @@ QUIT_SCRIPT = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     from clearbg_desktop.core.imaging.export import ExportOptions
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.app import create_application
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.app import create_application
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     photos, out = Path(sys.argv[1]), Path(sys.argv[2])
     app = create_application(sys.argv[:1])
@@ -352,7 +352,7 @@ def test_small_traps_enter_esc_recent_names_and_failure_lines(qtbot: QtBot, wind
 
     from clearbg_desktop.core.batch import BatchItem, BatchReport, FileResult
     from clearbg_desktop.core.imaging.refine import RefineSettings
-    from clearbg_desktop.gui.batch_dialog import BatchSummaryDialog
+    from clearbg_desktop.gui.dialogs.batch_dialog import BatchSummaryDialog
 
     document = open_shoot(qtbot, window, tmp_path / "a", 1)[0]
     open_shoot(qtbot, window, tmp_path / "b", 1)
@@ -411,7 +411,7 @@ def test_brush_and_checkerboard_keep_their_screen_size_on_a_large_photo(qtbot: Q
     window.brush_bar.size_box.setValue(40)
     window.brush_bar.hardness_slider.setValue(100)
     qtbot.mouseMove(canvas.viewport(), QPoint(middle.x(), middle.y()))
-    assert canvas._outline.rect().width() == pytest.approx(40 / canvas.zoom, rel=0.01)
+    assert canvas.tool.outline.rect().width() == pytest.approx(40 / canvas.zoom, rel=0.01)
     drag(qtbot, canvas, [(1000, 1000), (2000, 1000)])
     painted = np.flatnonzero(document.alpha[:, 1500])
     assert painted.size == pytest.approx(40 / canvas.zoom, rel=0.1)  # 40 px on screen, not a 40 px hairline
@@ -446,9 +446,9 @@ def test_the_empty_window_hints_the_title_names_the_project_and_no_circle_outliv
     assert document.project_path == project and window.windowTitle() == "p0.png — work.clearbg[*] — ClearBG"
     window.set_view_mode("mask")  # a white subject on black: the hint's test must not see it
     qtbot.mouseMove(window.canvas.viewport(), QPoint(100, 100))
-    assert window.canvas._outline.isVisible()
+    assert window.canvas.tool.outline.isVisible()
     window.window_actions.close_doc.trigger()  # Ctrl+W
-    assert not window.canvas._outline.isVisible()
+    assert not window.canvas.tool.outline.isVisible()
     assert window.windowTitle() == "ClearBG[*]" and light_pixels(window) > 50
 
 
@@ -506,8 +506,8 @@ SCALE_PROBE = textwrap.dedent("""
     import json, sys
     from PySide6.QtCore import QPoint, QRect
     from clearbg_desktop.core.settings import AppSettings
-    from clearbg_desktop.gui.app import create_application
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.app import create_application
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     app = create_application(sys.argv[:1])
     window = MainWindow(AppSettings(device="cpu"))

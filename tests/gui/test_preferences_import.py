@@ -28,7 +28,7 @@ def rows(dialog) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_add_model_file_shows_every_failure_and_changes_nothing(qtbot: QtBot, random_weights: Path,
                                                                tmp_path: Path) -> None:
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     files = hostile_models(tmp_path, str(tmp_path))
     files["fake_birefnet_nan"] = nan_graph(tmp_path / "fake_birefnet_nan.onnx", sigmoid=False)  # no licence box
@@ -54,7 +54,7 @@ def test_add_model_file_shows_every_failure_and_changes_nothing(qtbot: QtBot, ra
 
 def test_bundled_names_and_an_unreadable_manifest_are_said_in_a_box(qtbot: QtBot, random_weights: Path,
                                                                     tmp_path: Path) -> None:
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     good = stand_in(tmp_path / "isnet.onnx", 1024, 6)
     dialog = PreferencesDialog(AppSettings(device="cpu"), None)
@@ -75,7 +75,7 @@ def test_bundled_names_and_an_unreadable_manifest_are_said_in_a_box(qtbot: QtBot
 def test_a_skipped_manifest_entry_is_named_under_the_list(qtbot: QtBot, random_weights: Path,
                                                           tmp_path: Path) -> None:
     from clearbg_desktop.core.inference.model_library import add_model_file
-    from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
+    from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 
     add_model_file(stand_in(tmp_path / "isnet.onnx", 1024, 6), "keepme")
     manifest_path = user_models_dir() / "manifest.json"

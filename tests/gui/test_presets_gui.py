@@ -15,7 +15,7 @@ from tests.gui.test_photographers_loop import WAIT_MS, open_shoot
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 MARKET = "Marketplace main image (white square, subject 85 %)"
 
@@ -42,7 +42,7 @@ def test_a_preset_chosen_for_export_all_shapes_every_output(qtbot: QtBot, window
 
 def test_the_users_presets_are_saved_shared_and_imported(qtbot: QtBot, tmp_path: Path) -> None:
     from clearbg_desktop.core.imaging.export import ExportOptions
-    from clearbg_desktop.gui.export_form import ExportOptionsForm
+    from clearbg_desktop.gui.dialogs.export_form import ExportOptionsForm
 
     settings = AppSettings()
     form = ExportOptionsForm(ExportOptions(), settings=settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from clearbg_desktop.gui.main_window import MainWindow
+from clearbg_desktop.gui.window.main_window import MainWindow
 from tests.gui.test_brushes import open_photo
 
 

@@ -30,7 +30,7 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def paint_stroke(qtbot: QtBot, window: MainWindow, y: float = 150) -> None:
@@ -48,7 +48,7 @@ def test_project_is_saved_reopened_and_undone(qtbot: QtBot, window: MainWindow, 
     model_mask = document.alpha.copy()
     paint_stroke(qtbot, window, 100)
     after_first = document.alpha.copy()
-    window.brush_bar.erase_action.trigger()
+    window.brush_bar.tool_actions["erase"].trigger()
     paint_stroke(qtbot, window, 200)
     edited = document.alpha.copy()
     assert not np.array_equal(edited, after_first) and window.isWindowModified()  # the title's "*"

@@ -36,7 +36,7 @@ def import_answering(bar, path: Path) -> tuple[int, list[str]]:  # noqa: ANN001 
 
 def test_preset_import_refuses_what_the_cli_refuses_with_a_message(qtbot: QtBot, tmp_path: Path) -> None:
     from clearbg_desktop.core.imaging.export import ExportOptions
-    from clearbg_desktop.gui.preset_bar import PresetBar
+    from clearbg_desktop.gui.dialogs.preset_bar import PresetBar
 
     settings = AppSettings(export_presets={"Mine": ExportOptions(quality=70).to_dict()})
     bar = PresetBar(settings, ExportOptions)
@@ -72,8 +72,8 @@ def test_preset_import_refuses_what_the_cli_refuses_with_a_message(qtbot: QtBot,
 
 
 def test_an_unreadable_settings_file_is_said_once_and_kept_after_quit(qtbot: QtBot, random_weights: Path) -> None:
-    from clearbg_desktop.gui.app import say_settings_problems
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.app import say_settings_problems
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     path = AppSettings.path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,8 +91,8 @@ def test_an_unreadable_settings_file_is_said_once_and_kept_after_quit(qtbot: QtB
 
 
 def test_one_bad_entry_is_said_and_the_rest_of_the_settings_used(qtbot: QtBot, random_weights: Path) -> None:
-    from clearbg_desktop.gui.app import say_settings_problems
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.app import say_settings_problems
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     path = AppSettings.path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +111,7 @@ def test_one_bad_entry_is_said_and_the_rest_of_the_settings_used(qtbot: QtBot, r
 
 def test_a_symlinked_qsettings_file_is_replaced_not_written_through(qtbot: QtBot, random_weights: Path,
                                                                       tmp_path: Path) -> None:
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     conf = Path(QSettings().fileName())
     conf.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +133,7 @@ def test_a_symlinked_qsettings_file_is_replaced_not_written_through(qtbot: QtBot
 
 
 def test_window_state_values_of_the_wrong_type_are_ignored(qtbot: QtBot, random_weights: Path) -> None:
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     conf = Path(QSettings().fileName())
     conf.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from tests.gui.test_main_window import WAIT_MS
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def _open_shoot(qtbot: QtBot, window: MainWindow, tmp_path: Path, count: int) -> list[Document]:

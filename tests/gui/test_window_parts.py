@@ -17,14 +17,14 @@ from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.image_io import load_image
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.batch_runner import BatchRunner
-from clearbg_desktop.gui.export_runner import ExportRunner
-from clearbg_desktop.gui.filmstrip import Filmstrip
-from clearbg_desktop.gui.project_files import ProjectFiles
-from clearbg_desktop.gui.quit_guard import QuitGuard
-from clearbg_desktop.gui.status_bar import StatusBar
-from clearbg_desktop.gui.undo import DocumentUndo
-from clearbg_desktop.gui.window_context import WindowContext
+from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
+from clearbg_desktop.gui.jobs.export_runner import ExportRunner
+from clearbg_desktop.gui.jobs.project_files import ProjectFiles
+from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
+from clearbg_desktop.gui.widgets.status_bar import StatusBar
+from clearbg_desktop.gui.widgets.undo import DocumentUndo
+from clearbg_desktop.gui.widgets.window_context import WindowContext
+from clearbg_desktop.gui.window.quit_guard import QuitGuard
 from tests.gui.test_main_window import WAIT_MS
 
 if TYPE_CHECKING:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
-from clearbg_desktop.gui.canvas import COMPARE_KEY, MaskCanvas
-
-TEXT_FIELDS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+from clearbg_desktop.gui.canvas.mask_canvas import COMPARE_KEY, MaskCanvas
+from clearbg_desktop.gui.widgets.keyboard_focus import TEXT_FIELDS
 
 
 class HoldToCompare(QObject):

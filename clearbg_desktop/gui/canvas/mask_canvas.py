@@ -1,9 +1,9 @@
-"""The photo canvas: zoom, pan, view modes, a hold-to-compare "before" view and a split before/after."""
+"""The photo canvas: zoom, pan, view modes, a hold-to-compare "before" view and a split before/after; it hosts the
+active canvas tool (``gui/tools/``) and hands it the left button's gestures."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
@@ -14,7 +14,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPen,
     QPixmap,
     QResizeEvent,
     QTabletEvent,
@@ -22,7 +21,6 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
@@ -31,10 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit, Stroke
+from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
 from clearbg_desktop.core.editing.preview import render_view
-from clearbg_desktop.gui.qimage import array_to_qimage
-from clearbg_desktop.gui.split_view import SplitOriginal
+from clearbg_desktop.gui.canvas.split_view import SplitOriginal
+from clearbg_desktop.gui.tools.base import CanvasTool
+from clearbg_desktop.gui.tools.registry import tool_class
+from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 COMPARE_KEY = Qt.Key.Key_Backslash
@@ -110,10 +110,9 @@ def checkerboard_brush(cell: int = 10) -> QBrush:
 class MaskCanvas(QGraphicsView):
     """Shows a :class:`Document` in the current view mode.
 
-    Left-dragging paints with the current :class:`Brush` at the photo's full resolution; only
-    the dab's rectangle is re-rendered, so strokes stay smooth on 24 MP photos. The brush's size and the
-    checkerboard are in screen pixels: a 44 px brush is the same circle on a 1 MP and a 24 MP photo (in photo
-    pixels it would be a hairline on the large one), and the checkerboard never shrinks into a grey moiré.
+    A left-button gesture goes to the active tool (``tool``), in photo coordinates; the tool repaints only the
+    rectangles it changed, so strokes stay smooth on 24 MP photos. The checkerboard is in screen pixels: it never
+    shrinks into a grey moiré.
 
     Full-view renders of large photos (view switch, new mask) run on a thread pool so the GUI
     thread never stalls; dabs painted meanwhile are re-applied when the render arrives.
@@ -123,7 +122,7 @@ class MaskCanvas(QGraphicsView):
         zoom_changed(float): the new zoom factor (1.0 = 100 %).
         comparing_changed(bool): True while the original is shown for comparison.
         split_changed(bool): the split before/after view was turned on or off.
-        stroke_finished(object): a MaskEdit for the finished stroke (the window pushes it on its undo stack).
+        stroke_finished(object): the MaskEdit of a finished tool gesture (the window pushes it on its undo stack).
     """
 
     rendered = Signal()
@@ -160,17 +159,10 @@ class MaskCanvas(QGraphicsView):
         self._dirty: list[Box] = []
         self._render_signals = _RenderSignals()  # no parent: a job in flight may outlive the canvas
         self._render_signals.rendered.connect(self._on_rendered)
-        self.brush = Brush()
+        self.brush = Brush()  # the painting tools' size (screen pixels), hardness and opacity
         self.painting_enabled = True
-        self._stroke: Stroke | None = None
         self._pressure = 1.0
-        self._outline = QGraphicsEllipseItem()
-        pen = QPen(QColor(255, 255, 255), 0)
-        pen.setCosmetic(True)
-        self._outline.setPen(pen)
-        self._outline.setZValue(10)
-        self._outline.setVisible(False)
-        self._scene.addItem(self._outline)
+        self.tool: CanvasTool = tool_class(self.brush.mode)(self)
         self.split = False
         self._split = SplitOriginal()
         self._split.setVisible(False)
@@ -185,7 +177,7 @@ class MaskCanvas(QGraphicsView):
         self.document = document
         if new_size:
             self._item.set_image(QImage())  # never show another photo's pixels meanwhile
-        self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)  # closed: gone
+        self._refresh_tool()  # closed or not yet cut out: no outline
         self._update_split()
         self.refresh()
         if fit:
@@ -197,7 +189,7 @@ class MaskCanvas(QGraphicsView):
     def show_preview(self, image: QImage) -> None:
         """A photo being decoded again (#32): its screen-sized preview, fitted; not paintable until it is back."""
         self.document = None
-        self._outline.setVisible(False)
+        self.tool.hover(None)
         self._generation += 1  # a render in flight is for another photo
         self._pending_render = self._fit_when_rendered = False
         self._show(image)
@@ -292,23 +284,32 @@ class MaskCanvas(QGraphicsView):
         self.repaint_region(box)
         self.viewport().update()
 
-    # ----- brush -------------------------------------------------------------------------
+    # ----- the active tool -----------------------------------------------------------------
     def set_brush(self, brush: Brush) -> None:
-        """``brush.size`` is in screen pixels; strokes get it in photo pixels at the zoom of the moment."""
+        """The options bar's brush; its mode names the tool (``tools/registry.py``)."""
         self.brush = brush
-        self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)
+        self.use_tool(brush.mode)
+        self._refresh_tool()
 
-    def photo_brush(self) -> Brush:
-        """The brush in photo pixels at the current zoom."""
-        return replace(self.brush, size=max(0.5, self.brush.size / self.zoom))
+    def use_tool(self, name: str) -> CanvasTool:
+        """Makes the tool called ``name`` the active one; a gesture in progress is dropped with the old tool."""
+        if self.tool.name != name:
+            pointer = self.tool.pointer
+            self.tool.deactivate()
+            self.tool = tool_class(name)(self)
+            self.tool.hover(pointer)
+            self._show_tool_cursor()
+            self._refresh_tool()
+        return self.tool
 
-    def _update_outline(self, centre: QPointF | None) -> None:
-        if centre is None or not self._can_paint():
-            self._outline.setVisible(False)
-            return
-        radius = self.photo_brush().size / 2.0
-        self._outline.setRect(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius))
-        self._outline.setVisible(True)
+    def _show_tool_cursor(self) -> None:
+        self.viewport().setCursor(self.tool.cursor())
+
+    def _refresh_tool(self) -> None:
+        if self._can_paint():
+            self.tool.refresh()
+        else:
+            self.tool.hover(None)
 
     def _can_paint(self) -> bool:
         doc = self.document
@@ -356,7 +357,7 @@ class MaskCanvas(QGraphicsView):
         self._zoomed()
 
     def _zoomed(self) -> None:
-        self._update_outline(self._outline.rect().center() if self._outline.isVisible() else None)  # same on screen
+        self._refresh_tool()  # the brush's circle stays the same size on screen
         self.zoom_changed.emit(self.zoom)
 
     def zoom_fit(self) -> None:
@@ -409,7 +410,7 @@ class MaskCanvas(QGraphicsView):
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = False
-            self.viewport().unsetCursor()
+            self._show_tool_cursor()
         elif event.key() == COMPARE_KEY and not event.isAutoRepeat():
             self.set_comparing(False)
         else:
@@ -418,11 +419,11 @@ class MaskCanvas(QGraphicsView):
     def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802
         """Panning or scrolling moves the photo under a still mouse: the old circle would mark the wrong spot."""
         super().scrollContentsBy(dx, dy)
-        if self._outline.isVisible() and self._stroke is None:
-            self._outline.setVisible(False)
+        if not self.tool.busy:
+            self.tool.hover(None)
 
     def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
-        self._outline.setVisible(False)
+        self.tool.hover(None)
         super().leaveEvent(event)
 
     def set_split(self, split: bool) -> None:
@@ -471,22 +472,14 @@ class MaskCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
-        if event.button() == Qt.MouseButton.LeftButton and self._can_paint():
-            assert self.document is not None and self.document.alpha is not None
-            brush = self.photo_brush()
-            photo = self.document.rgb if brush.mode == "refine" else None  # the Refine Edge brush reads the photo
-            self._stroke = Stroke(self.document.alpha, brush, photo)
-            self._paint_to(event.position())
+        if (event.button() == Qt.MouseButton.LeftButton and self._can_paint()
+                and self.tool.press(self._photo_point(event), self._pressure)):
             event.accept()
             return
         super().mousePressEvent(event)
 
-    def _paint_to(self, view_position: QPointF) -> None:
-        assert self._stroke is not None
-        point = self.mapToScene(view_position.toPoint())
-        box = self._stroke.move_to(point.x(), point.y(), self._pressure)
-        if box is not None:
-            self.repaint_region(box)
+    def _photo_point(self, event: QMouseEvent) -> QPointF:
+        return self.mapToScene(event.position().toPoint())
 
     def _hovers_divider(self, position: QPointF) -> bool:
         """Shows the split cursor while the pointer is over the divider (found walking the window: nothing said
@@ -495,10 +488,10 @@ class MaskCanvas(QGraphicsView):
         if near != self._divider_cursor:
             self._divider_cursor = near
             if near:
-                self._outline.setVisible(False)
+                self.tool.hover(None)
                 self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
             else:
-                self.viewport().unsetCursor()
+                self._show_tool_cursor()
         return near
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -506,14 +499,14 @@ class MaskCanvas(QGraphicsView):
             self._split.set_divider(self.mapToScene(event.position().toPoint()).x())
             event.accept()
             return
-        if self._pan_origin is None and self._stroke is None and self._hovers_divider(event.position()):
-            return  # over the split view's divider: its cursor, no brush outline (a press drags it)
-        if self._pan_origin is None:
-            self._update_outline(self.mapToScene(event.position().toPoint()))
-        if self._stroke is not None:
-            self._paint_to(event.position())
+        if self._pan_origin is None and not self.tool.busy and self._hovers_divider(event.position()):
+            return  # over the split view's divider: its cursor, no tool outline (a press drags it)
+        if self.tool.busy:
+            self.tool.drag(self._photo_point(event), self._pressure)
             event.accept()
             return
+        if self._pan_origin is None:
+            self.tool.hover(self._photo_point(event) if self._can_paint() else None)
         if self._pan_origin is not None:
             delta = event.position() - self._pan_origin
             self._pan_origin = event.position()
@@ -527,12 +520,11 @@ class MaskCanvas(QGraphicsView):
         if self._dragging_divider and event.button() == Qt.MouseButton.LeftButton:
             self._dragging_divider = False
             self._divider_cursor = False  # the next move decides the cursor again
-            self.viewport().unsetCursor()
+            self._show_tool_cursor()
             event.accept()
             return
-        if self._stroke is not None and event.button() == Qt.MouseButton.LeftButton:
-            edit: MaskEdit | None = self._stroke.finish()
-            self._stroke = None
+        if self.tool.busy and event.button() == Qt.MouseButton.LeftButton:
+            edit: MaskEdit | None = self.tool.release()
             self._pressure = 1.0
             if edit is not None:
                 self.stroke_finished.emit(edit)
@@ -543,7 +535,7 @@ class MaskCanvas(QGraphicsView):
             if self._space_held:
                 self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             else:
-                self.viewport().unsetCursor()
+                self._show_tool_cursor()
             event.accept()
             return
         super().mouseReleaseEvent(event)

@@ -9,7 +9,7 @@ from clearbg_desktop import __version__
 from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
 from clearbg_desktop.core.inference.weights import WeightsError, find_weights
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.resources import app_icon
+from clearbg_desktop.gui.widgets.resources import app_icon
 
 
 def about_text(settings: AppSettings, model_description: str) -> str:

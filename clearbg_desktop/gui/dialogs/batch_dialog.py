@@ -30,9 +30,14 @@ from clearbg_desktop.core.inference.model_choice import AUTO, model_description,
 from clearbg_desktop.core.inference.time_per_photo import warning_for
 from clearbg_desktop.core.inference.weights import WeightsError, available_models
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.dialog_jobs import DialogJobs
-from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label, existing_outputs_box, output_folder_row
-from clearbg_desktop.gui.export_form import ExportOptionsForm
+from clearbg_desktop.gui.dialogs.dialog_jobs import DialogJobs
+from clearbg_desktop.gui.dialogs.dialog_parts import (
+    accept_buttons,
+    error_label,
+    existing_outputs_box,
+    output_folder_row,
+)
+from clearbg_desktop.gui.dialogs.export_form import ExportOptionsForm
 
 
 def format_duration(seconds: float | None) -> str:

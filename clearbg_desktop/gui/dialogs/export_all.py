@@ -19,15 +19,20 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, EditedPhoto, iter_export
+from clearbg_desktop.core.batch.naming import OutputRequest, plan_outputs
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.inference.model_choice import resolve_model
-from clearbg_desktop.core.output_plan import OutputRequest, plan_outputs
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label, existing_outputs_box, output_folder_row
-from clearbg_desktop.gui.export_form import ExportOptionsForm
+from clearbg_desktop.gui.dialogs.dialog_parts import (
+    accept_buttons,
+    error_label,
+    existing_outputs_box,
+    output_folder_row,
+)
+from clearbg_desktop.gui.dialogs.export_form import ExportOptionsForm
 
 
 def source_of(document: Document) -> Path:
@@ -45,7 +50,7 @@ def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
 
 def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str) -> BatchPlan:
     """One item per photo, each with its edited mask, named by the planner batches use
-    (:func:`core.output_plan.plan_outputs`): same-named photos get distinct outputs, and an output that would
+    (:func:`core.batch.naming.plan_outputs`): same-named photos get distinct outputs, and an output that would
     replace an open photo's file is a problem of that item, never written."""
     requests = [OutputRequest(source_of(document)) for document in documents]
     originals = [document.path for document in documents if document.path is not None]

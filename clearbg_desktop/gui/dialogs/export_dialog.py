@@ -39,11 +39,11 @@ from clearbg_desktop.core.imaging.export import (
 )
 from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.colour_space import to_display
-from clearbg_desktop.gui.dialog_jobs import DialogJobs
-from clearbg_desktop.gui.dialog_parts import accept_buttons, error_label
-from clearbg_desktop.gui.export_form import ExportOptionsForm
-from clearbg_desktop.gui.qimage import array_to_qimage
+from clearbg_desktop.gui.dialogs.dialog_jobs import DialogJobs
+from clearbg_desktop.gui.dialogs.dialog_parts import accept_buttons, error_label
+from clearbg_desktop.gui.dialogs.export_form import ExportOptionsForm
+from clearbg_desktop.gui.widgets.colour_space import to_display
+from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 PREVIEW_EDGE = 360
 ESTIMATING = "Estimated size: estimating…"

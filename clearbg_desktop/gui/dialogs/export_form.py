@@ -31,7 +31,7 @@ from clearbg_desktop.core.imaging.export import (
 )
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.preset_bar import PresetBar
+from clearbg_desktop.gui.dialogs.preset_bar import PresetBar
 
 FORMATS = [("PNG (transparent)", "png"), ("WebP", "webp"), ("TIFF (with alpha)", "tiff"), ("JPEG (flattened)", "jpg")]
 BACKGROUNDS = [("Transparent", "transparent"), ("Colour", "color"), ("Image…", "image"), ("Blurred original", "blur")]

@@ -48,7 +48,7 @@ from clearbg_desktop.core.inference.official_weights import OFFICIAL_MODELS
 from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import user_models_dir
 from clearbg_desktop.core.settings import NUMBER_RANGES, AppSettings
-from clearbg_desktop.gui.dialog_jobs import DialogJobs
+from clearbg_desktop.gui.dialogs.dialog_jobs import DialogJobs
 
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
                  "cpu": "CPU"}

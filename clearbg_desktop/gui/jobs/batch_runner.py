@@ -26,13 +26,13 @@ from clearbg_desktop.core.batch import (
 from clearbg_desktop.core.editing.document import BatchReview, Document
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.inference.model_choice import resolve_model
-from clearbg_desktop.gui.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
-from clearbg_desktop.gui.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
-from clearbg_desktop.gui.export_dialog import default_folder
-from clearbg_desktop.gui.export_runner import ExportRunner
-from clearbg_desktop.gui.filmstrip import Filmstrip
-from clearbg_desktop.gui.window_context import WindowContext
-from clearbg_desktop.gui.workers import BatchWorker
+from clearbg_desktop.gui.dialogs.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
+from clearbg_desktop.gui.dialogs.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
+from clearbg_desktop.gui.dialogs.export_dialog import default_folder
+from clearbg_desktop.gui.jobs.export_runner import ExportRunner
+from clearbg_desktop.gui.jobs.workers import BatchWorker
+from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 MAX_REVIEWED = 25  # photos opened at once for review: 25 × 24 MP is already ~3 GiB of photos and masks
 

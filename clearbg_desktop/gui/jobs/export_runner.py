@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox
 
+from clearbg_desktop.core.batch.naming import replaces_original
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.export import (
     SOFT_ENLARGEMENT,
@@ -20,11 +21,10 @@ from clearbg_desktop.core.imaging.export import (
     output_name,
 )
 from clearbg_desktop.core.inference.model_choice import resolve_model
-from clearbg_desktop.core.output_plan import replaces_original
-from clearbg_desktop.gui.export_dialog import ExportDialog, default_folder
-from clearbg_desktop.gui.question_box import Answer
-from clearbg_desktop.gui.window_context import WindowContext
-from clearbg_desktop.gui.workers import ExportJob
+from clearbg_desktop.gui.dialogs.export_dialog import ExportDialog, default_folder
+from clearbg_desktop.gui.jobs.workers import ExportJob
+from clearbg_desktop.gui.widgets.question_box import Answer
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 
 class ExportRunner(QObject):

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_queue import MaskQueue
 from clearbg_desktop.core.editing.memory_budget import Residency
-from clearbg_desktop.gui.batch_runner import BatchRunner
-from clearbg_desktop.gui.filmstrip import Filmstrip
-from clearbg_desktop.gui.window_context import WindowContext
-from clearbg_desktop.gui.workers import SegmentRequest
+from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
+from clearbg_desktop.gui.jobs.workers import SegmentRequest
+from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 
 class MaskProgress(QWidget):

@@ -18,12 +18,12 @@ from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib, trim_heap
 from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.canvas import MaskCanvas
-from clearbg_desktop.gui.filmstrip import Filmstrip
-from clearbg_desktop.gui.mask_scheduler import MaskScheduler
-from clearbg_desktop.gui.qimage import array_to_qimage
-from clearbg_desktop.gui.window_context import WindowContext
-from clearbg_desktop.gui.workers import DecodedViews, DecodeSignals, PreviewViews, decode_job, thumbnail_job
+from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+from clearbg_desktop.gui.jobs.mask_scheduler import MaskScheduler
+from clearbg_desktop.gui.jobs.workers import DecodedViews, DecodeSignals, PreviewViews, decode_job, thumbnail_job
+from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
+from clearbg_desktop.gui.widgets.qimage import array_to_qimage
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 
 def budgeted_residency(settings: AppSettings) -> Residency:

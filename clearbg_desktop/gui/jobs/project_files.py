@@ -30,8 +30,8 @@ from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.image_io import OutputError, pid_alive
 from clearbg_desktop.core.paths import autosave_dir
-from clearbg_desktop.gui.question_box import Answer
-from clearbg_desktop.gui.window_context import WindowContext
+from clearbg_desktop.gui.widgets.question_box import Answer
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 
 class ProjectFiles(QObject):

@@ -30,7 +30,7 @@ from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resol
 from clearbg_desktop.core.inference.model_io import upsample_alpha
 from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import log_dir
-from clearbg_desktop.gui.colour_space import to_display
+from clearbg_desktop.gui.widgets.colour_space import to_display
 
 
 @dataclass(frozen=True)

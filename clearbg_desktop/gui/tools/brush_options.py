@@ -1,4 +1,5 @@
-"""The brush's tool options bar: Restore/Erase (X), size ([ and ]), hardness, opacity, each with its value."""
+"""The tools' options bar: one button per canvas tool (``registry.py``), Restore/Erase (X), the brush's size
+([ and ]), hardness and opacity, each with its value."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
 from clearbg_desktop.core.editing.mask_edits import Brush
-from clearbg_desktop.gui.keyboard_focus import edit_only_when_clicked
+from clearbg_desktop.gui.tools.registry import DEFAULT_TOOL, TOOLS
+from clearbg_desktop.gui.widgets.keyboard_focus import edit_only_when_clicked
 
 MIN_SIZE, MAX_SIZE = 1, 2000
 
@@ -34,24 +36,20 @@ class BrushOptionsBar(QToolBar):
         self._brush = brush
         self.value_labels: dict[QSlider, QLabel] = {}
         group = QActionGroup(self)
-        self.restore_action = QAction("Restore", self, checkable=True)
-        self.restore_action.setToolTip("Paint the subject back in (X toggles)")
-        self.erase_action = QAction("Erase", self, checkable=True)
-        self.erase_action.setToolTip("Remove from the subject (X toggles)")
-        self.refine_action = QAction("Refine edge", self, checkable=True)
-        self.refine_action.setObjectName("RefineEdgeBrush")
-        self.refine_action.setToolTip("Paint over hair and fur: where you paint, the mask is worked out again from "
-                                      "the photo's colours (R)")
-        self.refine_action.setShortcut(QKeySequence("R"))
-        self.refine_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        modes = {"restore": self.restore_action, "erase": self.erase_action, "refine": self.refine_action}
-        for action in modes.values():
+        self.tool_actions: dict[str, QAction] = {}  # one checkable button per canvas tool, from the registry
+        for name, tool in TOOLS.items():
+            action = QAction(tool.label, self, checkable=True)
+            action.setObjectName(tool.__name__)
+            action.setToolTip(tool.tooltip)
+            action.setStatusTip(tool.hint)
+            if tool.shortcut is not None:
+                action.setShortcut(QKeySequence(tool.shortcut))
+                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _checked=False, chosen=name: self._set(mode=chosen))
             group.addAction(action)
             self.addAction(action)
-        modes.get(brush.mode, self.restore_action).setChecked(True)
-        self.restore_action.triggered.connect(lambda: self._set(mode="restore"))
-        self.erase_action.triggered.connect(lambda: self._set(mode="erase"))
-        self.refine_action.triggered.connect(lambda: self._set(mode="refine"))
+            self.tool_actions[name] = action
+        self.tool_actions.get(brush.mode, self.tool_actions[DEFAULT_TOOL]).setChecked(True)
         self.toggle_action = QAction("Toggle restore/erase", self)
         self.toggle_action.setShortcut(QKeySequence("X"))
         self.toggle_action.triggered.connect(self.toggle_mode)
@@ -102,9 +100,9 @@ class BrushOptionsBar(QToolBar):
 
     def toggle_mode(self) -> None:
         """X: restore <-> erase (from the Refine Edge brush, back to restore)."""
-        target = self.erase_action if self._brush.mode == "restore" else self.restore_action
-        target.setChecked(True)
-        self._set(mode="erase" if self._brush.mode == "restore" else "restore")
+        mode = "erase" if self._brush.mode == "restore" else "restore"
+        self.tool_actions[mode].setChecked(True)
+        self._set(mode=mode)
 
     def _set(self, **changes: object) -> None:
         self._brush = replace(self._brush, **changes)  # type: ignore[arg-type]

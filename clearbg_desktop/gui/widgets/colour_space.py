@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QColorSpace, QImage
 
-from clearbg_desktop.gui.qimage import array_to_qimage
+from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 DISPLAY_SPACE = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.image_io import is_supported_image
-from clearbg_desktop.gui.qimage import array_to_qimage
+from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 ICON_SIZE = QSize(96, 72)
 MIN_WIDTH = 150  # px: a thumbnail and a few letters of the name, whatever the dock is given

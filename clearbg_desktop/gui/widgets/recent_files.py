@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMenu
 
-from clearbg_desktop.gui.window_settings import window_qsettings
+from clearbg_desktop.gui.widgets.window_settings import window_qsettings
 
 MAX_RECENT = 10
 

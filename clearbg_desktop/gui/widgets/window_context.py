@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QWidget
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.workspace import Workspace
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.question_box import MessageBoxes
-from clearbg_desktop.gui.recent_files import RecentFiles
-from clearbg_desktop.gui.status_bar import StatusBar
-from clearbg_desktop.gui.undo import DocumentUndo
+from clearbg_desktop.gui.widgets.question_box import MessageBoxes
+from clearbg_desktop.gui.widgets.recent_files import RecentFiles
+from clearbg_desktop.gui.widgets.status_bar import StatusBar
+from clearbg_desktop.gui.widgets.undo import DocumentUndo
 
 
 @dataclass(frozen=True)

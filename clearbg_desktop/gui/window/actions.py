@@ -14,11 +14,11 @@ from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QStyle
 
 from clearbg_desktop.core.editing.preview import VIEW_MODES
-from clearbg_desktop.gui.brush_tool import BrushOptionsBar
-from clearbg_desktop.gui.canvas import MaskCanvas
-from clearbg_desktop.gui.clipboard_copy import copy_cutout
-from clearbg_desktop.gui.icons import redo_icon, undo_icon
-from clearbg_desktop.gui.window_context import WindowContext
+from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+from clearbg_desktop.gui.tools.brush_options import BrushOptionsBar
+from clearbg_desktop.gui.widgets.clipboard_copy import copy_cutout
+from clearbg_desktop.gui.widgets.icons import redo_icon, undo_icon
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 VIEW_LABELS = {
     "cutout": "Cut-out on &checkerboard",

@@ -15,7 +15,7 @@ from clearbg_desktop.core.editing.preview import VIEW_MODES
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMessageBox
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def create_application(argv: list[str]):  # type: ignore[no-untyped-def]
     QCoreApplication.setApplicationVersion(__version__)
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(argv)
-    from clearbg_desktop.gui.resources import app_icon
+    from clearbg_desktop.gui.widgets.resources import app_icon
 
     if isinstance(app, QApplication):
         app.setWindowIcon(app_icon())
@@ -53,7 +53,7 @@ def take_screenshot(out: Path, photo: Path, view: str, size: str, timeout: float
     """Open ``photo`` in the real window, wait for the mask, grab the window to ``out``."""
     from PySide6.QtCore import QTimer
 
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     app = create_application(sys.argv[:1])
     window = MainWindow()
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             print("clearbg: --screenshot takes exactly one photo", file=sys.stderr)
             return 2
         return take_screenshot(args.screenshot, args.files[0], args.view, args.size, args.timeout)
-    from clearbg_desktop.gui.main_window import MainWindow
+    from clearbg_desktop.gui.window.main_window import MainWindow
 
     app = create_application(sys.argv[:1])
     window = MainWindow()

@@ -17,32 +17,32 @@ from clearbg_desktop.core.editing.project import PROJECT_SUFFIX, is_project_file
 from clearbg_desktop.core.imaging.image_io import INPUT_SUFFIXES, LoadedImage
 from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
 from clearbg_desktop.core.settings import AppSettings
-from clearbg_desktop.gui.about import show_about
-from clearbg_desktop.gui.actions import WindowActions
-from clearbg_desktop.gui.batch_runner import BatchRunner
-from clearbg_desktop.gui.canvas import MaskCanvas
-from clearbg_desktop.gui.export_runner import ExportRunner
-from clearbg_desktop.gui.filmstrip import dropped_photos
-from clearbg_desktop.gui.hold_compare import HoldToCompare
-from clearbg_desktop.gui.keyboard_focus import KeyboardFocus
-from clearbg_desktop.gui.mask_commands import MaskCommands
-from clearbg_desktop.gui.mask_scheduler import MaskScheduler
-from clearbg_desktop.gui.model_results import ModelResults
-from clearbg_desktop.gui.photo_memory import PhotoMemory, budgeted_residency
-from clearbg_desktop.gui.preferences_dialog import PreferencesDialog
-from clearbg_desktop.gui.project_files import ProjectFiles
-from clearbg_desktop.gui.qimage import loaded_from_clipboard
-from clearbg_desktop.gui.quit_guard import QuitGuard
-from clearbg_desktop.gui.refine_preview import RefinePreview
-from clearbg_desktop.gui.resources import app_icon
-from clearbg_desktop.gui.shortcuts_dialog import ShortcutsDialog, open_user_guide
-from clearbg_desktop.gui.side_panels import SidePanels
-from clearbg_desktop.gui.status_bar import StatusBar
-from clearbg_desktop.gui.undo import DocumentUndo
-from clearbg_desktop.gui.window_context import WindowContext
-from clearbg_desktop.gui.window_geometry import restore_window_state, save_window_state
-from clearbg_desktop.gui.window_settings import window_qsettings
-from clearbg_desktop.gui.workers import SegmentRequest, WorkerThread
+from clearbg_desktop.gui.canvas.hold_compare import HoldToCompare
+from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+from clearbg_desktop.gui.dialogs.about import show_about
+from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
+from clearbg_desktop.gui.dialogs.shortcuts_dialog import ShortcutsDialog, open_user_guide
+from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
+from clearbg_desktop.gui.jobs.export_runner import ExportRunner
+from clearbg_desktop.gui.jobs.mask_scheduler import MaskScheduler
+from clearbg_desktop.gui.jobs.model_results import ModelResults
+from clearbg_desktop.gui.jobs.photo_memory import PhotoMemory, budgeted_residency
+from clearbg_desktop.gui.jobs.project_files import ProjectFiles
+from clearbg_desktop.gui.jobs.workers import SegmentRequest, WorkerThread
+from clearbg_desktop.gui.widgets.filmstrip import dropped_photos
+from clearbg_desktop.gui.widgets.keyboard_focus import KeyboardFocus
+from clearbg_desktop.gui.widgets.qimage import loaded_from_clipboard
+from clearbg_desktop.gui.widgets.resources import app_icon
+from clearbg_desktop.gui.widgets.status_bar import StatusBar
+from clearbg_desktop.gui.widgets.undo import DocumentUndo
+from clearbg_desktop.gui.widgets.window_context import WindowContext
+from clearbg_desktop.gui.widgets.window_settings import window_qsettings
+from clearbg_desktop.gui.window.actions import WindowActions
+from clearbg_desktop.gui.window.mask_commands import MaskCommands
+from clearbg_desktop.gui.window.quit_guard import QuitGuard
+from clearbg_desktop.gui.window.refine_preview import RefinePreview
+from clearbg_desktop.gui.window.side_panels import SidePanels
+from clearbg_desktop.gui.window.window_geometry import restore_window_state, save_window_state
 
 
 class MainWindow(QMainWindow):

@@ -8,11 +8,11 @@ from PySide6.QtWidgets import QMessageBox
 
 from clearbg_desktop.core.batch import BatchReport
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.gui.batch_runner import BatchRunner
-from clearbg_desktop.gui.export_runner import ExportRunner
-from clearbg_desktop.gui.project_files import ProjectFiles
-from clearbg_desktop.gui.question_box import Answer
-from clearbg_desktop.gui.window_context import WindowContext
+from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
+from clearbg_desktop.gui.jobs.export_runner import ExportRunner
+from clearbg_desktop.gui.jobs.project_files import ProjectFiles
+from clearbg_desktop.gui.widgets.question_box import Answer
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 
 class QuitGuard(QObject):

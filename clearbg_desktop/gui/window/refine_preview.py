@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QProgressBar, QToolTip
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.imaging.refine import RefineCancelled, RefineSettings, decontaminate_colors, refine_alpha
-from clearbg_desktop.gui.canvas import MaskCanvas
-from clearbg_desktop.gui.colour_space import to_display
-from clearbg_desktop.gui.refine_panel import RefinePanel
-from clearbg_desktop.gui.window_context import WindowContext
+from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+from clearbg_desktop.gui.widgets.colour_space import to_display
+from clearbg_desktop.gui.widgets.refine_panel import RefinePanel
+from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 PROGRESS_AFTER_MS = 300
 BRUSH_PAUSED = "The brush is paused while the refinement is previewed: Apply (Enter) or Reset (Esc) it first"

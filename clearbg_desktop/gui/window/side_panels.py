@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QUndoView, QVBoxLayout, QWidget
 
-from clearbg_desktop.gui.filmstrip import Filmstrip
-from clearbg_desktop.gui.refine_panel import RefinePanel
+from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
+from clearbg_desktop.gui.widgets.refine_panel import RefinePanel
 
 SIDE_PANEL_SHARE = 0.2  # of the window's width, for each side's panels
 MIN_RIGHT_PANEL, MIN_PHOTOS_PANEL = 240, 150  # px: the refine controls with their scroll bar; a thumbnail

@@ -165,7 +165,7 @@ def test_cli_and_self_test_run_without_torch(onnx_resources: Path, tmp_path: Pat
     assert test.returncode == 0, test.stderr + test.stdout
     assert "ONNX Runtime" in test.stdout
     shot = tmp_path / "window.png"
-    gui = subprocess.run([sys.executable, "-c", no_torch + "from clearbg_desktop.gui.app import main; "
+    gui = subprocess.run([sys.executable, "-c", no_torch + "from clearbg_desktop.gui.window.app import main; "
                           f"raise SystemExit(main(['--screenshot', {str(shot)!r}, {str(photo)!r}]))"],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert gui.returncode == 0 and shot.is_file(), gui.stderr

@@ -1,0 +1,87 @@
+"""The one interface every canvas tool has, and what a tool may ask of the canvas.
+
+The canvas turns Qt's mouse events into calls on the active tool, in photo coordinates: ``press``, ``drag``,
+``release`` for a left-button gesture, ``hover`` for the pointer moving without one (``None`` when it leaves or the
+photo moves under it). The tool decides what the gesture does to the mask and returns one undoable ``MaskEdit``
+at the end; the canvas only repaints what the tool says changed. Pan, zoom, the split divider and hold-to-compare
+stay with the canvas, whichever tool is active (napari binds mouse modes per layer the same way; labelme's
+canvas deciding every shape itself in one widget is what this avoids).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QGraphicsScene
+
+from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
+
+if TYPE_CHECKING:
+    from clearbg_desktop.core.editing.document import Document
+
+
+class ToolHost(Protocol):
+    """What a tool may use of the canvas: the shown document, the zoom, the scene for its overlays, a repaint."""
+
+    @property
+    def document(self) -> Document | None: ...
+
+    @property
+    def zoom(self) -> float: ...
+
+    @property
+    def brush(self) -> Brush: ...
+
+    def scene(self) -> QGraphicsScene: ...
+
+    def repaint_region(self, box: Box) -> None: ...
+
+
+class CanvasTool:
+    """A canvas tool. Subclasses set the class attributes and override the gestures they use.
+
+    ``name`` is the key in the registry and in settings; ``label``, ``tooltip`` and ``shortcut`` make its button in
+    the options bar; ``hint`` is the status bar's one line on how to use it; ``undo_label`` names its edits in the
+    History panel.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    tooltip: ClassVar[str]
+    hint: ClassVar[str]
+    undo_label: ClassVar[str]
+    shortcut: ClassVar[str | None] = None
+
+    def __init__(self, host: ToolHost) -> None:
+        self.host = host
+        self.pointer: QPointF | None = None  # where hover last put the pointer; the next tool starts there
+
+    @property
+    def busy(self) -> bool:
+        """A gesture is in progress (the canvas then leaves the pointer to the tool)."""
+        return False
+
+    def cursor(self) -> Qt.CursorShape:
+        return Qt.CursorShape.ArrowCursor
+
+    def press(self, point: QPointF, pressure: float) -> bool:
+        """The left button went down at ``point`` (photo pixels); returns whether the tool took the gesture."""
+        return False
+
+    def drag(self, point: QPointF, pressure: float) -> None:
+        """The pointer moved with the button down."""
+
+    def release(self) -> MaskEdit | None:
+        """The button came up: the gesture's one undoable edit, or None when it changed nothing."""
+        return None
+
+    def hover(self, point: QPointF | None) -> None:
+        """The pointer is over ``point`` with no button down; None: it left, or the photo moved under it."""
+        self.pointer = point
+
+    def refresh(self) -> None:
+        """The zoom, the brush or the document changed: redraw any overlay at the pointer's last place."""
+
+    def deactivate(self) -> None:
+        """Another tool was chosen: remove this one's overlays from the scene."""
