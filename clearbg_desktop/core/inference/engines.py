@@ -49,6 +49,8 @@ class Engine(Protocol):
     choice_reason: str  # why this engine runs here, for the status bar, the CLI and the batch log
     untimed: bool  # the fp32 reference, loaded before the engines here were timed (engine_choice.time_engines)
     model_entry: WeightsEntry | None  # the installed model as listed (``weights`` may be its ONNX Runtime copy)
+    input_resize: str | None  # None: model_io.DEFAULT_INPUT_RESIZE (chosen by ``python -m training validate``)
+    flip_average: bool  # "best quality+": the mirrored photo's map averaged in, twice the model time (opt-in)
 
     @property
     def device(self) -> Device: ...
@@ -199,11 +201,11 @@ def _private_copy(data: bytes, name: str) -> Path:
 def load_segmenter(model_name: str | None = None, device: str = "auto", threads: int | None = None,
                    precision: str = "auto", engine: str | None = None,
                    on_measure: Callable[[str], None] | None = None, lean_memory: bool = False,
-                   measure: bool = True) -> Engine:
+                   measure: bool = True, flip_average: bool = False) -> Engine:
     """The named model (``None``/``auto``: the default one), verified and loaded on the engine this machine runs
     it best on with fp32's masks; ``WeightsError`` with a clear message otherwise. ``measure=False``: never time
     the engines first; untimed, the fp32 reference is loaded (``engine.untimed``) and :func:`time_engines_of`
-    can time them later."""
+    can time them later. ``flip_average``: "best quality+" (bench/RESULTS.md §16), twice the model time."""
     from clearbg_desktop.core.inference.model_choice import resolve_model
 
     entry = find_weights(resolve_model(model_name).name)
@@ -218,6 +220,7 @@ def load_segmenter(model_name: str | None = None, device: str = "auto", threads:
     loaded.choice_reason = choice.reason
     loaded.untimed = choice.untimed
     loaded.model_entry = entry  # timings are kept under the installed file's hash, not its ONNX copy's
+    loaded.flip_average = flip_average
     return loaded
 
 
@@ -244,4 +247,5 @@ def faster_engine(loaded: Engine, choice: EngineChoice, threads: int | None = No
     faster = build_engine(entry, candidate, threads, lean_memory)
     faster.choice_reason = choice.reason
     faster.model_entry = entry
+    faster.input_resize, faster.flip_average = loaded.input_resize, loaded.flip_average  # the same masks, faster
     return faster

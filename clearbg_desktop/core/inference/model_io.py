@@ -23,6 +23,8 @@ INPUT_RESIZES = {
     "bilinear-gap3": "Pillow bilinear (antialiased) after an integer box reduction (reducing_gap=3): before #45",
     "bilinear": "Pillow bilinear, antialiased (triangle filter widened by the scale), no pre-reduction",
     "lanczos": "Pillow Lanczos-3, antialiased: rembg's and the U²-Net authors' test script's",
+    "lanczos-gap3": "Pillow Lanczos-3 after an integer box reduction (reducing_gap=3): the same as lanczos below "
+                    "1920 px, ~4x faster on a 12 MP photo",
     "area": "Pillow box filter: the mean of the pixels each input pixel covers (close to OpenCV's INTER_AREA)",
     "bilinear-plain": "bilinear sampling, not antialiased (OpenCV's INTER_LINEAR to 1 level)",
 }
@@ -40,6 +42,8 @@ def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE, method: str
         return rgb.resize(square, Image.Resampling.BILINEAR)
     if method == "lanczos":
         return rgb.resize(square, Image.Resampling.LANCZOS)
+    if method == "lanczos-gap3":
+        return rgb.resize(square, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if method == "area":
         return rgb.resize(square, Image.Resampling.BOX)
     if method == "bilinear-plain":  # a point-sampled affine map: Pillow widens no filter for it

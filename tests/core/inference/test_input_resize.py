@@ -116,3 +116,17 @@ def test_the_flip_average_makes_every_engine_mirror_equivariant(random_weights: 
         a = engine.predict_probabilities([photo])[0]
         b = engine.predict_probabilities([mirrored])[0][:, ::-1]
         assert np.abs(a - b).max() < 1e-4, engine.description
+
+
+def test_best_quality_plus_is_opt_in_and_survives_the_switch_to_a_faster_engine(random_weights: Path) -> None:
+    """The flip average is off unless asked for; once asked, the engine the timing picks later keeps it."""
+    from clearbg_desktop.core.inference.engine_choice import Candidate, EngineChoice
+    from clearbg_desktop.core.inference.engines import faster_engine, load_segmenter
+
+    assert load_segmenter("small", device="cpu", measure=False).flip_average is False
+    loaded = load_segmenter("small", device="cpu", measure=False, flip_average=True)
+    loaded.input_resize = "area"
+    assert loaded.flip_average is True and loaded.engine == "torch"
+    faster = faster_engine(loaded, EngineChoice(Candidate("torch", "cpu", "bf16"), "timed", {}))
+    assert faster is not None and faster.precision == "bf16"
+    assert faster.flip_average is True and faster.input_resize == "area"
