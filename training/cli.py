@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-rembg", action="store_true", help="validate: skip rembg's pipeline")
     parser.add_argument("--limit", type=int, default=0, help="validate: the first N photos of each set (quick runs)")
     parser.add_argument("--resamples", type=int, default=2000, help="validate: paired-bootstrap resamples")
+    parser.add_argument("--write-cards", action="store_true",
+                        help="validate: record the shipped pipeline's figures in the bundled models' cards")
     parser.add_argument("--cache-dir", type=Path, default=Path("runs/validation-cache"),
                         help="validate: per-photo masks and scores (git-ignored)")
     parser.add_argument("--from", dest="from_dir", type=Path,
@@ -116,12 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         print(compare(entry, out, dataset, out.parent))
         print(f"add it with: clearbg-cli --add-model {out} --name full-int8")
     elif args.stage == "validate":
+        from clearbg_desktop.core.paths import bundled_weights_dir
         from training.validate import validate_command
 
         print(validate_command(args.data_root, args.model or ["full", "small"], args.resize or None, args.baseline,
                                not args.no_flip, not args.no_rembg, Path(params.official.teacher_dir), args.cache_dir,
                                Path("runs/validate"), args.limit, args.resamples, args.threads or 1,
-                               args.flip_resize))
+                               args.flip_resize, bundled_weights_dir() if args.write_cards else None))
     elif args.stage == "ingest":
         from training.ingest import ingest
 

@@ -105,6 +105,7 @@ def _metrics_lines(card: dict) -> list[str]:
     for domain, block in (metrics.get("teacher_agreement") or {}).items():
         lines += [f"### Agreement with the teacher, held-out {domain} ({', '.join(block['sources'])})", "",
                   markdown_table(block["models"], f"held-out {domain}", block["images"])]
+    lines += validation_lines(card.get("validation") or {})
     history = card.get("validation_history") or []
     if history:
         keys = [k for k in history[-1] if k.endswith("/max_fbeta") or k.endswith("/mae") or k.endswith("/s_measure")]
@@ -117,3 +118,25 @@ def _metrics_lines(card: dict) -> list[str]:
                          f"{entry.get('train_loss', float('nan')):.3f} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
+
+
+def validation_lines(block: dict) -> list[str]:
+    """The card's ``validation`` block (``python -m training validate --write-cards``): the shipped pipeline on
+    both validation sets, beside rembg's pipeline with the same weights and the flip average."""
+    if not block.get("shipped"):
+        return []
+    sets = [*block["sets"], "pooled"]
+    sizes = {**block["sets"], "pooled": sum(block["sets"].values())}
+    rows = [(f"ClearBG, input resize `{block['input_resize']}` (shipped)", block["shipped"])]
+    if block.get("rembg_same_weights"):
+        rows.append(("rembg's pipeline, same weights", block["rembg_same_weights"]))
+    if block.get("flip_average"):
+        rows.append((f"ClearBG + flip average (`{block['flip_average']['input_resize']}`, opt-in)", block["flip_average"]))
+    lines = ["## The pipeline around the model, on two validation sets (`python -m training validate`)", "",
+             "| pipeline | " + " | ".join(f"{name} ({sizes[name]}): max Fβ | MAE | S-measure" for name in sets) + " |",
+             "|---|" + "---|---|---|" * len(sets)]
+    for label, figures in rows:
+        lines.append(f"| {label} | " + " | ".join(f"{figures[n]['max_fbeta']:.4f} | {figures[n]['mae']:.4f} | "
+                                                  f"{figures[n]['s_measure']:.4f}" for n in sets) + " |")
+    return [*lines, "", "Chosen by the harness's rule (no set worse beyond the noise of a paired bootstrap over photos, "
+            f"{block.get('resamples', 2000)} resamples; bench/RESULTS.md §16).", ""]

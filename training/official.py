@@ -101,7 +101,7 @@ def fetch_official(file_name: str, target_dir: Path, from_dir: Path | None = Non
 def official_card(name: str, source: OfficialSource, variant: str, storage: str, previous: dict) -> dict:
     """The card of an exported official model; no timestamps, so re-exporting changes nothing.
 
-    Measurements made since (``precision_checks``, ``metrics``) are kept from the previous card.
+    Measurements made since (``precision_checks``, ``metrics``, ``validation``) are kept from the previous card.
     """
     card = {
         "name": name,
@@ -114,7 +114,7 @@ def official_card(name: str, source: OfficialSource, variant: str, storage: str,
         "storage": f"{storage} in the file, fp32 compute",
         "training": {"images_seen": 0, "note": "the authors' weights converted exactly; no training steps here"},
     }
-    for kept in ("precision_checks", "metrics"):
+    for kept in ("precision_checks", "metrics", "validation"):
         if kept in previous:
             card[kept] = previous[kept]
     return card

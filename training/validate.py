@@ -145,6 +145,9 @@ class Runner:
                 self._engines[name] = (sha, segmenter)
         return self._engines[name]
 
+    def weights_sha(self, pipeline: Pipeline) -> str:
+        return self._engine(pipeline)[0]
+
     def _alpha(self, pipeline: Pipeline, engine: object, rgb: Image.Image) -> np.ndarray:
         if pipeline.rembg:
             return rembg_alpha(engine, rgb)
@@ -262,6 +265,7 @@ class Report:
     baselines: dict[str, Pipeline]
     chosen: dict[str, Pipeline | None]
     resamples: int
+    weights: dict[str, str] = field(default_factory=dict)  # model -> the first 12 hex digits of its SHA-256
 
     def to_json(self) -> dict:
         return {
@@ -305,7 +309,8 @@ def run_validation(sets: Sequence[NamedSet], pipelines: Sequence[Pipeline], runn
         # engine; twice the time: an opt-in)
         winner = decide([c for c in comps if not c.pipeline.rembg and not c.pipeline.flip_average])
         chosen[model] = winner.pipeline if winner else None
-    return Report(names, {s.name: len(s) for s in sets}, scores, comparisons, baselines, chosen, resamples)
+    weights = {m: runner.weights_sha(b) for m, b in baselines.items()}
+    return Report(names, {s.name: len(s) for s in sets}, scores, comparisons, baselines, chosen, resamples, weights)
 
 
 def markdown(report: Report) -> str:
@@ -351,6 +356,44 @@ def markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def card_block(report: Report, model: str) -> dict:
+    """What the model card records of a run: the shipped pipeline's figures per set and pooled, rembg's pipeline
+    with the same weights and the flip average beside it, and the rule's choice (``--write-cards``)."""
+    def figures(pipeline: Pipeline) -> dict:
+        per_set = report.scores[pipeline]
+        block = {name: {k: round(v, 4) for k, v in per_set[name].summary().items()} for name in report.sets}
+        block["pooled"] = {k: round(v, 4) for k, v in Scores.pooled([per_set[n] for n in report.sets]).summary().items()}
+        return block
+
+    baseline = report.baselines[model]
+    block: dict = {"command": "python -m training validate", "weights_sha256": report.weights.get(model, ""),
+                   "sets": report.sizes, "input_resize":
+                   baseline.input_resize, "shipped": figures(baseline), "resamples": report.resamples,
+                   "rule_keeps_it": report.chosen.get(model) is None}
+    for pipeline in report.scores:
+        if pipeline.model == model and pipeline.rembg:
+            block["rembg_same_weights"] = figures(pipeline)
+        elif pipeline.model == model and pipeline.flip_average:
+            block["flip_average"] = {"input_resize": pipeline.input_resize, **figures(pipeline)}
+    return block
+
+
+def write_cards(report: Report, weights_dir: Path) -> list[Path]:
+    """The ``validation`` block into each bundled model's card (the app shows cards; re-exports keep the block)."""
+    from clearbg_desktop.core.inference.weights import read_weights_manifest
+
+    written = []
+    for name, entry in read_weights_manifest(weights_dir).items():
+        if name not in report.baselines:
+            continue
+        card_path = entry.path.with_name(f"{entry.path.stem}.card.json")
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+        card["validation"] = card_block(report, name)
+        write_atomic((json.dumps(card, indent=2) + "\n").encode("utf-8"), card_path, overwrite=True)
+        written.append(card_path)
+    return written
+
+
 def default_pipelines(models: Sequence[str], resizes: Sequence[str], flip: bool, rembg: bool,
                       flip_resize: str | None = None) -> list[Pipeline]:
     """Every resize per model, the flip average (with ``flip_resize``, default: the shipped resize) and rembg's."""
@@ -364,8 +407,10 @@ def default_pipelines(models: Sequence[str], resizes: Sequence[str], flip: bool,
 
 def validate_command(data_root: Path, models: Sequence[str], resizes: Sequence[str] | None, baseline: str | None,
                      flip: bool, rembg: bool, rembg_dir: Path, cache_dir: Path, out_dir: Path, limit: int = 0,
-                     resamples: int = 2000, threads: int = 1, flip_resize: str | None = None) -> str:
-    """The one command: load both sets from ``data_root``, run, write ``validation.json``/``.md``, return the table."""
+                     resamples: int = 2000, threads: int = 1, flip_resize: str | None = None,
+                     cards_dir: Path | None = None) -> str:
+    """The one command: load both sets from ``data_root``, run, write ``validation.json``/``.md``, return the table;
+    with ``cards_dir`` also the ``validation`` block of each model's card there."""
     import torch
 
     from training.validation_sets import SET_NAMES, load_set
@@ -383,4 +428,7 @@ def validate_command(data_root: Path, models: Sequence[str], resizes: Sequence[s
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "validation.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     (out_dir / "validation.md").write_text(text, encoding="utf-8")
+    if cards_dir is not None:
+        for path in write_cards(report, cards_dir):
+            text += f"\nwrote the validation block of {path}"
     return text

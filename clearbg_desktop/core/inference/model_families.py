@@ -32,6 +32,9 @@ class ModelFamily:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     sigmoid: bool  # the first output is a logit map: apply a sigmoid before the stretch
+    # None: model_io.DEFAULT_INPUT_RESIZE, chosen for U²-Net by ``python -m training validate`` on two sets. A family
+    # nobody could measure here keeps the resize it had: a default changes only where it was measured (#45).
+    input_resize: str | None = None
 
     def normalise(self, batch: np.ndarray) -> np.ndarray:
         """uint8 NHWC RGB at the model's size -> float32 NCHW as this family was trained."""
@@ -48,9 +51,13 @@ class ModelFamily:
 
 
 U2NET = ModelFamily("u2net", "U²-Net", 320, IMAGENET_MEAN, IMAGENET_STD, sigmoid=False)
-ISNET = ModelFamily("isnet", "IS-Net", 1024, (0.5, 0.5, 0.5), (1.0, 1.0, 1.0), sigmoid=False)
-BIREFNET = ModelFamily("birefnet", "BiRefNet", 1024, IMAGENET_MEAN, IMAGENET_STD, sigmoid=True)
-BRIA = ModelFamily("bria", "BRIA RMBG 2.0", 1024, IMAGENET_MEAN, IMAGENET_STD, sigmoid=False)
+UNMEASURED_RESIZE = "bilinear-gap3"  # no IS-Net, BiRefNet or BRIA weights on the machine that chose the default
+ISNET = ModelFamily("isnet", "IS-Net", 1024, (0.5, 0.5, 0.5), (1.0, 1.0, 1.0), sigmoid=False,
+                    input_resize=UNMEASURED_RESIZE)
+BIREFNET = ModelFamily("birefnet", "BiRefNet", 1024, IMAGENET_MEAN, IMAGENET_STD, sigmoid=True,
+                       input_resize=UNMEASURED_RESIZE)
+BRIA = ModelFamily("bria", "BRIA RMBG 2.0", 1024, IMAGENET_MEAN, IMAGENET_STD, sigmoid=False,
+                   input_resize=UNMEASURED_RESIZE)
 FAMILIES = {family.name: family for family in (U2NET, ISNET, BIREFNET, BRIA)}
 
 U2NET_OUTPUTS = 7  # the fused map and six side outputs

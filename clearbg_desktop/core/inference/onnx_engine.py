@@ -92,9 +92,11 @@ class OnnxSegmenter:
         return f"{self.family.label} {self.entry.name} on CPU (ONNX Runtime)"
 
     def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """What the graph is fed: each photo resized to the model's square (its mirrored copies after them with
-        ``flip_average``), normalised as its family expects."""
-        return self.family.normalise(model_input(rgbs, self.input_size, self.input_resize, self.flip_average))
+        """What the graph is fed: each photo resized to the model's square (the engine's ``input_resize``, else its
+        family's, else the default; its mirrored copies after them with ``flip_average``), normalised as its family
+        expects."""
+        resize = self.input_resize or self.family.input_resize
+        return self.family.normalise(model_input(rgbs, self.input_size, resize, self.flip_average))
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S): the output checked (shape, NaN), the

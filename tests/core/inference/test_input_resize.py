@@ -130,3 +130,19 @@ def test_best_quality_plus_is_opt_in_and_survives_the_switch_to_a_faster_engine(
     faster = faster_engine(loaded, EngineChoice(Candidate("torch", "cpu", "bf16"), "timed", {}))
     assert faster is not None and faster.precision == "bf16"
     assert faster.flip_average is True and faster.input_resize == "area"
+
+
+def test_a_family_nobody_measured_here_keeps_its_resize(tmp_path: Path) -> None:
+    """IS-Net (no weights on the machine that chose the default) is fed as before #45, whatever the default is;
+    asked for another resize, it gets it."""
+    from clearbg_desktop.core.inference.model_families import ISNET
+    from clearbg_desktop.core.inference.model_library import add_model_file
+    from tests.core.inference.test_model_families import stand_in
+
+    entry = add_model_file(stand_in(tmp_path / "isnet.onnx", 1024, 6), "isnet")
+    engine = OnnxSegmenter(entry, threads=1)
+    photo = detailed_photo((2400, 1600))
+    before = ISNET.normalise(np.asarray(resize_for_model(photo, 1024, "bilinear-gap3"))[None])
+    np.testing.assert_array_equal(engine.model_input([photo]), before)
+    engine.input_resize = "lanczos"
+    assert not np.array_equal(engine.model_input([photo]), before)
