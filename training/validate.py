@@ -34,7 +34,13 @@ import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.imaging.image_io import write_atomic
-from clearbg_desktop.core.inference.model_io import DEFAULT_INPUT_RESIZE, IMAGENET_MEAN, IMAGENET_STD, INPUT_RESIZES
+from clearbg_desktop.core.inference.model_io import (
+    DEFAULT_INPUT_RESIZE,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    INPUT_RESIZES,
+    model_input,
+)
 from training.metrics import photo_scores
 from training.validation_sets import NamedSet
 
@@ -155,17 +161,43 @@ class Runner:
         engine.flip_average = pipeline.flip_average  # type: ignore[attr-defined]
         return np.asarray(engine.predict_alpha(rgb))  # type: ignore[attr-defined]
 
+    def _shared_path(self, pipeline: Pipeline, rgb: Image.Image) -> Path | None:
+        """Where any ClearBG pipeline feeding the model these very bytes keeps its mask (the steps after the model
+        are fixed, so equal inputs give equal masks: e.g. ``lanczos`` and ``lanczos-gap3`` below 1920 px)."""
+        if pipeline.rembg:
+            return None
+        sha, engine = self._engine(pipeline)
+        batch = model_input([rgb], engine.input_size, pipeline.input_resize,  # type: ignore[attr-defined]
+                            pipeline.flip_average)
+        flip = "-flip" if pipeline.flip_average else ""
+        return self.cache_dir / sha / "by-input" / f"{_digest(batch.tobytes())}-{rgb.width}x{rgb.height}{flip}.npz"
+
+    def index(self, pipeline: Pipeline, dataset: NamedSet) -> None:
+        """Offer the masks this pipeline has to every pipeline with the same model inputs (cheap: resizes only)."""
+        sha, _ = self._engine(pipeline)
+        folder = self.cache_dir / sha / pipeline.key / dataset.name
+        for item_id, rgb, source in zip(dataset.ids, dataset.photos, dataset.sources, strict=True):
+            mask_path = folder / f"{item_id}-{_digest(source.read_bytes())}.npz"
+            shared = self._shared_path(pipeline, rgb) if mask_path.is_file() else None
+            if shared is not None and not shared.is_file():
+                shared.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(mask_path.read_bytes(), shared, overwrite=True)
+
     def scores(self, pipeline: Pipeline, dataset: NamedSet) -> Scores:
         sha, engine = self._engine(pipeline)
         folder = self.cache_dir / sha / pipeline.key / dataset.name
         folder.mkdir(parents=True, exist_ok=True)
         curves, seconds = [], []
         values: dict[str, list[float]] = {name: [] for name in METRICS[1:]}
-        computed = 0
+        computed = reused = 0
         for item_id, rgb, truth, source in zip(dataset.ids, dataset.photos, dataset.truths, dataset.sources,
                                                strict=True):
             photo_key = f"{item_id}-{_digest(source.read_bytes())}"
             mask_path = folder / f"{photo_key}.npz"
+            shared = None if mask_path.is_file() else self._shared_path(pipeline, rgb)
+            if shared is not None and shared.is_file():
+                write_atomic(shared.read_bytes(), mask_path, overwrite=True)
+                reused += 1
             if mask_path.is_file():
                 with np.load(mask_path) as stored:
                     alpha, spent = stored["alpha"], float(stored["seconds"])
@@ -174,6 +206,9 @@ class Runner:
                 alpha = self._alpha(pipeline, engine, rgb)
                 spent = time.perf_counter() - started
                 _save_npz(mask_path, alpha=alpha, seconds=np.asarray(spent))
+                if shared is not None:
+                    shared.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(mask_path.read_bytes(), shared, overwrite=True)
                 computed += 1
             score_path = folder / f"{photo_key}-{_digest(truth.tobytes())}.scores.npz"
             if score_path.is_file():
@@ -186,8 +221,9 @@ class Runner:
             for name in values:
                 values[name].append(float(scored[name]))
             seconds.append(spent)
-        if computed:
-            self.log(f"  {pipeline.label} on {dataset.name}: {computed} new masks")
+        if computed or reused:
+            self.log(f"  {pipeline.label} on {dataset.name}: {computed} new masks, {reused} of a pipeline with the "
+                     "same model inputs")
         return Scores(np.stack(curves), {k: np.asarray(v) for k, v in values.items()}, np.asarray(seconds))
 
 
@@ -286,6 +322,10 @@ def run_validation(sets: Sequence[NamedSet], pipelines: Sequence[Pipeline], runn
                    baselines: dict[str, Pipeline], resamples: int = 2000) -> Report:
     """Score every pipeline on every set; compare each ClearBG candidate with its model's baseline."""
     names = [s.name for s in sets]
+    for pipeline in [*baselines.values(), *pipelines]:
+        if not pipeline.rembg:
+            for dataset in sets:
+                runner.index(pipeline, dataset)
     scores: dict[Pipeline, dict[str, Scores]] = {}
     for pipeline in [*baselines.values(), *pipelines]:
         if pipeline not in scores:

@@ -168,7 +168,15 @@ def test_masks_are_cached_per_pipeline_and_the_one_command_writes_both_tables(
     again = runner.scores(Pipeline("small", "lanczos"), people)
     assert messages == [] and np.array_equal(first.f_curves, again.f_curves)
     runner.scores(Pipeline("small", "lanczos", flip_average=True), people)
-    assert messages and "flip average" in messages[0]  # another pipeline: its own masks
+    assert messages and "flip average" in messages[0] and "3 new masks" in messages[0]  # its own masks
+    messages.clear()
+    # below 1920 px lanczos-gap3 feeds the model lanczos's very bytes: its masks are taken, not computed again
+    same_inputs = runner.scores(Pipeline("small", "lanczos-gap3"), people)
+    assert "0 new masks, 3 of a pipeline with the same model inputs" in messages[0]
+    assert np.array_equal(same_inputs.f_curves, first.f_curves)
+    messages.clear()
+    runner.scores(Pipeline("small", "area"), people)
+    assert "3 new masks, 0 of" in messages[0]
 
     monkeypatch.chdir(tmp_path)
     code = training_main(["validate", "--params", str(ROOT / "params.yaml"), "--data-root", str(data),
