@@ -14,7 +14,7 @@ differences. The pooled figures resample within each set (stratified) and weigh 
 The rule (:func:`decide`): a candidate **loses beyond noise** on a set when the 95 % interval of any of max Fβ,
 MAE, weighted Fβ or S-measure lies entirely on the worse side; it **wins** when one lies entirely on the better
 side. A default changes only to a candidate that loses on no set and wins somewhere; among several, the one with
-the best pooled max Fβ. Otherwise the default stays.
+the best pooled max Fβ (then MAE; of resizes with equal masks, the faster). Otherwise the default stays.
 
 Masks are cached on disk (``runs/validation-cache``, git-ignored) per weights hash, pipeline and photo hash, so
 a rerun only computes what is new. Inference runs on one CPU thread in fp32: the reference every engine and
@@ -289,7 +289,9 @@ def decide(comparisons: Sequence[Comparison]) -> Comparison | None:
     eligible = [c for c in comparisons if c.admissible and c.wins_somewhere]
     if not eligible:
         return None
-    return max(eligible, key=lambda c: (c.intervals["pooled"]["max_fbeta"][0], -c.intervals["pooled"]["mae"][0]))
+    order = list(INPUT_RESIZES)  # fastest first: of two resizes with the same masks, the faster
+    return max(eligible, key=lambda c: (c.intervals["pooled"]["max_fbeta"][0], -c.intervals["pooled"]["mae"][0],
+                                        -order.index(c.pipeline.input_resize)))
 
 
 @dataclass

@@ -126,6 +126,10 @@ def test_the_default_never_changes_to_a_pipeline_that_loses_on_one_set() -> None
     chosen = decide([strong_but_loses, modest, noise_only])
     assert chosen is not None and chosen.pipeline.input_resize == "lanczos"
     assert decide([strong_but_loses, noise_only]) is None  # a pooled-only win is not a win on a set
+    same_masks_faster = comparison("lanczos-gap3", {PEOPLE: [], OBJECTS: [], "pooled": []},
+                                   {PEOPLE: ["mae"], OBJECTS: [], "pooled": []}, 0.001)
+    chosen = decide([modest, same_masks_faster])
+    assert chosen is not None and chosen.pipeline.input_resize == "lanczos-gap3"  # a tie goes to the faster
 
 
 class FakeRembgSession:

@@ -19,14 +19,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # The ways of making the model's square input that ``python -m training validate`` compares (issue #45). Every
 # engine and precision (PyTorch fp32/bf16, ONNX Runtime fp32/int8), the CLI, the window, the batch and training's
 # evaluation reach the model through :func:`resize_for_model` only, so this one name decides for all of them.
-INPUT_RESIZES = {
+INPUT_RESIZES = {  # fastest first on a 12 MP photo (bench/input_resize.py): the harness breaks a tie of equal masks so
+    "bilinear-plain": "bilinear sampling, not antialiased (OpenCV's INTER_LINEAR to 1 level)",
     "bilinear-gap3": "Pillow bilinear (antialiased) after an integer box reduction (reducing_gap=3): before #45",
+    "lanczos-gap3": "Pillow Lanczos-3 after an integer box reduction (reducing_gap=3): the same as lanczos below "
+                    "1920 px, ~3x faster on a 12 MP photo",
+    "area": "Pillow box filter: the mean of the pixels each input pixel covers (close to OpenCV's INTER_AREA)",
     "bilinear": "Pillow bilinear, antialiased (triangle filter widened by the scale), no pre-reduction",
     "lanczos": "Pillow Lanczos-3, antialiased: rembg's and the U²-Net authors' test script's",
-    "lanczos-gap3": "Pillow Lanczos-3 after an integer box reduction (reducing_gap=3): the same as lanczos below "
-                    "1920 px, ~4x faster on a 12 MP photo",
-    "area": "Pillow box filter: the mean of the pixels each input pixel covers (close to OpenCV's INTER_AREA)",
-    "bilinear-plain": "bilinear sampling, not antialiased (OpenCV's INTER_LINEAR to 1 level)",
 }
 DEFAULT_INPUT_RESIZE = "bilinear-gap3"
 
