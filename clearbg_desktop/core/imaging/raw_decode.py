@@ -19,6 +19,7 @@ is unpacked or demosaicked.
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
@@ -395,7 +396,10 @@ class _Helpers:
         with self._slots:
             with self._lock:
                 helper = self._idle.pop() if self._idle else None
-            if helper is None or not helper.alive():
+            if helper is not None and not helper.alive():
+                helper.kill()  # it died idle: close our ends of its pipes
+                helper = None
+            if helper is None:
                 try:
                     helper = _Helper()
                 except OSError as exc:
@@ -423,6 +427,7 @@ class _Helpers:
 
 
 HELPERS = _Helpers()
+atexit.register(HELPERS.close)  # not needed for correctness (a helper ends when its stdin closes): tidiness
 #: False runs LibRaw in this process (the bench measures both).
 ISOLATED = True
 

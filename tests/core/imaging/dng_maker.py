@@ -45,6 +45,16 @@ def mosaic(rgb8: np.ndarray, neutral: tuple[float, float, float] = AS_SHOT_NEUTR
     return cfa
 
 
+def camera_tone(rgb8: np.ndarray) -> np.ndarray:
+    """A camera JPEG engine's look: a third of a stop brighter, an S-curve, a little more saturation."""
+    v = rgb8.astype(np.float64) / 255.0
+    v = np.clip(v * 1.26, 0, 1)
+    v = 0.7 * v + 0.3 * (0.5 - 0.5 * np.cos(np.pi * v))  # S-curve: deeper shadows, brighter highlights
+    grey = v.mean(axis=2, keepdims=True)
+    v = np.clip(grey + (v - grey) * 1.15, 0, 1)
+    return (v * 255 + 0.5).astype(np.uint8)
+
+
 def _rational(value: float, signed: bool = False) -> tuple[int, int]:
     denominator = 10000
     return round(value * denominator), denominator
@@ -134,11 +144,13 @@ def _layout(ifds: list[_Ifd], blobs: dict[tuple[int, int], bytes], start: int) -
 
 def make_dng(photo: Image.Image | np.ndarray, path: Path, *, orientation: int = 1, preview_long_side: int = 256,
              make: str = "ClearBG Camera Co", model: str = "Mosaic One", lens: str = "ClearBG 35mm F1.4",
-             date: str = "2026:12:06 10:20:30", neutral: tuple[float, float, float] = AS_SHOT_NEUTRAL) -> Path:
+             date: str = "2026:12:06 10:20:30", neutral: tuple[float, float, float] = AS_SHOT_NEUTRAL,
+             preview_tone: bool = False) -> Path:
     """Write ``photo`` (sRGB, stored as the sensor saw it, i.e. before ``orientation``) as a Bayer DNG at ``path``.
 
     The photo is cropped to even sides. The embedded preview is a baseline JPEG of the same picture,
-    ``preview_long_side`` px on its long side (0: none).
+    ``preview_long_side`` px on its long side (0: none); ``preview_tone``: rendered as a camera's JPEG engine
+    would (brighter and contrastier than the RAW's neutral decode), not as the same pixels.
     """
     rgb = np.asarray(photo.convert("RGB") if isinstance(photo, Image.Image) else photo, np.uint8)
     height, width = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
@@ -197,6 +209,8 @@ def make_dng(photo: Image.Image | np.ndarray, path: Path, *, orientation: int = 
         scale = preview_long_side / max(width, height)
         preview_image = Image.fromarray(rgb).resize((max(8, round(width * scale)), max(8, round(height * scale))),
                                                     Image.Resampling.LANCZOS)
+        if preview_tone:
+            preview_image = Image.fromarray(camera_tone(np.asarray(preview_image)))
         buffer = io.BytesIO()
         preview_image.save(buffer, format="JPEG", quality=90)
         preview = _Ifd()
