@@ -9,6 +9,7 @@ Masks, by the app's engine, from:
   * the full decode (``load_image``: LibRaw AHD, 16-bit, as exported),
   * the half-size decode (``load_reduced`` as the window asks it: each 2x2 sensor block one pixel, no demosaic),
   * the embedded preview (no LibRaw decode at all).
+And from the source photo itself, before it was mosaicked (does LibRaw's development give the photo's mask?).
 Compared at full resolution to the full decode's mask: the largest difference in 8-bit levels and the share of
 pixels more than 1 level (1/255, the engine rule) apart; and max Fβ / MAE against the reference masks.
 
@@ -65,7 +66,7 @@ def main() -> None:
     pairs = find_pairs(SHARED / "people-val")[: args.limit or None]
     long_side = int((args.megapixels * 1e6 * 1.5) ** 0.5)
     engines = {name: load_segmenter(name, device="cpu") for name in args.models}
-    sources = ("half-size decode", "embedded preview")
+    sources = ("half-size decode", "embedded preview", "source photo (before the mosaic)")
     masks: dict[str, dict[str, list[np.ndarray]]] = {n: {s: [] for s in ("full decode", *sources)} for n in engines}
     worst = {n: dict.fromkeys(sources, 0) for n in engines}
     over_one = {n: dict.fromkeys(sources, 0.0) for n in engines}
@@ -77,7 +78,8 @@ def main() -> None:
                 gt = np.asarray(mask.convert("L"))
                 rgb = source.convert("RGB")
             size = (long_side, int(long_side / 1.5)) if rgb.width >= rgb.height else (int(long_side / 1.5), long_side)
-            photo = make_dng(rgb.resize(size, Image.Resampling.BICUBIC), Path(tmp) / "photo.dng",
+            upscaled = rgb.resize(size, Image.Resampling.BICUBIC)
+            photo = make_dng(upscaled, Path(tmp) / "photo.dng",
                              preview_long_side=PREVIEW_SIDE, preview_tone=not args.neutral_preview)
             gts.append(gt)
             loaded = load_image(photo)
@@ -90,7 +92,8 @@ def main() -> None:
                 p_full = engine.predict_probabilities([loaded.rgb])[0]
                 a_full = np.asarray(upsample_alpha(p_full, loaded.size), np.int16)
                 masks[name]["full decode"].append(np.asarray(upsample_alpha(p_full, gt_size)))
-                for label, image in (("half-size decode", half.rgb), ("embedded preview", preview.image)):
+                for label, image in (("half-size decode", half.rgb), ("embedded preview", preview.image),
+                                     ("source photo (before the mosaic)", upscaled)):
                     p = engine.predict_probabilities([image])[0]
                     diff = np.abs(np.asarray(upsample_alpha(p, loaded.size), np.int16) - a_full)
                     worst[name][label] = max(worst[name][label], int(diff.max()))

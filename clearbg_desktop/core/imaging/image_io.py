@@ -209,20 +209,27 @@ class ReducedPhoto:
     notes: list[str]
 
 
-def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Decode ``path`` into a :class:`LoadedImage`; raises :class:`ImageLoadError` with a clear reason."""
-    return _decode(Path(path), max_pixels, None)[0]
+def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_decode_bytes: int | None = None) -> LoadedImage:
+    """Decode ``path`` into a :class:`LoadedImage`; raises :class:`ImageLoadError` with a clear reason.
+
+    ``max_decode_bytes``: the most memory a camera RAW's development may take (checked from its header before
+    anything is developed); by default half the machine's memory. The window may pass its photo memory budget.
+    """
+    return _decode(Path(path), max_pixels, None, max_decode_bytes)[0]
 
 
-def load_reduced(path: str | os.PathLike[str], reduce_to: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReducedPhoto:
+def load_reduced(path: str | os.PathLike[str], reduce_to: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_decode_bytes: int | None = None) -> ReducedPhoto:
     """Decode ``path`` for its mask and preview only: a JPEG at 1/2, 1/4 or 1/8 scale (Pillow's draft mode, the
     DCT scaled, a fraction of the time and memory of a full decode) keeping ``reduce_to`` px on the long side;
     other formats whole. The same checks and errors as :func:`load_image`."""
-    loaded, size = _decode(Path(path), max_pixels, reduce_to)
+    loaded, size = _decode(Path(path), max_pixels, reduce_to, max_decode_bytes)
     return ReducedPhoto(loaded.rgb, size, loaded.icc_profile, loaded.notes)
 
 
-def _decode(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedImage, tuple[int, int]]:
+def _decode(path: Path, max_pixels: int, reduce_to: int | None,
+            max_decode_bytes: int | None = None) -> tuple[LoadedImage, tuple[int, int]]:
     """(the photo, its full upright size); ``reduce_to``: see :func:`load_reduced` (no 16-bit values then)."""
     name = path.name
     try:
@@ -236,7 +243,7 @@ def _decode(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedI
     if size == 0:
         raise ImageLoadError(f"{name}: the file is empty (0 bytes)")
     if is_raw(path):
-        return _decode_raw(path, max_pixels, reduce_to)
+        return _decode_raw(path, max_pixels, reduce_to, max_decode_bytes)
     try:
         with open_without_bomb_warning(path) as opened:
             width, height = opened.size
@@ -331,14 +338,15 @@ def preview_fits(preview_size: tuple[int, int], full_size: tuple[int, int], redu
     return abs(pw / ph - fw / fh) <= PREVIEW_ASPECT_TOLERANCE * (fw / fh)
 
 
-def _decode_raw(path: Path, max_pixels: int, reduce_to: int | None) -> tuple[LoadedImage, tuple[int, int]]:
+def _decode_raw(path: Path, max_pixels: int, reduce_to: int | None,
+                max_decode_bytes: int | None = None) -> tuple[LoadedImage, tuple[int, int]]:
     """A camera RAW (``core.imaging.raw_decode``): 16-bit sRGB with its ICC profile and the camera's EXIF.
 
     Reduced (``reduce_to``): the embedded JPEG preview where it is as large as asked and of the photo's shape,
     else LibRaw's half-size decode (each 2x2 sensor block one pixel, no demosaic); ``bench/raw_decode.py``
     measured both against the full decode's masks.
     """
-    limits = RawLimits(max_pixels, default_max_bytes())
+    limits = RawLimits(max_pixels, max_decode_bytes or default_max_bytes())
     notes: list[str] = []
     try:
         if reduce_to is not None and MASKS_FROM_PREVIEW:

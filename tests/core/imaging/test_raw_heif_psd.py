@@ -164,6 +164,12 @@ def test_memory_limit_refuses_before_decoding(dng: tuple[Path, Image.Image]) -> 
         decode_raw(dng[0], RawLimits(90_000_000, 1_000_000))
 
 
+def test_load_image_takes_the_callers_memory_budget(dng: tuple[Path, Image.Image]) -> None:
+    with pytest.raises(ImageLoadError, match=r"IMG_0001.dng: decoding \d+×\d+ needs about .* GiB allowed"):
+        load_image(dng[0], max_decode_bytes=10_000_000)
+    assert load_image(dng[0], max_decode_bytes=2**30).deep is not None
+
+
 def test_huge_declared_sensor_in_a_small_file_is_refused(dng: tuple[Path, Image.Image], tmp_path: Path) -> None:
     path, photo = dng
     data = bytearray(path.read_bytes())
