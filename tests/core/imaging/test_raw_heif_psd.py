@@ -431,3 +431,34 @@ def test_cli_exports_a_folder_of_dng_jpeg_heic_and_avif(tmp_path: Path, random_w
     assert png_bit_depth(out / "plain-cutout.png") == 8
     assert cli_main([str(folder / "DSC_0001.dng"), "-o", str(out), "--format", "psd", "-q"]) == 0
     assert (out / "DSC_0001-cutout.psd").stat().st_size > 0
+
+
+def test_a_project_of_a_raw_photo_exports_its_saved_mask_as_a_16_bit_psd(tmp_path: Path, random_weights: Path) -> None:
+    from clearbg_desktop.core.editing.project import Project, save_project
+    from clearbg_desktop.core.file_hash import sha256_file
+
+    psd_tools = pytest.importorskip("psd_tools")
+    photo = make_dng(source_photo(), tmp_path / "DSC_0002.dng", orientation=8, preview_long_side=64)
+    width, height = load_image(photo).size
+    alpha = np.zeros((height, width), np.uint8)
+    alpha[height // 4: height // 2, width // 3: width // 2] = 255
+    project = Project(photo_path=photo, photo_sha256=sha256_file(photo), alpha=alpha,
+                      export_options=ExportOptions(format="psd"))
+    saved = save_project(project, tmp_path / "DSC_0002.clearbg")
+    out = tmp_path / "out"
+    assert cli_main([str(saved), "-o", str(out), "-q"]) == 0
+    psd = psd_tools.PSDImage.open(out / "DSC_0002-cutout.psd")
+    assert psd.depth == 16 and psd.size == (width, height)
+    assert np.array_equal(psd_layer_pixels(psd[0], -1, 16), alpha.astype(np.int64) * 257)  # the saved mask
+
+
+def test_tiff_mask_of_an_8_bit_photo_is_8_bit(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    loaded = LoadedImage(rgb=source_photo())
+    alpha = soft_mask(loaded.size)
+    target = export_photo(loaded, alpha, tmp_path / "b.tif", ExportOptions(format="tiff-mask"))
+    with tifffile.TiffFile(target) as read:
+        pixels = read.pages[0].asarray()
+        assert pixels.dtype == np.uint8 and read.pages[0].extrasamples == (0,)
+        assert np.array_equal(pixels[..., :3], np.asarray(loaded.rgb))
+        assert np.array_equal(pixels[..., 3], np.asarray(alpha))
