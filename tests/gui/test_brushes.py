@@ -117,7 +117,7 @@ def test_reset_invert_and_refinement_are_undoable(qtbot: QtBot, window: MainWind
 
 
 def test_large_photos_render_off_the_gui_thread_and_keep_dabs(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    from clearbg_desktop.gui.canvas.mask_canvas import ASYNC_RENDER_PIXELS
+    from clearbg_desktop.gui.canvas.image_item import ASYNC_RENDER_PIXELS
 
     document = open_photo(qtbot, window, tmp_path, size=(2400, 1200))
     assert 2400 * 1200 > ASYNC_RENDER_PIXELS

@@ -1,36 +1,44 @@
 """The photo canvas: zoom, pan, view modes, a hold-to-compare "before" view and a split before/after; it hosts the
-active canvas tool (``gui/tools/``) and hands it the left button's gestures."""
+active canvas tool (``gui/tools/``) and hands it the left button's gestures.
+
+Why over 400 lines: Qt delivers every mouse, key, wheel, gesture and paint event of the view to this one class, and
+each handler decides between the split divider, panning and the tool. What tools do (``tools/``), how the photo is
+drawn and rendered off-thread (``image_item.py``) and the split's original (``split_view.py``) live elsewhere.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPixmap,
     QResizeEvent,
     QTabletEvent,
     QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
-    QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
-    QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
 from clearbg_desktop.core.editing.preview import render_view
+from clearbg_desktop.gui.canvas.image_item import (
+    ASYNC_RENDER_PIXELS,
+    RENDER_POOL,
+    ImageItem,
+    RenderSignals,
+    checkerboard_brush,
+    render_job,
+    render_qimage,
+)
 from clearbg_desktop.gui.canvas.split_view import SplitOriginal
 from clearbg_desktop.gui.tools.base import CanvasTool
 from clearbg_desktop.gui.tools.registry import tool_class
@@ -39,72 +47,6 @@ from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 COMPARE_KEY = Qt.Key.Key_Backslash
 EMPTY_HINT = "Drop photos here or press Ctrl+O"
-
-
-class ImageItem(QGraphicsItem):
-    """Draws a QImage the canvas owns and edits in place.
-
-    QGraphicsPixmapItem needs ``setPixmap`` after every change, which copies and re-uploads a
-    96 MB pixmap at 24 MP for each brush dab; here a dab paints into the image and repaints only
-    its rectangle (the painter's clip: only the exposed part is drawn).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.image = QImage()
-
-    def set_image(self, image: QImage) -> None:
-        self.prepareGeometryChange()
-        self.image = image
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802
-        return QRectF(0, 0, self.image.width(), self.image.height())
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        """The whole image, clipped to what is exposed: drawing only the exposed part maps it to the screen from
-        its own corner, and at a fractional zoom its edge pixels then sample other photo pixels than a full
-        repaint does; after an undo that left lines of the undone stroke on screen (#37)."""
-        if self.image.isNull():
-            return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, painter.transform().m11() < 1.0)
-        painter.drawImage(QPointF(0, 0), self.image)  # the painter's clip is the exposed part: only that is drawn
-
-
-ASYNC_RENDER_PIXELS = 2_000_000  # above this, full-view renders run off the GUI thread
-
-
-def render_qimage(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, color: tuple[int, int, int]) -> QImage:
-    """The displayed image for a view mode (thread-safe: numpy and QImage only)."""
-    image = array_to_qimage(render_view(rgb, alpha, mode, color))
-    if image.hasAlphaChannel():  # premultiplied: what the raster engine blends fastest
-        image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    return image
-
-
-class _RenderSignals(QObject):
-    """Signals:
-        rendered(int, object): generation, QImage.
-    """
-
-    rendered = Signal(int, object)
-
-
-_RENDER_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearbg-render")
-
-
-def _render_job(generation: int, signals: _RenderSignals, *args: object) -> None:
-    signals.rendered.emit(generation, render_qimage(*args))  # type: ignore[arg-type]
-
-
-def checkerboard_brush(cell: int = 10) -> QBrush:
-    tile = QPixmap(cell * 2, cell * 2)
-    tile.fill(QColor(204, 204, 204))
-    painter = QPainter(tile)
-    painter.fillRect(0, 0, cell, cell, QColor(255, 255, 255))
-    painter.fillRect(cell, cell, cell, cell, QColor(255, 255, 255))
-    painter.end()
-    return QBrush(tile)
 
 
 class MaskCanvas(QGraphicsView):
@@ -157,7 +99,7 @@ class MaskCanvas(QGraphicsView):
         self._pending_render = False
         self._fit_when_rendered = False
         self._dirty: list[Box] = []
-        self._render_signals = _RenderSignals()  # no parent: a job in flight may outlive the canvas
+        self._render_signals = RenderSignals()  # no parent: a job in flight may outlive the canvas
         self._render_signals.rendered.connect(self._on_rendered)
         self.brush = Brush()  # the painting tools' size (screen pixels), hardness and opacity
         self.painting_enabled = True
@@ -238,7 +180,7 @@ class MaskCanvas(QGraphicsView):
             return
         self._pending_render = True
         snapshot = None if alpha is None else alpha.copy()  # the user may paint while it renders
-        _RENDER_POOL.submit(_render_job, self._generation, self._render_signals, doc.view_rgb, snapshot, mode, color)
+        RENDER_POOL.submit(render_job, self._generation, self._render_signals, doc.view_rgb, snapshot, mode, color)
 
     def _on_rendered(self, generation: int, image: QImage) -> None:
         if generation != self._generation:

@@ -29,8 +29,8 @@ from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.dialogs.batch_dialog import BatchDialog, BatchProgressDialog, BatchSummaryDialog
 from clearbg_desktop.gui.dialogs.export_all import EditedExportWorker, ExportAllDialog, edited_photo, plan_documents
 from clearbg_desktop.gui.dialogs.export_dialog import default_folder
+from clearbg_desktop.gui.jobs.batch_worker import BatchWorker
 from clearbg_desktop.gui.jobs.export_runner import ExportRunner
-from clearbg_desktop.gui.jobs.workers import BatchWorker
 from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 

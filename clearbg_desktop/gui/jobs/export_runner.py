@@ -22,7 +22,7 @@ from clearbg_desktop.core.imaging.export import (
 )
 from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.dialogs.export_dialog import ExportDialog, default_folder
-from clearbg_desktop.gui.jobs.workers import ExportJob
+from clearbg_desktop.gui.jobs.export_job import ExportJob
 from clearbg_desktop.gui.widgets.question_box import Answer
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 

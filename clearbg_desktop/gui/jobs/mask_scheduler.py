@@ -15,7 +15,7 @@ from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_queue import MaskQueue
 from clearbg_desktop.core.editing.memory_budget import Residency
 from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
-from clearbg_desktop.gui.jobs.workers import SegmentRequest
+from clearbg_desktop.gui.jobs.inference_worker import SegmentRequest
 from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 

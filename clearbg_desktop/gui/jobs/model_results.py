@@ -12,10 +12,11 @@ from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
 from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
+from clearbg_desktop.gui.jobs.decoded_views import DecodedViews, PreviewViews
+from clearbg_desktop.gui.jobs.inference_worker import SegmentRequest, WorkerThread
 from clearbg_desktop.gui.jobs.mask_scheduler import MaskScheduler
 from clearbg_desktop.gui.jobs.photo_memory import PhotoMemory
 from clearbg_desktop.gui.jobs.project_files import ProjectFiles
-from clearbg_desktop.gui.jobs.workers import DecodedViews, PreviewViews, SegmentRequest, WorkerThread
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 

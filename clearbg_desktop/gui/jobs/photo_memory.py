@@ -19,8 +19,9 @@ from clearbg_desktop.core.editing.memory_budget import CLOSE_TO_BUDGET, MIB, Res
 from clearbg_desktop.core.imaging.image_io import LoadedImage
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+from clearbg_desktop.gui.jobs.decode_jobs import DecodeSignals, decode_job, thumbnail_job
+from clearbg_desktop.gui.jobs.decoded_views import DecodedViews, PreviewViews
 from clearbg_desktop.gui.jobs.mask_scheduler import MaskScheduler
-from clearbg_desktop.gui.jobs.workers import DecodedViews, DecodeSignals, PreviewViews, decode_job, thumbnail_job
 from clearbg_desktop.gui.widgets.filmstrip import Filmstrip
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 from clearbg_desktop.gui.widgets.window_context import WindowContext

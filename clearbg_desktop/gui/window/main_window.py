@@ -24,11 +24,11 @@ from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog
 from clearbg_desktop.gui.dialogs.shortcuts_dialog import ShortcutsDialog, open_user_guide
 from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
 from clearbg_desktop.gui.jobs.export_runner import ExportRunner
+from clearbg_desktop.gui.jobs.inference_worker import SegmentRequest, WorkerThread
 from clearbg_desktop.gui.jobs.mask_scheduler import MaskScheduler
 from clearbg_desktop.gui.jobs.model_results import ModelResults
 from clearbg_desktop.gui.jobs.photo_memory import PhotoMemory, budgeted_residency
 from clearbg_desktop.gui.jobs.project_files import ProjectFiles
-from clearbg_desktop.gui.jobs.workers import SegmentRequest, WorkerThread
 from clearbg_desktop.gui.widgets.filmstrip import dropped_photos
 from clearbg_desktop.gui.widgets.keyboard_focus import KeyboardFocus
 from clearbg_desktop.gui.widgets.qimage import loaded_from_clipboard

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
-from clearbg_desktop.gui.jobs.workers import SegmentRequest
+from clearbg_desktop.gui.jobs.inference_worker import SegmentRequest
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 

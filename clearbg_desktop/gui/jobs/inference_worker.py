@@ -4,9 +4,9 @@ Requests carry an id; the window keeps the newest id per document and drops stal
 a new request supersedes an old one without having to interrupt a forward pass.
 """
 
+
 from __future__ import annotations
 
-import io
 import os
 import sys
 import threading
@@ -16,21 +16,23 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
-from clearbg_desktop.core.editing.document import Document, FileStamp, file_stamp, reload_photo
+from clearbg_desktop.core.editing.document import file_stamp
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
-from clearbg_desktop.core.imaging.export import ExportOptions, enlargement, export_photo
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, OutputError, load_image, load_reduced
-from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
-from clearbg_desktop.core.inference.engine_choice import TIMING_PAYS_FROM_PHOTOS, EngineChoice, TimingStopped
+from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, load_reduced
+from clearbg_desktop.core.inference.engine_choice import EngineChoice, TimingStopped
 from clearbg_desktop.core.inference.engines import Engine, faster_engine, load_segmenter, time_engines_of
 from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
 from clearbg_desktop.core.inference.model_io import upsample_alpha
 from clearbg_desktop.core.inference.weights import WeightsError
-from clearbg_desktop.core.paths import log_dir
-from clearbg_desktop.gui.widgets.colour_space import to_display
+from clearbg_desktop.gui.jobs.decoded_views import (
+    PREVIEW_SIDE,
+    PreviewViews,
+    decode_full,
+    decoded_views,
+    preview_and_thumbnail,
+)
 
 
 @dataclass(frozen=True)
@@ -43,63 +45,6 @@ class SegmentRequest:
     # A photo not on screen (#32): at least this many bytes once decoded (``memory_budget.decoded_bytes``), it is
     # decoded reduced for its mask and preview, and its full pixels are never made; None: a full decode.
     reduce_from: int | None = None
-
-
-THUMBNAIL_SIZE = (192, 144)
-PREVIEW_SIDE = 1600  # px, the long side of the preview shown while an evicted photo is decoded again
-
-
-@dataclass(frozen=True)
-class DecodedViews:
-    rgb: np.ndarray
-    thumbnail: np.ndarray  # in display colours
-    display: np.ndarray | None = None  # the photo in display colours, when they differ from its own
-    preview: bytes | None = None  # JPEG in display colours, at most PREVIEW_SIDE (kept when the photo is evicted)
-
-
-@dataclass(frozen=True)
-class PreviewViews:
-    """What the window keeps of a photo decoded reduced for its mask (it is then as if evicted)."""
-
-    size: tuple[int, int]  # the full photo's (width, height)
-    thumbnail: np.ndarray  # in display colours
-    preview: bytes  # as DecodedViews.preview
-    file_stamp: FileStamp | None  # of the file before it was decoded (a later change means replaced)
-    notes: tuple[str, ...] = ()
-
-
-def _fitted(image: Image.Image, box: tuple[int, int]) -> Image.Image:
-    scale = min(box[0] / image.width, box[1] / image.height, 1.0)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image if size == image.size else image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-
-
-def _preview_and_thumbnail(rgb: Image.Image, icc_profile: bytes | None) -> tuple[bytes, np.ndarray]:
-    preview = _fitted(rgb, (PREVIEW_SIDE, PREVIEW_SIDE))
-    thumbnail = to_display(np.asarray(_fitted(preview, THUMBNAIL_SIZE)), icc_profile)
-    buffer = io.BytesIO()
-    Image.fromarray(to_display(np.asarray(preview), icc_profile)).save(buffer, "JPEG", quality=88)
-    return buffer.getvalue(), thumbnail
-
-
-def decoded_views(loaded: LoadedImage, previews: bool = True) -> DecodedViews:
-    """Everything the window shows of a decoded photo, made off the GUI thread (``previews=False``: a photo
-    decoded again keeps the preview and thumbnail it has)."""
-    preview, thumbnail = (_preview_and_thumbnail(loaded.rgb, loaded.icc_profile) if previews
-                          else (None, np.zeros((1, 1, 3), np.uint8)))
-    rgb = np.asarray(loaded.rgb)
-    display = to_display(rgb, loaded.icc_profile)
-    return DecodedViews(rgb, thumbnail, display if display is not rgb else None, preview)
-
-
-# Full-resolution decodes at once, whoever asks (the model's decode of the shown photo, a switch back to an evicted
-# one): each is ~200 MiB at 24 MP while it runs, and two overlapping made the peak of a whole shoot (#32).
-FULL_DECODES = threading.BoundedSemaphore(1)
-
-
-def decode_full(path: Path) -> LoadedImage:
-    with FULL_DECODES:
-        return load_image(path)
 
 
 class InferenceWorker(QObject):
@@ -173,7 +118,7 @@ class InferenceWorker(QObject):
         photo = load_reduced(request.path, PREVIEW_SIDE)
         if decoded_bytes(photo.size) < request.reduce_from:
             return None
-        preview, thumbnail = _preview_and_thumbnail(photo.rgb, photo.icc_profile)
+        preview, thumbnail = preview_and_thumbnail(photo.rgb, photo.icc_profile)
         self.previewed.emit(request.request_id, request.doc_id,
                             PreviewViews(photo.size, thumbnail, preview, stamp, tuple(photo.notes)))
         return photo.rgb, photo.size
@@ -343,129 +288,3 @@ class WorkerThread(QObject):
             self.qthread.requestInterruption()
             self.qthread.quit()
             self.qthread.wait()
-
-
-class ExportSignals(QObject):
-    """Signals (connect them to QObject methods, so they are delivered in the receiver's thread):
-        finished(object, str): the job, the written file.
-        failed(object, str): the job, a message for the user.
-    """
-
-    finished = Signal(object, str)
-    failed = Signal(object, str)
-
-
-class ExportJob(QRunnable):
-    """Encode and write one export off the GUI thread (a 24 MP PNG takes a second)."""
-
-    def __init__(self, loaded: LoadedImage, alpha: np.ndarray, target: Path, options: ExportOptions,
-                 overwrite: bool, probability: np.ndarray | None = None) -> None:
-        super().__init__()
-        self.signals = ExportSignals()
-        self._args = (loaded, alpha, target, options, overwrite, probability)
-        self.enlarged = 1.0  # how many times the output enlarges the photo's pixels, once written
-
-    def run(self) -> None:
-        loaded, alpha, target, options, overwrite, probability = self._args
-        try:
-            mask = Image.fromarray(alpha, "L")
-            self.enlarged = enlargement(loaded, mask, options)
-            written = export_photo(loaded, mask, target, options, overwrite=overwrite, probability=probability)
-        except (OutputError, OSError, ValueError) as exc:
-            self.signals.failed.emit(self, f"{Path(target).name}: {exc}")
-            return
-        except Exception as exc:  # noqa: BLE001 - every error must reach the user, never leave "Exporting…"
-            self.signals.failed.emit(self, f"{Path(target).name}: could not be written ({type(exc).__name__}: {exc})")
-            return
-        self.signals.finished.emit(self, str(written))
-
-
-class BatchWorker(QObject):
-    """Runs ``core.batch.iter_export`` in its own thread with its own model.
-
-    Signals:
-        model_loading(str): loading the batch's model.
-        progressed(object): a core.batch.Progress per file.
-        finished(object): the BatchReport (also when cancelled).
-        failed(str): the job could not start (e.g. missing weights).
-    """
-
-    model_loading = Signal(str)
-    progressed = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, plan: BatchPlan, options: ExportOptions, model: str, device: str, existing: str) -> None:
-        super().__init__()
-        self.cancel_event = threading.Event()
-        self._job = (plan, options, model, device, existing)
-
-    def cancel(self) -> None:
-        """Thread-safe: the batch stops after the file in hand (no partial outputs)."""
-        self.cancel_event.set()
-
-    @Slot()
-    def run(self) -> None:
-        plan, options, model, device, existing = self._job
-        self.model_loading.emit(f"Loading the {model} model…")
-        try:
-            to_model = sum(1 for item in plan.items if item not in plan.edited and item not in plan.problems)
-            segmenter = load_segmenter(model, device=device, lean_memory=True,  # the window keeps its memory
-                                       measure=to_model >= TIMING_PAYS_FROM_PHOTOS)  # else the fp32 reference
-        except WeightsError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - the batch must end in finished or failed, never hang
-            self.failed.emit(f"the {model} model could not be loaded ({type(exc).__name__}: {exc})")
-            return
-        report = BatchReport()
-        try:
-            for step in iter_export(plan, segmenter, options, existing=existing,
-                                    cancel=self.cancel_event, report=report):
-                self.progressed.emit(step)
-        except Exception as exc:  # noqa: BLE001 - per-photo errors are results; anything else ends the job
-            self.failed.emit(f"the batch stopped: {type(exc).__name__}: {exc}")
-            return
-        try:
-            report.write_log(log_dir())
-        except OSError:
-            pass  # the summary dialog still lists every failure
-        self.finished.emit(report)
-
-
-class DecodeSignals(QObject):
-    """Signals (delivered in the receiver's thread):
-        thumbnailed(int, object): doc id, a thumbnail (HxWx3 uint8, display colours).
-        decoded(int, object, object): doc id, LoadedImage, DecodedViews.
-        failed(int, str): doc id, a message for the user.
-    """
-
-    thumbnailed = Signal(int, object)
-    decoded = Signal(int, object, object)
-    failed = Signal(int, str)
-
-
-# Plain functions for a ThreadPoolExecutor (as the canvas's renders): a self-deleting QRunnable holding Python
-# objects crashed the interpreter ("deallocating None") once a few dozen had run.
-def thumbnail_job(signals: DecodeSignals, doc_id: int, path: Path) -> None:
-    """A filmstrip thumbnail from the EXIF thumbnail or a draft decode (``core.imaging.thumbnails``)."""
-    try:
-        quick = quick_thumbnail(path, THUMBNAIL_SIZE)
-    except ImageLoadError:
-        return  # the full decode reports what is wrong with the photo
-    signals.thumbnailed.emit(doc_id, to_display(np.asarray(quick.image), quick.icc_profile))
-
-
-def decode_job(signals: DecodeSignals, document: Document) -> None:
-    """Decode a photo at full resolution again (it was evicted, or is shown before the model reached it)."""
-    try:
-        with FULL_DECODES:
-            loaded = reload_photo(document)
-        views = decoded_views(loaded, previews=document.preview is None)
-    except ImageLoadError as exc:
-        signals.failed.emit(document.doc_id, str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - the user must hear of it, not find a blank canvas
-        signals.failed.emit(document.doc_id, f"{document.title}: {type(exc).__name__}: {exc}")
-        return
-    signals.decoded.emit(document.doc_id, loaded, views)
