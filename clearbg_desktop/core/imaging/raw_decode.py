@@ -333,8 +333,12 @@ class _Helper:
     caller's main module again in the child, which fails in any script without a ``__main__`` guard."""
 
     def __init__(self) -> None:
+        env = dict(os.environ)
+        if not getattr(sys, "frozen", False):  # a source checkout run from another folder finds the package too
+            package_root = str(Path(__file__).resolve().parents[3])
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0), close_fds=True,
         )
 
