@@ -83,7 +83,7 @@ def bench_weights_dir() -> None:
     import torch
 
     from clearbg_desktop.core.inference.model import build_model
-    from clearbg_desktop.core.inference.weights import write_weights_folder
+    from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
     folder = Path(tempfile.mkdtemp(prefix="clearbg-bench-"))
     torch.manual_seed(0)

@@ -37,7 +37,7 @@ def _private_environment(root: Path) -> None:
     import torch
 
     from clearbg_desktop.core.inference.model import build_model
-    from clearbg_desktop.core.inference.weights import write_weights_folder
+    from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
     torch.manual_seed(0)
     write_weights_folder(build_model("small"), root / "resources" / "weights", "small", card={"note": "random"},

@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from clearbg_desktop.core.inference.model import build_model
-from clearbg_desktop.core.inference.weights import write_weights_folder
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

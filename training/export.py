@@ -11,7 +11,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clearbg_desktop.core.inference.weights import WeightsEntry, write_weights_folder
+from clearbg_desktop.core.inference.weights import WeightsEntry
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.model_card import DATA_SOURCES, describe_hardware, model_card_markdown
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.inference.official_weights import AUTHORS_LICENCE, model_from_onnx
-from clearbg_desktop.core.inference.weights import WeightsEntry, read_weights_manifest, write_weights_folder
+from clearbg_desktop.core.inference.weights import WeightsEntry, read_weights_manifest
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
 
 @dataclass(frozen=True)

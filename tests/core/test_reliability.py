@@ -22,7 +22,7 @@ from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
 from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
 from clearbg_desktop.core.imaging.image_io import ImageLoadError, load_image, write_atomic
 from clearbg_desktop.core.inference.segmenter import Segmenter
-from clearbg_desktop.core.inference.weights import write_weights_folder
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from tests.conftest import make_photo
 
 # ----- real-looking sources -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ import torch
 
 from clearbg_desktop.core.inference.model import build_model
 from clearbg_desktop.core.inference.model_choice import MISSING_FULL_NOTE
-from clearbg_desktop.core.inference.weights import write_weights_folder
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from clearbg_desktop.core.settings import AppSettings
 from tests.conftest import make_photo
 

@@ -8,7 +8,7 @@ import torch
 
 from clearbg_desktop.core.inference.model import build_model
 from clearbg_desktop.core.inference.model_library import add_model_file
-from clearbg_desktop.core.inference.weights import write_weights_folder
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from tests.conftest import make_photo
 from training.engine import ValidationSet
 from training.quantize import compare, quantize_full

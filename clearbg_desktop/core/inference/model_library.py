@@ -6,7 +6,7 @@ the bundled folder. The source file is only read, never changed or moved. Where 
 (the standalone app), an ONNX file is installed as it is, for ONNX Runtime, once it is known to be a U²-Net.
 A model file is hostile input: it is checked (a regular file, of a bounded size, a graph or state dict that reads,
 shapes that fit) and given one test prediction whatever its family before anything is written; every failure is one
-``WeightsError`` line, and the models folder is left as it was (``core.inference.weights.install_weights``).
+``WeightsError`` line, and the models folder is left as it was (``core.inference.weights_install.install_weights``).
 """
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ from clearbg_desktop.core.inference.weights import (
     WeightsEntry,
     WeightsError,
     available_models,
+    read_manifest,
+    sha256_file,
+)
+from clearbg_desktop.core.inference.weights_install import (
     install_weights_copy,
     manifest_taking,
-    read_manifest,
     remove_weights_entry,
-    sha256_file,
     write_weights_folder,
 )
 from clearbg_desktop.core.paths import bundled_weights_dir, user_models_dir

@@ -16,7 +16,8 @@ from PIL import Image
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.inference.model import build_model
 from clearbg_desktop.core.inference.model_choice import MISSING_FULL_NOTE, resolve_model
-from clearbg_desktop.core.inference.weights import find_weights, load_model, write_weights_folder
+from clearbg_desktop.core.inference.weights import find_weights, load_model
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from clearbg_desktop.core.settings import AppSettings
 from tests.conftest import make_photo
 

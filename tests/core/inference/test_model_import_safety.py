@@ -28,13 +28,8 @@ from clearbg_desktop.core.inference.model_library import (
 )
 from clearbg_desktop.core.inference.onnx_export import half_stored
 from clearbg_desktop.core.inference.onnx_reader import OnnxFormatError, read_onnx_graph
-from clearbg_desktop.core.inference.weights import (
-    MANIFEST_NAME,
-    WeightsError,
-    available_models,
-    find_weights,
-    write_weights_folder,
-)
+from clearbg_desktop.core.inference.weights import MANIFEST_NAME, WeightsError, available_models, find_weights
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from clearbg_desktop.core.paths import user_models_dir
 from tests.conftest import make_photo
 from tests.core.inference.test_model_families import stand_in
@@ -400,7 +395,7 @@ def test_an_import_killed_halfway_leaves_nothing_the_next_import_does_not_clear(
     import subprocess
     import sys
 
-    from clearbg_desktop.core.inference.weights import remove_abandoned_imports
+    from clearbg_desktop.core.inference.weights_install import remove_abandoned_imports
 
     folder = tmp_path / "models"
     folder.mkdir()

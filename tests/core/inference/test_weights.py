@@ -11,13 +11,8 @@ import pytest
 import torch
 
 from clearbg_desktop.core.inference.model import build_model
-from clearbg_desktop.core.inference.weights import (
-    WeightsError,
-    available_models,
-    find_weights,
-    load_model,
-    write_weights_folder,
-)
+from clearbg_desktop.core.inference.weights import WeightsError, available_models, find_weights, load_model
+from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
 
 def test_round_trip(tmp_path: Path) -> None:
