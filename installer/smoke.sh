@@ -25,6 +25,35 @@ grep -q "U²-Net full" "$TMP/self-test.txt"  # the default model is the full one
 echo "self-test wall time: $($PY -c "print(round($end - $start, 2))") s"
 "$BUNDLE/clearbg-cli" resources/samples/sample.jpg -o "$TMP/out" -q
 test -s "$TMP/out/sample-cutout.png"
+# A photographer's formats (#38): a DNG made from the sample (Bayer mosaic, as a camera records it), HEIC and
+# AVIF open in the standalone app with no extra step; the RAW helper runs as the frozen CLI with --raw-helper.
+$PY - "$TMP/formats" <<'PYTHON'
+import sys
+from pathlib import Path
+
+sys.path.insert(0, ".")
+import pillow_heif
+from PIL import Image
+
+from tests.core.imaging.dng_maker import make_dng
+
+out = Path(sys.argv[1])
+out.mkdir()
+photo = Image.open("resources/samples/sample.jpg").convert("RGB")
+make_dng(photo.crop((0, 0, photo.width // 2 * 2, photo.height // 2 * 2)), out / "camera.dng", preview_long_side=256)
+pillow_heif.from_pillow(photo).save(out / "phone.heic")
+photo.save(out / "android.avif")
+PYTHON
+"$BUNDLE/clearbg-cli" "$TMP/formats" -o "$TMP/formats-out" -q
+for name in camera phone android; do test -s "$TMP/formats-out/$name-cutout.png"; done
+test "$(od -An -tu1 -j24 -N1 "$TMP/formats-out/camera-cutout.png" | tr -d ' ')" = 16  # the RAW's cut-out: 16-bit
+"$BUNDLE/clearbg-cli" "$TMP/formats/camera.dng" -o "$TMP/formats-out" --format psd -q
+test -s "$TMP/formats-out/camera-cutout.psd"
+for photo in camera.dng phone.heic; do  # the window too: it opens them, and the model cuts them out
+    "$BUNDLE/clearbg" --screenshot "$TMP/frozen-${photo%.*}.png" "$TMP/formats/$photo"
+done
+echo "RAW and HEIC libraries in the bundle: $(du -shc "$BUNDLE"/_internal/rawpy* "$BUNDLE"/_internal/pillow_heif* \
+    "$BUNDLE"/_internal/_pillow_heif* 2>/dev/null | tail -1 | cut -f1)"
 "$BUNDLE/clearbg" --screenshot "$TMP/frozen-gui.png" resources/samples/sample.jpg
 cp "$TMP/frozen-gui.png" dist/frozen-gui.png
 ARCHIVE=$(ls dist/ClearBG-*-linux-*.tar.gz 2>/dev/null | head -1)
