@@ -220,6 +220,21 @@ def test_a_crashed_helper_costs_one_file(dng: tuple[Path, Image.Image]) -> None:
     assert decode_raw(dng[0], limits).pixels.shape[:2] == dng[1].size[::-1]
 
 
+def test_threads_share_the_helpers(dng: tuple[Path, Image.Image]) -> None:
+    """The window's thumbnail, preview and photo workers and a batch decode at once: each gets its answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    limits = RawLimits(90_000_000, raw_decode.default_max_bytes())
+    asks = [lambda: decode_raw(dng[0], limits).pixels.shape, lambda: decode_raw(dng[0], limits, reduce_to=64).pixels.shape,
+            lambda: raw_decode.raw_preview(dng[0], limits).image.size] * 3  # type: ignore[union-attr]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda ask: ask(), asks))
+    width, height = dng[1].size
+    assert answers[:3] == [(height, width, 3), ((height + 1) // 2, (width + 1) // 2, 3), (256, round(256 * height / width))]
+    assert answers[3:6] == answers[:3] == answers[6:]
+    assert len(raw_decode.HELPERS._idle) <= 2
+
+
 def raw_mutations(original: bytes, seed: int = 38, count: int = 120) -> list[tuple[str, bytes]]:
     """Bit flips, truncations, headers of other formats, huge values in the directories, spliced bytes."""
     rng = random.Random(seed)
