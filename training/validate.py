@@ -386,8 +386,12 @@ def markdown(report: Report) -> str:
                 status = "not a candidate (reported)"
             elif comp.pipeline == report.chosen.get(model):
                 status = "**chosen**"
+            elif not comp.admissible:
+                status = "loses on a set"
+            elif comp.wins_somewhere:
+                status = "passes; another ranks higher"
             else:
-                status = "keeps baseline" if not comp.admissible else "no win beyond noise"
+                status = "no win beyond noise"
             lines.append(f"| {comp.pipeline.label} ({report.baselines[model].input_resize}) | " + " | ".join(cells)
                          + f" | {status} |")
     lines.append("")
