@@ -15,6 +15,9 @@ means faster elsewhere. So:
 
 A preference (``engine``/``precision`` arguments, ``CLEARBG_ENGINE``/``CLEARBG_PRECISION``) narrows the
 candidates; it never bypasses the quality rule unless it names the precision explicitly.
+
+Why one file of ~410 lines: the quality rule, the candidates and the timing cache are one decision, read top to
+bottom; the engines themselves are in ``engines.py`` and ``onnx_engine.py``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ the bundled folder. The source file is only read, never changed or moved. Where 
 A model file is hostile input: it is checked (a regular file, of a bounded size, a graph or state dict that reads,
 shapes that fit) and given one test prediction whatever its family before anything is written; every failure is one
 ``WeightsError`` line, and the models folder is left as it was (``core.inference.weights_install.install_weights``).
+
+Why ~430 lines: adding a model is one checked path per format (torch state dict, official file, ONNX graph, rembg's
+folder), each ending in the same install; conversion is in ``official_weights.py``, writing in ``weights_install.py``.
 """
 
 from __future__ import annotations
