@@ -21,19 +21,20 @@ from clearbg_desktop.core.imaging.image_io import load_image
 from clearbg_desktop.core.inference.engine_choice import Candidate, passes_quality_rule
 from clearbg_desktop.core.inference.engines import build_engine
 from clearbg_desktop.core.inference.model_families import U2NET
-from clearbg_desktop.core.inference.model_io import resize_for_model
+from clearbg_desktop.core.inference.model_io import input_resize_for, resize_for_model
 from clearbg_desktop.core.inference.onnx_export import onnx_bytes
 from clearbg_desktop.core.inference.weights import WeightsEntry, load_model
 from training.engine import ValidationSet
 from training.engine_checks import Row, measure_rows, table
 
 
-def calibration_batches(folder: Path, count: int, size: int) -> Iterator[dict[str, np.ndarray]]:
-    """The first ``count`` photos of ``folder`` (sorted: the same set on every machine), fed as the app feeds them."""
+def calibration_batches(folder: Path, count: int, size: int, variant: str = "full") -> Iterator[dict[str, np.ndarray]]:
+    """The first ``count`` photos of ``folder`` (sorted: the same set on every machine), fed as the app feeds them
+    (the architecture's own input resize)."""
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:count]
     for path in photos:
         rgb = load_image(path).rgb
-        yield {"image": U2NET.normalise(np.asarray(resize_for_model(rgb, size))[None])}
+        yield {"image": U2NET.normalise(np.asarray(resize_for_model(rgb, size, input_resize_for(variant)))[None])}
 
 
 def quantize_full(entry: WeightsEntry, calibration: Path, out: Path, count: int = 50) -> Path:
@@ -42,7 +43,7 @@ def quantize_full(entry: WeightsEntry, calibration: Path, out: Path, count: int 
 
     class Photos(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = calibration_batches(calibration, count, entry.input_size)
+            self.batches = calibration_batches(calibration, count, entry.input_size, entry.variant)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.batches, None)

@@ -39,6 +39,7 @@ from clearbg_desktop.core.inference.model_io import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     INPUT_RESIZES,
+    input_resize_for,
     model_input,
 )
 from training.metrics import photo_scores
@@ -153,6 +154,11 @@ class Runner:
 
     def weights_sha(self, pipeline: Pipeline) -> str:
         return self._engine(pipeline)[0]
+
+    def shipped_resize(self, model: str) -> str:
+        """The input resize the app feeds ``model`` with today (its architecture's, ``model_io.input_resize_for``)."""
+        engine = self._engine(Pipeline(model))[1]
+        return input_resize_for(engine.model.variant)  # type: ignore[attr-defined]
 
     def _alpha(self, pipeline: Pipeline, engine: object, rgb: Image.Image) -> np.ndarray:
         if pipeline.rembg:
@@ -441,11 +447,11 @@ def write_cards(report: Report, weights_dir: Path) -> list[Path]:
 
 
 def default_pipelines(models: Sequence[str], resizes: Sequence[str], flip: bool, rembg: bool,
-                      flip_resize: str | None = None) -> list[Pipeline]:
-    """Every resize per model, the flip average (with ``flip_resize``, default: the shipped resize) and rembg's."""
+                      flip_resizes: dict[str, str]) -> list[Pipeline]:
+    """Every resize per model, the flip average (with ``flip_resizes[model]``) and rembg's pipeline."""
     pipelines = [Pipeline(m, r) for m in models for r in resizes]
     if flip:
-        pipelines += [Pipeline(m, flip_resize or DEFAULT_INPUT_RESIZE, flip_average=True) for m in models]
+        pipelines += [Pipeline(m, flip_resizes[m], flip_average=True) for m in models]
     if rembg:
         pipelines += [Pipeline(m, rembg=True) for m in models]
     return pipelines
@@ -466,10 +472,12 @@ def validate_command(data_root: Path, models: Sequence[str], resizes: Sequence[s
     if unknown:
         raise SystemExit(f"unknown input resize {unknown[0]!r}; one of {', '.join(INPUT_RESIZES)}")
     sets = [load_set(data_root, name, limit) for name in SET_NAMES]
-    base = baseline or DEFAULT_INPUT_RESIZE
-    baselines = {m: Pipeline(m, base) for m in models}
-    pipelines = default_pipelines(models, resizes or list(INPUT_RESIZES), flip, rembg, flip_resize)
-    report = run_validation(sets, pipelines, Runner(cache_dir, rembg_dir, threads), baselines, resamples)
+    runner = Runner(cache_dir, rembg_dir, threads)
+    shipped = {m: runner.shipped_resize(m) for m in models}
+    baselines = {m: Pipeline(m, baseline or shipped[m]) for m in models}
+    pipelines = default_pipelines(models, resizes or list(INPUT_RESIZES), flip, rembg,
+                                  {m: flip_resize or shipped[m] for m in models})
+    report = run_validation(sets, pipelines, runner, baselines, resamples)
     text = markdown(report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "validation.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

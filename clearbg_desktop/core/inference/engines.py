@@ -49,11 +49,14 @@ class Engine(Protocol):
     choice_reason: str  # why this engine runs here, for the status bar, the CLI and the batch log
     untimed: bool  # the fp32 reference, loaded before the engines here were timed (engine_choice.time_engines)
     model_entry: WeightsEntry | None  # the installed model as listed (``weights`` may be its ONNX Runtime copy)
-    input_resize: str | None  # None: model_io.DEFAULT_INPUT_RESIZE (chosen by ``python -m training validate``)
+    input_resize: str | None  # None: the model's own (model_io.input_resize_for, chosen by ``training validate``)
     flip_average: bool  # "best quality+": the mirrored photo's map averaged in, twice the model time (opt-in)
 
     @property
     def device(self) -> Device: ...
+
+    @property
+    def resolved_input_resize(self) -> str: ...
 
     @property
     def description(self) -> str: ...

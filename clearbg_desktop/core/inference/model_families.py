@@ -32,8 +32,8 @@ class ModelFamily:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     sigmoid: bool  # the first output is a logit map: apply a sigmoid before the stretch
-    # None: model_io.DEFAULT_INPUT_RESIZE, chosen for U²-Net by ``python -m training validate`` on two sets. A family
-    # nobody could measure here keeps the resize it had: a default changes only where it was measured (#45).
+    # None: U²-Net's, per architecture (model_io.input_resize_for, chosen by ``python -m training validate`` on two
+    # sets). A family nobody could measure here keeps the resize it had: a default changes only where measured (#45).
     input_resize: str | None = None
 
     def normalise(self, batch: np.ndarray) -> np.ndarray:

@@ -28,7 +28,16 @@ INPUT_RESIZES = {  # fastest first on a 12 MP photo (bench/input_resize.py): the
     "bilinear": "Pillow bilinear, antialiased (triangle filter widened by the scale), no pre-reduction",
     "lanczos": "Pillow Lanczos-3, antialiased: rembg's and the U²-Net authors' test script's",
 }
-DEFAULT_INPUT_RESIZE = "bilinear-gap3"
+DEFAULT_INPUT_RESIZE = "bilinear-gap3"  # any model the harness has not chosen another for
+# What ``python -m training validate`` chose per U²-Net architecture on people-val and coco-objects (#45,
+# bench/RESULTS.md §16): the full model gains on objects (max Fβ +0.023, S +0.015, beyond noise) and loses on no
+# set; for the small one no resize won beyond noise, so it keeps the default.
+MEASURED_INPUT_RESIZES = {"full": "lanczos-gap3"}
+
+
+def input_resize_for(variant: str) -> str:
+    """The input resize a U²-Net of ``variant`` ("full", "small", …) runs with unless told otherwise."""
+    return MEASURED_INPUT_RESIZES.get(variant, DEFAULT_INPUT_RESIZE)
 
 
 def resize_for_model(rgb: Image.Image, size: int = MODEL_INPUT_SIZE, method: str | None = None) -> Image.Image:

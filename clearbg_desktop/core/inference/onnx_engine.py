@@ -19,6 +19,7 @@ from clearbg_desktop.core.inference.model_io import (
     average_flips,
     checked_maps,
     default_cpu_threads,
+    input_resize_for,
     model_input,
     stretch_to_full_range,
     upsample_alpha,
@@ -92,11 +93,15 @@ class OnnxSegmenter:
         return f"{self.family.label} {self.entry.name} on CPU (ONNX Runtime)"
 
     def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
-        """What the graph is fed: each photo resized to the model's square (the engine's ``input_resize``, else its
-        family's, else the default; its mirrored copies after them with ``flip_average``), normalised as its family
-        expects."""
-        resize = self.input_resize or self.family.input_resize
-        return self.family.normalise(model_input(rgbs, self.input_size, resize, self.flip_average))
+        """What the graph is fed: each photo resized to the model's square (:attr:`resolved_input_resize`; its
+        mirrored copies after them with ``flip_average``), normalised as its family expects."""
+        return self.family.normalise(model_input(rgbs, self.input_size, self.resolved_input_resize,
+                                                 self.flip_average))
+
+    @property
+    def resolved_input_resize(self) -> str:
+        """The engine's own ``input_resize``, else its family's, else its architecture's (U²-Net full or small)."""
+        return self.input_resize or self.family.input_resize or input_resize_for(self.entry.variant)
 
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S): the output checked (shape, NaN), the

@@ -20,6 +20,7 @@ from clearbg_desktop.core.inference.model_io import (
     average_flips,
     checked_maps,
     default_cpu_threads,
+    input_resize_for,
     model_input,
     resize_for_model,
     stretch_to_full_range,
@@ -92,10 +93,15 @@ class Segmenter:
         name = self.weights.name if self.weights else self.model.variant
         return f"U²-Net {name} on {self.device.type.upper()} ({self.precision})"
 
+    @property
+    def resolved_input_resize(self) -> str:
+        """The resize this engine feeds the model with: its own ``input_resize``, else its architecture's."""
+        return self.input_resize or input_resize_for(self.model.variant)
+
     def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S), checked (shape, NaN), stretched per
         image."""
-        batch = model_input(rgbs, self.input_size, self.input_resize, self.flip_average)
+        batch = model_input(rgbs, self.input_size, self.resolved_input_resize, self.flip_average)
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), autocast:
             tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)

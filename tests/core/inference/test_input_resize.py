@@ -146,3 +146,24 @@ def test_a_family_nobody_measured_here_keeps_its_resize(tmp_path: Path) -> None:
     np.testing.assert_array_equal(engine.model_input([photo]), before)
     engine.input_resize = "lanczos"
     assert not np.array_equal(engine.model_input([photo]), before)
+
+
+def test_each_architecture_runs_with_the_resize_the_harness_chose_for_it() -> None:
+    """The full U²-Net runs with Lanczos (after a box reduction) unless told otherwise; the small one, and any
+    architecture not measured, with the default (bench/RESULTS.md §16)."""
+    import torch
+
+    from clearbg_desktop.core.inference.model import build_model
+    from clearbg_desktop.core.inference.model_io import input_resize_for
+
+    assert input_resize_for("full") == "lanczos-gap3"
+    assert input_resize_for("small") == input_resize_for("other") == DEFAULT_INPUT_RESIZE == "bilinear-gap3"
+    torch.manual_seed(0)
+    full = Segmenter(build_model("full"), device="cpu", input_size=64, threads=1, precision="fp32")
+    photo = detailed_photo((2400, 1600))
+    assert full.resolved_input_resize == "lanczos-gap3"
+    shipped = full.predict_probabilities([photo])
+    full.input_resize = "lanczos-gap3"
+    np.testing.assert_array_equal(full.predict_probabilities([photo]), shipped)
+    full.input_resize = "bilinear-gap3"
+    assert not np.array_equal(full.predict_probabilities([photo]), shipped)
