@@ -218,13 +218,30 @@ def _exif_from_libraw(raw: Any, make_model: tuple[str, str] | None) -> bytes | N
         return None
 
 
+#: The largest embedded preview read only for its EXIF (a camera's is 0.3-3 MB).
+MAX_PREVIEW_EXIF_BYTES = 16 * 2**20
+
+
+def _exif_from_preview(raw: Any) -> bytes | None:
+    """The EXIF of the embedded JPEG preview: CR3 and RAF keep the camera's full EXIF there, not in a TIFF IFD."""
+    import rawpy
+
+    thumb = raw.extract_thumb()
+    if thumb.format != rawpy.ThumbFormat.JPEG or len(thumb.data) > MAX_PREVIEW_EXIF_BYTES:
+        return None
+    with Image.open(io.BytesIO(bytes(thumb.data))) as preview:
+        return _carried(preview.getexif())
+
+
 def _exif_of(path: str, raw: Any) -> bytes | None:
-    try:
-        found = _exif_from_tiff_header(path)
+    """The camera's metadata: from a TIFF-based RAW's own IFDs, else its preview's EXIF, else what LibRaw read."""
+    for source in (lambda: _exif_from_tiff_header(path), lambda: _exif_from_preview(raw)):
+        try:
+            found = source()
+        except Exception:  # noqa: BLE001 - damaged metadata: the next source
+            continue
         if found:
             return found
-    except Exception:  # noqa: BLE001 - a damaged header: what LibRaw read instead
-        pass
     return _exif_from_libraw(raw, None)
 
 

@@ -88,6 +88,36 @@ def test_dng_exif_carries_camera_lens_and_date(dng: tuple[Path, Image.Image]) ->
     assert 0x0112 not in exif  # applied, so not carried
 
 
+def test_exif_of_a_raw_that_is_not_a_tiff_comes_from_its_preview(tmp_path: Path) -> None:
+    """CR3 and RAF keep the camera's EXIF in the embedded JPEG: read there when the file has no TIFF IFDs."""
+    import rawpy
+
+    path = make_dng(source_photo(), tmp_path / "a.dng", preview_long_side=128)
+    raw = rawpy.RawPy()
+    raw.open_file(str(path))
+    with raw:  # LibRaw writes what it read of the camera into the JPEG it extracts
+        from_libraw = Image.Exif()
+        from_libraw.load(raw_decode._exif_from_preview(raw))
+        assert from_libraw[0x010F] == "ClearBG Camera Co" and from_libraw[0x0110] == "Mosaic One"
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Fujifilm", "X-T5"
+    exif[0x8769] = {0xA434: "XF33mmF1.4 R LM WR"}
+    preview = io.BytesIO()
+    source_photo().resize((128, 105)).save(preview, format="JPEG", exif=exif.tobytes())
+
+    class Thumb:
+        format = rawpy.ThumbFormat.JPEG
+        data = preview.getvalue()
+
+    class Raw:
+        def extract_thumb(self) -> Thumb:
+            return Thumb()
+
+    carried = Image.Exif()
+    carried.load(raw_decode._exif_from_preview(Raw()))
+    assert carried[0x0110] == "X-T5" and carried.get_ifd(0x8769)[0xA434] == "XF33mmF1.4 R LM WR"
+
+
 @pytest.mark.parametrize(("orientation", "turn"), [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_270),
                                                     (8, Image.Transpose.ROTATE_90)])
 def test_orientation_is_applied_to_photo_reduced_decode_and_thumbnail(tmp_path: Path, orientation: int,
