@@ -10,8 +10,9 @@ Masks, by the app's engine, from:
   * the half-size decode (``load_reduced`` as the window asks it: each 2x2 sensor block one pixel, no demosaic),
   * the embedded preview (no LibRaw decode at all).
 And from the source photo itself, before it was mosaicked (does LibRaw's development give the photo's mask?).
-Compared at full resolution to the full decode's mask: the largest difference in 8-bit levels and the share of
-pixels more than 1 level (1/255, the engine rule) apart; and max Fβ / MAE against the reference masks.
+Compared at full resolution to the full decode's mask by the engine rule (bench/RESULTS.md §12: MAE within
++0.0005, max Fβ within -0.001 against the reference masks, and every photo's mean |Δα| ≤ 1/255), plus the
+largest single-pixel difference in 8-bit levels.
 
 Timings (median of ``--repeats``): full, half-size and preview decodes, in this process (``isolated=False``) and
 through the helper process (warm); the helper's cold start; and the transfer cost alone (helper minus in-process).
@@ -69,7 +70,7 @@ def main() -> None:
     sources = ("half-size decode", "embedded preview", "source photo (before the mosaic)")
     masks: dict[str, dict[str, list[np.ndarray]]] = {n: {s: [] for s in ("full decode", *sources)} for n in engines}
     worst = {n: dict.fromkeys(sources, 0) for n in engines}
-    over_one = {n: dict.fromkeys(sources, 0.0) for n in engines}
+    worst_mean = {n: dict.fromkeys(sources, 0.0) for n in engines}
     gts = []
     limits = RawLimits(90_000_000, default_max_bytes())
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,7 +98,7 @@ def main() -> None:
                     p = engine.predict_probabilities([image])[0]
                     diff = np.abs(np.asarray(upsample_alpha(p, loaded.size), np.int16) - a_full)
                     worst[name][label] = max(worst[name][label], int(diff.max()))
-                    over_one[name][label] += float((diff > 1).mean())
+                    worst_mean[name][label] = max(worst_mean[name][label], float(diff.mean()))
                     masks[name][label].append(np.asarray(upsample_alpha(p, gt_size)))
             del loaded, half, preview
             print(f"masks {index + 1}/{len(pairs)}", end="\r", flush=True)
@@ -105,12 +106,16 @@ def main() -> None:
         rows = []
         for name in engines:
             reference = evaluate_masks(masks[name]["full decode"], gts, weighted=False)
-            rows.append([name, "full decode", f"{reference['max_fbeta']:.4f}", f"{reference['mae']:.4f}", "-", "-"])
+            rows.append([name, "full decode", f"{reference['max_fbeta']:.4f}", f"{reference['mae']:.4f}", "-", "-",
+                         "reference"])
             for label in sources:
                 m = evaluate_masks(masks[name][label], gts, weighted=False)
-                rows.append([name, label, f"{m['max_fbeta']:.4f}", f"{m['mae']:.4f}", worst[name][label],
-                             f"{100 * over_one[name][label] / len(pairs):.3f} %"])
-        table(["model", "mask from", "max Fβ", "MAE", "largest diff vs full (levels)", "pixels > 1 level apart"],
+                passes = (m["mae"] <= reference["mae"] + 0.0005 and m["max_fbeta"] >= reference["max_fbeta"] - 0.001
+                          and worst_mean[name][label] <= 1.0)
+                rows.append([name, label, f"{m['max_fbeta']:.4f}", f"{m['mae']:.4f}",
+                             f"{worst_mean[name][label]:.3f}", worst[name][label], "passes" if passes else "FAILS"])
+        table(["model", "mask from", "max Fβ", "MAE", "worst photo's mean |Δα| (levels)", "largest pixel diff",
+               "engine rule"],
               rows, f"people-val ({len(pairs)} photos) as {args.megapixels:g} MP DNGs, preview {PREVIEW_SIDE} px "
               f"({'same pixels' if args.neutral_preview else 'camera look'})")
 
