@@ -82,6 +82,7 @@ def test_rename_and_overwrite_policies(messy_tree: Path, tmp_path: Path, segment
     assert (out / "b-cutout.png").read_bytes() != b"old"
 
 
+@pytest.mark.slow
 def test_cancel_leaves_no_partial_files_and_rerun_resumes(tmp_path: Path, segmenter: Segmenter) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -62,6 +62,7 @@ def in_the_way(path: Path, kind: str) -> None:
         path.write_text("a file where a folder should be")
 
 
+@pytest.mark.slow
 def test_a_cache_that_cannot_be_written_is_measured_again(random_weights: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLEARBG_ENGINE")
@@ -91,6 +92,7 @@ def test_a_cache_that_cannot_be_written_is_measured_again(random_weights: Path, 
 CLI_CHILD = "import sys; from clearbg_desktop.cli import main; raise SystemExit(main(sys.argv[1:]))"
 
 
+@pytest.mark.slow
 def test_a_read_only_data_folder_or_an_unreadable_cache_never_fails_a_photo(
         random_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     photo = tmp_path / "p.jpg"

@@ -238,7 +238,8 @@ def snapshot(path: Path) -> tuple[object, ...]:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and RLIMIT_AS are POSIX")
-@pytest.mark.parametrize("kind", list(FILES))
+@pytest.mark.parametrize("kind", [pytest.param(kind, marks=pytest.mark.slow) if kind == "onnx-cache" else kind  # exports
+                                  for kind in FILES])
 def test_hostile_json_files_load_their_good_entries_or_say_one_line(kind: str, tmp_path: Path,
                                                                      random_weights: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,6 +72,7 @@ def test_a_symlinked_record_is_never_written_through(tmp_path: Path, random_weig
     assert victim.read_text() == "VICTIM CONTENT" and (out / "IMG_0001-cutout.png").is_file()
 
 
+@pytest.mark.slow
 def test_a_fifo_in_place_of_the_record_never_hangs(tmp_path: Path, random_weights: Path) -> None:
     photo = _card(tmp_path, 1)
     out = tmp_path / "out"

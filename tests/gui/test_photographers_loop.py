@@ -452,6 +452,7 @@ def test_the_empty_window_hints_the_title_names_the_project_and_no_circle_outliv
     assert window.windowTitle() == "ClearBG[*]" and light_pixels(window) > 50
 
 
+@pytest.mark.slow
 def test_importing_rembg_models_skips_installed_content_and_says_what_it_added(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil

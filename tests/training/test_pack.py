@@ -21,6 +21,7 @@ from training.train import train
 from training.transforms import rescale_pair
 
 
+@pytest.mark.slow
 def test_pack_round_trip_keeps_split_hash_and_pixels(pairs_folder: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     data = DataParams(pair_folders=[str(pairs_folder)], val_fraction=0.25, work_dir=str(tmp_path / "here"))

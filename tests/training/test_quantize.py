@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 import torch
@@ -14,6 +16,7 @@ from training.engine import ValidationSet
 from training.quantize import compare, quantize_full
 
 
+@pytest.mark.slow
 def test_quantized_full_model_is_made_judged_and_imported(tmp_path: Path) -> None:
     torch.manual_seed(0)
     entry = write_weights_folder(build_model("small"), tmp_path / "weights", "small", input_size=64)

@@ -37,6 +37,7 @@ def tiny_params(pairs: Path, work: Path, **train_overrides: object) -> Params:
                   train=train_params)
 
 
+@pytest.mark.slow
 def test_thirty_iterations_lower_the_loss_markedly(pairs_folder: Path) -> None:
     from torch.utils.data import DataLoader
 
@@ -70,6 +71,7 @@ def test_validation_keeps_the_trainers_thread_count(pairs_folder: Path) -> None:
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file:{tmp_path / 'mlruns'}")
     params = tiny_params(pairs_folder, tmp_path, epochs=1, ema_decay=0.5)

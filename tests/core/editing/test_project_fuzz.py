@@ -362,6 +362,7 @@ def one_line(message: str) -> bool:
     return "\n" not in message.strip() and "Traceback" not in message and "memory" not in message.lower()
 
 
+@pytest.mark.slow
 def test_hostile_projects_give_a_clear_error_or_a_correct_export(tmp_path: Path) -> None:
     valid = valid_project(tmp_path)
     secret = tmp_path / "private" / "secret.png"

@@ -116,6 +116,7 @@ def _quantized_onnx(model_onnx: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_fp16_and_quantized_onnx_files_are_added_as_they_are(tmp_path: Path) -> None:
     from clearbg_desktop.core.inference.engine_choice import Candidate
     from clearbg_desktop.core.inference.engines import build_engine
@@ -160,6 +161,7 @@ def test_model_files_far_above_a_u2net_are_refused_without_reading_them(tmp_path
     assert "far larger than any U²-Net" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_onnx_file_with_enough_plain_convolutions_is_not_a_u2net_without_torch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """46 convolutions and a sigmoid used to pass the standalone app's import as "U²-Net small"."""
@@ -205,6 +207,7 @@ def test_the_bundled_full_model_is_reproduced_byte_for_byte(tmp_path: Path) -> N
     assert find_weights("full", [tmp_path]).sha256 == pinned["sha256"]
 
 
+@pytest.mark.slow
 def test_get_full_model_from_a_file_installs_it_as_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     """``clearbg-cli --get-full-model FILE``: only the official full weights (by MD5) become "full", fp16-stored."""

@@ -101,6 +101,7 @@ def test_the_fastest_engine_with_fp32_masks_wins_never_a_fast_but_different_one(
                          ).candidate.key == bf16
 
 
+@pytest.mark.slow
 def test_engine_choice_per_machine_and_clear_refusals(random_weights: Path, onnx_resources: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from clearbg_desktop.core.inference import devices
@@ -171,6 +172,7 @@ def test_cli_and_self_test_run_without_torch(onnx_resources: Path, tmp_path: Pat
     assert gui.returncode == 0 and shot.is_file(), gui.stderr
 
 
+@pytest.mark.slow
 def test_onnx_model_is_added_and_used_without_torch(tmp_path: Path, onnx_resources: Path) -> None:
     """The standalone app adds a U²-Net .onnx (as rembg ships them) as it is, and refuses a .pth clearly."""
     from clearbg_desktop.core.inference.model import build_model

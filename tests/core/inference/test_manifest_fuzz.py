@@ -234,6 +234,7 @@ def one_line(message: str) -> bool:
     return "\n" not in message.strip() and "Traceback" not in message and len(message) < 600
 
 
+@pytest.mark.slow
 def test_hostile_manifests_and_cards_never_cost_the_good_models(tmp_path: Path) -> None:
     template = tmp_path / "template"
     add_model_file(stand_in(tmp_path / "a.onnx", 1024, 6), "alpha", template)

@@ -103,6 +103,7 @@ def test_other_families_run_on_onnx_runtime_whatever_the_engine_switch_says(
         choose_engine(entry, device="cpu", engine="torch")
 
 
+@pytest.mark.slow
 def test_every_rembg_file_name_is_found_and_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """rembg's ~/.u2net as a user has it: every file name of the release, each a stand-in of its family."""

@@ -410,6 +410,7 @@ def test_an_import_killed_halfway_leaves_nothing_the_next_import_does_not_clear(
     assert not abandoned.exists() and running.is_dir()
 
 
+@pytest.mark.slow
 def test_a_huge_number_in_one_entry_never_blocks_the_next_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Round 5 X8: one entry holding 10**400 made every later --add-model fail ("cannot be written back"); the
     entry is skipped when read, and written back exactly as it was."""

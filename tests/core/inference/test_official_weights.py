@@ -67,6 +67,7 @@ def onnx_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("onnx"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["small", "full"])
 def test_onnx_converts_exactly(variant: str, onnx_folder: str) -> None:
     path = onnx_file(variant, onnx_folder)
@@ -227,6 +228,7 @@ def test_download_cancel_keeps_the_partial_file_and_a_bad_hash_is_never_used(
     assert not partial_path(tmp_path / "testmodel.onnx").exists()
 
 
+@pytest.mark.slow
 def test_cli_adds_lists_and_uses_a_model(tmp_path: Path, onnx_folder: str, random_weights: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from clearbg_desktop.cli import main as cli_main
