@@ -1,0 +1,221 @@
+"""Object box: run the model on a box the user drew (plus context) instead of on the whole photo.
+
+A salient-object model cuts out what looks like *the* subject of its input. Given only the region around the wanted
+object, that object becomes the subject, and it gets the model's whole input resolution (a small object on a large
+photo is otherwise a few dozen of the model's 320 pixels). The crop takes a margin of context around the box (the
+model judges an object by its surroundings), and the result is cleaned up inside the box: only the parts of the mask
+that belong to the boxed object are kept (:mod:`core.components`). Margin and clean-up were chosen on COCO instance
+masks and checked on people-val (``bench/box_prompt.py``, bench/RESULTS.md).
+
+This module returns arrays; combining them with the user's mask (replace, add, subtract, one undo step) is
+``core.editing.selection``'s, and whoever calls both (the CLI, the window) joins them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from clearbg_desktop.core.components import clean_box_mask
+
+if TYPE_CHECKING:
+    from clearbg_desktop.core.inference.engines import Engine
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels (right, bottom exclusive)
+
+#: Context around the box, as a fraction of the box's width and height on each side (bench/box_prompt.py).
+DEFAULT_MARGIN = 0.3
+#: The clean-up after the model (bench/box_prompt.py): "none" (the naive crop), "centre" (keep the components that
+#: reach the box's central area), "border" (drop components touching the crop's border inside the photo),
+#: "centre+border".
+DEFAULT_CLEANUP = "centre"
+CLEANUPS = ("none", "centre", "border", "centre+border")
+MIN_BOX_SIDE = 4  # pixels: a smaller box is a click, not a box
+
+
+def clip_box(box: Sequence[float], size: tuple[int, int]) -> Box:
+    """``box`` (x0, y0, x1, y1, any order of corners, floats allowed) as whole pixels inside a photo of ``size``
+    (width, height); ValueError when less than :data:`MIN_BOX_SIDE` pixels of it lie on the photo."""
+    if len(box) != 4 or not all(math.isfinite(float(v)) for v in box):
+        raise ValueError(f"a box is four finite numbers x0,y0,x1,y1, not {tuple(box)}")
+    width, height = size
+    x0, x1 = sorted((float(box[0]), float(box[2])))
+    y0, y1 = sorted((float(box[1]), float(box[3])))
+    left, top = max(0, math.floor(x0)), max(0, math.floor(y0))
+    right, bottom = min(width, math.ceil(x1)), min(height, math.ceil(y1))
+    if right - left < MIN_BOX_SIDE or bottom - top < MIN_BOX_SIDE:
+        raise ValueError(f"the box {x0:g},{y0:g},{x1:g},{y1:g} has less than {MIN_BOX_SIDE}×{MIN_BOX_SIDE} pixels on "
+                         f"the {width}×{height} photo")
+    return left, top, right, bottom
+
+
+def context_crop(box: Box, size: tuple[int, int], margin: float = DEFAULT_MARGIN) -> Box:
+    """The region the model sees for ``box``: the box grown by ``margin`` × its width (height) on each side,
+    clipped to the photo of ``size`` (width, height)."""
+    left, top, right, bottom = box
+    width, height = size
+    dx, dy = round((right - left) * margin), round((bottom - top) * margin)
+    return max(0, left - dx), max(0, top - dy), min(width, right + dx), min(height, bottom + dy)
+
+
+def crop_probability(segmenter: Engine, photo: Image.Image, crop: Box) -> np.ndarray:
+    """The model's foreground probability for the ``crop`` of ``photo``, at model resolution (float32 S×S)."""
+    return segmenter.predict_probabilities([photo.convert("RGB").crop(crop)])[0]
+
+
+def alpha_from_probability(probability: np.ndarray, crop: Box, box: Box, photo_size: tuple[int, int],
+                           cleanup: str = DEFAULT_CLEANUP) -> np.ndarray:
+    """The box's alpha (uint8, the box's height × width) from the model's ``probability`` for ``crop``: upsampled to
+    the crop's pixels, cut to the box, cleaned up (:data:`CLEANUPS`)."""
+    if cleanup not in CLEANUPS:
+        raise ValueError(f"unknown clean-up {cleanup!r}; choose one of {CLEANUPS}")
+    c_left, c_top, c_right, c_bottom = crop
+    small = Image.fromarray((probability * 255.0 + 0.5).clip(0, 255).astype(np.uint8), "L")
+    alpha = np.asarray(small.resize((c_right - c_left, c_bottom - c_top), Image.Resampling.BILINEAR))
+    if cleanup != "none":
+        width, height = photo_size
+        # The crop's sides that are cut out of the photo (not the photo's own edges): an object touching them
+        # reaches beyond what the model saw, so it is a neighbour, not the boxed object.
+        open_sides = (c_left > 0, c_top > 0, c_right < width, c_bottom < height)
+        inner = (box[0] - c_left, box[1] - c_top, box[2] - c_left, box[3] - c_top)
+        alpha = clean_box_mask(alpha, inner, open_sides, centre="centre" in cleanup, border="border" in cleanup)
+    left, top, right, bottom = box
+    return np.ascontiguousarray(alpha[top - c_top:bottom - c_top, left - c_left:right - c_left])
+
+
+def mask_in_box(segmenter: Engine, photo: Image.Image, box: Sequence[float], margin: float = DEFAULT_MARGIN,
+                cleanup: str = DEFAULT_CLEANUP) -> tuple[Box, np.ndarray]:
+    """Run the model on ``box`` (photo pixels, clipped to the photo) plus ``margin`` of context; returns the clipped
+    box and its alpha (uint8, the box's height × width). One model call, at the model's input size whatever the
+    box's size. ValueError for a box that is (nearly) off the photo."""
+    clipped = clip_box(box, photo.size)
+    crop = context_crop(clipped, photo.size, margin)
+    probability = crop_probability(segmenter, photo, crop)
+    return clipped, alpha_from_probability(probability, crop, clipped, photo.size, cleanup)
+
+
+def mask_of_boxes(segmenter: Engine, photo: Image.Image, boxes: Sequence[Sequence[float]],
+                  margin: float = DEFAULT_MARGIN, cleanup: str = DEFAULT_CLEANUP) -> Image.Image:
+    """The photo's whole alpha when the subject is what is in ``boxes``: each box's alpha, added (max) where boxes
+    overlap, and nothing outside them. Boxes as :func:`parse_box` gives them (pixels, or fractions of the photo). What
+    ``clearbg-cli --box`` exports; ValueError for a box off the photo."""
+    alpha = np.zeros((photo.height, photo.width), np.uint8)
+    for box in boxes:
+        (left, top, right, bottom), region = mask_in_box(segmenter, photo, resolve_box(box, photo.size), margin,
+                                                         cleanup)
+        np.maximum(alpha[top:bottom, left:right], region, out=alpha[top:bottom, left:right])
+    return Image.fromarray(alpha, "L")
+
+
+#: How a click where the mask is empty finds the object's box (bench/box_prompt.py, COCO objects the model left out):
+#: "doubt" grows a region from the click on the model's whole-photo alpha at a lower level, relative to the alpha at
+#: the click; "colour" grows it on the photo's colours (a flood fill that stops at the photo's edges); "fixed" is a
+#: square of a quarter of the photo's short side. "doubt+colour": doubt where the model saw anything there, else colour.
+AUTO_BOX_METHODS = ("doubt", "colour", "doubt+colour", "fixed")
+DEFAULT_AUTO_BOX = "doubt+colour"
+AUTO_BOX_GRID = 160  # the long side the region is grown on: an object the size of a click box is dozens of cells
+AUTO_BOX_PAD = 0.1  # the grown region's box is padded by this fraction of its size: regions stop short of the edge
+DOUBT_FLOOR = 8  # below this alpha (of 255) at the click the model saw nothing there; "doubt" falls back to colour
+COLOUR_TOLERANCE = 28.0  # RGB distance from the click's colour that still belongs to the object
+
+
+def _grid(size: tuple[int, int]) -> tuple[int, int]:
+    width, height = size
+    scale = AUTO_BOX_GRID / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _region_box(region: np.ndarray, size: tuple[int, int]) -> Box | None:
+    """The photo-pixel box of a region on the grid, padded by :data:`AUTO_BOX_PAD`."""
+    rows, columns = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if rows.size == 0:
+        return None
+    grid_height, grid_width = region.shape
+    width, height = size
+    sx, sy = width / grid_width, height / grid_height
+    x0, x1 = columns[0] * sx, (columns[-1] + 1) * sx
+    y0, y1 = rows[0] * sy, (rows[-1] + 1) * sy
+    dx, dy = (x1 - x0) * AUTO_BOX_PAD, (y1 - y0) * AUTO_BOX_PAD
+    box = (max(0, math.floor(x0 - dx)), max(0, math.floor(y0 - dy)),
+           min(width, math.ceil(x1 + dx)), min(height, math.ceil(y1 + dy)))
+    if box[2] - box[0] < MIN_BOX_SIDE or box[3] - box[1] < MIN_BOX_SIDE:
+        return None
+    return box
+
+
+def _grown(inside: np.ndarray, column: int, row: int) -> np.ndarray:
+    from clearbg_desktop.core.components import label
+
+    labels, _ = label(inside)
+    part = labels[row, column]
+    return labels == part if part else np.zeros_like(inside)
+
+
+def auto_box(photo: Image.Image, alpha: np.ndarray | None, x: float, y: float,
+             method: str = DEFAULT_AUTO_BOX) -> Box:
+    """A box around the object under a click where the mask is empty, to run :func:`mask_in_box` on.
+
+    ``alpha``: the model's whole-photo alpha (uint8, the photo's size; None: only the photo is used). Always returns
+    a box that contains the click: when growing finds nothing usable, the "fixed" square."""
+    if method not in AUTO_BOX_METHODS:
+        raise ValueError(f"unknown auto-box method {method!r}; choose one of {AUTO_BOX_METHODS}")
+    width, height = photo.size
+    if not (0 <= x < width and 0 <= y < height):
+        raise ValueError(f"the click {x:g},{y:g} is not on the {width}×{height} photo")
+    grid = _grid(photo.size)
+    column = min(grid[0] - 1, int(x * grid[0] / width))
+    row = min(grid[1] - 1, int(y * grid[1] / height))
+    box: Box | None = None
+    if method in ("doubt", "doubt+colour") and alpha is not None:
+        small = np.asarray(Image.fromarray(alpha, "L").resize(grid, Image.Resampling.BOX), np.float32)
+        seen = small[row, column]
+        if seen >= DOUBT_FLOOR:
+            box = _region_box(_grown(small >= seen / 2, column, row), photo.size)
+    if box is None and method in ("colour", "doubt+colour") or method == "colour":
+        from PIL import ImageFilter
+
+        pixels = np.asarray(photo.convert("RGB").resize(grid, Image.Resampling.BOX).filter(
+            ImageFilter.GaussianBlur(1)), np.float32)
+        distance = np.sqrt(((pixels - pixels[row, column]) ** 2).sum(-1))
+        box = _region_box(_grown(distance <= COLOUR_TOLERANCE, column, row), photo.size)
+    if box is None:
+        side = min(width, height) / 4
+        box = (max(0, math.floor(x - side / 2)), max(0, math.floor(y - side / 2)),
+               min(width, math.ceil(x + side / 2)), min(height, math.ceil(y + side / 2)))
+    return box
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """``x0,y0,x1,y1`` as typed (``clearbg-cli --box``): four numbers, in pixels, or all four within 0..1 for
+    fractions of the photo's width and height (:func:`resolve_box`). ValueError with one line for the user."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError(f"a box is x0,y0,x1,y1 (four numbers), not {text[:60]!r}")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"a box is x0,y0,x1,y1 (four numbers), not {text[:60]!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"a box's corners must be finite numbers, not {text[:60]!r}")
+    if any(v < 0 for v in values):
+        raise ValueError(f"a box's corners cannot be negative: {text[:60]!r}")
+    x0, y0, x1, y1 = values
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"a box's second corner must be right of and below the first (x0 < x1, y0 < y1): {text[:60]!r}")
+    if max(values) > 1 and max(x1 - x0, y1 - y0) < MIN_BOX_SIDE:
+        raise ValueError(f"the box {text[:60]!r} is smaller than {MIN_BOX_SIDE}×{MIN_BOX_SIDE} pixels")
+    return x0, y0, x1, y1
+
+
+def resolve_box(box: Sequence[float], size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """A :func:`parse_box` box in the pixels of a photo of ``size``: all four corners within 0..1 are fractions of
+    the width and height (``0.25,0.1,0.75,0.9``), anything else is pixels."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if max(x0, y0, x1, y1) <= 1:
+        width, height = size
+        return x0 * width, y0 * height, x1 * width, y1 * height
+    return x0, y0, x1, y1

@@ -1,0 +1,130 @@
+"""Object box, click to keep / remove and the lasso as undo steps (``core.editing.selection``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clearbg_desktop.core.editing.selection import (
+    box_edit,
+    has_part_at,
+    keep_component,
+    lasso_edit,
+    remove_component,
+)
+
+
+def two_people() -> np.ndarray:
+    """Two solid parts with soft edges, a gap between them."""
+    alpha = np.zeros((60, 100), np.uint8)
+    alpha[10:50, 10:40] = 255
+    alpha[10:50, 9] = alpha[10:50, 40] = 120  # left part's soft edge
+    alpha[10:50, 60:90] = 255
+    alpha[10:50, 59] = alpha[10:50, 90] = 120
+    return alpha
+
+
+def applied(alpha: np.ndarray, edit: object) -> np.ndarray:
+    out = alpha.copy()
+    edit.apply(out)  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("replace", 200), ("add", 200), ("subtract", 55)])
+def test_box_edit_changes_only_the_box_and_undoes(mode: str, expected: int) -> None:
+    alpha = np.full((40, 50), 100, np.uint8)
+    alpha[:, :5] = 0
+    region = np.full((10, 20), 200, np.uint8)
+    edit = box_edit(alpha, (10, 5, 30, 15), region, mode)
+    assert edit is not None and edit.box == (10, 5, 30, 15)
+    after = applied(alpha, edit)
+    assert (after[5:15, 10:30] == expected).all()
+    outside = np.ones(alpha.shape, bool)
+    outside[5:15, 10:30] = False
+    assert (after[outside] == alpha[outside]).all()
+    edit.revert(after)
+    assert (after == alpha).all()
+    assert alpha[5, 10] == 100  # computing the edit left the mask alone
+
+
+def test_box_edit_refuses_a_region_of_the_wrong_size_or_a_box_off_the_mask() -> None:
+    alpha = np.zeros((40, 50), np.uint8)
+    with pytest.raises(ValueError, match="box's alpha"):
+        box_edit(alpha, (0, 0, 10, 10), np.zeros((5, 5), np.uint8))
+    with pytest.raises(ValueError, match="not inside"):
+        box_edit(alpha, (40, 0, 60, 10), np.zeros((10, 20), np.uint8))
+    with pytest.raises(ValueError, match="mode"):
+        box_edit(alpha, (0, 0, 10, 10), np.zeros((10, 10), np.uint8), "invert")
+    assert box_edit(alpha, (0, 0, 10, 10), np.zeros((10, 10), np.uint8)) is None  # no change: no undo step
+
+
+def test_click_keeps_only_that_part_with_its_soft_edge() -> None:
+    alpha = two_people()
+    edit = keep_component(alpha, 20, 30)
+    assert edit is not None and edit.label == "Keep part"
+    after = applied(alpha, edit)
+    assert (after[10:50, 9:41] == alpha[10:50, 9:41]).all()  # the left person, soft edge included
+    assert not after[:, 50:].any()  # the right one, soft edge included, is gone
+    assert edit.box == (59, 10, 91, 50)  # only the changed rectangle is kept for undo
+
+
+def test_alt_click_removes_that_part_with_its_soft_edge() -> None:
+    alpha = two_people()
+    after = applied(alpha, remove_component(alpha, 70, 30))
+    assert not after[:, 50:].any()
+    assert (after[:, :50] == alpha[:, :50]).all()
+
+
+def test_a_click_off_the_mask_changes_nothing_and_says_so() -> None:
+    alpha = two_people()
+    assert not has_part_at(alpha, 50, 30) and has_part_at(alpha, 20, 30)
+    assert keep_component(alpha, 50, 30) is None and remove_component(alpha, 50, 30) is None
+    assert keep_component(alpha, 500, 30) is None  # off the photo
+    single = np.zeros((20, 20), np.uint8)
+    single[5:15, 5:15] = 255
+    assert keep_component(single, 10, 10) is None  # nothing else to drop
+
+
+def framed_photo() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    photo = (rng.random((120, 160, 3)) * 30 + 40).astype(np.uint8)
+    photo[30:90, 40:120] = np.array([200, 180, 60]) + rng.integers(0, 20, (60, 80, 3))
+    truth = np.zeros((120, 160), bool)
+    truth[30:90, 40:120] = True
+    return photo, truth
+
+
+def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    solid = alpha >= 128
+    return float((solid & truth).sum() / (solid | truth).sum())
+
+
+@pytest.mark.parametrize("off", [-6, -3, 3, 6])
+def test_lasso_edge_snaps_to_the_photo(off: int) -> None:
+    """A line drawn a few pixels off the object's edge, inside or outside, ends on the edge."""
+    photo, truth = framed_photo()
+    alpha = np.zeros(truth.shape, np.uint8)
+    polygon = [(40 - off, 30 - off), (119 + off, 30 - off), (119 + off, 89 + off), (40 - off, 89 + off)]
+    drawn = applied(alpha, lasso_edit(alpha, photo, polygon, snap=False))
+    snapped = applied(alpha, lasso_edit(alpha, photo, polygon, snap=True))
+    assert iou(drawn, truth) < 0.86
+    assert iou(snapped, truth) > 0.95
+
+
+def test_lasso_subtracts_and_leaves_the_rest() -> None:
+    photo, _ = framed_photo()
+    alpha = np.full((120, 160), 255, np.uint8)
+    edit = lasso_edit(alpha, photo, [(10, 10), (30, 10), (30, 30), (10, 30)], mode="subtract", snap=False)
+    assert edit is not None and edit.label == "Lasso (subtract)"
+    after = applied(alpha, edit)
+    assert not after[12:28, 12:28].any() and (after[40:, :] == 255).all()
+
+
+def test_lasso_refuses_what_it_cannot_draw() -> None:
+    alpha = np.zeros((20, 20), np.uint8)
+    assert lasso_edit(alpha, None, [(1, 1), (5, 5)], snap=False) is None
+    assert lasso_edit(alpha, None, [(100, 100), (120, 100), (120, 120)], snap=False) is None  # off the photo
+    with pytest.raises(ValueError, match="photo"):
+        lasso_edit(alpha, None, [(1, 1), (5, 1), (5, 5)], snap=True)
+    with pytest.raises(ValueError, match="not a number"):
+        lasso_edit(alpha, None, [(1, 1), (float("nan"), 1), (5, 5)], snap=False)

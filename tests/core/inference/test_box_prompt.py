@@ -1,0 +1,111 @@
+"""The object box's model call and its geometry (``core.inference.box_prompt``), with small random weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clearbg_desktop.core.inference.box_prompt import (
+    alpha_from_probability,
+    auto_box,
+    clip_box,
+    context_crop,
+    mask_in_box,
+    mask_of_boxes,
+    parse_box,
+    resolve_box,
+)
+from clearbg_desktop.core.inference.segmenter import Segmenter
+from tests.conftest import make_photo
+
+
+@pytest.fixture
+def segmenter(random_weights: Path) -> Segmenter:
+    return Segmenter.from_weights("small", device="cpu", threads=1)
+
+
+def test_boxes_are_clipped_to_the_photo_and_a_box_off_it_is_refused() -> None:
+    assert clip_box((-10.5, 5.2, 50.1, 200), (100, 80)) == (0, 5, 51, 80)
+    assert clip_box((50, 60, 10, 20), (100, 80)) == (10, 20, 50, 60)  # corners in any order
+    with pytest.raises(ValueError, match="less than"):
+        clip_box((98, 0, 140, 40), (100, 80))
+    with pytest.raises(ValueError, match="finite"):
+        clip_box((0, 0, float("inf"), 4), (100, 80))
+
+
+def test_context_grows_the_box_on_each_side_within_the_photo() -> None:
+    assert context_crop((20, 20, 60, 40), (100, 80), 0.25) == (10, 15, 70, 45)
+    assert context_crop((0, 0, 100, 80), (100, 80), 0.5) == (0, 0, 100, 80)
+
+
+@pytest.mark.parametrize(("text", "why"), [("1,2,3", "four numbers"), ("a,b,c,d", "four numbers"),
+                                           ("0,0,nan,5", "finite"), ("-1,0,5,5", "negative"),
+                                           ("10,10,5,20", "right of and below"), ("10,10,12,12", "smaller")])
+def test_typed_boxes_are_checked(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_box(text)
+
+
+def test_fractions_are_of_the_photo_and_pixels_stay_pixels() -> None:
+    assert resolve_box(parse_box("0.25, 0.5, 0.75, 1"), (200, 100)) == (50, 50, 150, 100)
+    assert resolve_box(parse_box("10,20,110,80"), (200, 100)) == (10, 20, 110, 80)
+
+
+def test_the_boxes_alpha_is_the_crops_probability_cut_to_the_box_without_the_neighbour() -> None:
+    probability = np.zeros((32, 32), np.float32)
+    probability[8:24, 8:24] = 1.0  # the boxed object, in the middle of the crop
+    probability[0:6, 0:6] = 1.0  # a neighbour reaching into the crop's corner
+    crop, box = (10, 10, 74, 74), (16, 16, 68, 68)
+    naive = alpha_from_probability(probability, crop, box, (200, 200), "none")
+    cleaned = alpha_from_probability(probability, crop, box, (200, 200), "centre")
+    assert naive.shape == cleaned.shape == (52, 52)
+    assert naive[:4, :4].any() and not cleaned[:4, :4].any()
+    assert (cleaned[20:30, 20:30] == 255).all()
+    with pytest.raises(ValueError, match="clean-up"):
+        alpha_from_probability(probability, crop, box, (200, 200), "magic")
+
+
+def test_mask_in_box_runs_the_model_on_the_crop_at_its_input_size(segmenter: Segmenter) -> None:
+    photo = make_photo((160, 120))
+    box, alpha = mask_in_box(segmenter, photo, (40.4, 20, 120, 100.2), margin=0.3, cleanup="none")
+    assert box == (40, 20, 120, 101) and alpha.shape == (81, 80) and alpha.dtype == np.uint8
+    crop = context_crop(box, photo.size, 0.3)
+    expected = alpha_from_probability(segmenter.predict_probabilities([photo.crop(crop)])[0], crop, box, photo.size,
+                                      "none")
+    assert (alpha == expected).all()
+
+
+def test_the_photos_mask_is_empty_outside_the_boxes(segmenter: Segmenter) -> None:
+    photo = make_photo((160, 120))
+    alpha = np.asarray(mask_of_boxes(segmenter, photo, [(10, 10, 50, 60), (0.5, 0.5, 1.0, 1.0)]))
+    outside = np.ones(alpha.shape, bool)
+    outside[10:60, 10:50] = False
+    outside[60:120, 80:160] = False
+    assert alpha.shape == (120, 160) and not alpha[outside].any()
+    with pytest.raises(ValueError, match="less than"):
+        mask_of_boxes(segmenter, photo, [(300, 300, 400, 400)])
+
+
+@pytest.mark.parametrize("method", ["doubt", "colour", "doubt+colour", "fixed"])
+def test_auto_box_holds_the_click_and_finds_a_plain_object(method: str) -> None:
+    photo = make_photo((160, 120))  # a disc over x 40-120, y 24-102
+    alpha = np.zeros((120, 160), np.uint8)
+    alpha[30:90, 50:110] = 60  # the model saw a little there
+    left, top, right, bottom = auto_box(photo, alpha, 80, 60, method)
+    assert left <= 80 < right and top <= 60 < bottom
+    if method == "colour":  # the disc's edge
+        assert left <= 42 and right >= 118 and top <= 26 and bottom >= 100
+    if method in ("doubt", "doubt+colour"):  # what the model saw, padded
+        assert left <= 50 and right >= 110 and top <= 30 and bottom >= 90 and right - left < 80
+    with pytest.raises(ValueError, match="not on"):
+        auto_box(photo, alpha, 170, 60, method)
+
+
+def test_auto_box_without_the_models_map_uses_the_photo() -> None:
+    photo = make_photo((160, 120))
+    left, top, right, bottom = auto_box(photo, None, 80, 60)
+    assert left <= 42 and right >= 118
+    assert isinstance(photo, Image.Image)
