@@ -29,8 +29,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import bench_weights_dir, make_test_photo, table  # noqa: E402
 from clearbg_desktop.core.batch import iter_export, plan_batch  # noqa: E402
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.export import ExportOptions  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.output_file import export_photo  # noqa: E402
 from clearbg_desktop.core.inference.segmenter import Segmenter  # noqa: E402
 
 T = TypeVar("T")

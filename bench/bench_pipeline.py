@@ -25,8 +25,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO, bench_weights_dir, measure, peak_rss_mib, table  # noqa: E402
 from clearbg_desktop.core.imaging.compose import Background, compose  # noqa: E402
-from clearbg_desktop.core.imaging.export import ExportOptions, encode_output  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import encode_image, load_image  # noqa: E402
+from clearbg_desktop.core.imaging.encoding import encode_image  # noqa: E402
+from clearbg_desktop.core.imaging.export import ExportOptions  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.output_file import encode_output  # noqa: E402
 from clearbg_desktop.core.imaging.refine import decontaminate_colors  # noqa: E402
 from clearbg_desktop.core.inference.segmenter import Segmenter, normalise, resize_for_model, upsample_alpha  # noqa: E402
 

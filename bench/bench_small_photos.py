@@ -15,7 +15,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, measure, table  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image  # noqa: E402
 from clearbg_desktop.core.inference.segmenter import (  # noqa: E402
     Segmenter,
     normalise,

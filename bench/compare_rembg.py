@@ -23,8 +23,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO, SHARED, table  # noqa: E402
-from clearbg_desktop.core.imaging.export import ExportOptions, encode_output  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.export import ExportOptions  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.output_file import encode_output  # noqa: E402
 from clearbg_desktop.core.inference.engines import load_segmenter  # noqa: E402
 
 LARGE_SIZE = (4000, 3000)  # 12 MP, a common camera size

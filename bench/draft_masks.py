@@ -23,7 +23,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image, load_reduced  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image, load_reduced  # noqa: E402
 from clearbg_desktop.core.inference.engines import load_segmenter  # noqa: E402
 from clearbg_desktop.core.inference.model_io import upsample_alpha  # noqa: E402
 from training.data import find_pairs  # noqa: E402

@@ -25,7 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, measure, table  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image, load_reduced  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image, load_reduced  # noqa: E402
 from clearbg_desktop.core.inference.model_io import INPUT_RESIZES, resize_for_model, upsample_alpha  # noqa: E402
 from training.metrics import evaluate_masks  # noqa: E402
 from training.validation_sets import SET_NAMES, load_set  # noqa: E402

@@ -14,7 +14,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image  # noqa: E402
 from clearbg_desktop.core.imaging.refine import refine_edges  # noqa: E402
 from clearbg_desktop.core.inference.segmenter import Segmenter  # noqa: E402
 

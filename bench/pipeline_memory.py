@@ -33,8 +33,10 @@ def now():
     with open(f"/proc/{os.getpid()}/statm") as h:
         return int(h.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 from clearbg_desktop.core.inference.engines import load_segmenter
-from clearbg_desktop.core.imaging.export import ExportOptions, encode_output
-from clearbg_desktop.core.imaging.image_io import encode_image, load_image
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.output_file import encode_output
+from clearbg_desktop.core.imaging.encoding import encode_image
+from clearbg_desktop.core.imaging.loading import load_image
 from clearbg_desktop.core.imaging.compose import Background, compose
 from clearbg_desktop.core.imaging.refine import RefineSettings, decontaminate_colors, refine_alpha
 step, photo = sys.argv[1], Path(sys.argv[2])

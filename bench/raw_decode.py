@@ -35,8 +35,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SHARED, table  # noqa: E402
 from clearbg_desktop.core.imaging import raw_decode  # noqa: E402
-from clearbg_desktop.core.imaging.image_io import load_image, load_reduced, preview_fits  # noqa: E402
-from clearbg_desktop.core.imaging.raw_decode import RawLimits, decode_raw, default_max_bytes  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image, load_reduced, preview_fits  # noqa: E402
+from clearbg_desktop.core.imaging.raw_decode import decode_raw  # noqa: E402
+from clearbg_desktop.core.imaging.raw_libraw import RawLimits, default_max_bytes  # noqa: E402
 from clearbg_desktop.core.inference.engines import load_segmenter  # noqa: E402
 from clearbg_desktop.core.inference.model_io import upsample_alpha  # noqa: E402
 from tests.core.imaging.dng_maker import make_dng  # noqa: E402

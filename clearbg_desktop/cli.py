@@ -22,7 +22,7 @@ from clearbg_desktop.core.batch import (
 from clearbg_desktop.core.editing.project import is_project_file
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import CROP_PADDING_MAX, LONG_EDGE_MAX, QUALITY_RANGE, ExportOptions
-from clearbg_desktop.core.imaging.image_io import FORMAT_LABELS, FORMAT_SUFFIXES
+from clearbg_desktop.core.imaging.formats import FORMAT_LABELS, FORMAT_SUFFIXES
 from clearbg_desktop.core.imaging.presets import PresetError
 from clearbg_desktop.core.imaging.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
 from clearbg_desktop.core.inference.devices import DEVICE_CHOICES

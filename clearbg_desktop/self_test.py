@@ -11,8 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, load_image
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import ImageLoadError, load_image
+from clearbg_desktop.core.imaging.output_file import export_photo
 from clearbg_desktop.core.inference.engines import load_segmenter
 from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.core.paths import resources_dir

@@ -20,7 +20,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from clearbg_desktop.core.imaging.image_io import load_image  # noqa: E402
+from clearbg_desktop.core.imaging.loading import load_image  # noqa: E402
 from clearbg_desktop.core.inference.segmenter import Segmenter  # noqa: E402
 
 EXAMPLES = {  # all held out from training

@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from clearbg_desktop.core.imaging.image_io import is_supported_image, load_image
+from clearbg_desktop.core.imaging.formats import is_supported_image
+from clearbg_desktop.core.imaging.loading import load_image
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg")
 

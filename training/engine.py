@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.loading import load_image
 from clearbg_desktop.core.inference.segmenter import Segmenter
 from training.data import Pair, load_mask
 from training.losses import DeepSupervisionLoss

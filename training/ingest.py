@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, load_image
+from clearbg_desktop.core.imaging.loading import ImageLoadError, load_image
 from training.cleaning.near_duplicates import group_ids
 from training.cleaning.turns import read_turn_lists
 from training.config import DataParams

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.loading import load_image
 from clearbg_desktop.core.inference.engine_choice import Candidate, passes_quality_rule
 from clearbg_desktop.core.inference.engines import build_engine
 from clearbg_desktop.core.inference.model_families import U2NET

@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, is_supported_image, load_image, write_atomic
+from clearbg_desktop.core.imaging.atomic_write import write_atomic
+from clearbg_desktop.core.imaging.formats import is_supported_image
+from clearbg_desktop.core.imaging.loading import ImageLoadError, load_image
 from clearbg_desktop.core.inference.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from training.cleaning.straighten import straighten_framed_photo
 from training.cleaning.turns import turn_clockwise

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imaging.image_io import write_atomic
+from clearbg_desktop.core.imaging.atomic_write import write_atomic
 from clearbg_desktop.core.inference.model_io import (
     DEFAULT_INPUT_RESIZE,
     IMAGENET_MEAN,

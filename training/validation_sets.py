@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.loading import load_image
 from training.data import find_pairs, load_mask
 
 PEOPLE = "people-val"

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from clearbg_desktop.core.editing.memory_budget import clamp_budget_mib, default_budget_mib
+from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
 from clearbg_desktop.core.imaging.compose import shown
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
 from clearbg_desktop.core.imaging.presets import one_line, shown_name
 from clearbg_desktop.core.paths import config_dir, read_user_file
 

@@ -19,8 +19,10 @@ from PIL import Image, ImageCms
 
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, load_image, write_atomic
+from clearbg_desktop.core.imaging.atomic_write import write_atomic
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import ImageLoadError, load_image
+from clearbg_desktop.core.imaging.output_file import export_photo
 from clearbg_desktop.core.inference.segmenter import Segmenter
 from clearbg_desktop.core.inference.weights_install import write_weights_folder
 from tests.conftest import make_photo

@@ -180,7 +180,7 @@ def test_a_sixteen_bit_export_from_the_window_takes_its_alpha_from_the_models_pr
     import numpy as np
 
     from clearbg_desktop.core.imaging.export import ExportOptions
-    from clearbg_desktop.core.imaging.image_io import load_image
+    from clearbg_desktop.core.imaging.loading import load_image
     from clearbg_desktop.core.imaging.png_encoder import encode_png16
     from clearbg_desktop.gui.window.main_window import MainWindow
 

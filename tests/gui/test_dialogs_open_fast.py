@@ -48,7 +48,7 @@ def test_export_dialog_is_shown_before_its_preview_and_estimate_which_fill_in(
 
 
 def test_a_newer_option_change_drops_the_older_estimate(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    from clearbg_desktop.core.imaging.export import estimate_output_bytes
+    from clearbg_desktop.core.imaging.output_size import estimate_output_bytes
     from clearbg_desktop.gui.dialogs.export_dialog import format_bytes
 
     document = open_photo(qtbot, window, tmp_path / "shoot")

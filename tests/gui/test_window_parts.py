@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.loading import load_image
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
 from clearbg_desktop.gui.jobs.export_runner import ExportRunner

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.loading import load_image
 from training.data import find_pairs, load_mask
 from training.manifest import ingest_manifest_path, read_data_manifest
 from training.transforms import rescale_pair

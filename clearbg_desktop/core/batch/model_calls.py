@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from clearbg_desktop.core.batch.plan import BatchItem
-from clearbg_desktop.core.imaging.image_io import (
-    LoadedImage,
-)
+from clearbg_desktop.core.imaging.loading import LoadedImage
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,10 +22,8 @@ from clearbg_desktop.core.imaging.export import (
     ExportOptions,
     looks_like_output,
 )
-from clearbg_desktop.core.imaging.image_io import (
-    LoadedImage,
-    is_supported_image,
-)
+from clearbg_desktop.core.imaging.formats import is_supported_image
+from clearbg_desktop.core.imaging.loading import LoadedImage
 from clearbg_desktop.core.paths import path_kind
 
 if TYPE_CHECKING:

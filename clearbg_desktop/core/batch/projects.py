@@ -19,14 +19,11 @@ from clearbg_desktop.core.batch.plan import EXISTING_POLICIES, BatchItem, BatchP
 from clearbg_desktop.core.batch.records import OutputRecords
 from clearbg_desktop.core.batch.report import FileResult
 from clearbg_desktop.core.batch.writing import place_output, write_output
+from clearbg_desktop.core.imaging.atomic_write import OutputError, OutputExistsError
 from clearbg_desktop.core.imaging.export import (
     next_free_path,
 )
-from clearbg_desktop.core.imaging.image_io import (
-    ImageLoadError,
-    OutputError,
-    OutputExistsError,
-)
+from clearbg_desktop.core.imaging.loading import ImageLoadError
 
 if TYPE_CHECKING:
 

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from clearbg_desktop.core.batch.plan import DEFAULT_REVIEW_THRESHOLD, BatchItem
-from clearbg_desktop.core.imaging.export import (
-    SOFT_ENLARGEMENT,
-)
+from clearbg_desktop.core.imaging.output_size import SOFT_ENLARGEMENT
 
 if TYPE_CHECKING:
     import numpy as np

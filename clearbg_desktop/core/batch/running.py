@@ -30,21 +30,16 @@ from clearbg_desktop.core.batch.plan import EXISTING_POLICIES, BatchItem, BatchP
 from clearbg_desktop.core.batch.records import OutputRecords
 from clearbg_desktop.core.batch.report import BatchReport, FileResult, Progress
 from clearbg_desktop.core.batch.writing import place_output, write_output
-from clearbg_desktop.core.imaging.export import (
-    ExportOptions,
-    enlargement,
-    keeps_sixteen_bits,
-    next_free_path,
-)
-from clearbg_desktop.core.imaging.image_io import (
-    ImageLoadError,
-    LoadedImage,
+from clearbg_desktop.core.imaging.atomic_write import (
     OutputError,
     OutputExistsError,
     OutputSpaceError,
-    load_image,
     remove_stale_parts,
 )
+from clearbg_desktop.core.imaging.export import ExportOptions, next_free_path
+from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_image
+from clearbg_desktop.core.imaging.output_file import keeps_sixteen_bits
+from clearbg_desktop.core.imaging.output_size import enlargement
 
 if TYPE_CHECKING:
     import numpy as np

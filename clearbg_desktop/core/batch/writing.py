@@ -10,16 +10,10 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from clearbg_desktop.core.batch.records import OutputRecords
-from clearbg_desktop.core.imaging.export import (
-    ExportOptions,
-    export_photo,
-    looks_like_output,
-    next_free_path,
-)
-from clearbg_desktop.core.imaging.image_io import (
-    LoadedImage,
-    OutputExistsError,
-)
+from clearbg_desktop.core.imaging.atomic_write import OutputExistsError
+from clearbg_desktop.core.imaging.export import ExportOptions, looks_like_output, next_free_path
+from clearbg_desktop.core.imaging.loading import LoadedImage
+from clearbg_desktop.core.imaging.output_file import export_photo
 from clearbg_desktop.core.paths import path_kind
 
 if TYPE_CHECKING:

@@ -20,8 +20,9 @@ from PIL import Image
 
 from clearbg_desktop.core.editing.project import Project
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, load_image
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_image
+from clearbg_desktop.core.imaging.output_file import export_photo
 
 FileStamp = tuple[int, str]  # (size, SHA-256) of a photo's file: see file_stamp
 

@@ -31,10 +31,12 @@ from PIL import Image, UnidentifiedImageError
 from clearbg_desktop import __version__
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.imaging.atomic_write import write_atomic
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.deep_colour import from_eight_bit
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import DEFAULT_MAX_PIXELS, LoadedImage, load_image, write_atomic
+from clearbg_desktop.core.imaging.formats import DEFAULT_MAX_PIXELS
+from clearbg_desktop.core.imaging.loading import LoadedImage, load_image
 from clearbg_desktop.core.imaging.png_encoder import encode_png16
 
 PROJECT_SUFFIX = ".clearbg"
@@ -419,7 +421,7 @@ def export_from_project(project_path: Path, target: Path, options: ExportOptions
 
     The project's own settings use an image background only from beside the project (:func:`background_beside`).
     """
-    from clearbg_desktop.core.imaging.export import export_photo
+    from clearbg_desktop.core.imaging.output_file import export_photo
 
     project = read_project(project_path)
     chosen = options or background_beside(project.export_options, project_path)

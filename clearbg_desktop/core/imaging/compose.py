@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageColor, ImageFilter, ImageOps
 
-from clearbg_desktop.core.imaging.image_io import DEFAULT_MAX_PIXELS, MAX_PIXELS_PER_FILE_BYTE, SMALL_PHOTO_PIXELS
+from clearbg_desktop.core.imaging.formats import DEFAULT_MAX_PIXELS, MAX_PIXELS_PER_FILE_BYTE, SMALL_PHOTO_PIXELS
 
 BACKGROUND_KINDS = ("transparent", "color", "image", "blur")
 BLUR_RADIUS_MAX = 500.0

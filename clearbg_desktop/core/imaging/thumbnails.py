@@ -3,7 +3,7 @@ decode (Pillow's draft mode decodes a JPEG at 1/2, 1/4 or 1/8 scale for a fracti
 embedded JPEG preview (no demosaic just to show a thumbnail), or its half-size decode when it has none.
 
 A shoot of 500 photos fills its filmstrip in seconds this way; a full decode of each would take minutes.
-Every photo is hostile input: the same pixel limits as ``image_io.load_image`` apply before anything is
+Every photo is hostile input: the same pixel limits as ``loading.load_image`` apply before anything is
 decoded, and an embedded thumbnail is used only when it is small and decodes to a sane size.
 """
 
@@ -15,14 +15,11 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
 
-from clearbg_desktop.core.imaging.image_io import (
-    DEFAULT_MAX_PIXELS,
-    EXIF_ORIENTATION_TAG,
-    ImageLoadError,
-    load_reduced,
-    open_without_bomb_warning,
-)
-from clearbg_desktop.core.imaging.raw_decode import RawDecodeError, RawLimits, default_max_bytes, is_raw, raw_preview
+from clearbg_desktop.core.imaging.formats import DEFAULT_MAX_PIXELS
+from clearbg_desktop.core.imaging.loading import ImageLoadError, load_reduced, open_without_bomb_warning
+from clearbg_desktop.core.imaging.metadata import EXIF_ORIENTATION_TAG
+from clearbg_desktop.core.imaging.raw_decode import raw_preview
+from clearbg_desktop.core.imaging.raw_libraw import RawDecodeError, RawLimits, default_max_bytes, is_raw
 
 MAX_EMBEDDED_BYTES = 512 * 1024  # an EXIF thumbnail is some 10-60 KB; more is suspicious
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202

@@ -227,7 +227,7 @@ def _write_measurements(entry: WeightsEntry, threads: int | None, record: dict) 
     """Add ``record`` to the cache; a cache that cannot be written only means measuring again next time."""
     from pathlib import Path
 
-    from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
+    from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
 
     cache = _read_cache()
     machines: dict = cache["machines"] if isinstance(cache.get("machines"), dict) else {}

@@ -146,7 +146,7 @@ def onnx_copy(entry: WeightsEntry, into: Path | None = None) -> WeightsEntry:
     import json
 
     from clearbg_desktop.core.file_hash import sha256_file
-    from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
+    from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
     from clearbg_desktop.core.paths import read_user_file
 
     for folder in ([into] if into is not None else _copy_folders()):

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.imaging.image_io import write_atomic
+from clearbg_desktop.core.imaging.atomic_write import write_atomic
 from clearbg_desktop.core.inference.model import FusedProbability, U2Net
 from clearbg_desktop.core.inference.weights import MANIFEST_NAME, WeightsEntry, load_model, read_weights_manifest
 

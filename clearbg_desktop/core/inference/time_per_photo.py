@@ -68,7 +68,7 @@ def seconds_per_photo(model: str, device_type: str) -> float | None:
 
 def record_seconds_per_photo(model: str, device_type: str, seconds: float, photos: int) -> None:
     """Fold a batch's model time (``seconds`` over ``photos``) into the running mean; never fails a batch."""
-    from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
+    from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
 
     if photos <= 0 or seconds <= 0:
         return

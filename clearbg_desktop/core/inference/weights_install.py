@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
+from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
 from clearbg_desktop.core.inference.weights import (
     FILE_PATTERN,
     MANIFEST_NAME,
@@ -176,7 +176,7 @@ def remove_abandoned_imports(folder: Path) -> list[Path]:
     copy of a model (up to 1 GiB) that nothing else will remove. One whose writer process is gone is deleted."""
     import time
 
-    from clearbg_desktop.core.imaging.image_io import pid_alive
+    from clearbg_desktop.core.imaging.atomic_write import pid_alive
 
     removed: list[Path] = []
     pattern = re.compile(r"^\.import-(?:(\d+)-)?[A-Za-z0-9_]+$")

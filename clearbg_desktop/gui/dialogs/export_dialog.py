@@ -29,15 +29,10 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.compose import flatten_onto_colour
-from clearbg_desktop.core.imaging.export import (
-    ExportOptions,
-    estimate_output_bytes,
-    keeps_sixteen_bits,
-    output_name,
-    output_size,
-    render_output,
-)
-from clearbg_desktop.core.imaging.image_io import LoadedImage
+from clearbg_desktop.core.imaging.export import ExportOptions, output_name
+from clearbg_desktop.core.imaging.loading import LoadedImage
+from clearbg_desktop.core.imaging.output_file import keeps_sixteen_bits, render_output
+from clearbg_desktop.core.imaging.output_size import estimate_output_bytes, output_size
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.dialogs.dialog_jobs import DialogJobs
 from clearbg_desktop.gui.dialogs.dialog_parts import accept_buttons, error_label

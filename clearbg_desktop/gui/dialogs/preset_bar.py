@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QWidget
 
+from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
 from clearbg_desktop.core.imaging.presets import (
     ExportPreset,
     PresetError,

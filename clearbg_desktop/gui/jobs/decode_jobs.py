@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from clearbg_desktop.core.editing.document import Document, reload_photo
-from clearbg_desktop.core.imaging.image_io import ImageLoadError
+from clearbg_desktop.core.imaging.loading import ImageLoadError
 from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
 from clearbg_desktop.gui.jobs.decoded_views import FULL_DECODES, THUMBNAIL_SIZE, decoded_views
 from clearbg_desktop.gui.widgets.colour_space import to_display

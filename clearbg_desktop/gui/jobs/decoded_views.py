@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from clearbg_desktop.core.editing.document import FileStamp
-from clearbg_desktop.core.imaging.image_io import LoadedImage, load_image
+from clearbg_desktop.core.imaging.loading import LoadedImage, load_image
 from clearbg_desktop.gui.widgets.colour_space import to_display
 
 THUMBNAIL_SIZE = (192, 144)

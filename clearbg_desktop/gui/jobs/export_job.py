@@ -9,8 +9,11 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from clearbg_desktop.core.imaging.export import ExportOptions, enlargement, export_photo
-from clearbg_desktop.core.imaging.image_io import LoadedImage, OutputError
+from clearbg_desktop.core.imaging.atomic_write import OutputError
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import LoadedImage
+from clearbg_desktop.core.imaging.output_file import export_photo
+from clearbg_desktop.core.imaging.output_size import enlargement
 
 
 class ExportSignals(QObject):

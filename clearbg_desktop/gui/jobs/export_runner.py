@@ -14,12 +14,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from clearbg_desktop.core.batch.naming import replaces_original
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.core.imaging.export import (
-    SOFT_ENLARGEMENT,
-    ExportOptions,
-    next_free_path,
-    output_name,
-)
+from clearbg_desktop.core.imaging.export import ExportOptions, next_free_path, output_name
+from clearbg_desktop.core.imaging.output_size import SOFT_ENLARGEMENT
 from clearbg_desktop.core.inference.model_choice import resolve_model
 from clearbg_desktop.gui.dialogs.export_dialog import ExportDialog, default_folder
 from clearbg_desktop.gui.jobs.export_job import ExportJob

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from clearbg_desktop.core.editing.document import file_stamp
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, LoadedImage, load_reduced
+from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_reduced
 from clearbg_desktop.core.inference.engine_choice import EngineChoice, TimingStopped
 from clearbg_desktop.core.inference.engines import Engine, faster_engine, load_segmenter, time_engines_of
 from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model

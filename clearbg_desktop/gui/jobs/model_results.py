@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
-from clearbg_desktop.core.imaging.image_io import LoadedImage
+from clearbg_desktop.core.imaging.loading import LoadedImage
 from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
 from clearbg_desktop.gui.jobs.batch_runner import BatchRunner
 from clearbg_desktop.gui.jobs.decoded_views import DecodedViews, PreviewViews

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.memory_budget import CLOSE_TO_BUDGET, MIB, Residency, clamp_budget_mib, trim_heap
-from clearbg_desktop.core.imaging.image_io import LoadedImage
+from clearbg_desktop.core.imaging.loading import LoadedImage
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
 from clearbg_desktop.gui.jobs.decode_jobs import DecodeSignals, decode_job, thumbnail_job

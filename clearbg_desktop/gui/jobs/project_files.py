@@ -26,9 +26,9 @@ from clearbg_desktop.core.editing.project import (
     save_project,
 )
 from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.imaging.atomic_write import OutputError, pid_alive
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import OutputError, pid_alive
 from clearbg_desktop.core.paths import autosave_dir
 from clearbg_desktop.gui.widgets.question_box import Answer
 from clearbg_desktop.gui.widgets.window_context import WindowContext

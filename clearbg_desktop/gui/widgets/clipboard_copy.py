@@ -18,7 +18,8 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.imaging.compose import Background
-from clearbg_desktop.core.imaging.export import ExportOptions, render_output
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.output_file import render_output
 
 
 def cutout_mime_data(document: Document, options: ExportOptions | None = None) -> QMimeData:

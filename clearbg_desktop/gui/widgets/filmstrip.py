@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.core.imaging.image_io import is_supported_image
+from clearbg_desktop.core.imaging.formats import is_supported_image
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 ICON_SIZE = QSize(96, 72)

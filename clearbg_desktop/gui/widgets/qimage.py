@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QGuiApplication, QImage
 
-from clearbg_desktop.core.imaging.image_io import LoadedImage
+from clearbg_desktop.core.imaging.loading import LoadedImage
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:

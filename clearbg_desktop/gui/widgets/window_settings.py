@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from clearbg_desktop.core.imaging.image_io import OutputError, write_atomic
+from clearbg_desktop.core.imaging.atomic_write import OutputError, write_atomic
 from clearbg_desktop.core.paths import read_user_file
 
 MAX_QSETTINGS_BYTES = 1024 * 1024  # geometry, dock layout and ten recent paths take a few KB

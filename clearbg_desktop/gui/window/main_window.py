@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QColorDialog, QFileDialog, QMainWindow, QWidget
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import Box, Brush
 from clearbg_desktop.core.editing.project import PROJECT_SUFFIX, is_project_file
-from clearbg_desktop.core.imaging.image_io import INPUT_SUFFIXES, LoadedImage
+from clearbg_desktop.core.imaging.formats import INPUT_SUFFIXES
+from clearbg_desktop.core.imaging.loading import LoadedImage
 from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.canvas.hold_compare import HoldToCompare

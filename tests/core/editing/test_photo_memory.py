@@ -23,7 +23,7 @@ from clearbg_desktop.core.editing.memory_budget import (
     rss_bytes,
 )
 from clearbg_desktop.core.imaging.export import ExportOptions
-from clearbg_desktop.core.imaging.image_io import LoadedImage, load_image
+from clearbg_desktop.core.imaging.loading import LoadedImage, load_image
 from clearbg_desktop.core.settings import AppSettings
 from tests.conftest import make_photo
 

@@ -28,8 +28,9 @@ from clearbg_desktop.core.editing.project import (
 )
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.compose import Background
-from clearbg_desktop.core.imaging.export import ExportOptions, render_output
-from clearbg_desktop.core.imaging.image_io import LoadedImage
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import LoadedImage
+from clearbg_desktop.core.imaging.output_file import render_output
 from clearbg_desktop.core.imaging.refine import RefineSettings, refine_alpha
 from tests.conftest import make_photo
 

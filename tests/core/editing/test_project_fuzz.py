@@ -49,7 +49,8 @@ import contextlib, io, json, os, resource, sys, traceback
 from pathlib import Path
 
 from clearbg_desktop.cli import main
-from clearbg_desktop.core.imaging.image_io import ImageLoadError, OutputError
+from clearbg_desktop.core.imaging.atomic_write import OutputError
+from clearbg_desktop.core.imaging.loading import ImageLoadError
 from clearbg_desktop.core.editing.project import ProjectError, export_from_project, open_photo, read_project
 
 def status(field):  # in KiB; VmHWM is this process's own peak (ru_maxrss would carry the parent's over exec)

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clearbg_desktop.core.imaging.atomic_write import OutputExistsError
 from clearbg_desktop.core.imaging.compose import Background, compose, subject_box
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo, next_free_path, output_name
-from clearbg_desktop.core.imaging.image_io import LoadedImage, OutputExistsError, load_image
+from clearbg_desktop.core.imaging.export import ExportOptions, next_free_path, output_name
+from clearbg_desktop.core.imaging.loading import LoadedImage, load_image
+from clearbg_desktop.core.imaging.output_file import export_photo
 from clearbg_desktop.core.imaging.refine import RefineSettings, adjust_contrast, feather, refine_alpha, shift_edge
 from tests.conftest import make_photo
 
@@ -148,8 +150,9 @@ def test_decontamination_removes_background_fringe() -> None:
 def test_size_estimate_is_close_to_the_real_size(fmt: str, square: bool) -> None:
     """``square``: the marketplace frame, whose estimate once framed every 32-px band in a square of up to 49 MP
     (8 s on 24 MP) and scaled it by the photo, not the frame."""
-    from clearbg_desktop.core.imaging.export import encode_output, estimate_output_bytes
-    from clearbg_desktop.core.imaging.image_io import LoadedImage
+    from clearbg_desktop.core.imaging.loading import LoadedImage
+    from clearbg_desktop.core.imaging.output_file import encode_output
+    from clearbg_desktop.core.imaging.output_size import estimate_output_bytes
 
     rng = np.random.default_rng(3)
     base = make_photo((400, 300), seed=3).resize((2400, 1800), Image.Resampling.BICUBIC)

@@ -12,8 +12,9 @@ from PySide6.QtGui import QColorSpace, QImage
 
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.deep_colour import encode_tiff16, read_deep_colour, sixteen_bit_rawmode
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import load_image
+from clearbg_desktop.core.imaging.output_file import export_photo
 from clearbg_desktop.core.imaging.png_encoder import encode_png16
 from tests.conftest import make_photo
 
@@ -148,7 +149,7 @@ def test_profile_and_exif_reach_every_format(tmp_path: Path, fmt: str) -> None:
 def test_a_sixteen_bit_cutout_takes_its_alpha_from_the_models_probability(tmp_path: Path,
                                                                           random_weights: Path) -> None:
     from clearbg_desktop.core.batch import iter_export, plan_batch
-    from clearbg_desktop.core.imaging.image_io import load_image
+    from clearbg_desktop.core.imaging.loading import load_image
     from clearbg_desktop.core.inference.segmenter import Segmenter
 
     source = tmp_path / "deep.png"

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from clearbg_desktop.core.batch import BatchReport, iter_export, plan_batch
-from clearbg_desktop.core.imaging.export import ExportOptions, enlargement
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.loading import load_image
+from clearbg_desktop.core.imaging.output_size import enlargement
 from clearbg_desktop.core.imaging.presets import BUILT_IN_PRESETS
 from clearbg_desktop.core.inference.engines import load_segmenter
 from tests.conftest import make_photo
@@ -73,7 +74,8 @@ WEB_NAME = next(p.name for p in BUILT_IN_PRESETS if p.name.startswith("Web JPEG"
 def test_never_enlarge_keeps_small_photos_at_their_size_and_still_shrinks_large_ones(tmp_path: Path) -> None:
     """#37 point 7: a preset that says never enlarge writes a 480×640 photo at its own size (the web preset made
     it 2048 px, the marketplace square 2000 px: 3-7× soft), and still brings a 24 MP photo down to the size."""
-    from clearbg_desktop.core.imaging.export import output_size, render_output
+    from clearbg_desktop.core.imaging.output_file import render_output
+    from clearbg_desktop.core.imaging.output_size import output_size
 
     make_photo((480, 640)).save(tmp_path / "small.png")
     loaded = load_image(tmp_path / "small.png")

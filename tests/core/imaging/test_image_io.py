@@ -13,15 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from clearbg_desktop.core.imaging.image_io import (
-    ImageLoadError,
-    OutputError,
-    OutputExistsError,
-    load_image,
-    load_reduced,
-    save_image,
-    write_atomic,
-)
+from clearbg_desktop.core.imaging.atomic_write import OutputError, OutputExistsError, write_atomic
+from clearbg_desktop.core.imaging.encoding import save_image
+from clearbg_desktop.core.imaging.loading import ImageLoadError, load_image, load_reduced
 from tests.conftest import make_photo
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from clearbg_desktop.core.imaging import png_encoder
-from clearbg_desktop.core.imaging.image_io import encode_image
+from clearbg_desktop.core.imaging.encoding import encode_image
 from clearbg_desktop.core.imaging.png_encoder import adler32_combine, encode_png
 
 

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from clearbg_desktop.cli import main as cli_main
-from clearbg_desktop.core.imaging.export import render_output
-from clearbg_desktop.core.imaging.image_io import load_image
+from clearbg_desktop.core.imaging.loading import load_image
+from clearbg_desktop.core.imaging.output_file import render_output
 from clearbg_desktop.core.imaging.presets import (
     BUILT_IN_PRESETS,
     ExportPreset,

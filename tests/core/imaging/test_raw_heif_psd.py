@@ -19,17 +19,13 @@ import pytest
 from PIL import Image, ImageCms
 
 from clearbg_desktop.cli import main as cli_main
-from clearbg_desktop.core.imaging import raw_decode
-from clearbg_desktop.core.imaging.export import ExportOptions, export_photo
-from clearbg_desktop.core.imaging.image_io import (
-    INPUT_SUFFIXES,
-    LAYERED_FORMATS,
-    ImageLoadError,
-    LoadedImage,
-    load_image,
-    load_reduced,
-)
-from clearbg_desktop.core.imaging.raw_decode import RawDecodeError, RawLimits, decode_raw
+from clearbg_desktop.core.imaging import raw_decode, raw_exif
+from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.formats import INPUT_SUFFIXES, LAYERED_FORMATS
+from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_image, load_reduced
+from clearbg_desktop.core.imaging.output_file import export_photo
+from clearbg_desktop.core.imaging.raw_decode import decode_raw
+from clearbg_desktop.core.imaging.raw_libraw import RawDecodeError, RawLimits, default_max_bytes
 from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
 from tests.conftest import SHARED_DATA, make_photo
 from tests.core.imaging.dng_maker import make_dng
@@ -97,7 +93,7 @@ def test_exif_of_a_raw_that_is_not_a_tiff_comes_from_its_preview(tmp_path: Path)
     raw.open_file(str(path))
     with raw:  # LibRaw writes what it read of the camera into the JPEG it extracts
         from_libraw = Image.Exif()
-        from_libraw.load(raw_decode._exif_from_preview(raw))
+        from_libraw.load(raw_exif._exif_from_preview(raw))
         assert from_libraw[0x010F] == "ClearBG Camera Co" and from_libraw[0x0110] == "Mosaic One"
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "Fujifilm", "X-T5"
@@ -114,7 +110,7 @@ def test_exif_of_a_raw_that_is_not_a_tiff_comes_from_its_preview(tmp_path: Path)
             return Thumb()
 
     carried = Image.Exif()
-    carried.load(raw_decode._exif_from_preview(Raw()))
+    carried.load(raw_exif._exif_from_preview(Raw()))
     assert carried[0x0110] == "X-T5" and carried.get_ifd(0x8769)[0xA434] == "XF33mmF1.4 R LM WR"
 
 
@@ -235,14 +231,14 @@ def test_a_text_file_named_cr3_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_hung_decoder_is_stopped_and_the_next_file_decodes(dng: tuple[Path, Image.Image]) -> None:
-    limits = RawLimits(90_000_000, raw_decode.default_max_bytes())
+    limits = RawLimits(90_000_000, default_max_bytes())
     with pytest.raises(RawDecodeError, match="took more than"):
         decode_raw(dng[0], limits, timeout=0.0001)
     assert decode_raw(dng[0], limits).pixels.shape[:2] == dng[1].size[::-1]
 
 
 def test_a_crashed_helper_costs_one_file(dng: tuple[Path, Image.Image]) -> None:
-    limits = RawLimits(90_000_000, raw_decode.default_max_bytes())
+    limits = RawLimits(90_000_000, default_max_bytes())
     decode_raw(dng[0], limits)  # a helper is running now
     helper = raw_decode.HELPERS._idle[-1]
     helper.process.kill()  # as a segfault in LibRaw would end it
@@ -254,7 +250,7 @@ def test_threads_share_the_helpers(dng: tuple[Path, Image.Image]) -> None:
     """The window's thumbnail, preview and photo workers and a batch decode at once: each gets its answer."""
     from concurrent.futures import ThreadPoolExecutor
 
-    limits = RawLimits(90_000_000, raw_decode.default_max_bytes())
+    limits = RawLimits(90_000_000, default_max_bytes())
     asks = [lambda: decode_raw(dng[0], limits).pixels.shape, lambda: decode_raw(dng[0], limits, reduce_to=64).pixels.shape,
             lambda: raw_decode.raw_preview(dng[0], limits).image.size] * 3  # type: ignore[union-attr]
     with ThreadPoolExecutor(4) as pool:

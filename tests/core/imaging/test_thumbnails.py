@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clearbg_desktop.core.imaging.image_io import ImageLoadError
+from clearbg_desktop.core.imaging.loading import ImageLoadError
 from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
 from tests.conftest import make_photo
 
