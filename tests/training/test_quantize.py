@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
 
+import pytest
 import torch
 
 from clearbg_desktop.core.inference.model import build_model
