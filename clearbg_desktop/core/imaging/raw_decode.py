@@ -4,9 +4,10 @@ Why a child process: LibRaw is a large C parser of hundreds of undocumented form
 is hostile input. A crash or an endless loop in it must cost one line about one file, never the window or a
 batch of 500 photos. So everything that parses a RAW file (the size check, the decode, the embedded preview:
 ``core.imaging.raw_libraw``) runs in a long-lived helper process (a fresh interpreter, not a fork of a process
-holding Qt's threads); if it dies or hangs it is killed and the next file gets a fresh one. Measured cost:
-``bench/raw_decode.py`` (a few hundredths of a second per photo once the helper runs, against about a second to
-demosaic a 24 MP RAW). ADR 0009 says why.
+holding Qt's threads); if it dies or hangs it is killed and the next file gets a fresh one. Measured cost
+(``bench/raw_decode.py``, a 12 MP DNG on 2 cores, bench/RESULTS.md §16): 20-95 ms more for a half-size decode
+(200-260 ms), 0.1-0.4 s more for a full 16-bit development (1.4-1.7 s: 72 MB of pixels through the pipe), and
+0.5-0.9 s to start the helper once. ADR 0009 says why.
 
 The protocol: one JSON request per line on the helper's stdin; each answer a length-prefixed JSON header, then
 its binary parts (the 16-bit pixels, the EXIF, a preview's bytes) back to back on its stdout.
