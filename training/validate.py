@@ -189,6 +189,17 @@ class Runner:
                 shared.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(mask_path.read_bytes(), shared, overwrite=True)
 
+    def cached_pipelines(self, model: str) -> list[Pipeline]:
+        """The ClearBG pipelines of ``model`` (its weights as installed now) with masks in the cache."""
+        folder = self.cache_dir / self._engine(Pipeline(model))[0]
+        found = []
+        for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+            rest = child.name.removeprefix(f"{model}-")
+            resize, flip = rest.removesuffix("-flip"), rest.endswith("-flip")
+            if child.is_dir() and rest != child.name and resize in INPUT_RESIZES:
+                found.append(Pipeline(model, resize, flip))
+        return found
+
     def scores(self, pipeline: Pipeline, dataset: NamedSet) -> Scores:
         sha, engine = self._engine(pipeline)
         folder = self.cache_dir / sha / pipeline.key / dataset.name
@@ -330,8 +341,8 @@ def run_validation(sets: Sequence[NamedSet], pipelines: Sequence[Pipeline], runn
                    baselines: dict[str, Pipeline], resamples: int = 2000) -> Report:
     """Score every pipeline on every set; compare each ClearBG candidate with its model's baseline."""
     names = [s.name for s in sets]
-    for pipeline in [*baselines.values(), *pipelines]:
-        if not pipeline.rembg:
+    for model in baselines:
+        for pipeline in runner.cached_pipelines(model):
             for dataset in sets:
                 runner.index(pipeline, dataset)
     scores: dict[Pipeline, dict[str, Scores]] = {}

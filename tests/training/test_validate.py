@@ -181,6 +181,8 @@ def test_masks_are_cached_per_pipeline_and_the_one_command_writes_both_tables(
     messages.clear()
     runner.scores(Pipeline("small", "area"), people)
     assert "3 new masks, 0 of" in messages[0]
+    assert set(runner.cached_pipelines("small")) == {Pipeline("small", r) for r in ("lanczos", "lanczos-gap3", "area")} \
+        | {Pipeline("small", "lanczos", flip_average=True)}
 
     monkeypatch.chdir(tmp_path)
     code = training_main(["validate", "--params", str(ROOT / "params.yaml"), "--data-root", str(data),
