@@ -40,7 +40,8 @@ class RectangleEraser(CanvasTool):
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.CrossCursor
 
-    def press(self, point: QPointF, pressure: float) -> bool:
+    def press(self, point: QPointF, pressure: float,
+              modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> bool:
         self.start = self.end = point
         return True
 
@@ -112,5 +113,6 @@ def test_each_tool_names_its_edits_and_a_shortcut_is_unique() -> None:
 
 def test_the_canvas_knows_the_active_tool_not_what_tools_do() -> None:
     source = (REPO / "clearbg_desktop" / "gui" / "canvas" / "mask_canvas.py").read_text()
-    for tool_detail in ("Stroke", "tools.brushes", "QGraphicsEllipseItem", '"refine"', '"erase"'):
+    for tool_detail in ("Stroke", "tools.brushes", "tools.object_select", "tools.lasso", "QGraphicsEllipseItem",
+                        "QGraphicsRectItem", '"refine"', '"erase"', '"object"', '"lasso"'):
         assert tool_detail not in source, tool_detail

@@ -194,3 +194,34 @@ def test_the_dialog_checks_sizes_as_the_core_and_the_cli_do(qtbot: QtBot, window
     dialog.refresh()
     assert dialog.error_label.text() == "" and save.isEnabled()
     dialog.reject()
+
+
+def test_a_layered_psd_through_the_dialog_keeps_the_photo_and_its_mask(qtbot: QtBot, window: MainWindow,
+                                                                        tmp_path: Path) -> None:
+    """#38: the formats come from the core's list; a PSD turns off what a layered file cannot keep (mask only, a
+    background, the square frame) instead of failing, and its layer mask is the window's mask."""
+    from psd_tools import PSDImage
+
+    document = open_photo(qtbot, window, tmp_path / "shoot")
+    out = tmp_path / "exports"
+    out.mkdir()
+
+    def configure(dialog: ExportDialog) -> None:
+        dialog.folder_edit.setText(str(out))
+        form = dialog.form
+        form.mask_only.setChecked(True)  # left from an earlier export: a PSD keeps the photo anyway
+        form.square.setChecked(True)
+        form.format_box.setCurrentIndex(form.format_box.findData("psd"))
+        assert not form.mask_only.isEnabled() and not form.square.isEnabled()
+        assert "layered" in form.mask_only.toolTip()
+        labels = [form.format_box.itemText(i) for i in range(form.format_box.count())]
+        assert "PSD (photo layer + editable mask)" in labels and "TIFF (photo + mask channel)" in labels
+
+    written = Path(run_export_dialog(qtbot, window, configure))
+    assert written.suffix == ".psd"
+    psd = PSDImage.open(written)
+    [layer] = list(psd)
+    assert layer.mask is not None and (psd.width, psd.height) == (240, 180)
+    mask = np.asarray(layer.mask.topil(), np.int16)
+    assert np.abs(mask - document.alpha.astype(np.int16)).max() <= 1
+    assert window.settings.export.format == "psd"

@@ -40,7 +40,7 @@ from clearbg_desktop.gui.canvas.image_item import (
     render_qimage,
 )
 from clearbg_desktop.gui.canvas.split_view import SplitOriginal
-from clearbg_desktop.gui.tools.base import CanvasTool
+from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool
 from clearbg_desktop.gui.tools.registry import tool_class
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
@@ -65,6 +65,8 @@ class MaskCanvas(QGraphicsView):
         comparing_changed(bool): True while the original is shown for comparison.
         split_changed(bool): the split before/after view was turned on or off.
         stroke_finished(object): the MaskEdit of a finished tool gesture (the window pushes it on its undo stack).
+        box_requested(object): a tool's BoxRequest: the window runs the model on it and applies the answer.
+        said(str): a tool's one line for the status bar.
     """
 
     rendered = Signal()
@@ -72,6 +74,8 @@ class MaskCanvas(QGraphicsView):
     comparing_changed = Signal(bool)
     split_changed = Signal(bool)
     stroke_finished = Signal(object)
+    box_requested = Signal(object)
+    said = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -244,6 +248,12 @@ class MaskCanvas(QGraphicsView):
             self._refresh_tool()
         return self.tool
 
+    def request_box(self, request: BoxRequest) -> None:
+        self.box_requested.emit(request)
+
+    def say(self, message: str) -> None:
+        self.said.emit(message)
+
     def _show_tool_cursor(self) -> None:
         self.viewport().setCursor(self.tool.cursor())
 
@@ -415,7 +425,7 @@ class MaskCanvas(QGraphicsView):
             event.accept()
             return
         if (event.button() == Qt.MouseButton.LeftButton and self._can_paint()
-                and self.tool.press(self._photo_point(event), self._pressure)):
+                and self.tool.press(self._photo_point(event), self._pressure, event.modifiers())):
             event.accept()
             return
         super().mousePressEvent(event)

@@ -29,12 +29,14 @@ from clearbg_desktop.core.imaging.export import (
     SUBJECT_FILL_RANGE,
     ExportOptions,
 )
+from clearbg_desktop.core.imaging.formats import FORMAT_LABELS, LAYERED_FORMATS
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.dialogs.preset_bar import PresetBar
 
-FORMATS = [("PNG (transparent)", "png"), ("WebP", "webp"), ("TIFF (with alpha)", "tiff"), ("JPEG (flattened)", "jpg")]
+FORMATS = [(label, value) for value, label in FORMAT_LABELS.items()]  # the core's list: the CLI and presets share it
 BACKGROUNDS = [("Transparent", "transparent"), ("Colour", "color"), ("Image…", "image"), ("Blurred original", "blur")]
+LAYERED_HINT = "A layered file keeps the whole photo, with the cut-out as its editable mask"
 RESIZES = [("Original size", "none"), ("Long edge (px)", "long"), ("Percentage", "percent")]
 
 
@@ -199,12 +201,13 @@ class ExportOptionsForm(QWidget):
                 raise ValueError("Choose an existing image file for the background")
             check_background_image(Path(background.image_path))  # as --bg and presets: no FIFO, folder or bomb
         resize = self.resize_box.currentData()
+        layered_off = self.format_box.currentData() not in LAYERED_FORMATS  # a layered file keeps the whole photo
         return ExportOptions(
             format=self.format_box.currentData(),
             quality=self.quality.value(),
             lossless=self.lossless.isChecked(),
             background=background,
-            mask_only=self.mask_only.isChecked(),
+            mask_only=self.mask_only.isChecked() and layered_off,
             crop_to_subject=self.crop.isChecked(),
             crop_padding=self.padding.value(),
             resize_long_edge=self.resize_value.value() if resize == "long" else None,
@@ -215,7 +218,7 @@ class ExportOptionsForm(QWidget):
             refine=RefineSettings(feather=float(self.feather.value()), shift=self.shift.value(),
                                   refine_edges=self.refine_edges.isChecked(),
                                   decontaminate=self.decontaminate.isChecked()),
-            subject_fill=self.fill.value() / 100 if self.square.isChecked() else None,
+            subject_fill=self.fill.value() / 100 if self.square.isChecked() and layered_off else None,
             never_enlarge=self.never_enlarge.isChecked(),
         )
 
@@ -235,6 +238,13 @@ class ExportOptionsForm(QWidget):
         self.blur_radius.setVisible(kind == "blur")
         self.padding.setEnabled(self.crop.isChecked() and not self.square.isChecked())
         self.fill.setEnabled(self.square.isChecked())
+        layered = fmt in LAYERED_FORMATS  # the photo as it is, the cut-out as its mask: no background, no frame
+        for widget in (self.mask_only, self.background_box, self.square):
+            widget.setEnabled(not layered)
+            if widget.property("own_tooltip") is None:
+                widget.setProperty("own_tooltip", widget.toolTip())
+            widget.setToolTip(LAYERED_HINT if layered else widget.property("own_tooltip"))
+        self.fill.setEnabled(self.square.isChecked() and not layered)
         self.resize_value.setEnabled(self.resize_box.currentData() != "none")
         self.never_enlarge.setEnabled(self.resize_box.currentData() != "none")
         percent = self.resize_box.currentData() == "percent"

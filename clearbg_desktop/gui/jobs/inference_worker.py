@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from clearbg_desktop.core.editing.document import file_stamp
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
 from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_reduced
+from clearbg_desktop.core.inference.box_prompt import mask_in_box
 from clearbg_desktop.core.inference.engine_choice import EngineChoice, TimingStopped
 from clearbg_desktop.core.inference.engines import Engine, faster_engine, load_segmenter, time_engines_of
 from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
@@ -33,6 +34,7 @@ from clearbg_desktop.gui.jobs.decoded_views import (
     decoded_views,
     preview_and_thumbnail,
 )
+from clearbg_desktop.gui.tools.base import BoxRequest
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class SegmentRequest:
     # A photo not on screen (#32): at least this many bytes once decoded (``memory_budget.decoded_bytes``), it is
     # decoded reduced for its mask and preview, and its full pixels are never made; None: a full decode.
     reduce_from: int | None = None
+
+
+@dataclass(frozen=True)
+class BoxJob:
+    """The object box (``tools.base.BoxRequest``) with the photo it is drawn on: the model runs on the box."""
+
+    request: BoxRequest
+    photo: Image.Image
 
 
 class InferenceWorker(QObject):
@@ -63,6 +73,9 @@ class InferenceWorker(QObject):
             (float32), just before ``finished``: a 16-bit export of an unedited mask takes its 65,536 levels from it.
         finished(int, int, object): request id, doc id, alpha as HxW uint8 numpy array.
         failed(int, int, str): request id, doc id, a message for the user.
+        box_ready(object, object, object): the BoxRequest, the box clipped to the photo (left, top, right, bottom),
+            and the model's alpha inside it (uint8, the box's height × width).
+        box_failed(object, str): the BoxRequest, a message for the user.
     """
 
     model_loading = Signal(str)
@@ -73,6 +86,8 @@ class InferenceWorker(QObject):
     probability_ready = Signal(int, int, object)
     finished = Signal(int, int, object)
     failed = Signal(int, int, str)
+    box_ready = Signal(object, object, object)
+    box_failed = Signal(object, str)
 
     def __init__(self, model_name: str = AUTO, device: str = "auto") -> None:
         super().__init__()
@@ -122,6 +137,20 @@ class InferenceWorker(QObject):
         self.previewed.emit(request.request_id, request.doc_id,
                             PreviewViews(photo.size, thumbnail, preview, stamp, tuple(photo.notes)))
         return photo.rgb, photo.size
+
+    @Slot(object)
+    def process_box(self, job: BoxJob) -> None:
+        """The object box: one model call on the box and its context (``core.inference.box_prompt``)."""
+        self.busy.set()
+        try:
+            box, region = mask_in_box(self._ensure_segmenter(), job.photo, job.request.box)
+            self.box_ready.emit(job.request, box, region)
+        except (ValueError, WeightsError, MemoryError) as exc:
+            self.box_failed.emit(job.request, f"The object box could not be cut out: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a worker error always reaches the user, the worker goes on
+            self.box_failed.emit(job.request, f"The object box could not be cut out ({type(exc).__name__}: {exc})")
+        finally:
+            self.busy.clear()
 
     @Slot(object)
     def process(self, request: SegmentRequest) -> None:
@@ -266,10 +295,12 @@ class WorkerThread(QObject):
 
     Signals:
         submit(object): internal, queues a SegmentRequest to the worker thread.
+        submit_box(object): internal, queues a BoxJob to the worker thread.
         reconfigure(str, str): internal, queues a model/device change.
     """
 
     submit = Signal(object)
+    submit_box = Signal(object)
     reconfigure = Signal(str, str)
 
     def __init__(self, model_name: str = AUTO, device: str = "auto", parent: QObject | None = None) -> None:
@@ -279,6 +310,7 @@ class WorkerThread(QObject):
         self.worker = InferenceWorker(model_name, device)
         self.worker.moveToThread(self.qthread)
         self.submit.connect(self.worker.process)
+        self.submit_box.connect(self.worker.process_box)
         self.reconfigure.connect(self.worker.configure)
         self.qthread.start()
 

@@ -3,13 +3,15 @@
 The canvas turns Qt's mouse events into calls on the active tool, in photo coordinates: ``press``, ``drag``,
 ``release`` for a left-button gesture, ``hover`` for the pointer moving without one (``None`` when it leaves or the
 photo moves under it). The tool decides what the gesture does to the mask and returns one undoable ``MaskEdit``
-at the end; the canvas only repaints what the tool says changed. Pan, zoom, the split divider and hold-to-compare
+at the end; the canvas only repaints what the tool says changed. A tool that needs the model (the object box) asks
+the host with a ``BoxRequest`` instead, and the window applies the model's answer as the undoable step. Pan, zoom, the split divider and hold-to-compare
 stay with the canvas, whichever tool is active (napari binds mouse modes per layer the same way; labelme's
 canvas deciding every shape itself in one widget is what this avoids).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from PySide6.QtCore import QPointF, Qt
@@ -19,6 +21,16 @@ from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
 
 if TYPE_CHECKING:
     from clearbg_desktop.core.editing.document import Document
+
+
+@dataclass(frozen=True)
+class BoxRequest:
+    """A tool asks for the model on a box of the shown photo (the object box): the window runs it off the GUI thread
+    and applies the answer as one undoable step in ``mode`` (``core.editing.selection.SELECTION_MODES``)."""
+
+    doc_id: int
+    box: tuple[float, float, float, float]  # left, top, right, bottom in photo pixels
+    mode: str = "replace"
 
 
 class ToolHost(Protocol):
@@ -36,6 +48,10 @@ class ToolHost(Protocol):
     def scene(self) -> QGraphicsScene: ...
 
     def repaint_region(self, box: Box) -> None: ...
+
+    def request_box(self, request: BoxRequest) -> None: ...
+
+    def say(self, message: str) -> None: ...
 
 
 class CanvasTool:
@@ -65,8 +81,10 @@ class CanvasTool:
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.ArrowCursor
 
-    def press(self, point: QPointF, pressure: float) -> bool:
-        """The left button went down at ``point`` (photo pixels); returns whether the tool took the gesture."""
+    def press(self, point: QPointF, pressure: float,
+              modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> bool:
+        """The left button went down at ``point`` (photo pixels) with ``modifiers`` held (Shift adds, Alt takes
+        away, for the tools that have modes); returns whether the tool took the gesture."""
         return False
 
     def drag(self, point: QPointF, pressure: float) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
 
@@ -45,7 +45,8 @@ class BrushTool(CanvasTool):
         brush = self.host.brush
         return replace(brush, size=max(0.5, brush.size / self.host.zoom), mode=self.name)
 
-    def press(self, point: QPointF, pressure: float) -> bool:
+    def press(self, point: QPointF, pressure: float,
+              modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> bool:
         document = self.host.document
         if document is None or document.alpha is None:
             return False

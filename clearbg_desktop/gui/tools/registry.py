@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from clearbg_desktop.gui.tools.base import CanvasTool
 from clearbg_desktop.gui.tools.brushes import EraseBrush, RefineEdgeBrush, RestoreBrush
+from clearbg_desktop.gui.tools.lasso import LassoTool
+from clearbg_desktop.gui.tools.object_select import ObjectSelectTool
 
-TOOLS: dict[str, type[CanvasTool]] = {tool.name: tool for tool in (RestoreBrush, EraseBrush, RefineEdgeBrush)}
+TOOLS: dict[str, type[CanvasTool]] = {tool.name: tool for tool in (
+    RestoreBrush, EraseBrush, RefineEdgeBrush, ObjectSelectTool, LassoTool)}
 DEFAULT_TOOL = "restore"
 
 

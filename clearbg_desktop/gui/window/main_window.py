@@ -5,6 +5,7 @@ the quit question…) takes a ``WindowContext``, not the window, and asks the wi
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QThreadPool, QTimer, Signal
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QColorDialog, QFileDialog, QMainWindow, QWidget
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import Box, Brush
 from clearbg_desktop.core.editing.project import PROJECT_SUFFIX, is_project_file
-from clearbg_desktop.core.imaging.formats import INPUT_SUFFIXES
+from clearbg_desktop.core.imaging.formats import INPUT_GROUPS, INPUT_SUFFIXES
 from clearbg_desktop.core.imaging.loading import LoadedImage
 from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
 from clearbg_desktop.core.settings import AppSettings
@@ -44,6 +45,18 @@ from clearbg_desktop.gui.window.quit_guard import QuitGuard
 from clearbg_desktop.gui.window.refine_preview import RefinePreview
 from clearbg_desktop.gui.window.side_panels import SidePanels
 from clearbg_desktop.gui.window.window_geometry import restore_window_state, save_window_state
+
+
+def _patterns(suffixes: Iterable[str]) -> str:
+    """Both cases: cameras write IMG_0001.JPG and DSC_0001.NEF, and a Linux file dialog matches case."""
+    return " ".join(f"*{suffix} *{suffix.upper()}" for suffix in sorted(suffixes))
+
+
+def open_file_filters() -> str:
+    """The Open dialog's filters: everything ClearBG opens, then photos, camera RAW and projects apart."""
+    groups = ";;".join(f"{name} ({_patterns(suffixes)})" for name, suffixes in INPUT_GROUPS)
+    return (f"Photos and projects ({_patterns(INPUT_SUFFIXES)} *{PROJECT_SUFFIX});;{groups};;"
+            f"ClearBG projects (*{PROJECT_SUFFIX});;All files (*)")
 
 
 class MainWindow(QMainWindow):
@@ -102,6 +115,10 @@ class MainWindow(QMainWindow):
     def _connect_parts(self) -> None:
         """What each part asks of the window, and which window slot each action triggers."""
         self.mask_commands.requested.connect(self.submit)
+        self.mask_commands.box_wanted.connect(self.inference.submit_box)  # the object box, off the GUI thread
+        self.inference.worker.box_ready.connect(self.mask_commands.apply_box)
+        self.inference.worker.box_failed.connect(self.mask_commands.box_failed)
+        self.canvas.said.connect(lambda text: self.status.showMessage(text, 5000))
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.filmstrip.document_chosen.connect(self._on_document_chosen)
         self.status.get_full_model_clicked.connect(self.get_full_model)
@@ -174,11 +191,8 @@ class MainWindow(QMainWindow):
         return document
 
     def open_dialog(self) -> None:
-        patterns = " ".join(f"*{s}" for s in sorted(INPUT_SUFFIXES))
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Open photos or projects", self.context.recent.last_folder(),
-            f"Photos and projects ({patterns} *{PROJECT_SUFFIX});;Images ({patterns});;"
-            f"ClearBG projects (*{PROJECT_SUFFIX});;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos or projects", self.context.recent.last_folder(),
+                                                open_file_filters())
         if files:
             self.open_paths([Path(f) for f in files])
 

@@ -7,25 +7,32 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from clearbg_desktop.core.editing.document import Document
-from clearbg_desktop.core.editing.mask_edits import MaskEdit
+from clearbg_desktop.core.editing.mask_edits import Box, MaskEdit
+from clearbg_desktop.core.editing.selection import box_edit
 from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
-from clearbg_desktop.gui.jobs.inference_worker import SegmentRequest
+from clearbg_desktop.gui.jobs.inference_worker import BoxJob, SegmentRequest
+from clearbg_desktop.gui.tools.base import BoxRequest
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 
 
 class MaskCommands(QObject):
-    """Re-run model, Reset mask, Invert mask, and the canvas's finished strokes, on the photo on screen.
+    """Re-run model, Reset mask, Invert mask, the canvas's finished strokes and the object box, on the photo on
+    screen.
 
     Signals:
         requested(object): send this SegmentRequest to the model (Re-run model).
+        box_wanted(object): send this BoxJob to the model (the object box).
     """
 
     requested = Signal(object)
+    box_wanted = Signal(object)
 
     def __init__(self, context: WindowContext, canvas: MaskCanvas) -> None:
         super().__init__(context.parent)
         self.context = context
         canvas.stroke_finished.connect(self._on_stroke_finished)
+        canvas.box_requested.connect(self.request_box)
+        self.canvas = canvas
 
     def rerun_model(self) -> None:
         document = self.context.workspace.current
@@ -55,3 +62,24 @@ class MaskCommands(QObject):
         """The stroke is already painted into the shown photo's mask; it becomes one undo step."""
         if self.context.workspace.current is not None:
             self.context.undo.push(self.context.workspace.current, edit)
+
+    def request_box(self, request: BoxRequest) -> None:
+        document = self.context.workspace.by_id(request.doc_id)
+        if document is not None and document.loaded is not None:
+            self.box_wanted.emit(BoxJob(request, document.loaded.rgb))
+
+    def apply_box(self, request: BoxRequest, box: Box, region: np.ndarray) -> None:
+        """The model's answer for an object box: one undo step on that photo (it may no longer be on screen)."""
+        document = self.context.workspace.by_id(request.doc_id)
+        if document is None or document.alpha is None:
+            return  # closed meanwhile
+        edit = box_edit(document.alpha, box, region, request.mode)
+        if edit is None:
+            self.context.status.showMessage("The box changed nothing: the model found the same there", 5000)
+            return
+        edit.apply(document.alpha)
+        self.context.undo.push(document, edit)
+        self.context.status.showMessage(f"{edit.label}: done (Ctrl+Z undoes it)", 5000)
+
+    def box_failed(self, _request: BoxRequest, message: str) -> None:
+        self.context.messages.show_error("Object box", message)

@@ -1,0 +1,80 @@
+"""The Lasso (L): draw around a region by hand to add it to the cut-out (Alt: to take it away), for shapes no model
+knows. The edge snaps to the photo's edge near the drawn line (``core.editing.selection.lasso_edit``)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem
+
+from clearbg_desktop.core.editing.mask_edits import MaskEdit
+from clearbg_desktop.core.editing.selection import lasso_edit
+from clearbg_desktop.gui.tools.base import CanvasTool, ToolHost
+
+
+class LassoTool(CanvasTool):
+    name = "lasso"
+    label = "Lasso"
+    tooltip = "Draw around a region to add it to the cut-out (L; Alt takes it away); the edge snaps to the photo"
+    hint = "Lasso: draw around what to add (Alt: what to take away); the edge follows the photo's edge near your line"
+    undo_label = "Lasso (add)"
+    shortcut = "L"
+
+    def __init__(self, host: ToolHost) -> None:
+        super().__init__(host)
+        self._points: list[tuple[float, float]] = []
+        self._mode = "add"
+        self.line = QGraphicsPathItem()
+        pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self.line.setPen(pen)
+        self.line.setZValue(10)
+        self.line.setVisible(False)
+        host.scene().addItem(self.line)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._points)
+
+    def cursor(self) -> Qt.CursorShape:
+        return Qt.CursorShape.CrossCursor
+
+    def press(self, point: QPointF, pressure: float,
+              modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> bool:
+        document = self.host.document
+        if document is None or document.alpha is None:
+            return False
+        self._mode = "subtract" if modifiers & Qt.KeyboardModifier.AltModifier else "add"
+        self._points = [(point.x(), point.y())]
+        return True
+
+    def drag(self, point: QPointF, pressure: float) -> None:
+        if not self._points:
+            return
+        self._points.append((point.x(), point.y()))
+        path = QPainterPath(QPointF(*self._points[0]))
+        for x, y in self._points[1:]:
+            path.lineTo(x, y)
+        path.closeSubpath()
+        self.line.setPath(path)
+        self.line.setVisible(True)
+
+    def release(self) -> MaskEdit | None:
+        points, self._points = self._points, []
+        self.line.setVisible(False)
+        document = self.host.document
+        if len(points) < 3 or document is None or document.alpha is None:
+            return None
+        self.host.say("Fitting the lasso's edge to the photo…")
+        edit = lasso_edit(document.alpha, document.rgb, points, self._mode, snap=True)
+        if edit is None:
+            return None
+        edit.apply(document.alpha)
+        self.host.repaint_region(edit.box)
+        return edit
+
+    def deactivate(self) -> None:
+        self._points = []
+        scene = self.line.scene()
+        if scene is not None:
+            scene.removeItem(self.line)

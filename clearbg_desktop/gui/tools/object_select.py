@@ -1,0 +1,118 @@
+"""The Object tool (W): drag a box around what you want, or click a part of the cut-out to keep only it.
+
+A drag runs the model on the box (with context around it, at the model's own input size: a small object gets its
+full resolution) and puts the answer inside the box; outside it nothing changes. Shift adds to what is there, Alt
+takes it away. A click on the cut-out keeps only the part under it (Alt: removes that part); a click where nothing
+is cut out finds a box around the object there and runs the model on that. Each is one undoable step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from clearbg_desktop.core.editing.mask_edits import MaskEdit
+from clearbg_desktop.core.editing.selection import has_part_at, keep_component, remove_component
+from clearbg_desktop.core.inference.box_prompt import auto_box
+from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, ToolHost
+
+CLICK_SCREEN_PIXELS = 4  # a drag shorter than this on screen is a click, whatever the zoom
+
+
+def selection_mode(modifiers: Qt.KeyboardModifier) -> str:
+    """Alt takes away, Shift adds, nothing held replaces (as Photoshop's selection tools)."""
+    if modifiers & Qt.KeyboardModifier.AltModifier:
+        return "subtract"
+    if modifiers & Qt.KeyboardModifier.ShiftModifier:
+        return "add"
+    return "replace"
+
+
+class ObjectSelectTool(CanvasTool):
+    name = "object"
+    label = "Object"
+    tooltip = "Drag a box around what you want, or click a part to keep only it (W; Shift adds, Alt takes away)"
+    hint = ("Object: drag a box around what you want (Shift adds, Alt takes away); click a part to keep only it "
+            "(Alt-click removes it); click where nothing is cut out to find the object there")
+    undo_label = "Object box"
+    shortcut = "W"
+
+    def __init__(self, host: ToolHost) -> None:
+        super().__init__(host)
+        self._start: QPointF | None = None
+        self._end = QPointF()
+        self._mode = "replace"
+        self.frame = QGraphicsRectItem()
+        pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self.frame.setPen(pen)
+        self.frame.setZValue(10)
+        self.frame.setVisible(False)
+        host.scene().addItem(self.frame)
+
+    @property
+    def busy(self) -> bool:
+        return self._start is not None
+
+    def cursor(self) -> Qt.CursorShape:
+        return Qt.CursorShape.CrossCursor
+
+    def press(self, point: QPointF, pressure: float,
+              modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> bool:
+        document = self.host.document
+        if document is None or document.alpha is None:
+            return False
+        self._start, self._end, self._mode = point, point, selection_mode(modifiers)
+        return True
+
+    def drag(self, point: QPointF, pressure: float) -> None:
+        if self._start is None:
+            return
+        self._end = point
+        self.frame.setRect(QRectF(self._start, point).normalized())
+        self.frame.setVisible(True)
+
+    def release(self) -> MaskEdit | None:
+        start, end, mode = self._start, self._end, self._mode
+        self._start = None
+        self.frame.setVisible(False)
+        document = self.host.document
+        if start is None or document is None or document.alpha is None:
+            return None
+        moved = max(abs(end.x() - start.x()), abs(end.y() - start.y())) * self.host.zoom
+        if moved >= CLICK_SCREEN_PIXELS:
+            box = QRectF(start, end).normalized()
+            self.host.request_box(BoxRequest(document.doc_id, (box.left(), box.top(), box.right(), box.bottom()), mode))
+            self.host.say("Cutting out what is in the box…")
+            return None
+        return self._click(start.x(), start.y(), mode)
+
+    def _click(self, x: float, y: float, mode: str) -> MaskEdit | None:
+        document = self.host.document
+        assert document is not None and document.alpha is not None and document.loaded is not None
+        height, width = document.alpha.shape
+        if not (0 <= x < width and 0 <= y < height):
+            return None
+        if has_part_at(document.alpha, x, y):
+            edit = remove_component(document.alpha, x, y) if mode == "subtract" else keep_component(
+                document.alpha, x, y)
+            if edit is None:
+                self.host.say("That is the only part of the cut-out: nothing else to take away")
+                return None
+            edit.apply(document.alpha)
+            self.host.repaint_region(edit.box)
+            return edit
+        if mode == "subtract":
+            self.host.say("Nothing is cut out there to take away")
+            return None
+        left, top, right, bottom = auto_box(document.loaded.rgb, document.predicted, x, y)
+        self.host.request_box(BoxRequest(document.doc_id, (left, top, right, bottom), "add"))
+        self.host.say("Looking for the object under the click…")
+        return None
+
+    def deactivate(self) -> None:
+        self._start = None
+        scene = self.frame.scene()
+        if scene is not None:
+            scene.removeItem(self.frame)

@@ -1,0 +1,104 @@
+"""#39 in the window: the Object tool (box, click to keep, Alt-click to remove) and the Lasso, driven with the mouse
+on the real canvas; each gesture one undoable step, and nothing outside it changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from clearbg_desktop.gui.tools.lasso import LassoTool
+from clearbg_desktop.gui.tools.object_select import ObjectSelectTool
+from tests.gui.test_brushes import open_photo, view_point
+from tests.gui.test_main_window import WAIT_MS
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
+    from clearbg_desktop.gui.window.main_window import MainWindow
+
+
+def gesture(qtbot: QtBot, canvas: MaskCanvas, points: list[tuple[float, float]],
+            modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    viewport = canvas.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, modifier, view_point(canvas, *points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(viewport, view_point(canvas, x, y))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, modifier, view_point(canvas, *points[-1]))
+
+
+def two_parts(document) -> None:  # noqa: ANN001 - a Document
+    document.alpha[...] = 0
+    document.alpha[50:150, 30:130] = 255  # the left subject
+    document.alpha[50:150, 250:350] = 255  # and a second one the user does not want
+
+
+def test_keys_choose_the_tools(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    open_photo(qtbot, window, tmp_path)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_W)
+    assert isinstance(window.canvas.tool, ObjectSelectTool)
+    assert window.canvas.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
+    qtbot.keyClick(window.canvas, Qt.Key.Key_L)
+    assert isinstance(window.canvas.tool, LassoTool)
+    assert window.brush_bar.tool_actions["lasso"].isChecked()
+
+
+def test_click_keeps_only_that_subject_and_alt_click_removes_it(qtbot: QtBot, window: MainWindow,
+                                                                tmp_path: Path) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    two_parts(document)
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["object"].trigger()
+    stack = window.undo.group.activeStack()
+    gesture(qtbot, window.canvas, [(80, 100)])  # a click on the left subject
+    assert (document.alpha[50:150, 30:130] == 255).all() and not document.alpha[:, 200:].any()
+    assert stack.undoText() == "Keep part"
+    stack.undo()
+    assert (document.alpha[50:150, 250:350] == 255).all()
+    gesture(qtbot, window.canvas, [(300, 100)], Qt.KeyboardModifier.AltModifier)  # Alt: that one goes
+    assert not document.alpha[:, 200:].any() and (document.alpha[50:150, 30:130] == 255).all()
+    assert stack.undoText() == "Remove part"
+
+
+def test_a_box_runs_the_model_there_and_changes_nothing_outside(qtbot: QtBot, window: MainWindow,
+                                                                tmp_path: Path) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    two_parts(document)
+    before = document.alpha.copy()
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["object"].trigger()
+    stack = window.undo.group.activeStack()
+    count = stack.count()
+    messages: list[str] = []
+    window.status.messageChanged.connect(messages.append)
+    gesture(qtbot, window.canvas, [(180, 40), (220, 120), (240, 160)])  # between the two subjects
+    qtbot.waitUntil(lambda: stack.count() > count or any("changed nothing" in m for m in messages), timeout=WAIT_MS)
+    outside = np.ones_like(before, bool)
+    outside[40:160, 180:240] = False
+    assert np.array_equal(document.alpha[outside], before[outside])
+    if stack.count() > count:
+        assert stack.undoText() == "Object box"
+        stack.undo()
+        assert np.array_equal(document.alpha, before)
+
+
+def test_the_lasso_adds_and_alt_takes_away(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    document = open_photo(qtbot, window, tmp_path)
+    document.alpha[...] = 0
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["lasso"].trigger()
+    stack = window.undo.group.activeStack()
+    square = [(200, 60), (300, 60), (300, 200), (200, 200), (200, 61)]
+    gesture(qtbot, window.canvas, square)
+    assert stack.undoText() == "Lasso (add)"
+    assert document.alpha[120:140, 240:260].min() == 255 and not document.alpha[:, :150].any()
+    gesture(qtbot, window.canvas, [(230, 100), (270, 100), (270, 160), (230, 160), (230, 101)],
+            Qt.KeyboardModifier.AltModifier)
+    assert stack.undoText() == "Lasso (subtract)" and document.alpha[125:135, 245:255].max() == 0
+    stack.undo()
+    stack.undo()
+    assert not document.alpha.any()
