@@ -139,4 +139,4 @@ def validation_lines(block: dict) -> list[str]:
         lines.append(f"| {label} | " + " | ".join(f"{figures[n]['max_fbeta']:.4f} | {figures[n]['mae']:.4f} | "
                                                   f"{figures[n]['s_measure']:.4f}" for n in sets) + " |")
     return [*lines, "", "Chosen by the harness's rule (no set worse beyond the noise of a paired bootstrap over photos, "
-            f"{block.get('resamples', 2000)} resamples; bench/RESULTS.md §16).", ""]
+            f"{block.get('resamples', 2000)} resamples; bench/RESULTS.md §17).", ""]

@@ -208,7 +208,7 @@ def load_segmenter(model_name: str | None = None, device: str = "auto", threads:
     """The named model (``None``/``auto``: the default one), verified and loaded on the engine this machine runs
     it best on with fp32's masks; ``WeightsError`` with a clear message otherwise. ``measure=False``: never time
     the engines first; untimed, the fp32 reference is loaded (``engine.untimed``) and :func:`time_engines_of`
-    can time them later. ``flip_average``: "best quality+" (bench/RESULTS.md §16), twice the model time."""
+    can time them later. ``flip_average``: "best quality+" (bench/RESULTS.md §17), twice the model time."""
     from clearbg_desktop.core.inference.model_choice import resolve_model
 
     entry = find_weights(resolve_model(model_name).name)

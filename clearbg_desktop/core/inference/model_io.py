@@ -30,7 +30,7 @@ INPUT_RESIZES = {  # fastest first on a 12 MP photo (bench/input_resize.py): the
 }
 DEFAULT_INPUT_RESIZE = "bilinear-gap3"  # any model the harness has not chosen another for
 # What ``python -m training validate`` chose per U²-Net architecture on people-val and coco-objects (#45,
-# bench/RESULTS.md §16): the full model gains on objects (max Fβ +0.023, S +0.015, beyond noise) and loses on no
+# bench/RESULTS.md §17): the full model gains on objects (max Fβ +0.023, S +0.015, beyond noise) and loses on no
 # set; for the small one no resize won beyond noise, so it keeps the default.
 MEASURED_INPUT_RESIZES = {"full": "lanczos-gap3"}
 

@@ -150,7 +150,7 @@ def test_a_family_nobody_measured_here_keeps_its_resize(tmp_path: Path) -> None:
 
 def test_each_architecture_runs_with_the_resize_the_harness_chose_for_it() -> None:
     """The full U²-Net runs with Lanczos (after a box reduction) unless told otherwise; the small one, and any
-    architecture not measured, with the default (bench/RESULTS.md §16)."""
+    architecture not measured, with the default (bench/RESULTS.md §17)."""
     import torch
 
     from clearbg_desktop.core.inference.model import build_model
