@@ -55,13 +55,14 @@ def test_click_keeps_only_that_subject_and_alt_click_removes_it(qtbot: QtBot, wi
     window.brush_bar.tool_actions["object"].trigger()
     stack = window.undo.group.activeStack()
     gesture(qtbot, window.canvas, [(80, 100)])  # a click on the left subject
+    qtbot.waitUntil(lambda: stack.undoText() == "Keep part", timeout=WAIT_MS)  # worked out off the GUI thread
     assert (document.alpha[50:150, 30:130] == 255).all() and not document.alpha[:, 200:].any()
     assert stack.undoText() == "Keep part"
     stack.undo()
     assert (document.alpha[50:150, 250:350] == 255).all()
     gesture(qtbot, window.canvas, [(300, 100)], Qt.KeyboardModifier.AltModifier)  # Alt: that one goes
+    qtbot.waitUntil(lambda: stack.undoText() == "Remove part", timeout=WAIT_MS)
     assert not document.alpha[:, 200:].any() and (document.alpha[50:150, 30:130] == 255).all()
-    assert stack.undoText() == "Remove part"
 
 
 def test_a_box_runs_the_model_there_and_changes_nothing_outside(qtbot: QtBot, window: MainWindow,
@@ -94,11 +95,37 @@ def test_the_lasso_adds_and_alt_takes_away(qtbot: QtBot, window: MainWindow, tmp
     stack = window.undo.group.activeStack()
     square = [(200, 60), (300, 60), (300, 200), (200, 200), (200, 61)]
     gesture(qtbot, window.canvas, square)
-    assert stack.undoText() == "Lasso (add)"
+    qtbot.waitUntil(lambda: stack.undoText() == "Lasso (add)", timeout=WAIT_MS)
     assert document.alpha[120:140, 240:260].min() == 255 and not document.alpha[:, :150].any()
     gesture(qtbot, window.canvas, [(230, 100), (270, 100), (270, 160), (230, 160), (230, 101)],
             Qt.KeyboardModifier.AltModifier)
-    assert stack.undoText() == "Lasso (subtract)" and document.alpha[125:135, 245:255].max() == 0
+    qtbot.waitUntil(lambda: stack.undoText() == "Lasso (subtract)", timeout=WAIT_MS)
+    assert document.alpha[125:135, 245:255].max() == 0
     stack.undo()
     stack.undo()
     assert not document.alpha.any()
+
+
+def test_an_edit_whose_mask_changed_meanwhile_is_not_applied(qtbot: QtBot, window: MainWindow,
+                                                           tmp_path: Path) -> None:
+    """A lasso worked out while the user undid something: applying it would silently bring the undone back."""
+    document = open_photo(qtbot, window, tmp_path)
+    document.alpha[...] = 0
+    canvas = window.canvas
+    messages: list[str] = []
+    window.status.messageChanged.connect(messages.append)
+    stack = window.undo.group.activeStack()
+    count = stack.count()
+
+    def slow_lasso(alpha: np.ndarray):  # noqa: ANN202 - a MaskEdit
+        from clearbg_desktop.core.editing.selection import lasso_edit
+
+        edit = lasso_edit(alpha, None, [(10, 10), (60, 10), (60, 60)], "add", snap=False)
+        document.alpha[20:30, 40:50] = 7  # the mask changes under the job (as an undo would)
+        return edit
+
+    canvas.compute_edit(slow_lasso, "Working…")
+    assert canvas.computing and not canvas._can_paint()  # no strokes while the edit is worked out
+    qtbot.waitUntil(lambda: not canvas.computing, timeout=WAIT_MS)
+    assert stack.count() == count and any("not applied" in m for m in messages)
+    assert (document.alpha[20:30, 40:50] == 7).all()

@@ -11,9 +11,11 @@ canvas deciding every shape itself in one widget is what this avoids).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -50,6 +52,8 @@ class ToolHost(Protocol):
     def repaint_region(self, box: Box) -> None: ...
 
     def request_box(self, request: BoxRequest) -> None: ...
+
+    def compute_edit(self, compute: Callable[[np.ndarray], MaskEdit | None], message: str) -> None: ...
 
     def say(self, message: str) -> None: ...
 

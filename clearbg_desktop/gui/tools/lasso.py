@@ -65,13 +65,10 @@ class LassoTool(CanvasTool):
         document = self.host.document
         if len(points) < 3 or document is None or document.alpha is None:
             return None
-        self.host.say("Fitting the lasso's edge to the photo…")
-        edit = lasso_edit(document.alpha, document.rgb, points, self._mode, snap=True)
-        if edit is None:
-            return None
-        edit.apply(document.alpha)
-        self.host.repaint_region(edit.box)
-        return edit
+        photo, mode = document.rgb, self._mode
+        self.host.compute_edit(lambda alpha: lasso_edit(alpha, photo, points, mode, snap=True),
+                               "Fitting the lasso's edge to the photo…")
+        return None
 
     def deactivate(self) -> None:
         self._points = []

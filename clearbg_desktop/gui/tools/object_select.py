@@ -95,14 +95,11 @@ class ObjectSelectTool(CanvasTool):
         if not (0 <= x < width and 0 <= y < height):
             return None
         if has_part_at(document.alpha, x, y):
-            edit = remove_component(document.alpha, x, y) if mode == "subtract" else keep_component(
-                document.alpha, x, y)
-            if edit is None:
-                self.host.say("That is the only part of the cut-out: nothing else to take away")
-                return None
-            edit.apply(document.alpha)
-            self.host.repaint_region(edit.box)
-            return edit
+            if mode == "subtract":
+                self.host.compute_edit(lambda alpha: remove_component(alpha, x, y), "Removing that part…")
+            else:
+                self.host.compute_edit(lambda alpha: keep_component(alpha, x, y), "Keeping only that part…")
+            return None
         if mode == "subtract":
             self.host.say("Nothing is cut out there to take away")
             return None
