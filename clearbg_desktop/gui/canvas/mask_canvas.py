@@ -40,7 +40,7 @@ from clearbg_desktop.gui.canvas.image_item import (
     render_qimage,
 )
 from clearbg_desktop.gui.canvas.split_view import SplitOriginal
-from clearbg_desktop.gui.canvas.tool_jobs import TOOL_POOL, EditCompute, ToolJobSignals, still_applies, tool_job
+from clearbg_desktop.gui.canvas.tool_jobs import EditCompute, ToolJobs
 from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool
 from clearbg_desktop.gui.tools.registry import tool_class
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
@@ -110,9 +110,7 @@ class MaskCanvas(QGraphicsView):
         self.painting_enabled = True
         self._pressure = 1.0
         self.tool: CanvasTool = tool_class(self.brush.mode)(self)
-        self._tool_jobs = self._tool_jobs_done = 0
-        self._tool_job_signals = ToolJobSignals()  # no parent: a job in flight may outlive the canvas
-        self._tool_job_signals.computed.connect(self._on_edit_computed)
+        self.jobs = ToolJobs(self, self.stroke_finished.emit)
         self.split = False
         self._split = SplitOriginal()
         self._split.setVisible(False)
@@ -253,37 +251,13 @@ class MaskCanvas(QGraphicsView):
         return self.tool
 
     def compute_edit(self, compute: EditCompute, message: str) -> None:
-        """A tool's edit worked out off the GUI thread (``tool_jobs``); painting waits for it."""
-        document = self.document
-        if document is None or document.alpha is None:
-            return
-        self._tool_jobs += 1
-        self._refresh_tool()  # no outline: nothing is painted until the edit is in
-        self.say(message)
-        TOOL_POOL.submit(tool_job, self._tool_job_signals, self._tool_jobs, document.doc_id, compute,
-                         document.alpha.copy())
+        """A tool's edit worked out off the GUI thread (``tool_jobs``); the tools wait for it."""
+        if self.jobs.start(compute, message):
+            self._refresh_tool()  # no outline: nothing is painted until the edit is in
 
     @property
     def computing(self) -> bool:
-        """A tool's edit is being worked out: the tools wait for it (a stroke now would be lost or overwritten)."""
-        return self._tool_jobs > self._tool_jobs_done
-
-    def _on_edit_computed(self, number: int, doc_id: int, edit: MaskEdit | None, error: str) -> None:
-        self._tool_jobs_done = number
-        document = self.document
-        if error:
-            self.say(error)
-        elif edit is None:
-            self.say("That changed nothing")
-        elif document is None or document.doc_id != doc_id or document.alpha is None:
-            self.say("The photo was changed before the edit was ready; it was not applied")
-        elif not still_applies(document.alpha, edit):
-            self.say("The mask changed while the edit was worked out; it was not applied: try again")
-        else:
-            edit.apply(document.alpha)
-            self.repaint_region(edit.box)
-            self.say(f"{edit.label}: done (Ctrl+Z undoes it)")
-            self.stroke_finished.emit(edit)
+        return self.jobs.busy
 
     def request_box(self, request: BoxRequest) -> None:
         self.box_requested.emit(request)
