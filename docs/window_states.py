@@ -149,6 +149,17 @@ def take(out: Path) -> list[str]:
                        QPoint(centre.x() + 96, centre.y() + 40))
     shot("05-stroke-erased")
     window.undo.group.undo()
+    for name in ("object", "lasso"):  # the selection tools, mid-gesture: the box's frame, the lasso's line
+        if name not in bar.tool_actions:
+            continue  # an older version, for --compare against its states
+        bar.tool_actions[name].trigger()
+        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+        for step in range(1, 9):
+            QTest.mouseMove(viewport, QPoint(centre.x() + 15 * step, centre.y() + (9 if name == "object" else 3) * step
+                                             * (1 if step < 5 or name == "object" else -1)))
+        shot(f"05-tool-{name}-dragging")
+        window.canvas.tool.deactivate()  # the gesture is dropped: no model run, no edit
+        window.canvas.tool = type(window.canvas.tool)(window.canvas)
     bar.tool_actions["restore"].trigger()
     window.show_document(window.workspace.documents[1])
     shot("06-second-photo")

@@ -246,6 +246,7 @@ class MaskCanvas(QGraphicsView):
             self.tool.deactivate()
             self.tool = tool_class(name)(self)
             self.tool.hover(pointer)
+            self.say(self.tool.hint)
             self._show_tool_cursor()
             self._refresh_tool()
         return self.tool

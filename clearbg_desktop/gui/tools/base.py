@@ -72,6 +72,7 @@ class CanvasTool:
     hint: ClassVar[str]
     undo_label: ClassVar[str]
     shortcut: ClassVar[str | None] = None
+    uses_brush: ClassVar[bool] = False  # the options bar's size, hardness and opacity apply to it
 
     def __init__(self, host: ToolHost) -> None:
         self.host = host

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
 from clearbg_desktop.core.editing.mask_edits import Brush
-from clearbg_desktop.gui.tools.registry import DEFAULT_TOOL, TOOLS
+from clearbg_desktop.gui.tools.registry import DEFAULT_TOOL, TOOLS, tool_class
 from clearbg_desktop.gui.widgets.keyboard_focus import edit_only_when_clicked
 
 MIN_SIZE, MAX_SIZE = 1, 2000
@@ -62,6 +62,7 @@ class BrushOptionsBar(QToolBar):
         for action in (self.toggle_action, self.smaller_action, self.bigger_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.addSeparator()
+        first_brush_control = len(self.actions())
         self.addWidget(QLabel(" Size ", self))
         self.size_box = QSpinBox(self)
         self.size_box.setRange(MIN_SIZE, MAX_SIZE)
@@ -73,6 +74,9 @@ class BrushOptionsBar(QToolBar):
         self.hardness_slider = self._slider("Hardness", brush.hardness, lambda v: self._set(hardness=v / 100))
         self.opacity_slider = self._slider("Opacity", brush.opacity, lambda v: self._set(opacity=v / 100))
         edit_only_when_clicked(self.size_box, self.hardness_slider, self.opacity_slider)  # 4 is a view, not 4 px
+        self._brush_controls = [widget for action in self.actions()[first_brush_control:]
+                                if (widget := self.widgetForAction(action)) is not None]
+        self._enable_brush_controls()
 
     def _slider(self, label: str, value: float, slot: Callable[[int], None]) -> QSlider:
         self.addWidget(QLabel(f"  {label} ", self))
@@ -106,4 +110,10 @@ class BrushOptionsBar(QToolBar):
 
     def _set(self, **changes: object) -> None:
         self._brush = replace(self._brush, **changes)  # type: ignore[arg-type]
+        self._enable_brush_controls()
         self.brush_changed.emit(self._brush)
+
+    def _enable_brush_controls(self) -> None:
+        """Size, hardness and opacity only for the tools that paint with the brush (not the box or the lasso)."""
+        for widget in self._brush_controls:
+            widget.setEnabled(tool_class(self._brush.mode).uses_brush)

@@ -24,6 +24,7 @@ class BrushTool(CanvasTool):
     """
 
     reads_photo = False  # the Refine Edge brush works the mask out again from the photo's colours
+    uses_brush = True
 
     def __init__(self, host: ToolHost) -> None:
         super().__init__(host)
