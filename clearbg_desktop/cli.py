@@ -42,6 +42,16 @@ def given_path(text: str) -> Path:
     return Path(text)
 
 
+def given_box(text: str) -> tuple[float, float, float, float]:
+    """``--box x0,y0,x1,y1``: checked before any photo is touched (the core's check, one line, exit 2)."""
+    from clearbg_desktop.core.inference.box_prompt import parse_box  # numpy: not loaded for --help
+
+    try:
+        return parse_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def max_threads() -> int:
     """The most CPU threads a model may be given: every core of this machine (more only slows it down)."""
     return max(1, os.cpu_count() or 1)
@@ -88,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --add-model: accept a model's restrictive licence (BRIA RMBG 2.0 is non-commercial)")
     parser.add_argument("--add-name", "--model-name", dest="add_name", metavar="NAME",
                         help="the name for --add-model (default: the file's name)")
+    parser.add_argument("--box", action="append", type=given_box, metavar="X0,Y0,X1,Y1",
+                        help="the subject is in this box: the model runs on the box (with some context around it) "
+                             "and the mask is empty outside it; pixels, or all four within 0..1 for fractions of the "
+                             "photo's width and height (the same box for every photo of a turntable series); give it "
+                             "again for more boxes. Projects (.clearbg) keep their own mask")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--threads", type=int, help="CPU threads for the model")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
@@ -292,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = resolve_model(args.model)
     plan = plan_batch(photos, args.output, options, recursive=not args.no_recursive, model=model.name)
+    plan.boxes = tuple(args.box or ())
     if plan.replaces_originals:
         first = plan.replaces_originals[0]
         print(f"clearbg-cli: refused: {len(plan.replaces_originals)} output(s) would replace the original photos "

@@ -65,15 +65,20 @@ def photos_per_model_call(segmenter: Engine) -> int:
 Segmented = tuple[BatchItem, LoadedImage, "Image.Image | None", "np.ndarray | None", "Exception | None"]
 
 
-def segment_group(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]], deep: bool = False
-             ) -> Iterator[Segmented]:
+def segment_group(segmenter: Engine, group: list[tuple[BatchItem, LoadedImage]], deep: bool = False,
+                  boxes: tuple[tuple[float, float, float, float], ...] = ()) -> Iterator[Segmented]:
     """Alphas for a group of photos in one model call; when the call fails, photo by photo, so only the photo
     that fails is reported. ``deep``: a 16-bit output, which takes its alpha from the model's probability, is
     among them; then each alpha comes with the probability it was made from (every engine's ``predict_alphas``
-    is ``upsample_alpha`` of its ``predict_probabilities``)."""
+    is ``upsample_alpha`` of its ``predict_probabilities``). ``boxes``: the subject is in them (``BatchPlan.boxes``);
+    one model call per box, and no model-resolution probability (a 16-bit output takes the 8-bit alpha)."""
     from clearbg_desktop.core.inference.model_io import upsample_alpha
 
     def run(photos: list[Image.Image]) -> list[tuple[Image.Image, np.ndarray | None]]:
+        if boxes:
+            from clearbg_desktop.core.inference.box_prompt import mask_of_boxes
+
+            return [(mask_of_boxes(segmenter, photo, boxes), None) for photo in photos]
         if not deep:
             alphas = [segmenter.predict_alpha(photos[0])] if len(photos) == 1 else segmenter.predict_alphas(photos)
             return [(alpha, None) for alpha in alphas]

@@ -78,6 +78,9 @@ class BatchPlan:
     edited: dict[BatchItem, EditedPhoto] = field(default_factory=dict)
     problems: dict[BatchItem, str] = field(default_factory=dict)
     model: str = "small"  # the model name the template's {model} gives (outputs are recognised by their names)
+    # The subject's boxes (``clearbg-cli --box``, a product on a turntable): each photo's mask is the object box's
+    # (``core.inference.box_prompt.mask_of_boxes``), nothing outside them. Empty: the model on the whole photo.
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
 
     @property
     def needs_model(self) -> bool:

@@ -247,7 +247,7 @@ def iter_export(
                     encode_workers = fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
                 deep = any(keeps_sixteen_bits(loaded, options) for _, loaded in group)
                 model_started = time.perf_counter()
-                for item, loaded, alpha, probability, error in segment_group(segmenter, group, deep):
+                for item, loaded, alpha, probability, error in segment_group(segmenter, group, deep, plan.boxes):
                     model_time.add(time.perf_counter() - model_started, error is None and alpha is not None)
                     model_started = time.perf_counter()  # a group's later photos came out of the same call
                     if halt.is_set():
