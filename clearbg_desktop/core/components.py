@@ -113,25 +113,35 @@ def part_masks(alpha: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> np.nd
     return kept_solid | (soft & grow(kept_solid, soft_reach(alpha.shape)))
 
 
+def without_parts(alpha: np.ndarray, drop: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``alpha`` with the parts ``drop`` (bool per label, index 0 unused) taken out: their solid pixels and their soft
+    edge within :func:`soft_reach`, except an edge shared with a part that stays. Soft pixels near no dropped part
+    stay (the model's doubt about something else is not this function's to judge)."""
+    solid = labels > 0
+    dropped = drop[labels] & solid
+    reach = soft_reach(alpha.shape)
+    gone = dropped | ((alpha > 0) & ~solid & grow(dropped, reach) & ~grow(solid & ~dropped, reach))
+    return np.where(gone, 0, alpha).astype(np.uint8)
+
+
 def clean_box_mask(alpha: np.ndarray, box: tuple[int, int, int, int], open_sides: tuple[bool, bool, bool, bool],
                    centre: bool = True, border: bool = False) -> np.ndarray:
     """Keep the boxed object in a crop's alpha: ``box`` (left, top, right, bottom) inside the crop, ``open_sides``
     (left, top, right, bottom) the crop's sides that cut through the photo.
 
-    ``centre``: keep the parts that reach the box's central third (where an object the user boxed lies), or the
-    largest part inside the box if none does. ``border``: drop parts that touch an open side of the crop (they
-    continue beyond what the model saw), unless that would drop everything. Soft edges go with their part.
+    ``centre``: drop the parts that do not reach the box's central third (where an object the user boxed lies),
+    unless none does (then all but the largest part inside the box go). ``border``: drop parts that touch an open
+    side of the crop (they continue beyond what the model saw), unless that would drop every part. A dropped part's
+    soft edge goes with it.
     """
     labels, count = label(alpha >= HARD_LEVEL)
     if count == 0:
         return alpha.copy()
-    keep = np.ones(count + 1, bool)
-    keep[0] = False
     left, top, right, bottom = box
     inside = np.zeros(count + 1, np.int64)
     np.add.at(inside, labels[top:bottom, left:right].ravel(), 1)
     inside[0] = 0
-    keep &= inside > 0
+    keep = inside > 0
     if centre:
         w, h = right - left, bottom - top
         middle = labels[top + h // 3:bottom - h // 3, left + w // 3:right - w // 3]
@@ -148,4 +158,6 @@ def clean_box_mask(alpha: np.ndarray, box: tuple[int, int, int, int], open_sides
                 touching[np.unique(line)] = True
         if (keep & ~touching).any():
             keep &= ~touching
-    return np.where(part_masks(alpha, keep, labels), alpha, 0).astype(np.uint8)
+    drop = ~keep
+    drop[0] = False
+    return without_parts(alpha, drop, labels)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from clearbg_desktop.core.components import HARD_LEVEL, grow, label, part_masks, soft_reach
+from clearbg_desktop.core.components import HARD_LEVEL, label, part_masks, without_parts
 from clearbg_desktop.core.editing.mask_edits import Box, MaskEdit
 
 SELECTION_MODES = ("replace", "add", "subtract")
@@ -113,12 +113,9 @@ def remove_component(alpha: np.ndarray, x: float, y: float) -> MaskEdit | None:
     if clicked is None:
         return None
     labels, part = clicked
-    solid = labels > 0
-    removed = labels == part
-    soft = (alpha > 0) & ~solid
-    reach = soft_reach(alpha.shape)
-    gone = removed | (soft & grow(removed, reach) & ~grow(solid & ~removed, reach))
-    return _whole_edit(alpha, np.where(gone, 0, alpha).astype(np.uint8), "Remove part")
+    drop = np.zeros(int(labels.max()) + 1, bool)
+    drop[part] = True
+    return _whole_edit(alpha, without_parts(alpha, drop, labels), "Remove part")
 
 
 def lasso_edit(alpha: np.ndarray, photo: np.ndarray | None, polygon: Sequence[tuple[float, float]],

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels (right, bottom exclusive)
 
 #: Context around the box, as a fraction of the box's width and height on each side (bench/box_prompt.py).
-DEFAULT_MARGIN = 0.3
+DEFAULT_MARGIN = 0.1
 #: The clean-up after the model (bench/box_prompt.py): "none" (the naive crop), "centre" (keep the components that
 #: reach the box's central area), "border" (drop components touching the crop's border inside the photo),
 #: "centre+border".
