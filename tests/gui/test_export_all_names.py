@@ -142,3 +142,16 @@ def test_same_named_photos_show_their_folder_in_the_filmstrip(qtbot: QtBot, wind
     assert texts == ["IMG_0001.JPG · card1", "IMG_0001.JPG · card2"]
     window.filmstrip.remove(documents[1].doc_id)
     assert strip.data(strip.index(0), Qt.ItemDataRole.DisplayRole) == "IMG_0001.JPG"
+
+
+def test_the_export_all_list_tells_same_named_photos_apart(tmp_path: Path) -> None:
+    """Walk 37b's leftover: the Export all dialog listed two IMG_0001.JPG alike; now as the filmstrip shows them."""
+    from clearbg_desktop.gui.dialogs.export_all import listed_names
+
+    first, second = _cards(tmp_path)
+    alone = tmp_path / "card1" / "IMG_0002.JPG"
+    documents = [Document(title=path.name, path=path) for path in (first, second, alone)]
+    documents.append(Document(title="Pasted image 1"))
+    assert [shown for shown, _ in listed_names(documents)] == [
+        "IMG_0001.JPG · card1", "IMG_0001.JPG · card2", "IMG_0002.JPG", "Pasted image 1"]
+    assert listed_names(documents)[1][1] == str(second)

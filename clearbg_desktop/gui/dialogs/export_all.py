@@ -7,6 +7,7 @@ through the same ``iter_export`` generator, progress dialog and summary as a bat
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -64,6 +65,18 @@ def plan_documents(documents: list[Document], output: Path, options: ExportOptio
     return plan
 
 
+def listed_names(documents: list[Document]) -> list[tuple[str, str]]:
+    """(shown, tooltip) per photo: same-named photos (IMG_0001.JPG from two cards) show their folder's name, as the
+    filmstrip does, so the list says which two photos these are; the tooltip is the whole path."""
+    titles = Counter(document.title.casefold() for document in documents)
+    listed = []
+    for document in documents:
+        folder = document.path.parent.name if document.path is not None else ""
+        shown = f"{document.title} · {folder}" if titles[document.title.casefold()] > 1 and folder else document.title
+        listed.append((shown, str(document.path) if document.path is not None else document.title))
+    return listed
+
+
 class ExportAllDialog(QDialog):
     """The photos named, one output folder, what to do with existing files, and the export options."""
 
@@ -76,8 +89,9 @@ class ExportAllDialog(QDialog):
         form = QFormLayout()
         self.photos = QListWidget(self)
         self.photos.setMaximumHeight(110)
-        for document in documents:
-            self.photos.addItem(document.title)
+        for text, tip in listed_names(documents):
+            self.photos.addItem(text)
+            self.photos.item(self.photos.count() - 1).setToolTip(tip)
         form.addRow(f"{len(documents)} photo(s), each with its own mask and edits", self.photos)
         row, self.output = output_folder_row(self, str(folder))
         form.addRow("Output folder", row)
