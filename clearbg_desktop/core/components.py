@@ -21,16 +21,20 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """
     mask = np.asarray(mask, bool)
     height, width = mask.shape
-    labels = np.zeros(mask.shape, np.int32)
     if not mask.any():
-        return labels, 0
-    padded = np.zeros((height, width + 2), np.int8)
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded, axis=1)
-    start_row, start_col = np.nonzero(steps == 1)
-    _, end_col = np.nonzero(steps == -1)  # row-major order: the i-th end closes the i-th start
+        return np.zeros(mask.shape, np.int32), 0
+    flat = mask.reshape(-1)
+    # Run starts and ends, found in the row-major flat array with each row's borders forced: a run never wraps.
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    row_starts = np.arange(0, height * width, width)
+    starts = np.union1d(edges, row_starts)
+    starts = starts[flat[starts]]  # positions where a run of True begins (at an edge or a row's first pixel)
+    after = np.union1d(edges, np.append(row_starts[1:], height * width))
+    ends = after[flat[after - 1]]  # positions just after a run of True
+    start_row, start_col = np.divmod(starts, width)
+    end_col = ends - start_row * width
     runs = len(start_row)
-    stride = width + 2
+    stride = width + 2  # keys: row * stride + column, so runs of different rows never compare equal
     start_key = start_row.astype(np.int64) * stride + start_col
     end_key = start_row.astype(np.int64) * stride + end_col  # exclusive end
     # Run b (row r+1) touches run a (row r) when a.start <= b.end and b.start <= a.end (diagonals included).
@@ -56,7 +60,10 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
                 break
             parent = jumped
     roots, ids = np.unique(parent, return_inverse=True)
-    labels[mask] = np.repeat(ids.astype(np.int32) + 1, end_col - start_col)
+    steps = np.zeros(height * width + 1, np.int32)  # +id where a run starts, -id after it: a cumulative sum paints
+    steps[starts] = ids + 1
+    steps[ends] -= ids + 1
+    labels = np.cumsum(steps[:-1], dtype=np.int32).reshape(height, width)
     return labels, len(roots)
 
 
@@ -97,6 +104,19 @@ def _shift(out: np.ndarray, values: np.ndarray, by: int, axis: int) -> None:
         out[:, :-by] = values[:, by:]
 
 
+def grow_local(mask: np.ndarray, radius: int) -> np.ndarray:
+    """:func:`grow` computed only around the mask's bounding box (a click on a 24 MP photo grows one part, not the
+    whole frame)."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    out = np.zeros(mask.shape, bool)
+    if rows.size == 0:
+        return out
+    top, bottom = max(0, rows[0] - radius), min(mask.shape[0], rows[-1] + radius + 1)
+    left, right = max(0, columns[0] - radius), min(mask.shape[1], columns[-1] + radius + 1)
+    out[top:bottom, left:right] = grow(mask[top:bottom, left:right], radius)
+    return out
+
+
 def soft_reach(shape: tuple[int, int]) -> int:
     """How far a part's soft edge reaches, in pixels: the model's 320 px map upsampled to the photo blurs its edge
     over about two of the map's pixels."""
@@ -110,7 +130,7 @@ def part_masks(alpha: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> np.nd
     solid = labels > 0
     kept_solid = keep[labels] & solid
     soft = (alpha > 0) & ~solid
-    return kept_solid | (soft & grow(kept_solid, soft_reach(alpha.shape)))
+    return kept_solid | (soft & grow_local(kept_solid, soft_reach(alpha.shape)))
 
 
 def without_parts(alpha: np.ndarray, drop: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -120,7 +140,14 @@ def without_parts(alpha: np.ndarray, drop: np.ndarray, labels: np.ndarray) -> np
     solid = labels > 0
     dropped = drop[labels] & solid
     reach = soft_reach(alpha.shape)
-    gone = dropped | ((alpha > 0) & ~solid & grow(dropped, reach) & ~grow(solid & ~dropped, reach))
+    near_dropped = grow_local(dropped, reach)
+    rows, columns = np.flatnonzero(near_dropped.any(axis=1)), np.flatnonzero(near_dropped.any(axis=0))
+    near_kept = np.zeros(alpha.shape, bool)
+    if rows.size:  # only where a dropped part's edge could be: the kept parts grown around that window
+        top, bottom = max(0, rows[0] - reach), min(alpha.shape[0], rows[-1] + reach + 1)
+        left, right = max(0, columns[0] - reach), min(alpha.shape[1], columns[-1] + reach + 1)
+        near_kept[top:bottom, left:right] = grow((solid & ~dropped)[top:bottom, left:right], reach)
+    gone = dropped | ((alpha > 0) & ~solid & near_dropped & ~near_kept)
     return np.where(gone, 0, alpha).astype(np.uint8)
 
 

@@ -120,7 +120,9 @@ DEFAULT_AUTO_BOX = "doubt+colour"
 AUTO_BOX_GRID = 160  # the long side the region is grown on: an object the size of a click box is dozens of cells
 AUTO_BOX_PAD = 0.1  # the grown region's box is padded by this fraction of its size: regions stop short of the edge
 DOUBT_FLOOR = 8  # below this alpha (of 255) at the click the model saw nothing there; "doubt" falls back to colour
+DOUBT_RATIO = 0.5  # the region grown from a click: the alpha at least this share of the alpha at the click
 COLOUR_TOLERANCE = 28.0  # RGB distance from the click's colour that still belongs to the object
+FIXED_SIDE = 0.25  # the "fixed" box: this share of the photo's short side
 
 
 def _grid(size: tuple[int, int]) -> tuple[int, int]:
@@ -174,7 +176,7 @@ def auto_box(photo: Image.Image, alpha: np.ndarray | None, x: float, y: float,
         small = np.asarray(Image.fromarray(alpha, "L").resize(grid, Image.Resampling.BOX), np.float32)
         seen = small[row, column]
         if seen >= DOUBT_FLOOR:
-            box = _region_box(_grown(small >= seen / 2, column, row), photo.size)
+            box = _region_box(_grown(small >= seen * DOUBT_RATIO, column, row), photo.size)
     if box is None and method in ("colour", "doubt+colour") or method == "colour":
         from PIL import ImageFilter
 
@@ -183,7 +185,7 @@ def auto_box(photo: Image.Image, alpha: np.ndarray | None, x: float, y: float,
         distance = np.sqrt(((pixels - pixels[row, column]) ** 2).sum(-1))
         box = _region_box(_grown(distance <= COLOUR_TOLERANCE, column, row), photo.size)
     if box is None:
-        side = min(width, height) / 4
+        side = min(width, height) * FIXED_SIDE
         box = (max(0, math.floor(x - side / 2)), max(0, math.floor(y - side / 2)),
                min(width, math.ceil(x + side / 2)), min(height, math.ceil(y + side / 2)))
     return box
