@@ -15,6 +15,7 @@ from clearbg_desktop.core.editing.preview import VIEW_MODES
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMessageBox
 
+    from clearbg_desktop.gui.dialogs.crash_dialog import CrashReporter
     from clearbg_desktop.gui.window.main_window import MainWindow
 
 
@@ -28,8 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="check the bundled weights and run one cut-out without a window; exit 0/1")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for --screenshot")
-    parser.add_argument("--version", action="version", version=f"ClearBG {__version__}")
+    parser.add_argument("--version", action=VersionAction, help="show the version, the build's git commit and the "
+                        "models with their SHA-256 prefixes, and exit")
     return parser
+
+
+class VersionAction(argparse.Action):
+    """``--version``: worked out only when asked (it reads the model manifests), then exit 0."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kwargs.get("help"))  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        from clearbg_desktop.core.build_info import version_text
+
+        parser.exit(0, version_text() + "\n")
 
 
 def create_application(argv: list[str]):  # type: ignore[no-untyped-def]
@@ -143,6 +158,24 @@ def setup_logging() -> None:
     sys.excepthook = log_uncaught
 
 
+def install_crash_reports(window: MainWindow) -> CrashReporter:
+    """Unexpected exceptions in the window's slots and workers write a report and show it (``dialogs.crash_dialog``);
+    the report names the model and engine in use, read from the window when the crash happens."""
+    from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
+    from clearbg_desktop.gui.dialogs.crash_dialog import CrashReporter
+
+    def context() -> dict[str, str]:
+        chosen = window.settings.model
+        return {"Model": f"{model_label(resolve_model(chosen).name)} (setting: {chosen})",
+                "Engine": window.results.model_description or "not loaded yet",
+                "Device preference": str(window.settings.device),
+                "Open photos": str(len(window.workspace.documents))}
+
+    reporter = CrashReporter(context, lambda: window)
+    reporter.install()
+    return reporter
+
+
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
@@ -160,12 +193,16 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_application(sys.argv[:1])
     window = MainWindow()
+    reporter = install_crash_reports(window)
     window.show()
     say_settings_problems(window)
     if args.files:
         window.open_paths(args.files)
     window.projects.offer_recovery()  # work a crash left unsaved
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        reporter.uninstall()
 
 
 if __name__ == "__main__":
