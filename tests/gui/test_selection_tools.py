@@ -42,7 +42,7 @@ def test_keys_choose_the_tools(qtbot: QtBot, window: MainWindow, tmp_path: Path)
     qtbot.keyClick(window.canvas, Qt.Key.Key_W)
     assert isinstance(window.canvas.tool, ObjectSelectTool)
     assert window.canvas.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
-    assert window.status.currentMessage().startswith("Object: drag a box")  # how to use it, said once
+    assert window.status.currentMessage().startswith("Object: box the subject")  # how to use it, said once
     bar = window.brush_bar
     assert not bar.size_box.isEnabled() and not bar.hardness_slider.isEnabled()  # no brush in a box
     qtbot.keyClick(window.canvas, Qt.Key.Key_X)  # back to a brush

@@ -94,9 +94,12 @@ def framed_square(picture: Image.Image, alpha: Image.Image, fill: float, options
 
 
 def keeps_sixteen_bits(loaded: LoadedImage, options: ExportOptions) -> bool:
-    """A 16-bit photo exported as a cut-out to PNG or TIFF stays 16-bit (masks and JPEG/WebP are 8-bit)."""
-    return (loaded.deep is not None and options.format in DEEP_FORMATS and not options.mask_only
-            and options.subject_fill is None)
+    """A 16-bit photo exported as a cut-out to PNG or TIFF, or as a layered file, stays 16-bit (masks and JPEG/WebP
+    are 8-bit)."""
+    if loaded.deep is None:
+        return False
+    return options.format in LAYERED_FORMATS or (options.format in DEEP_FORMATS and not options.mask_only
+                                                 and options.subject_fill is None)
 
 
 def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,

@@ -67,7 +67,7 @@ class MaskCanvas(QGraphicsView):
         split_changed(bool): the split before/after view was turned on or off.
         stroke_finished(object): the MaskEdit of a finished tool gesture (the window pushes it on its undo stack).
         box_requested(object): a tool's BoxRequest: the window runs the model on it and applies the answer.
-        said(str): a tool's one line for the status bar.
+        said(str, int): a tool's one line for the status bar, and for how many ms (0: until the next line).
     """
 
     rendered = Signal()
@@ -76,7 +76,7 @@ class MaskCanvas(QGraphicsView):
     split_changed = Signal(bool)
     stroke_finished = Signal(object)
     box_requested = Signal(object)
-    said = Signal(str)
+    said = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -263,8 +263,8 @@ class MaskCanvas(QGraphicsView):
     def request_box(self, request: BoxRequest) -> None:
         self.box_requested.emit(request)
 
-    def say(self, message: str) -> None:
-        self.said.emit(message)
+    def say(self, message: str, milliseconds: int = 5000) -> None:
+        self.said.emit(message, milliseconds)
 
     def _show_tool_cursor(self) -> None:
         self.viewport().setCursor(self.tool.cursor())

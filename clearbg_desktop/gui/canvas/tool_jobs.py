@@ -55,7 +55,7 @@ class ToolJobs:
         if document is None or document.alpha is None:
             return False
         self.started += 1
-        self.canvas.say(message)
+        self.canvas.say(message, 0)  # until its result says otherwise
         TOOL_POOL.submit(tool_job, self.signals, self.started, document.doc_id, compute, document.alpha.copy())
         return True
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QAbstractGraphicsShapeItem, QGraphicsScene
 
 from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
 
@@ -33,6 +34,16 @@ class BoxRequest:
     doc_id: int
     box: tuple[float, float, float, float]  # left, top, right, bottom in photo pixels
     mode: str = "replace"
+
+
+def two_tone(dark: QAbstractGraphicsShapeItem, light: QAbstractGraphicsShapeItem) -> None:
+    """A gesture's line seen on any photo and on the checkerboard: white dashes over a dark line (a white dashed
+    line alone vanished on white and grey, walk 39). Both items hidden until the gesture draws them."""
+    for item, pen in ((dark, QPen(QColor(20, 20, 20), 0)), (light, QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine))):
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        item.setZValue(10 if item is light else 9)
+        item.setVisible(False)
 
 
 class ToolHost(Protocol):
@@ -55,7 +66,7 @@ class ToolHost(Protocol):
 
     def compute_edit(self, compute: Callable[[np.ndarray], MaskEdit | None], message: str) -> None: ...
 
-    def say(self, message: str) -> None: ...
+    def say(self, message: str, milliseconds: int = 5000) -> None: ...
 
 
 class CanvasTool:

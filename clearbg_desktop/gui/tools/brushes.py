@@ -92,7 +92,7 @@ class RestoreBrush(BrushTool):
     name = "restore"
     label = "Restore"
     tooltip = "Paint the subject back in (X toggles)"
-    hint = "Restore: paint the subject back in; X switches to Erase, [ and ] change the size"
+    hint = "Restore: paint the subject back in (X: Erase; [ and ]: size)"
     undo_label = STROKE_LABELS["restore"]
 
 
@@ -100,7 +100,7 @@ class EraseBrush(BrushTool):
     name = "erase"
     label = "Erase"
     tooltip = "Remove from the subject (X toggles)"
-    hint = "Erase: paint away what is not the subject; X switches to Restore, [ and ] change the size"
+    hint = "Erase: paint away what is not the subject (X: Restore; [ and ]: size)"
     undo_label = STROKE_LABELS["erase"]
 
 
@@ -108,7 +108,7 @@ class RefineEdgeBrush(BrushTool):
     name = "refine"
     label = "Refine edge"
     tooltip = "Paint over hair and fur: where you paint, the mask is worked out again from the photo's colours (R)"
-    hint = "Refine edge: paint over hair and fur, where the mask should follow the photo's colours"
+    hint = "Refine edge: paint over hair and fur to follow the photo's colours"
     undo_label = STROKE_LABELS["refine"]
     shortcut = "R"
     reads_photo = True

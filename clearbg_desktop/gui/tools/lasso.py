@@ -4,19 +4,19 @@ knows. The edge snaps to the photo's edge near the drawn line (``core.editing.se
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.selection import lasso_edit
-from clearbg_desktop.gui.tools.base import CanvasTool, ToolHost
+from clearbg_desktop.gui.tools.base import CanvasTool, ToolHost, two_tone
 
 
 class LassoTool(CanvasTool):
     name = "lasso"
     label = "Lasso"
     tooltip = "Draw around a region to add it to the cut-out (L; Alt takes it away); the edge snaps to the photo"
-    hint = "Lasso: draw around what to add (Alt: what to take away); the edge follows the photo's edge near your line"
+    hint = "Lasso: draw around what to add (Alt: to take away); the edge snaps to the photo"
     undo_label = "Lasso (add)"
     shortcut = "L"
 
@@ -24,13 +24,10 @@ class LassoTool(CanvasTool):
         super().__init__(host)
         self._points: list[tuple[float, float]] = []
         self._mode = "add"
-        self.line = QGraphicsPathItem()
-        pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        self.line.setPen(pen)
-        self.line.setZValue(10)
-        self.line.setVisible(False)
-        host.scene().addItem(self.line)
+        self.line, self._line_under = QGraphicsPathItem(), QGraphicsPathItem()
+        two_tone(self._line_under, self.line)
+        for item in (self._line_under, self.line):
+            host.scene().addItem(item)
 
     @property
     def busy(self) -> bool:
@@ -56,11 +53,13 @@ class LassoTool(CanvasTool):
         for x, y in self._points[1:]:
             path.lineTo(x, y)
         path.closeSubpath()
-        self.line.setPath(path)
-        self.line.setVisible(True)
+        for item in (self._line_under, self.line):
+            item.setPath(path)
+            item.setVisible(True)
 
     def release(self) -> MaskEdit | None:
         points, self._points = self._points, []
+        self._line_under.setVisible(False)
         self.line.setVisible(False)
         document = self.host.document
         if len(points) < 3 or document is None or document.alpha is None:
@@ -72,6 +71,6 @@ class LassoTool(CanvasTool):
 
     def deactivate(self) -> None:
         self._points = []
-        scene = self.line.scene()
-        if scene is not None:
-            scene.removeItem(self.line)
+        for item in (self._line_under, self.line):
+            if item.scene() is not None:
+                item.scene().removeItem(item)

@@ -9,13 +9,12 @@ is cut out finds a box around the object there and runs the model on that. Each 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.selection import has_part_at, keep_component, remove_component
 from clearbg_desktop.core.inference.box_prompt import auto_box
-from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, ToolHost
+from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, ToolHost, two_tone
 
 CLICK_SCREEN_PIXELS = 4  # a drag shorter than this on screen is a click, whatever the zoom
 
@@ -33,8 +32,7 @@ class ObjectSelectTool(CanvasTool):
     name = "object"
     label = "Object"
     tooltip = "Drag a box around what you want, or click a part to keep only it (W; Shift adds, Alt takes away)"
-    hint = ("Object: drag a box around what you want (Shift adds, Alt takes away); click a part to keep only it "
-            "(Alt-click removes it); click where nothing is cut out to find the object there")
+    hint = "Object: box the subject, or click a part to keep only it (Shift adds, Alt takes away)"
     undo_label = "Object box"
     shortcut = "W"
 
@@ -43,13 +41,10 @@ class ObjectSelectTool(CanvasTool):
         self._start: QPointF | None = None
         self._end = QPointF()
         self._mode = "replace"
-        self.frame = QGraphicsRectItem()
-        pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        self.frame.setPen(pen)
-        self.frame.setZValue(10)
-        self.frame.setVisible(False)
-        host.scene().addItem(self.frame)
+        self.frame, self._frame_under = QGraphicsRectItem(), QGraphicsRectItem()
+        two_tone(self._frame_under, self.frame)
+        for item in (self._frame_under, self.frame):
+            host.scene().addItem(item)
 
     @property
     def busy(self) -> bool:
@@ -70,12 +65,14 @@ class ObjectSelectTool(CanvasTool):
         if self._start is None:
             return
         self._end = point
-        self.frame.setRect(QRectF(self._start, point).normalized())
-        self.frame.setVisible(True)
+        for item in (self._frame_under, self.frame):
+            item.setRect(QRectF(self._start, point).normalized())
+            item.setVisible(True)
 
     def release(self) -> MaskEdit | None:
         start, end, mode = self._start, self._end, self._mode
         self._start = None
+        self._frame_under.setVisible(False)
         self.frame.setVisible(False)
         document = self.host.document
         if start is None or document is None or document.alpha is None:
@@ -84,7 +81,7 @@ class ObjectSelectTool(CanvasTool):
         if moved >= CLICK_SCREEN_PIXELS:
             box = QRectF(start, end).normalized()
             self.host.request_box(BoxRequest(document.doc_id, (box.left(), box.top(), box.right(), box.bottom()), mode))
-            self.host.say("Cutting out what is in the box…")
+            self.host.say("Cutting out what is in the box…", 0)  # until the model answers
             return None
         return self._click(start.x(), start.y(), mode)
 
@@ -105,11 +102,11 @@ class ObjectSelectTool(CanvasTool):
             return None
         left, top, right, bottom = auto_box(document.loaded.rgb, document.predicted, x, y)
         self.host.request_box(BoxRequest(document.doc_id, (left, top, right, bottom), "add"))
-        self.host.say("Looking for the object under the click…")
+        self.host.say("Looking for the object under the click…", 0)
         return None
 
     def deactivate(self) -> None:
         self._start = None
-        scene = self.frame.scene()
-        if scene is not None:
-            scene.removeItem(self.frame)
+        for item in (self._frame_under, self.frame):
+            if item.scene() is not None:
+                item.scene().removeItem(item)

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.mask_commands.box_wanted.connect(self.inference.submit_box)  # the object box, off the GUI thread
         self.inference.worker.box_ready.connect(self.mask_commands.apply_box)
         self.inference.worker.box_failed.connect(self.mask_commands.box_failed)
-        self.canvas.said.connect(lambda text: self.status.showMessage(text, 5000))
+        self.canvas.said.connect(self.status.showMessage)
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.filmstrip.document_chosen.connect(self._on_document_chosen)
         self.status.get_full_model_clicked.connect(self.get_full_model)

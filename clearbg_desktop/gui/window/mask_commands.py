@@ -82,4 +82,5 @@ class MaskCommands(QObject):
         self.context.status.showMessage(f"{edit.label}: done (Ctrl+Z undoes it)", 5000)
 
     def box_failed(self, _request: BoxRequest, message: str) -> None:
+        self.context.status.clearMessage()  # "Cutting out…" is over
         self.context.messages.show_error("Object box", message)

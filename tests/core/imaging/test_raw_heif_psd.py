@@ -23,7 +23,7 @@ from clearbg_desktop.core.imaging import raw_decode, raw_exif
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.formats import INPUT_SUFFIXES, LAYERED_FORMATS
 from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_image, load_reduced
-from clearbg_desktop.core.imaging.output_file import export_photo
+from clearbg_desktop.core.imaging.output_file import export_photo, keeps_sixteen_bits
 from clearbg_desktop.core.imaging.raw_decode import decode_raw
 from clearbg_desktop.core.imaging.raw_libraw import RawDecodeError, RawLimits, default_max_bytes
 from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
@@ -378,6 +378,8 @@ def test_psd_has_the_photo_as_a_layer_and_the_cutout_as_its_mask(tmp_path: Path,
     target = export_photo(loaded, alpha, tmp_path / "shot.psd", ExportOptions(format="psd"))
     psd = psd_tools.PSDImage.open(target)
     assert psd.depth == (16 if sixteen else 8) and psd.size == loaded.size and len(psd) == 1
+    for layered in ("psd", "tiff-mask"):  # what the export dialog says before writing (walk 39: "8 bits" for a RAW)
+        assert keeps_sixteen_bits(loaded, ExportOptions(format=layered)) == sixteen
     layer = psd[0]
     assert layer.has_mask() and layer.mask.bbox == (0, 0, *loaded.size) and layer.visible
     depth = psd.depth
