@@ -3,12 +3,17 @@
 Linux: dist/ClearBG-<version>-linux-x86_64.tar.gz (bundle + .desktop + icon + install.sh), and an
 AppImage when `appimagetool` is on PATH (it is not in the package registries these machines reach).
 Windows: then run `iscc installer/windows/clearbg.iss`. macOS: then `installer/macos/make_dmg.sh`.
+Beside the archive (#43): `<archive>.cdx.json`, the bundle's CycloneDX SBOM (installer/sbom.py), and `SHA256SUMS`
+for both (`cd dist && sha256sum -c SHA256SUMS`); in the bundle, THIRD_PARTY_NOTICES.txt (installer/notices.py).
 
     python installer/build.py            # bundle + package for this OS
 """
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 import platform
 import shutil
 import subprocess
@@ -62,8 +67,39 @@ def export_frozen_weights() -> Path:
     return target
 
 
+def write_build_info() -> Path:
+    """build/build-info.json: the commit this bundle is built from (``+changes`` when the tree differs), for
+    Help ▸ About, ``--version`` and crash reports."""
+    sys.path.insert(0, str(ROOT))
+    from clearbg_desktop.core.build_info import git_commit
+
+    info = {"version": version(), "commit": git_commit(ROOT) or "unknown",
+            "built": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    path = ROOT / "build" / "build-info.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info, indent=1), encoding="utf-8")
+    print(f"build info: {info}")
+    return path
+
+
+def write_checksums(files: list[Path]) -> Path:
+    """SHA256SUMS beside the downloads, in the format `sha256sum -c` reads (names relative to dist/)."""
+    lines = []
+    for path in files:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        lines.append(f"{digest.hexdigest()}  {path.name}\n")
+    out = DIST / "SHA256SUMS"
+    out.write_text("".join(lines), encoding="utf-8")
+    print(f"checksums: {out} ({len(lines)} files)")
+    return out
+
+
 def build_bundle() -> Path:
     export_frozen_weights()
+    write_build_info()
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--distpath", str(DIST),
                     "--workpath", str(ROOT / "build" / "pyinstaller"), str(ROOT / "installer" / "clearbg.spec")],
@@ -75,13 +111,19 @@ def build_bundle() -> Path:
 
 def package_linux(bundle: Path) -> Path:
     linux = ROOT / "installer" / "linux"
-    for name in ("clearbg.desktop", "install.sh"):
+    for name in ("clearbg.desktop", "install.sh", "clearbg-mime.xml"):
         shutil.copy2(linux / name, bundle / name)
     shutil.copy2(ROOT / "resources" / "icons" / "clearbg.png", bundle / "clearbg.png")
+    # Beside the executables too, where someone who unpacks the archive looks (the app reads its own copy).
+    shutil.copy2(ROOT / "build" / "notices" / "THIRD_PARTY_NOTICES.txt", bundle / "THIRD_PARTY_NOTICES.txt")
+    for old in DIST.glob("ClearBG-*"):  # an older version's archive must not be checksummed as this one
+        if old.is_file():
+            old.unlink()
     archive = DIST / f"ClearBG-{version()}-linux-{platform.machine()}.tar.gz"
     with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
         tar.add(bundle, arcname="ClearBG")
     print(f"package: {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
+    downloads = [archive]
     appimagetool = shutil.which("appimagetool")
     if appimagetool:
         appdir = DIST / "ClearBG.AppDir"
@@ -91,9 +133,15 @@ def package_linux(bundle: Path) -> Path:
         shutil.copy2(ROOT / "resources" / "icons" / "clearbg.png", appdir / "clearbg.png")
         (appdir / "AppRun").write_text('#!/bin/sh\nexec "$(dirname "$0")/usr/lib/clearbg/clearbg" "$@"\n')
         (appdir / "AppRun").chmod(0o755)
-        subprocess.run([appimagetool, str(appdir), str(DIST / f"ClearBG-{version()}-x86_64.AppImage")], check=True)
+        appimage = DIST / f"ClearBG-{version()}-x86_64.AppImage"
+        subprocess.run([appimagetool, str(appdir), str(appimage)], check=True)
+        downloads.append(appimage)
     else:
         print("AppImage: skipped, appimagetool is not installed (not available from PyPI or Debian here)")
+    sbom = DIST / f"ClearBG-{version()}-linux-{platform.machine()}.cdx.json"
+    subprocess.run([sys.executable, str(ROOT / "installer" / "sbom.py"), "make", str(sbom),
+                    str(ROOT / "build" / "notices"), version()], check=True)
+    write_checksums([*downloads, sbom])
     return archive
 
 

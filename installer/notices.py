@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+KNOWN_WORDS = ("MIT", "X11", "Expat", "BSD", "ISC", "zlib", "LGPL", "GPL", "MPL", "Apache", "public domain")
 LICENCE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|COPYRIGHT|ThirdPartyNotices)", re.IGNORECASE)
 OUR_DISTRIBUTION = "clearbg-desktop"
 QT_DISTRIBUTIONS = {"pyside6-essentials", "pyside6", "pyside6-addons", "shiboken6"}
@@ -176,7 +177,12 @@ def debian_notice(package: str, libraries: Iterable[str]) -> Notice:
     copyright_file = Path("/usr/share/doc") / package.split(":")[0] / "copyright"
     text = copyright_file.read_text(encoding="utf-8", errors="replace") if copyright_file.is_file() else ""
     licences = sorted(dict.fromkeys(m.strip() for m in re.findall(r"^License:\s*(\S[^\n]*)", text, re.MULTILINE)))
-    return Notice("native", package, version, " AND ".join(f"({lic})" if " " in lic else lic for lic in licences[:8]),
+    named = " AND ".join(f"({lic})" if " " in lic else lic for lic in licences[:8])
+    if not named and text:  # an older, free-form copyright file: its words are the licence entry
+        words = [w for w in KNOWN_WORDS if re.search(rf"\b{re.escape(w)}\b", text)]
+        named = (", ".join(words) + " (as its Debian copyright file says)") if words else \
+            "as its Debian copyright file says (below)"
+    return Notice("native", package, version, named,
                   [("debian/copyright", text)] if text else [], files=sorted(set(libraries)),
                   note="A system library the bundle carries, from the Debian/Ubuntu package named here.")
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the Linux bundle and prove it works: --self-test, the CLI on the sample, and the GUI offscreen
-# with a screenshot. Prints bundle size and start-up time. Usage: bash installer/smoke.sh
+# with a screenshot; then check the download as a user would (#43): SHA256SUMS, the SBOM with the generator's
+# validator, the notices, and the unpacked archive's --version, About ▸ Licences, a forced crash's report, and
+# install.sh's file associations. Prints bundle size and start-up time. Usage: bash installer/smoke.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A clean build environment: the runtime dependencies with the CPU torch wheel and PyInstaller only,
@@ -9,7 +11,7 @@ VENV=build/installer-venv
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 PY=$VENV/bin/python
 $PY -m pip install --quiet "torch==2.13.0"
-$PY -m pip install --quiet ".[onnx]" "pyinstaller>=6.3"
+$PY -m pip install --quiet ".[onnx,installer]"
 $PY installer/build.py
 BUNDLE=dist/ClearBG
 export QT_QPA_PLATFORM=offscreen
@@ -58,3 +60,45 @@ echo "RAW and HEIC libraries in the bundle: $(du -shc "$BUNDLE"/_internal/rawpy*
 cp "$TMP/frozen-gui.png" dist/frozen-gui.png
 ARCHIVE=$(ls dist/ClearBG-*-linux-*.tar.gz 2>/dev/null | head -1)
 echo "bundle size: $(du -sh "$BUNDLE" | cut -f1) on disk, ${ARCHIVE:+$(du -h "$ARCHIVE" | cut -f1) to download ($ARCHIVE)}; screenshot: dist/frozen-gui.png"
+# ----- what the download is (#43) --------------------------------------------------------------------------------
+(cd dist && sha256sum -c SHA256SUMS)
+SBOM=$(ls dist/ClearBG-*-linux-*.cdx.json | head -1)
+$PY installer/sbom.py validate "$SBOM"
+test -s "$BUNDLE/THIRD_PARTY_NOTICES.txt"
+cmp "$BUNDLE/THIRD_PARTY_NOTICES.txt" "$BUNDLE/_internal/resources/THIRD_PARTY_NOTICES.txt"
+grep -q "GNU Lesser General Public License v3" "$BUNDLE/THIRD_PARTY_NOTICES.txt"
+$PY - "$BUNDLE" "$SBOM" <<'PYTHON'
+"""Every distribution whose metadata the bundle carries has a notices entry and an SBOM component; torch has neither."""
+import json
+import re
+import sys
+from pathlib import Path
+
+bundle, sbom = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
+norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+notices = (bundle / "THIRD_PARTY_NOTICES.txt").read_text()
+listed = {norm(m.group(1)) for m in re.finditer(r"^  python +(\S+) ", notices, re.M)}
+components = {norm(c["name"]) for c in sbom["components"]}
+carried = {norm(d.name.split("-")[0]) for d in (bundle / "_internal").glob("*.dist-info")}
+for name in ("pyside6-essentials", "onnxruntime", "numpy", "pillow", "rawpy", "pillow-heif"):
+    carried.add(name)
+missing = sorted(carried - listed) + sorted(f"SBOM:{n}" for n in carried - components)
+assert not missing, f"no licence entry / SBOM component for: {missing}"
+assert "torch" not in listed | components, "torch is listed but not bundled"
+models = [c for c in sbom["components"] if c["type"] == "machine-learning-model"]
+print(f"notices: {len(listed)} Python distributions; SBOM: {len(components)} components, {len(models)} models; "
+      f"all {len(carried)} carried distributions named in both")
+PYTHON
+UNPACKED="$TMP/unpacked"
+mkdir -p "$UNPACKED" && tar -xzf "$ARCHIVE" -C "$UNPACKED"
+"$UNPACKED/ClearBG/clearbg" --version | tee "$TMP/version.txt"
+grep -q "^commit [0-9a-f]\{12\}" "$TMP/version.txt" && grep -q "^model full: .* SHA-256 [0-9a-f]\{12\}" "$TMP/version.txt"
+"$UNPACKED/ClearBG/clearbg" --check-dialogs dist/dialogs 2>"$TMP/check-dialogs.err" | tee "$TMP/check-dialogs.txt"
+REPORT=$(ls "$CLEARBG_LOG_DIR"/crash-*.txt | tail -1)
+grep -q "^Traceback:" "$REPORT" && grep -q "forced by --check-dialogs" "$REPORT"
+if grep -qF -e "$TMP" -e "$HOME" "$REPORT"; then echo "a path outside ClearBG's folders is in $REPORT" >&2; exit 1; fi
+echo "crash report: $REPORT ($(wc -l <"$REPORT") lines); dialogs: dist/dialogs/{about,licences,crash}.png"
+PREFIX="$TMP/prefix" bash "$UNPACKED/ClearBG/install.sh"
+test -s "$TMP/prefix/share/mime/packages/clearbg.xml"
+grep -q "application/x-clearbg-project" "$TMP/prefix/share/applications/clearbg.desktop"
+test -s "$TMP/prefix/share/icons/hicolor/512x512/mimetypes/application-x-clearbg-project.png"

@@ -72,3 +72,15 @@ def version_text() -> str:
                                                                          else "")]
     lines += [f"model {line}" for line in model_versions()]
     return "\n".join(lines)
+
+
+NOTICES = "THIRD_PARTY_NOTICES.txt"
+MAX_NOTICES_BYTES = 20_000_000
+
+
+def notices_text() -> str | None:
+    """The bundle's third-party notices (written by the build); None where there are none (a source checkout)."""
+    try:
+        return read_user_file(resources_dir() / NOTICES, MAX_NOTICES_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None

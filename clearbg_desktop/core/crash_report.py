@@ -29,6 +29,7 @@ MAX_MESSAGE = 2000  # an exception's message can be long (a numpy repr): cut, th
 
 _QUOTED_PATH = re.compile(r"""(['"])((?:~[\\/]|[A-Za-z]:[\\/]|\\\\|/)[^'"\n]*)\1""")
 _BARE_PATH = re.compile(r"""(?<![\w<>.:/\\])(?:~|[A-Za-z]:)?[\\/](?![\\/]*\s)[^\s'"<>(),;]+""")
+_PATH_TAIL = re.compile(r"""<path>(?:\.\w+)?(?: [^\s'"<>\\/]+(?:[\\/][^\s'"<>\\/]*)+)+""")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
@@ -65,7 +66,9 @@ def scrub(text: str, folders: Mapping[str, Path] | None = None) -> str:
     home = str(Path.home())
     if home not in ("", "/"):
         text = re.sub(re.escape(home) + r"""(?:[\\/][^'"\n]*)?""", "<path>", text)
-    return _BARE_PATH.sub(lambda m: _hidden(m, 0), text)
+    text = _BARE_PATH.sub(lambda m: _hidden(m, 0), text)
+    # A bare path with spaces ends early: what follows it up to the next slash-free word goes too.
+    return _PATH_TAIL.sub(lambda m: _hidden(m, 0), text)
 
 
 def log_tail(path: Path | None = None, lines: int = LOG_LINES) -> list[str]:

@@ -22,6 +22,8 @@ ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 PrivilegesRequiredOverridesAllowed=dialog
 WizardStyle=modern
+; Explorer picks up the .clearbg association at once
+ChangesAssociations=yes
 
 [Languages]
 Name: "english"; MessagesFile: "compiler:Default.isl"
@@ -42,6 +44,12 @@ Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; Tasks: desktopico
 Root: HKA; Subkey: "Software\Classes\Applications\{#AppExe}\shell\open\command"; ValueType: string; ValueData: """{app}\{#AppExe}"" ""%1"""; Flags: uninsdeletekey
 Root: HKA; Subkey: "Software\Classes\.jpg\OpenWithList\{#AppExe}"; Flags: uninsdeletekey
 Root: HKA; Subkey: "Software\Classes\.png\OpenWithList\{#AppExe}"; Flags: uninsdeletekey
+; .clearbg projects open with ClearBG, with its icon (#43)
+Root: HKA; Subkey: "Software\Classes\.clearbg"; ValueType: string; ValueName: ""; ValueData: "ClearBG.Project"; Flags: uninsdeletevalue
+Root: HKA; Subkey: "Software\Classes\.clearbg"; ValueType: string; ValueName: "Content Type"; ValueData: "application/x-clearbg-project"; Flags: uninsdeletevalue
+Root: HKA; Subkey: "Software\Classes\ClearBG.Project"; ValueType: string; ValueName: ""; ValueData: "ClearBG project"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\ClearBG.Project\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#AppExe},0"
+Root: HKA; Subkey: "Software\Classes\ClearBG.Project\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
 
 [Run]
 Filename: "{app}\{#AppExe}"; Parameters: "--self-test"; Flags: runhidden waituntilterminated; StatusMsg: "Checking the installation..."

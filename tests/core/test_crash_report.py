@@ -49,6 +49,7 @@ def test_scrub_keeps_app_folders_and_hides_every_other_path() -> None:
                  "https and 4/3 and a / b", folders)
     assert 'File "<app>/_internal/x.py"' in text and "<logs>/clearbg.log" in text
     assert "'<path>.tif'" in text and "<path>.png" in text and "<path>.heic" in text
+    assert "ratio 1/2" in text and scrub("a /mnt/My Photos/Kunde/x.jpg b", {}) == "a <path>.jpg b"
     assert "ratio 1/2" in text and "4/3" in text and "a / b" in text
     for word in PRIVATE:
         assert word not in text, word

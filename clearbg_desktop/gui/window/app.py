@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="check the bundled weights and run one cut-out without a window; exit 0/1")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for --screenshot")
+    # The bundle's own end-to-end check (installer/smoke.sh): About ▸ Licences and a forced crash's report.
+    parser.add_argument("--check-dialogs", type=Path, metavar="OUT_DIR", help=argparse.SUPPRESS)
     parser.add_argument("--version", action=VersionAction, help="show the version, the build's git commit and the "
                         "models with their SHA-256 prefixes, and exit")
     return parser
@@ -176,6 +178,72 @@ def install_crash_reports(window: MainWindow) -> CrashReporter:
     return reporter
 
 
+def check_dialogs(out: Path, timeout: float) -> int:
+    """What a user checks in a fresh install, done by the app itself (``--check-dialogs OUT_DIR``, for smoke.sh):
+    Help ▸ About ▸ Licences shows the bundle's notices, and an exception raised in a slot writes a crash report
+    and shows it, and "Copy report" copies it. Screenshots of the three go to ``out``; exit 0 when all worked."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QMessageBox, QPushButton
+
+    from clearbg_desktop.gui.dialogs.licences_dialog import LicencesDialog
+    from clearbg_desktop.gui.window.main_window import MainWindow
+
+    app = create_application(sys.argv[:1])
+    window = MainWindow()
+    reporter = install_crash_reports(window)
+    window.show()
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, object] = {}
+
+    def about() -> None:
+        window.show_about()
+        box = window.messages.shown
+        assert isinstance(box, QMessageBox)
+        box.grab().save(str(out / "about.png"))
+        result["about"] = box.text()
+        button = box.findChild(QPushButton, "LicencesButton")
+        if button is not None:
+            button.click()
+        QTimer.singleShot(300, licences)
+
+    def licences() -> None:
+        dialog = window.findChild(LicencesDialog)
+        if dialog is not None:
+            dialog.grab().save(str(out / "licences.png"))
+            result["licences"] = (dialog.from_bundle, dialog.view.toPlainText().splitlines()[0],
+                                  len(dialog.view.toPlainText()))
+            dialog.close()
+        QTimer.singleShot(0, crash)
+
+    def crash() -> None:
+        raise RuntimeError("forced by --check-dialogs: the crash report's end-to-end check")
+
+    def crashed() -> None:
+        dialog = reporter.dialog
+        if dialog is not None:
+            dialog.grab().save(str(out / "crash.png"))
+            dialog.copy_button.click()
+            result["report"] = str(dialog.path)
+            result["copied"] = QGuiApplication.clipboard().text() == dialog.text
+            dialog.close()
+        app.quit()
+
+    reporter.reported.connect(lambda text, path: QTimer.singleShot(300, crashed))
+    QTimer.singleShot(int(timeout * 1000), app.quit)
+    QTimer.singleShot(300, about)
+    app.exec()
+    reporter.uninstall()
+    window.quit_guard.confirmed = True
+    window.close()
+    about_text = str(result.get("about", ""))
+    print(f"about: {'commit ' in about_text and 'SHA-256' in about_text} ({out / 'about.png'})")
+    print(f"licences: {result.get('licences')} ({out / 'licences.png'})")
+    print(f"crash report: {result.get('report')}, copied: {result.get('copied')} ({out / 'crash.png'})")
+    licences_ok = isinstance(result.get("licences"), tuple) and result["licences"][0]  # type: ignore[index]
+    return 0 if licences_ok and result.get("copied") and "commit " in about_text else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
@@ -184,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         from clearbg_desktop.self_test import run_self_test
 
         return run_self_test()
+    if args.check_dialogs:
+        return check_dialogs(args.check_dialogs, args.timeout)
     if args.screenshot:
         if len(args.files) != 1:
             print("clearbg: --screenshot takes exactly one photo", file=sys.stderr)
