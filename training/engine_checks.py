@@ -115,7 +115,8 @@ def record_in_card(entry: WeightsEntry, results: dict[str, dict], dataset: str) 
     (``training evaluate``'s fuller table is kept). The manifest keeps pointing at the card; cards are not hashed."""
     card_path = entry.path.with_name(f"{entry.path.stem}.card.json")
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
-    card["precision_checks"] = precision_checks(results, dataset)
+    # a precision measured elsewhere (int8: ``training quantize``) keeps its check; the ones measured here are new
+    card["precision_checks"] = {**card.get("precision_checks", {}), **precision_checks(results, dataset)}
     reference_label, reference = next(iter(results.items()))
     keys = ("max_fbeta", "mae", "weighted_fbeta", "s_measure")
     if card.get("metrics"):

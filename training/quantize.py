@@ -71,7 +71,9 @@ def compare(entry: WeightsEntry, int8_file: Path, dataset: ValidationSet, out_di
         return build_engine(entry, Candidate("onnxruntime", "cpu", "fp32")).predict_alpha
 
     def int8() -> Callable[[Image.Image], Image.Image]:
-        return OnnxSegmenter(int8_entry).predict_alpha
+        engine = OnnxSegmenter(int8_entry)
+        engine.input_resize = input_resize_for(entry.variant)  # the fp32 reference's input ("other" has none)
+        return engine.predict_alpha
 
     rows = [Row("full, ONNX Runtime fp32 (reference)", fp32), Row("full, ONNX Runtime int8 (static QDQ)", int8, "int8")]
     results = measure_rows(rows, dataset)
