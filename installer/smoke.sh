@@ -102,3 +102,25 @@ PREFIX="$TMP/prefix" bash "$UNPACKED/ClearBG/install.sh"
 test -s "$TMP/prefix/share/mime/packages/clearbg.xml"
 grep -q "application/x-clearbg-project" "$TMP/prefix/share/applications/clearbg.desktop"
 test -s "$TMP/prefix/share/icons/hicolor/512x512/mimetypes/application-x-clearbg-project.png"
+# `clearbg PATH.clearbg` (what the file manager runs) opens the project: its saved mask, not a new prediction.
+$PY - "$TMP/project" <<'PYTHON'
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, ".")
+from clearbg_desktop.core.editing.project import Project, save_project
+from clearbg_desktop.core.file_hash import sha256_file
+
+folder = Path(sys.argv[1])
+folder.mkdir()
+Image.open("resources/samples/sample.jpg").convert("RGB").resize((160, 120)).save(folder / "photo.png")
+alpha = np.zeros((120, 160), np.uint8)
+alpha[20:100, 30:130] = 255
+save_project(Project(photo_path=folder / "photo.png", photo_sha256=sha256_file(folder / "photo.png"), alpha=alpha),
+             folder / "valid.clearbg")
+PYTHON
+"$UNPACKED/ClearBG/clearbg" --screenshot "$TMP/project.png" "$TMP/project/valid.clearbg"
+echo "desktop integration: .clearbg MIME type, icon and menu entry installed under $TMP/prefix; the project opens"
