@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from clearbg_desktop.core.inference.box_prompt import (
     alpha_from_probability,
@@ -106,6 +105,11 @@ def test_auto_box_holds_the_click_and_finds_a_plain_object(method: str) -> None:
 
 def test_auto_box_without_the_models_map_uses_the_photo() -> None:
     photo = make_photo((160, 120))
-    left, top, right, bottom = auto_box(photo, None, 80, 60)
+    left, top, right, bottom = auto_box(photo, None, 80, 60, "doubt+colour")
     assert left <= 42 and right >= 118
-    assert isinstance(photo, Image.Image)
+
+
+def test_the_default_auto_box_is_a_square_around_the_click_kept_on_the_photo() -> None:
+    photo = make_photo((160, 120))
+    assert auto_box(photo, None, 80, 60) == (65, 45, 95, 75)  # a quarter of the short side
+    assert auto_box(photo, None, 2, 118) == (0, 103, 17, 120)
