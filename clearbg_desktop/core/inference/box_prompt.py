@@ -118,8 +118,8 @@ def mask_of_boxes(segmenter: Engine, photo: Image.Image, boxes: Sequence[Sequenc
 #: the click; "colour" grows it on the photo's colours (a flood fill that stops at the photo's edges); "fixed" is a
 #: square of a quarter of the photo's short side. "doubt+colour": doubt where the model saw anything there, else colour.
 #: "fixed" is the default: grown regions fit people's boxes no better (box IoU 0.34-0.36 for all four, 76 clicks), and
-#: a grown region that spills over the neighbours hands the model a scene instead of an object, so after the object
-#: box the clicked object's IoU was 0.25 with the square against 0.16-0.17 with grown boxes (bench/RESULTS.md §18).
+#: a colour region that spills over the neighbours hands the model a scene instead of an object: after the object box
+#: the clicked object's IoU was 0.25 with the square, 0.24 with "doubt", 0.16-0.17 with colour (bench/RESULTS.md §18).
 AUTO_BOX_METHODS = ("doubt", "colour", "doubt+colour", "fixed")
 DEFAULT_AUTO_BOX = "fixed"
 AUTO_BOX_GRID = 160  # the long side the region is grown on: an object the size of a click box is dozens of cells

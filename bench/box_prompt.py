@@ -1,0 +1,412 @@
+"""Object box, click to keep and the automatic box, measured on COCO instance masks drawn by people (#39).
+
+    .venv/bin/python bench/box_prompt.py [--data-root ../shared/data] [--model full] [--limit N]
+    .venv/bin/python bench/box_prompt.py --people-val     # the check on people-val (validation only)
+
+For each object of reasonable size (≥ 1 % of the photo, box sides ≥ 32 px, at least half of it
+visible in the label image; the 4 largest per photo) it compares, inside the object's box
+(the COCO box, drawn by people): the whole-photo mask restricted to the box (the baseline), the naive crop (box +
+10 %, pasted back) and the box prompt at each margin and clean-up, by IoU (mask at 50 %) and max Fβ (β² = 0.3) against
+the object's instance mask; per category and size. The model's maps are cached under .cache/box_prompt/ (one model
+call per photo and per crop), so re-running only re-scores. Times: median of repeats, one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.common import table  # noqa: E402
+from clearbg_desktop.core.editing.selection import box_edit, has_part_at, keep_component  # noqa: E402
+from clearbg_desktop.core.inference.box_prompt import (  # noqa: E402
+    AUTO_BOX_METHODS,
+    CLEANUPS,
+    DEFAULT_CLEANUP,
+    DEFAULT_MARGIN,
+    alpha_from_probability,
+    auto_box,
+    clip_box,
+    context_crop,
+    crop_probability,
+    mask_in_box,
+)
+
+CHOSEN = f"{DEFAULT_MARGIN}/{DEFAULT_CLEANUP}"
+FINAL_METHODS = ("doubt", "colour", "doubt+colour", "fixed")  # run through the object box (one model call each)
+
+MARGINS = (0.1, 0.3)
+NAIVE = (0.1, "none")  # the issue's naive crop: box + 10 %, pasted back, nothing else
+MIN_AREA, MIN_SIDE = 0.01, 32
+PER_PHOTO = 4  # the largest objects of reasonable size on each photo (instance ids are largest first)
+CACHE = REPO / ".cache" / "box_prompt"
+
+
+def objects(data_root: Path) -> Iterator[tuple[str, dict, Path]]:
+    """(photo id, object, photo path) for every object of reasonable size, photo by photo."""
+    folder = data_root / "photos-coco-mini"
+    index = json.loads((folder / "instances" / "instances.json").read_text())
+    for photo_id in sorted(index):
+        path = folder / "images" / f"{photo_id}.jpg"
+        with Image.open(path) as image:
+            width, height = image.size
+        # Where instances overlap the larger keeps the pixel, so a bowl on a dining table can have none left: an
+        # object counts by the pixels it has in the label image (at least half its polygon's area).
+        visible = np.bincount(np.asarray(Image.open(folder / "instances" / f"{photo_id}.png")).ravel(), minlength=256)
+        fit = [obj for obj in index[photo_id]
+               if min(obj["area_px"], 2 * visible[obj["id"]]) >= MIN_AREA * width * height
+               and min(obj["bbox_xyxy"][2] - obj["bbox_xyxy"][0], obj["bbox_xyxy"][3] - obj["bbox_xyxy"][1]) >= MIN_SIDE]
+        for obj in fit[:PER_PHOTO]:
+            yield photo_id, obj, path
+
+
+def pixel_box(obj: dict) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = obj["bbox_xyxy"]
+    return int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
+
+
+class Maps:
+    """The model's probability maps, cached on disk (float16) by photo, crop and model."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.folder = CACHE / model
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._segmenter = None
+
+    @property
+    def segmenter(self):  # type: ignore[no-untyped-def]
+        if self._segmenter is None:
+            import torch
+
+            torch.set_num_threads(1)
+            from clearbg_desktop.core.inference.engines import load_segmenter
+
+            self._segmenter = load_segmenter(self.model, device="cpu", threads=1, measure=False,
+                                             engine="onnxruntime")
+        return self._segmenter
+
+    def of(self, photo_id: str, photo: Image.Image, crop: tuple[int, int, int, int] | None) -> np.ndarray:
+        if crop == (0, 0, *photo.size):
+            crop = None  # the same pixels as the whole photo's call
+        key = "whole" if crop is None else "_".join(map(str, crop))
+        path = self.folder / f"{photo_id}_{key}.npy"
+        if path.exists():
+            return np.load(path).astype(np.float32)
+        if crop is None:
+            probability = self.segmenter.predict_probabilities([photo])[0]
+        else:
+            probability = crop_probability(self.segmenter, photo, crop)
+        np.save(path, probability.astype(np.float16))
+        return probability
+
+
+def max_f_beta(prediction: np.ndarray, truth: np.ndarray, beta2: float = 0.3) -> float:
+    """Max over 256 thresholds of Fβ (uint8 prediction, bool truth)."""
+    positives = truth.sum()
+    if positives == 0:
+        return float("nan")
+    hist_fg = np.bincount(prediction[truth].ravel(), minlength=256)[::-1].cumsum()
+    hist_all = np.bincount(prediction.ravel(), minlength=256)[::-1].cumsum()
+    precision = hist_fg / np.maximum(hist_all, 1)
+    recall = hist_fg / positives
+    f = (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-12)
+    return float(f.max())
+
+
+def iou(prediction: np.ndarray, truth: np.ndarray) -> float:
+    solid = prediction >= 128
+    union = (solid | truth).sum()
+    return float((solid & truth).sum() / union) if union else float("nan")
+
+
+def size_class(fraction: float) -> str:
+    return "S (1-5 %)" if fraction < 0.05 else "M (5-20 %)" if fraction < 0.2 else "L (≥ 20 %)"
+
+
+def variants() -> list[tuple[float, str]]:
+    return [NAIVE] + [(m, c) for m in MARGINS for c in CLEANUPS if (m, c) != NAIVE]
+
+
+def score_objects(data_root: Path, maps: Maps, limit: int | None, predict_only: bool = False) -> list[dict]:
+    """One row per object: the baseline's and every variant's IoU and max Fβ inside the object's box."""
+    rows: list[dict] = []
+    labels_cache: dict[str, np.ndarray] = {}
+    for n, (photo_id, obj, path) in enumerate(objects(data_root)):
+        if limit is not None and n >= limit:
+            break
+        photo = Image.open(path).convert("RGB")
+        size = photo.size
+        box = pixel_box(obj)
+        left, top, right, bottom = box
+        whole = maps.of(photo_id, photo, None)
+        crops = {m: context_crop(box, size, m) for m in MARGINS}
+        probabilities = {m: maps.of(photo_id, photo, crop) for m, crop in crops.items()}
+        if predict_only:
+            print(f"{n} {photo_id} {obj['id']}", flush=True)
+            continue
+        if photo_id not in labels_cache:
+            labels_cache[photo_id] = np.asarray(Image.open(data_root / "photos-coco-mini" / "instances"
+                                                           / f"{photo_id}.png"))
+        truth = labels_cache[photo_id][top:bottom, left:right] == obj["id"]
+        whole_alpha = np.asarray(Image.fromarray((whole * 255 + 0.5).astype(np.uint8)).resize(size, Image.BILINEAR))
+        row = {"photo": photo_id, "id": obj["id"], "category": obj["category"],
+               "size": size_class(obj["area_px"] / (size[0] * size[1])),
+               "whole": (iou(whole_alpha[top:bottom, left:right], truth),
+                         max_f_beta(whole_alpha[top:bottom, left:right], truth))}
+        for margin, cleanup in variants():
+            alpha = alpha_from_probability(probabilities[margin], crops[margin], box, size, cleanup)
+            row[f"{margin}/{cleanup}"] = (iou(alpha, truth), max_f_beta(alpha, truth))
+        rows.append(row)
+    return rows
+
+
+def mean(values: list[float]) -> float:
+    kept = [v for v in values if v == v]
+    return sum(kept) / len(kept) if kept else float("nan")
+
+
+def report_objects(rows: list[dict]) -> None:
+    names = ["whole"] + [f"{m}/{c}" for m, c in variants()]
+    table(["method", "IoU", "max Fβ", "objects"],
+                [[name if name != "0.1/none" else "0.1/none (naive crop)",
+                  f"{mean([r[name][0] for r in rows]):.3f}", f"{mean([r[name][1] for r in rows]):.3f}", len(rows)]
+                 for name in names], title="Inside each object's box, mean over objects")
+
+
+def report_groups(rows: list[dict], chosen: str) -> None:
+    for key in ("size", "category"):
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            groups[row[key]].append(row)
+        table_rows = []
+        for name, members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            if key == "category" and len(members) < 5:
+                continue
+            table_rows.append([name, len(members)] + [f"{mean([r[m][1] for r in members]):.3f}"
+                                                       for m in ("whole", "0.1/none", chosen)])
+        table([key, "objects", "whole photo", "naive crop", f"box prompt {chosen}"], table_rows,
+                    title=f"max Fβ per {key} (categories with ≥ 5 objects)")
+
+
+def upsampled(probability: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    small = Image.fromarray((probability * 255 + 0.5).clip(0, 255).astype(np.uint8))
+    return np.asarray(small.resize(size, Image.Resampling.BILINEAR))
+
+
+def click_point(truth: np.ndarray) -> tuple[int, int]:
+    """Where a person clicks on an object: its pixel farthest from its outline."""
+    from scipy.ndimage import distance_transform_edt  # the bench's, not the app's
+
+    depth = distance_transform_edt(np.pad(truth, 1))[1:-1, 1:-1]
+    row, column = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(column), int(row)
+
+
+def box_alpha(maps: Maps, photo_id: str, photo: Image.Image, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The box prompt as shipped (default margin and clean-up), through the cache."""
+    crop = context_crop(box, photo.size, DEFAULT_MARGIN)
+    return alpha_from_probability(maps.of(photo_id, photo, crop), crop, box, photo.size, DEFAULT_CLEANUP)
+
+
+def box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / area if area else 0.0
+
+
+def whole_iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    solid = alpha >= 128
+    return float((solid & truth).sum() / max((solid | truth).sum(), 1))
+
+
+def auto_box_section(data_root: Path, maps: Maps, limit: int | None, final: bool) -> None:
+    """Clicks where the model's mask is empty, on each object's deepest pixel: the automatic box against the
+    object's box drawn by people, and (``final``) the object box run on it."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    finals: list[tuple[float, float]] = []
+    labels_cache: dict[str, np.ndarray] = {}
+    for n, (photo_id, obj, path) in enumerate(objects(data_root)):
+        if limit is not None and n >= limit:
+            break
+        photo = Image.open(path).convert("RGB")
+        if photo_id not in labels_cache:
+            labels_cache[photo_id] = np.asarray(Image.open(data_root / "photos-coco-mini" / "instances"
+                                                           / f"{photo_id}.png"))
+        truth = labels_cache[photo_id] == obj["id"]
+        if not truth.any():
+            continue
+        whole = upsampled(maps.of(photo_id, photo, None), photo.size)
+        x, y = click_point(truth)
+        if has_part_at(whole, x, y):
+            continue
+        target = pixel_box(obj)
+        for method in AUTO_BOX_METHODS:
+            scores[method].append(box_iou(auto_box(photo, whole, x, y, method), target))
+        if final:
+            outcome = []
+            for method in FINAL_METHODS:
+                box = clip_box(auto_box(photo, whole, x, y, method), photo.size)
+                added = np.zeros_like(whole)
+                edit = box_edit(added, box, box_alpha(maps, photo_id, photo, box), "replace")
+                if edit is not None:
+                    edit.apply(added)
+                outcome.append(whole_iou(added, truth))
+            given = clip_box(target, photo.size)
+            by_hand = np.zeros_like(whole)
+            by_hand[given[1]:given[3], given[0]:given[2]] = box_alpha(maps, photo_id, photo, given)
+            finals.append((*outcome, whole_iou(by_hand, truth)))
+    rows = [[method, f"{mean(values):.3f}", f"{np.median(values):.3f}", len(values)]
+            for method, values in scores.items()]
+    table(["auto box", "box IoU vs people's box, mean", "median", "clicks"], rows,
+                title="A click where the mask is empty (the object's deepest pixel, COCO objects the model left out)")
+    if finals:
+        names = [f"automatic box ({method}) -> object box" for method in FINAL_METHODS] + ["people's box -> object box"]
+        table(["box", "object IoU (whole photo)", "clicks"],
+              [[name, f"{mean([f[i] for f in finals]):.3f}", len(finals)] for i, name in enumerate(names)],
+              title="What the click then gives")
+
+
+def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) -> None:
+    """Photos with two or more people of reasonable size: a click on each person (its deepest pixel) keeps it;
+    the kept person's IoU over the whole photo, against the whole-photo mask's. ``last``: the last photo (by id)
+    the objects' section reached."""
+    folder = data_root / "photos-coco-mini"
+    index = json.loads((folder / "instances" / "instances.json").read_text())
+    on_mask, off_mask = [], []
+    for photo_id in sorted(index):
+        path = folder / "images" / f"{photo_id}.jpg"
+        photo = Image.open(path).convert("RGB")
+        width, height = photo.size
+        people = [o for o in index[photo_id] if o["category"] == "person" and o["area_px"] >= MIN_AREA * width * height]
+        if len(people) < 2 or (last is not None and photo_id > last):
+            continue
+        labels = np.asarray(Image.open(folder / "instances" / f"{photo_id}.png"))
+        whole = upsampled(maps.of(photo_id, photo, None), photo.size)
+        for person in people[:PER_PHOTO]:
+            truth = labels == person["id"]
+            if not truth.any():
+                continue
+            x, y = click_point(truth)
+            alpha = whole.copy()
+            if not has_part_at(alpha, x, y):  # the click runs the object box on the automatic box first
+                box = clip_box(auto_box(photo, whole, x, y), photo.size)
+                edit = box_edit(alpha, box, box_alpha(maps, photo_id, photo, box), "replace")
+                if edit is not None:
+                    edit.apply(alpha)
+            kept = keep_component(alpha, x, y)
+            if kept is not None:
+                kept.apply(alpha)
+            (on_mask if has_part_at(whole, x, y) else off_mask).append((whole_iou(whole, truth),
+                                                                         whole_iou(alpha, truth)))
+    rows = []
+    for name, pairs in (("click on the mask: keep that part", on_mask),
+                        ("click off the mask: automatic box, object box, keep", off_mask),
+                        ("all clicks", on_mask + off_mask)):
+        if pairs:
+            rows.append([name, len(pairs), f"{mean([p[0] for p in pairs]):.3f}", f"{mean([p[1] for p in pairs]):.3f}"])
+    table(["click", "people", "whole-photo mask IoU", "after the click IoU"], rows,
+                title="Click to keep one person on COCO photos with ≥ 2 people (IoU with that person, whole photo)")
+
+
+def people_val_section(data_root: Path, maps: Maps, limit: int | None) -> None:
+    """VALIDATION ONLY: people-val's subject box (from its reference mask): box prompt vs whole photo vs naive."""
+    folder = data_root / "people-val"
+    rows = []
+    for n, path in enumerate(sorted((folder / "images").glob("*.jpg"))):
+        if limit is not None and n >= limit:
+            break
+        photo = Image.open(path).convert("RGB")
+        reference = np.asarray(Image.open(folder / "masks" / f"{path.stem}.png").convert("L")) >= 128
+        rows_any, cols_any = np.flatnonzero(reference.any(1)), np.flatnonzero(reference.any(0))
+        if rows_any.size == 0:
+            continue
+        box = (int(cols_any[0]), int(rows_any[0]), int(cols_any[-1]) + 1, int(rows_any[-1]) + 1)
+        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+            continue
+        key = f"pv{path.stem}"
+        left, top, right, bottom = box
+        truth = reference[top:bottom, left:right]
+        whole = upsampled(maps.of(key, photo, None), photo.size)[top:bottom, left:right]
+        row = {"whole": (iou(whole, truth), max_f_beta(whole, truth))}
+        for margin, cleanup in dict.fromkeys((NAIVE, (DEFAULT_MARGIN, DEFAULT_CLEANUP))):
+            crop = context_crop(box, photo.size, margin)
+            alpha = alpha_from_probability(maps.of(key, photo, crop), crop, box, photo.size, cleanup)
+            row[f"{margin}/{cleanup}"] = (iou(alpha, truth), max_f_beta(alpha, truth))
+        rows.append(row)
+    names = list(rows[0]) if rows else []
+    table(["method", "IoU", "max Fβ", "photos"],
+                [[name, f"{mean([r[name][0] for r in rows]):.3f}", f"{mean([r[name][1] for r in rows]):.3f}",
+                  len(rows)] for name in names],
+                title="people-val (validation only): inside the box around each reference mask")
+
+
+def timing_section(data_root: Path, maps: Maps, repeats: int) -> None:
+    """One whole-photo mask vs one object box (model call, upsampling, clean-up), median of repeats, one thread."""
+    segmenter = maps.segmenter
+    samples = []
+    for photo_id, obj, path in objects(data_root):
+        if len(samples) >= 5:
+            break
+        if not samples or samples[-1][0] != photo_id:
+            samples.append((photo_id, obj, path))
+    whole_times, box_times = [], []
+    for _photo_id, obj, path in samples:
+        photo = Image.open(path).convert("RGB")
+        segmenter.predict_alpha(photo)  # warm-up
+        for _ in range(repeats):
+            started = time.perf_counter()
+            segmenter.predict_alpha(photo)
+            whole_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            mask_in_box(segmenter, photo, obj["bbox_xyxy"])
+            box_times.append(time.perf_counter() - started)
+    whole, box = statistics.median(whole_times), statistics.median(box_times)
+    table(["", "median s", "× whole photo"],
+                [["one whole-photo mask", f"{whole:.3f}", "1.00"],
+                 [f"one object box ({CHOSEN})", f"{box:.3f}", f"{box / whole:.2f}"]],
+                title=f"Time, {segmenter.description}, 1 thread, {len(samples)} COCO photos × {repeats} repeats")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--model", default="full")
+    parser.add_argument("--limit", type=int, help="only the first N objects")
+    parser.add_argument("--predict-only", action="store_true", help="fill the cache of model maps, score nothing")
+    parser.add_argument("--people-val", action="store_true", help="only the check on people-val (validation only)")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats per photo")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["objects", "auto-box", "click", "time"])
+    args = parser.parse_args(argv)
+    maps = Maps(args.model)
+    print(f"model: {args.model}")
+    if args.people_val:
+        people_val_section(args.data_root, maps, args.limit)
+        return 0
+    rows = score_objects(args.data_root, maps, args.limit, args.predict_only)
+    if args.predict_only:
+        return 0
+    if "objects" not in args.skip:
+        report_objects(rows)
+        report_groups(rows, CHOSEN)
+    if "auto-box" not in args.skip:
+        auto_box_section(args.data_root, maps, args.limit, final=True)
+    if "click" not in args.skip:
+        click_to_keep_section(args.data_root, maps, rows[-1]["photo"] if args.limit is not None and rows else None)
+    if "time" not in args.skip:
+        timing_section(args.data_root, maps, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
