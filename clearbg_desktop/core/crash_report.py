@@ -15,7 +15,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -31,6 +31,27 @@ _QUOTED_PATH = re.compile(r"""(['"])((?:~[\\/]|[A-Za-z]:[\\/]|\\\\|/)[^'"\n]*)\1
 _BARE_PATH = re.compile(r"""(?<![\w<>.:/\\])(?:~|[A-Za-z]:)?[\\/](?![\\/]*\s)[^\s'"<>(),;]+""")
 _PATH_TAIL = re.compile(r"""<path>(?:\.\w+)?(?: [^\s'"<>\\/]+(?:[\\/][^\s'"<>\\/]*)+)+""")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+
+
+_unexpected_handler: Callable[[BaseException, str], object] | None = None
+
+
+def set_unexpected_handler(handler: Callable[[BaseException, str], object] | None) -> None:
+    """The window's crash reporter registers here (None: none, e.g. the CLI or tests without a window)."""
+    global _unexpected_handler
+    _unexpected_handler = handler
+
+
+def note_unexpected(exc: BaseException, where: str) -> None:
+    """For a worker's catch-all ``except Exception``: the job still tells the user as before, and an error of no
+    kind it expects (a bug, not a bad photo) also makes a crash report. Never raises."""
+    handler = _unexpected_handler
+    if handler is None:
+        return
+    try:
+        handler(exc, where)
+    except Exception:  # a report must never break the job that had the error
+        pass
 
 
 def app_folders() -> dict[str, Path]:

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 
+from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.paths import log_dir
 from clearbg_desktop.gui.dialogs.crash_dialog import CrashDialog, CrashReporter
 from clearbg_desktop.gui.window.app import install_crash_reports
@@ -94,6 +95,41 @@ def test_an_exception_in_a_worker_thread_is_reported_on_the_gui_thread(qtbot: Qt
     text = path.read_text(encoding="utf-8")
     assert "Where: a worker thread (test-worker)" in text and "Boom: in the worker" in text
     assert "Kunde" not in text and "IMG_0042" not in text and "<path>.jpg" in text
+
+
+class CatchingWorker(Worker):
+    """A worker whose catch-all turns every error into a message (as the app's jobs do) and notes the unexpected."""
+
+    failed = Signal(str)
+
+    def run(self) -> None:
+        try:
+            {}["missing"]  # a bug, not a bad photo
+        except Exception as exc:
+            note_unexpected(exc, "test job")
+            self.failed.emit(str(exc))
+
+
+def test_an_error_a_worker_catches_but_did_not_expect_is_reported(qtbot: QtBot, window,
+                                                                  reporter: CrashReporter) -> None:
+    thread = QThread()
+    thread.setObjectName("catching-worker")
+    worker = CatchingWorker()
+    worker.moveToThread(thread)
+    told: list[str] = []
+    worker.failed.connect(told.append)
+    thread.start()
+    try:
+        worker.start.emit()
+        qtbot.waitUntil(lambda: bool(told) and reporter.dialog is not None, timeout=5000)
+    finally:
+        thread.quit()
+        thread.wait()
+    assert "Where: test job, in a worker thread (catching-worker)" in reporter.dialog.text
+    assert "KeyError: 'missing'" in reporter.dialog.text and told == ["'missing'"]  # the user is told as before
+    reporter.uninstall()
+    note_unexpected(KeyError("after"), "no window")  # nobody registered: nothing happens, nothing raises
+    assert len(_reports()) == 1
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clearbg_desktop.core.crash_report import report_text, write_report
+from clearbg_desktop.core.crash_report import report_text, set_unexpected_handler, write_report
 from clearbg_desktop.core.paths import log_dir
 
 log = logging.getLogger("clearbg.crash")
@@ -99,12 +99,18 @@ class CrashReporter(QObject):
     def install(self) -> None:
         self._previous_hook, sys.excepthook = sys.excepthook, self._excepthook
         self._previous_thread_hook, threading.excepthook = threading.excepthook, self._thread_excepthook
+        set_unexpected_handler(self._on_unexpected)
 
     def uninstall(self) -> None:
         if self._previous_hook is not None and sys.excepthook == self._excepthook:
             sys.excepthook = self._previous_hook
         if self._previous_thread_hook is not None and threading.excepthook == self._thread_excepthook:
             threading.excepthook = self._previous_thread_hook
+        set_unexpected_handler(None)
+
+    def _on_unexpected(self, exc: BaseException, where: str) -> None:
+        """``core.crash_report.note_unexpected``: an error a worker caught but did not expect."""
+        self.report(type(exc), exc, exc.__traceback__, where=f"{where}, in {self._where()}")
 
     def _excepthook(self, kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if self._previous_hook is not None:
