@@ -42,11 +42,16 @@ def set_unexpected_handler(handler: Callable[[BaseException, str], object] | Non
     _unexpected_handler = handler
 
 
+#: Errors a job meets without a bug: out of memory, a full disk or a file it may not read. The job says them; they
+#: are no crash report.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (MemoryError, OSError)
+
+
 def note_unexpected(exc: BaseException, where: str) -> None:
     """For a worker's catch-all ``except Exception``: the job still tells the user as before, and an error of no
     kind it expects (a bug, not a bad photo) also makes a crash report. Never raises."""
     handler = _unexpected_handler
-    if handler is None:
+    if handler is None or isinstance(exc, EXPECTED_ERRORS):
         return
     try:
         handler(exc, where)

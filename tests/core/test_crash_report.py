@@ -82,3 +82,18 @@ def test_version_text_names_commit_and_models(random_weights: Path) -> None:
     assert lines[0] == f"ClearBG {__version__}"
     assert lines[1].startswith("commit ") and "unknown" not in lines[1]  # a checkout: git says which
     assert any(line.startswith("model small: ") and "SHA-256 " in line for line in lines)
+
+
+def test_only_errors_of_no_expected_kind_make_a_report() -> None:
+    """A worker's catch-all says every error; a full disk or a lack of memory is no bug, and makes no report."""
+    from clearbg_desktop.core.crash_report import note_unexpected, set_unexpected_handler
+
+    noted: list[tuple[str, str]] = []
+    set_unexpected_handler(lambda exc, where: noted.append((type(exc).__name__, where)))
+    try:
+        note_unexpected(MemoryError(), "cutting out a photo")
+        note_unexpected(OSError(28, "No space left on device"), "exporting a photo")
+        note_unexpected(KeyError("alpha"), "batch export")
+    finally:
+        set_unexpected_handler(None)
+    assert noted == [("KeyError", "batch export")]

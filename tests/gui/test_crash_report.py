@@ -158,3 +158,25 @@ def test_the_dialog_opens_the_log_folder(qtbot: QtBot, monkeypatch: pytest.Monke
     qtbot.addWidget(dialog)
     dialog.folder_button.click()
     assert opened == [str(log_dir())]
+
+
+def test_a_bug_in_a_window_job_is_said_and_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The window's jobs catch everything so the user always hears of it; a bug among those also makes a report."""
+    from clearbg_desktop.core.crash_report import set_unexpected_handler
+    from clearbg_desktop.core.editing.document import Document
+    from clearbg_desktop.gui.jobs import decode_jobs
+
+    def broken(document: Document) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(decode_jobs, "reload_photo", broken)  # a fault injected where the job calls the core
+    noted: list[str] = []
+    said: list[str] = []
+    set_unexpected_handler(lambda exc, where: noted.append(where))
+    signals = decode_jobs.DecodeSignals()
+    signals.failed.connect(lambda _doc_id, message: said.append(message))
+    try:
+        decode_jobs.decode_job(signals, Document(title="p.jpg", path=tmp_path / "p.jpg"))
+    finally:
+        set_unexpected_handler(None)
+    assert noted == ["decoding a photo"] and "KeyError" in said[0]

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.gui.tools.base import ToolHost
 
@@ -32,6 +33,7 @@ def tool_job(signals: ToolJobSignals, number: int, doc_id: int, compute: EditCom
     except MemoryError:
         signals.computed.emit(number, doc_id, None, "Not enough memory for that edit")
     except Exception as exc:  # noqa: BLE001 - a tool's failure reaches the user; the window goes on
+        note_unexpected(exc, "a canvas tool's edit")  # a bug, not a bad photo: a crash report too
         signals.computed.emit(number, doc_id, None, f"That edit failed ({type(exc).__name__}: {exc})")
 
 

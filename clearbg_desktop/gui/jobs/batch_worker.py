@@ -8,6 +8,7 @@ import threading
 from PySide6.QtCore import QObject, Signal, Slot
 
 from clearbg_desktop.core.batch import BatchPlan, BatchReport, iter_export
+from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.inference.engine_choice import TIMING_PAYS_FROM_PHOTOS
 from clearbg_desktop.core.inference.engines import load_segmenter
@@ -51,6 +52,7 @@ class BatchWorker(QObject):
             self.failed.emit(str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - the batch must end in finished or failed, never hang
+            note_unexpected(exc, "batch export")  # a bug, not a bad photo: a crash report too
             self.failed.emit(f"the {model} model could not be loaded ({type(exc).__name__}: {exc})")
             return
         report = BatchReport()
@@ -59,6 +61,7 @@ class BatchWorker(QObject):
                                     cancel=self.cancel_event, report=report):
                 self.progressed.emit(step)
         except Exception as exc:  # noqa: BLE001 - per-photo errors are results; anything else ends the job
+            note_unexpected(exc, "batch export")  # a bug, not a bad photo: a crash report too
             self.failed.emit(f"the batch stopped: {type(exc).__name__}: {exc}")
             return
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.editing.document import Document, reload_photo
 from clearbg_desktop.core.imaging.loading import ImageLoadError
 from clearbg_desktop.core.imaging.thumbnails import quick_thumbnail
@@ -48,6 +49,7 @@ def decode_job(signals: DecodeSignals, document: Document) -> None:
         signals.failed.emit(document.doc_id, str(exc))
         return
     except Exception as exc:  # noqa: BLE001 - the user must hear of it, not find a blank canvas
+        note_unexpected(exc, "decoding a photo")  # a bug, not a bad photo: a crash report too
         signals.failed.emit(document.doc_id, f"{document.title}: {type(exc).__name__}: {exc}")
         return
     signals.decoded.emit(document.doc_id, loaded, views)

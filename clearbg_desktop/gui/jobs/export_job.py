@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.imaging.atomic_write import OutputError
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.loading import LoadedImage
@@ -46,6 +47,7 @@ class ExportJob(QRunnable):
             self.signals.failed.emit(self, f"{Path(target).name}: {exc}")
             return
         except Exception as exc:  # noqa: BLE001 - every error must reach the user, never leave "Exporting…"
+            note_unexpected(exc, "exporting a photo")  # a bug, not a bad photo: a crash report too
             self.signals.failed.emit(self, f"{Path(target).name}: could not be written ({type(exc).__name__}: {exc})")
             return
         self.signals.finished.emit(self, str(written))

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.editing.document import file_stamp
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
 from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_reduced
@@ -148,6 +149,7 @@ class InferenceWorker(QObject):
         except (ValueError, WeightsError, MemoryError) as exc:
             self.box_failed.emit(job.request, f"The object box could not be cut out: {exc}")
         except Exception as exc:  # noqa: BLE001 - a worker error always reaches the user, the worker goes on
+            note_unexpected(exc, "the object box")  # a bug, not a bad photo: a crash report too
             self.box_failed.emit(job.request, f"The object box could not be cut out ({type(exc).__name__}: {exc})")
         finally:
             self.busy.clear()
@@ -186,6 +188,7 @@ class InferenceWorker(QObject):
             self.failed.emit(request.request_id, request.doc_id, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - the GUI must show, not crash
+            note_unexpected(exc, "cutting out a photo")  # a bug, not a bad photo: a crash report too
             self.failed.emit(request.request_id, request.doc_id, f"Unexpected error: {exc}")
             return
         self.probability_ready.emit(request.request_id, request.doc_id, probability)
