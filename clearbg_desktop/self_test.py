@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from clearbg_desktop.core.crash_report import remember_self_test
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.loading import ImageLoadError, load_image
 from clearbg_desktop.core.imaging.output_file import export_photo
@@ -32,12 +33,13 @@ def run_self_test(model: str = "auto") -> int:
             size = written.stat().st_size
     except (WeightsError, ImageLoadError, OSError) as exc:
         print(f"ClearBG self-test FAILED: {exc}", file=sys.stderr)
+        remember_self_test(f"FAILED: {exc}")
         return 1
     weights = segmenter.weights
     coverage = sum(alpha.histogram()[128:]) / (alpha.width * alpha.height)
-    print(
-        f"ClearBG self-test OK: {segmenter.description}, weights {weights.short_hash if weights else '?'}, "
-        f"{loaded.size[0]}x{loaded.size[1]} sample, foreground {coverage:.0%}, PNG {size} bytes, "
-        f"{time.perf_counter() - started:.2f} s"
-    )
+    line = (f"ClearBG self-test OK: {segmenter.description}, weights {weights.short_hash if weights else '?'}, "
+            f"{loaded.size[0]}x{loaded.size[1]} sample, foreground {coverage:.0%}, PNG {size} bytes, "
+            f"{time.perf_counter() - started:.2f} s")
+    print(line)
+    remember_self_test(line)
     return 0

@@ -130,6 +130,7 @@ def report_text(kind: type[BaseException], value: BaseException, tb: TracebackTy
     ]
     header += [f"{key}: {val}" for key, val in (context or {}).items()]
     header += [f"Installed model {line}" for line in model_versions()]
+    header.append(f"Last self-test: {last_self_test() or '(none run here; clearbg --self-test runs one)'}")
     formatted = traceback.format_exception(kind, value, tb)
     body = "".join(formatted)
     message = "".join(traceback.format_exception_only(kind, value))
@@ -138,6 +139,32 @@ def report_text(kind: type[BaseException], value: BaseException, tb: TracebackTy
     lines = header + ["", "Traceback:", body.rstrip(), "", f"Last {LOG_LINES} log lines:"]
     lines += (log_lines if log_lines is not None else log_tail()) or ["(none)"]
     return scrub("\n".join(lines) + "\n", folders)
+
+
+SELF_TEST_FILE = "last-self-test.txt"
+
+
+def remember_self_test(line: str, folder: Path | None = None) -> None:
+    """``clearbg --self-test``'s line, kept in the log folder so a later crash report can say whether this install
+    worked (running the model again while reporting a crash could fail the same way). Never raises."""
+    try:
+        folder = folder or log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        (folder / SELF_TEST_FILE).write_text(f"{stamp}: {line[:500]}\n", encoding="utf-8")
+    except OSError:
+        pass
+
+
+def last_self_test(folder: Path | None = None) -> str:
+    """The last self-test's line, or "" (none run, or unreadable)."""
+    try:
+        path = (folder or log_dir()) / SELF_TEST_FILE
+        if not path.is_file() or path.stat().st_size > 4096:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def write_report(text: str, folder: Path | None = None) -> Path:

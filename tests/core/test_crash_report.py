@@ -97,3 +97,20 @@ def test_only_errors_of_no_expected_kind_make_a_report() -> None:
     finally:
         set_unexpected_handler(None)
     assert noted == [("KeyError", "batch export")]
+
+
+def test_a_crash_report_says_the_last_self_test(tmp_path: Path) -> None:
+    """#43: `--self-test` output in the report, without running the model again while reporting a crash."""
+    from clearbg_desktop.core.crash_report import last_self_test, remember_self_test, report_text
+
+    assert last_self_test(tmp_path) == ""
+    remember_self_test("ClearBG self-test OK: U²-Net small on CPU (fp32), 0.42 s", tmp_path)
+    assert last_self_test(tmp_path).endswith("ClearBG self-test OK: U²-Net small on CPU (fp32), 0.42 s")
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "last-self-test.txt").write_text("x" * 10_000)  # not one ClearBG wrote: not read
+    assert last_self_test(tmp_path / "big") == ""
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        text = report_text(type(exc), exc, exc.__traceback__, where="a test", log_lines=[])
+    assert "Last self-test:" in text
