@@ -6,7 +6,7 @@ photo is otherwise a few dozen of the model's 320 pixels). The crop takes a marg
 the model's answer for the crop is cut to the box. Measured on COCO instance masks and checked on people-val
 (``bench/box_prompt.py``, bench/RESULTS.md §18): a margin of 10 % scored best (0 % and 30 % lower), and no clean-up
 after the model helped — keeping only the parts that reach the box's centre (:mod:`core.components`) was even on COCO
-and lost on people-val, where a subject is often several parts — so by default the crop's answer is used as it is;
+and lost on people-val (IoU 0.908 against 0.913) — so by default the crop's answer is used as it is;
 the clean-ups stay selectable for the benchmark.
 
 This module returns arrays; combining them with the user's mask (replace, add, subtract, one undo step) is
@@ -117,9 +117,9 @@ def mask_of_boxes(segmenter: Engine, photo: Image.Image, boxes: Sequence[Sequenc
 #: "doubt" grows a region from the click on the model's whole-photo alpha at a lower level, relative to the alpha at
 #: the click; "colour" grows it on the photo's colours (a flood fill that stops at the photo's edges); "fixed" is a
 #: square of a quarter of the photo's short side. "doubt+colour": doubt where the model saw anything there, else colour.
-#: "fixed" is the default: grown regions fit people's boxes no better (box IoU 0.34-0.36 for all four, 76 clicks), and
+#: "fixed" is the default: grown regions fit people's boxes no better (box IoU 0.35-0.37 for all four, 135 clicks), and
 #: a colour region that spills over the neighbours hands the model a scene instead of an object: after the object box
-#: the clicked object's IoU was 0.25 with the square, 0.24 with "doubt", 0.16-0.17 with colour (bench/RESULTS.md §18).
+#: the clicked object's IoU was 0.23 with the square and with "doubt", 0.16-0.17 with colour (bench/RESULTS.md §18).
 AUTO_BOX_METHODS = ("doubt", "colour", "doubt+colour", "fixed")
 DEFAULT_AUTO_BOX = "fixed"
 AUTO_BOX_GRID = 160  # the long side the region is grown on: an object the size of a click box is dozens of cells
