@@ -226,8 +226,8 @@ def run_chunk(folders: list[Path], newcomer: Path, env: dict[str, str]) -> list[
 
 def loads(text: str) -> dict:
     """For comparing entries: NaN equal to itself, integers beyond Python's digit limit as their digits."""
-    return json.loads(text.replace("NaN", '"__NAN__"'), parse_int=lambda digits: int(digits) if len(digits) < 400
-                      else digits)
+    return json.loads(text, parse_constant=lambda constant: f"__{constant}__",  # NaN, not a string "NaN" in a key
+                      parse_int=lambda digits: int(digits) if len(digits) < 400 else digits)
 
 
 def one_line(message: str) -> bool:
