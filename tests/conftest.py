@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker per core (pytest -n auto): one thread each, not cores²
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 import numpy as np
 import pytest
@@ -16,6 +19,8 @@ from clearbg_desktop.core.inference.model import build_model
 from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

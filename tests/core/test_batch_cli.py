@@ -54,6 +54,7 @@ def test_plan_keeps_structure_and_skips_non_images(messy_tree: Path, tmp_path: P
     assert len(flat.items) == 2
 
 
+@pytest.mark.slow
 def test_batch_reports_failures_and_goes_on(messy_tree: Path, tmp_path: Path, segmenter: Segmenter) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -108,6 +109,7 @@ def test_cancel_leaves_no_partial_files_and_rerun_resumes(tmp_path: Path, segmen
     assert not second.cancelled and len(list(out.iterdir())) == 8
 
 
+@pytest.mark.slow
 def test_cancel_during_a_model_call_writes_no_more_than_the_photo_being_encoded(
         tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch) -> None:
     """#37 (walk D9): Cancel pressed while the model runs photo 3 stops there: its mask and the photos waiting
@@ -136,6 +138,7 @@ def test_cancel_during_a_model_call_writes_no_more_than_the_photo_being_encoded(
     assert "p2-cutout.png" not in written and 1 <= len(written) <= 2 and len(report.done) == len(written)
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(messy_tree: Path, tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli-out"
     code = cli_main([str(messy_tree), "-o", str(out), "--format", "jpg", "--bg", "#00ff00", "-q"])
@@ -193,6 +196,7 @@ def test_large_photos_leave_a_core_to_decode_and_encode_small_ones_do_not(
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_photos_grouped_per_model_call_give_the_same_outputs(tmp_path: Path, segmenter: Segmenter) -> None:
     """A GPU takes groups of photos per call (CUDA isn't here: the grouping is forced); sizes differ per photo."""
     photos = tmp_path / "photos"
@@ -240,6 +244,7 @@ def test_one_bad_project_does_not_stop_the_others_or_the_photos(tmp_path: Path, 
     assert "Traceback" not in captured.err
 
 
+@pytest.mark.slow
 def test_a_photo_another_run_wrote_meanwhile_is_skipped_not_failed(tmp_path: Path, segmenter: Segmenter) -> None:
     """Issue #28.10: two runs into one folder; the loser finds the output written (here: by the plan's first
     item, the same target) and counts it as skipped."""
@@ -286,6 +291,7 @@ def _tiny_disk_works(folder: Path) -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_the_batch_after_the_first_photo_that_does_not_fit(tmp_path: Path,
                                                                               random_weights: Path) -> None:
     """A real full disk: a 1 MiB tmpfs in a private mount namespace, where two or three outputs fit."""

@@ -36,6 +36,7 @@ def engine_speeds(seconds: dict, agrees: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_wrong_types_in_engine_speeds_are_left_out_entry_by_entry(random_weights: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:

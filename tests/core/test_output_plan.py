@@ -85,6 +85,7 @@ def test_a_name_too_long_fails_that_photo_alone(tmp_path: Path) -> None:
     assert "longer than a file name may be" in next(iter(plan.problems.values()))
 
 
+@pytest.mark.slow
 def test_cli_three_cards_into_one_folder_writes_three_outputs(
         tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cards = _cards(tmp_path / "cards")
@@ -302,6 +303,7 @@ def test_photos_the_walk_cannot_reach_are_named_never_dropped(tmp_path: Path) ->
     assert any("cannot be read" in problem and "File name too long" in problem for problem in plan.problems.values())
 
 
+@pytest.mark.slow
 def test_an_unreadable_sub_folder_fails_in_the_cli(tmp_path: Path, random_weights: Path) -> None:
     """Round 5 X5: a mode-000 sub-folder's photos were left out silently ("1 exported, 0 failed", exit 0)."""
     from tests.core.imaging.test_preset_safety import cli_child
@@ -332,6 +334,7 @@ def test_a_folder_in_an_outputs_place_is_a_failure_not_done(tmp_path: Path, rand
     assert "0 exported, 0 skipped, 2 failed" in captured.out and "a folder is in its place" in captured.err
 
 
+@pytest.mark.slow
 def test_outputs_written_into_another_folder_are_never_cut_out_again(
         tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Round 5 X9: a second run into another output folder (or another format) cut out the first run's outputs
@@ -346,6 +349,7 @@ def test_outputs_written_into_another_folder_are_never_cut_out_again(
     assert "1 exported" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_photo_written_under_another_name_says_so(tmp_path: Path, random_weights: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """Round 5 X10: card 2's photo written as IMG_0001-cutout (2).png beside card 1's: the CLI names it."""

@@ -27,6 +27,7 @@ def _run(*args: str) -> int:
     return cli_main([*args, "-q"])
 
 
+@pytest.mark.slow
 def test_cards_exported_one_after_the_other_into_one_folder_all_get_outputs(
         tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first, second = _card(tmp_path, 1), _card(tmp_path, 2)

@@ -244,6 +244,7 @@ def photo_folder(folder: Path, count: int) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["decode", "model", "encode"])
 def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter: Segmenter,
                                                       monkeypatch: pytest.MonkeyPatch, stage: str) -> None:

@@ -39,6 +39,7 @@ def without_full_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return weights
 
 
+@pytest.mark.slow
 def test_the_window_says_the_full_model_is_missing_and_offers_it(qtbot: QtBot, without_full_model: Path,
                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:

@@ -415,6 +415,7 @@ def test_filmstrip_names_line_up_and_batch_failures_are_not_cut_off(qtbot: QtBot
     assert reason.strip() in item.text() and str(tmp_path / "deep" / "photo.jpg") in item.toolTip()
 
 
+@pytest.mark.slow
 def test_models_tab_downloads_an_official_file_and_installs_it(qtbot: QtBot, window: MainWindow, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Against a local HTTP server: progress, hash check, conversion into the models list."""

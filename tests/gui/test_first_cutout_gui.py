@@ -22,6 +22,7 @@ def any_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLEARBG_ENGINE")  # both engines are candidates, as for a user
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("set_up_copies", [False, True])
 def test_the_first_photo_never_waits_for_the_engine_timing(
         any_engine: None, qtbot: QtBot, random_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -62,6 +63,7 @@ def test_the_first_photo_never_waits_for_the_engine_timing(
     window.close()
 
 
+@pytest.mark.slow
 def test_quitting_while_the_engines_are_timed_leaves_no_thread(
         any_engine: None, qtbot: QtBot, random_weights: Path, tmp_path: Path) -> None:
     from clearbg_desktop.core.settings import AppSettings

@@ -184,6 +184,7 @@ def test_preferences_and_about(qtbot: QtBot, window: MainWindow) -> None:
     window.messages.shown.accept()
 
 
+@pytest.mark.slow
 def test_screenshot_command(random_weights: Path, tmp_path: Path) -> None:
     photo = tmp_path / "p.jpg"
     make_photo((320, 240)).save(photo)

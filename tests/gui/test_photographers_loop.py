@@ -140,6 +140,7 @@ QUIT_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_quitting_during_a_batch_stops_it_and_leaves_no_process(random_weights: Path, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -533,6 +534,7 @@ SCALE_PROBE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_each_scale_keeps_its_own_window_and_apply_reset_never_scroll(tmp_path: Path, random_weights: Path) -> None:
     import json
 

@@ -159,6 +159,7 @@ def test_loss_matches_a_hand_computation() -> None:
         DeepSupervisionLoss([1.0] * 6)
 
 
+@pytest.mark.slow
 def test_teacher_on_the_fly_labels_each_batch_and_can_teach_the_side_outputs() -> None:
     """The teacher labels the augmented batch itself (stored masks unused), stays frozen, and with side
     distillation each of the student's seven outputs gets the teacher's own map."""

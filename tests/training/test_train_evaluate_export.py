@@ -139,6 +139,7 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
     assert [h["images_seen"] for h in continued["history"]] == earlier_curve + [continued["images_seen"]]
 
 
+@pytest.mark.slow
 def test_teacher_mode_labels_photos_and_records_its_hash(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     from clearbg_desktop.core.inference.model import FusedProbability
@@ -254,6 +255,7 @@ def test_gpus_with_only_emulated_bf16_train_in_fp16(monkeypatch: pytest.MonkeyPa
     assert autocast_dtype(torch.device("cpu")) == torch.bfloat16
 
 
+@pytest.mark.slow
 def test_frozen_batchnorm_keeps_converted_weights_and_targets_can_be_sharpened() -> None:
     """Weights converted from ONNX have identity BatchNorms: a step must not replace their statistics."""
     torch.manual_seed(0)

@@ -331,6 +331,7 @@ def test_a_projects_background_image_is_used_only_from_beside_it(photo_path: Pat
         assert image.getpixel((0, 0)) == (0, 0, 200)  # from beside the project, not the private one
 
 
+@pytest.mark.slow
 def test_the_longest_history_saved_opens_again(tmp_path: Path) -> None:
     """A project keeps at most MAX_EDITS edits, so that what it saves is never refused when it is opened: the
     oldest undo steps go (they are in the saved mask already), then the furthest redo steps."""

@@ -454,6 +454,7 @@ def test_gimp_opens_the_psd_with_one_layer_and_our_mask(tmp_path: Path) -> None:
 # ----- the command line over a mixed folder ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_exports_a_folder_of_dng_jpeg_heic_and_avif(tmp_path: Path, random_weights: Path) -> None:
     pillow_heif = pytest.importorskip("pillow_heif")
     folder = tmp_path / "card"

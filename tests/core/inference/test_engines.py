@@ -33,6 +33,7 @@ def onnx_resources(random_weights_dir: Path, tmp_path_factory: pytest.TempPathFa
     return root
 
 
+@pytest.mark.slow
 def test_onnx_engine_gives_the_torch_engines_masks(random_weights: Path, onnx_resources: Path) -> None:
     photos = [make_photo((320, 240), seed=s) for s in range(3)]
     torch_masks = Segmenter.from_weights("small", device="cpu", precision="fp32").predict_alphas(photos)
@@ -208,6 +209,7 @@ def test_onnx_model_is_added_and_used_without_torch(tmp_path: Path, onnx_resourc
     assert torch_file.returncode == 2 and "runs ONNX models only" in torch_file.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_both_precisions_run_through_the_apps_switch_on_any_cpu(random_weights: Path, precision: str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:

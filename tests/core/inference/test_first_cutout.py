@@ -54,6 +54,7 @@ def test_timing_gives_way_writes_nothing_then_finishes_and_is_cached(any_engine:
     assert again.candidate.key == ORT and not again.untimed
 
 
+@pytest.mark.slow
 def test_the_winner_replaces_the_reference_with_the_same_masks(any_engine: None) -> None:
     from PIL import Image
 
@@ -71,6 +72,7 @@ def test_the_winner_replaces_the_reference_with_the_same_masks(any_engine: None)
     assert difference.max() <= 2
 
 
+@pytest.mark.slow
 def test_the_set_ups_onnx_copy_makes_onnx_runtime_the_reference(
         any_engine: None, random_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """After the set-up prepared the ONNX Runtime copy beside the bundled weights, the first photo runs on ONNX

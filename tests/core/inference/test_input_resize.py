@@ -89,6 +89,7 @@ def engines(onnx_weights: Path) -> list[Segmenter | OnnxSegmenter]:
             OnnxSegmenter(find_weights("small", [onnx_weights]), threads=1)]
 
 
+@pytest.mark.slow
 def test_every_engine_takes_its_input_from_the_one_resize(random_weights: Path, onnx_weights: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Changing the default in model_io changes every engine's masks, and each engine's named resize is used."""
@@ -104,6 +105,7 @@ def test_every_engine_takes_its_input_from_the_one_resize(random_weights: Path, 
         assert np.array_equal(changed, named), engine.description
 
 
+@pytest.mark.slow
 def test_the_flip_average_makes_every_engine_mirror_equivariant(random_weights: Path, onnx_weights: Path) -> None:
     """With the flip average the map of a mirrored photo is the mirrored map (random weights alone are not).
     Maps, not 8-bit alphas: the random model's output is too flat to show in 8 bits."""

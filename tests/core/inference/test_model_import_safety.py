@@ -372,6 +372,7 @@ def _field(number: int, payload: bytes) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bomb", ["400,000 nodes", "9 million varints"])
 def test_an_onnx_memory_bomb_is_refused_before_it_is_built(bomb: str, tmp_path: Path) -> None:
     """A few MB of protobuf can ask for hundreds of millions of Python objects (5 bytes a node, 1 byte an int)."""

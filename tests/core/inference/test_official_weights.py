@@ -83,6 +83,7 @@ def test_onnx_converts_exactly(variant: str, onnx_folder: str) -> None:
         np.testing.assert_allclose(mine, theirs, atol=1e-4, rtol=0)
 
 
+@pytest.mark.slow
 def test_pth_state_dicts_load_and_the_variant_comes_from_shapes(tmp_path: Path) -> None:
     model = randomised("small", seed=3)
     path = tmp_path / "whatever-name.pth"  # the name says nothing about the variant
@@ -114,6 +115,7 @@ def test_bad_files_get_a_clear_error_naming_them(tmp_path: Path, onnx_folder: st
         assert "weights_only" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_adding_a_model_installs_our_copy_and_never_touches_the_source(tmp_path: Path, onnx_folder: str) -> None:
     source = tmp_path / "u2netp.onnx"
     source.write_bytes(onnx_file("small", onnx_folder).read_bytes())

@@ -42,6 +42,7 @@ def test_batch_matches_single_predictions(random_weights: Path) -> None:
         assert np.abs(single - np.asarray(alpha, np.int16)).max() <= 1
 
 
+@pytest.mark.slow
 def test_prediction_uses_the_model(random_weights: Path) -> None:
     """Two different models give different alphas: the output is not a constant."""
     torch.manual_seed(1)

@@ -15,6 +15,7 @@ from clearbg_desktop.core.inference.weights import WeightsError, available_model
 from clearbg_desktop.core.inference.weights_install import write_weights_folder
 
 
+@pytest.mark.slow
 def test_round_trip(tmp_path: Path) -> None:
     model = build_model("small")
     entry = write_weights_folder(model, tmp_path, "small", card={"k": 1}, input_size=256)
