@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QAbstractGraphicsShapeItem, QGraphicsScene
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
 
@@ -36,14 +36,37 @@ class BoxRequest:
     mode: str = "replace"
 
 
-def two_tone(dark: QAbstractGraphicsShapeItem, light: QAbstractGraphicsShapeItem) -> None:
-    """A gesture's line seen on any photo and on the checkerboard: white dashes over a dark line (a white dashed
-    line alone vanished on white and grey, walk 39). Both items hidden until the gesture draws them."""
-    for item, pen in ((dark, QPen(QColor(20, 20, 20), 0)), (light, QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine))):
-        pen.setCosmetic(True)
-        item.setPen(pen)
-        item.setZValue(10 if item is light else 9)
-        item.setVisible(False)
+class GestureLine:
+    """A gesture's outline (the box's frame, the lasso's line) seen on any photo and on the checkerboard: white dashes
+    over a dark line (a white dashed line alone vanished on white and grey, walk 39). Hidden until drawn."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.items = (QGraphicsPathItem(), QGraphicsPathItem())  # dark under, dashes over
+        for item, pen in zip(self.items, (QPen(QColor(20, 20, 20), 0),
+                                          QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)), strict=True):
+            pen.setCosmetic(True)
+            item.setPen(pen)
+            item.setZValue(9 if item is self.items[0] else 10)
+            item.setVisible(False)
+            scene.addItem(item)
+
+    @property
+    def visible(self) -> bool:
+        return self.items[1].isVisible()
+
+    def show(self, path: QPainterPath) -> None:
+        for item in self.items:
+            item.setPath(path)
+            item.setVisible(True)
+
+    def hide(self) -> None:
+        for item in self.items:
+            item.setVisible(False)
+
+    def remove(self) -> None:
+        for item in self.items:
+            if item.scene() is not None:
+                item.scene().removeItem(item)
 
 
 class ToolHost(Protocol):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPainterPath
-from PySide6.QtWidgets import QGraphicsPathItem
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.selection import lasso_edit
-from clearbg_desktop.gui.tools.base import CanvasTool, ToolHost, two_tone
+from clearbg_desktop.gui.tools.base import CanvasTool, GestureLine, ToolHost
 
 
 class LassoTool(CanvasTool):
@@ -24,10 +23,7 @@ class LassoTool(CanvasTool):
         super().__init__(host)
         self._points: list[tuple[float, float]] = []
         self._mode = "add"
-        self.line, self._line_under = QGraphicsPathItem(), QGraphicsPathItem()
-        two_tone(self._line_under, self.line)
-        for item in (self._line_under, self.line):
-            host.scene().addItem(item)
+        self.line = GestureLine(host.scene())
 
     @property
     def busy(self) -> bool:
@@ -53,14 +49,11 @@ class LassoTool(CanvasTool):
         for x, y in self._points[1:]:
             path.lineTo(x, y)
         path.closeSubpath()
-        for item in (self._line_under, self.line):
-            item.setPath(path)
-            item.setVisible(True)
+        self.line.show(path)
 
     def release(self) -> MaskEdit | None:
         points, self._points = self._points, []
-        self._line_under.setVisible(False)
-        self.line.setVisible(False)
+        self.line.hide()
         document = self.host.document
         if len(points) < 3 or document is None or document.alpha is None:
             return None
@@ -71,6 +64,4 @@ class LassoTool(CanvasTool):
 
     def deactivate(self) -> None:
         self._points = []
-        for item in (self._line_under, self.line):
-            if item.scene() is not None:
-                item.scene().removeItem(item)
+        self.line.remove()

@@ -9,12 +9,12 @@ is cut out finds a box around the object there and runs the model on that. Each 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtGui import QPainterPath
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.selection import has_part_at, keep_component, remove_component
 from clearbg_desktop.core.inference.box_prompt import auto_box
-from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, ToolHost, two_tone
+from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, GestureLine, ToolHost
 
 CLICK_SCREEN_PIXELS = 4  # a drag shorter than this on screen is a click, whatever the zoom
 
@@ -41,10 +41,7 @@ class ObjectSelectTool(CanvasTool):
         self._start: QPointF | None = None
         self._end = QPointF()
         self._mode = "replace"
-        self.frame, self._frame_under = QGraphicsRectItem(), QGraphicsRectItem()
-        two_tone(self._frame_under, self.frame)
-        for item in (self._frame_under, self.frame):
-            host.scene().addItem(item)
+        self.frame = GestureLine(host.scene())
 
     @property
     def busy(self) -> bool:
@@ -65,15 +62,14 @@ class ObjectSelectTool(CanvasTool):
         if self._start is None:
             return
         self._end = point
-        for item in (self._frame_under, self.frame):
-            item.setRect(QRectF(self._start, point).normalized())
-            item.setVisible(True)
+        frame = QPainterPath()
+        frame.addRect(QRectF(self._start, point).normalized())
+        self.frame.show(frame)
 
     def release(self) -> MaskEdit | None:
         start, end, mode = self._start, self._end, self._mode
         self._start = None
-        self._frame_under.setVisible(False)
-        self.frame.setVisible(False)
+        self.frame.hide()
         document = self.host.document
         if start is None or document is None or document.alpha is None:
             return None
@@ -107,6 +103,4 @@ class ObjectSelectTool(CanvasTool):
 
     def deactivate(self) -> None:
         self._start = None
-        for item in (self._frame_under, self.frame):
-            if item.scene() is not None:
-                item.scene().removeItem(item)
+        self.frame.remove()
