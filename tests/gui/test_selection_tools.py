@@ -134,3 +134,23 @@ def test_an_edit_whose_mask_changed_meanwhile_is_not_applied(qtbot: QtBot, windo
     qtbot.waitUntil(lambda: not canvas.computing, timeout=WAIT_MS)
     assert stack.count() == count and any("not applied" in m for m in messages)
     assert (document.alpha[20:30, 40:50] == 7).all()
+
+
+def test_ctrl_lasso_follows_the_drawn_line_exactly(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Walk 39: a snapped edge came out ragged along a straight concrete block; Ctrl keeps exactly the line."""
+    from clearbg_desktop.core.editing.selection import lasso_edit
+
+    document = open_photo(qtbot, window, tmp_path)
+    document.alpha[...] = 0
+    window.brush_bar.tool_actions["lasso"].trigger()
+    stack = window.undo.group.activeStack()
+    square = [(200, 60), (300, 60), (300, 200), (200, 200), (200, 61)]
+    gesture(qtbot, window.canvas, square, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: stack.undoText() == "Lasso (add)", timeout=WAIT_MS)
+    stack.undo()
+    scene = [(p.x(), p.y()) for p in (window.canvas.mapToScene(view_point(window.canvas, *xy)) for xy in square)]
+    expected = lasso_edit(document.alpha, None, scene, "add", snap=False)
+    stack.redo()
+    assert expected is not None and np.array_equal(document.alpha[60:200, 200:300],
+                                                   expected.after[60 - expected.box[1]:200 - expected.box[1],
+                                                                  200 - expected.box[0]:300 - expected.box[0]])

@@ -14,8 +14,9 @@ from clearbg_desktop.gui.tools.base import CanvasTool, GestureLine, ToolHost
 class LassoTool(CanvasTool):
     name = "lasso"
     label = "Lasso"
-    tooltip = "Draw around a region to add it to the cut-out (L; Alt takes it away); the edge snaps to the photo"
-    hint = "Lasso: draw around what to add (Alt: to take away); the edge snaps to the photo"
+    tooltip = ("Draw around a region to add it to the cut-out (L; Alt takes it away); the edge snaps to the photo "
+               "(Ctrl: exactly your line)")
+    hint = "Lasso: draw around what to add (Alt: take away); edge snaps to the photo (Ctrl: your line)"
     undo_label = "Lasso (add)"
     shortcut = "L"
 
@@ -23,6 +24,7 @@ class LassoTool(CanvasTool):
         super().__init__(host)
         self._points: list[tuple[float, float]] = []
         self._mode = "add"
+        self._snap = True
         self.line = GestureLine(host.scene())
 
     @property
@@ -38,6 +40,7 @@ class LassoTool(CanvasTool):
         if document is None or document.alpha is None:
             return False
         self._mode = "subtract" if modifiers & Qt.KeyboardModifier.AltModifier else "add"
+        self._snap = not modifiers & Qt.KeyboardModifier.ControlModifier  # straight edges: exactly the drawn line
         self._points = [(point.x(), point.y())]
         return True
 
@@ -57,9 +60,9 @@ class LassoTool(CanvasTool):
         document = self.host.document
         if len(points) < 3 or document is None or document.alpha is None:
             return None
-        photo, mode = document.rgb, self._mode
-        self.host.compute_edit(lambda alpha: lasso_edit(alpha, photo, points, mode, snap=True),
-                               "Fitting the lasso's edge to the photo…")
+        photo, mode, snap = document.rgb, self._mode, self._snap
+        self.host.compute_edit(lambda alpha: lasso_edit(alpha, photo, points, mode, snap=snap),
+                               "Fitting the lasso's edge to the photo…" if snap else "Filling the lasso…")
         return None
 
     def deactivate(self) -> None:

@@ -30,7 +30,7 @@ def applied(alpha: np.ndarray, edit: object) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("replace", 200), ("add", 200), ("subtract", 55)])
+@pytest.mark.parametrize(("mode", "expected"), [("replace", 200), ("add", 200), ("subtract", 0)])
 def test_box_edit_changes_only_the_box_and_undoes(mode: str, expected: int) -> None:
     alpha = np.full((40, 50), 100, np.uint8)
     alpha[:, :5] = 0
@@ -128,3 +128,13 @@ def test_lasso_refuses_what_it_cannot_draw() -> None:
         lasso_edit(alpha, None, [(1, 1), (5, 1), (5, 5)], snap=True)
     with pytest.raises(ValueError, match="not a number"):
         lasso_edit(alpha, None, [(1, 1), (float("nan"), 1), (5, 5)], snap=False)
+
+
+def test_an_alt_box_leaves_no_ghost_of_what_the_model_was_half_sure_of() -> None:
+    """Walk 39: Alt-box round the unwanted rider left his helmet at alpha up to 175 (255 - a soft answer)."""
+    alpha = np.full((10, 10), 255, np.uint8)
+    region = np.array([[0, 40, 80, 128, 200, 255, 255, 200, 128, 64]] * 10, np.uint8)
+    edit = box_edit(alpha, (0, 0, 10, 10), region, "subtract")
+    assert edit is not None
+    after = applied(alpha, edit)[0]
+    assert list(after) == [255, 175, 95, 0, 0, 0, 0, 0, 0, 127]
