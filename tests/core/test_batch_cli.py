@@ -72,6 +72,7 @@ def test_batch_reports_failures_and_goes_on(messy_tree: Path, tmp_path: Path, se
     assert "FAILED" in log.read_text() and "broken.jpg" in log.read_text()
 
 
+@pytest.mark.slow
 def test_rename_and_overwrite_policies(messy_tree: Path, tmp_path: Path, segmenter: Segmenter) -> None:
     out = tmp_path / "out"
     plan = plan_batch([messy_tree / "day 1" / "b.jpg"], out, ExportOptions())
@@ -216,6 +217,7 @@ def test_photos_grouped_per_model_call_give_the_same_outputs(tmp_path: Path, seg
             assert diff.max() <= 2, path.name  # same masks, up to batched-kernel rounding
 
 
+@pytest.mark.slow
 def test_one_bad_project_does_not_stop_the_others_or_the_photos(tmp_path: Path, random_weights: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     """Issue #28.5: projects are isolated like photos: the bad one reported, the rest exported, one summary."""

@@ -43,6 +43,7 @@ def test_boxes_apply_to_every_photo_of_a_series_pixels_and_fractions(tmp_path: P
         assert mask.shape == (120, 160) and not mask[outside].any()
 
 
+@pytest.mark.slow
 def test_a_box_off_one_photo_fails_that_photo_only(tmp_path: Path, random_weights: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "in").mkdir()

@@ -67,6 +67,7 @@ def test_names_differing_only_in_case_get_distinct_outputs(tmp_path: Path) -> No
     assert len(plan.items) == 3 and len(keys) == 3 and not plan.problems
 
 
+@pytest.mark.slow
 def test_ten_thousand_photos_of_one_stem_are_planned_apart_quickly(tmp_path: Path) -> None:
     requests = [OutputRequest(tmp_path / f"folder{index}" / "s.jpg") for index in range(10_000)]
     started = time.perf_counter()
@@ -134,6 +135,7 @@ def test_a_hard_link_to_a_photo_is_an_original(tmp_path: Path) -> None:
     assert planned[0].problem
 
 
+@pytest.mark.slow
 def test_a_project_and_its_own_photo_get_two_outputs(tmp_path: Path, random_weights: Path) -> None:
     import numpy as np
 

@@ -49,6 +49,7 @@ def test_cards_exported_one_after_the_other_into_one_folder_all_get_outputs(
     assert len(list(out.iterdir())) == 2
 
 
+@pytest.mark.slow
 def test_an_output_without_a_record_keeps_the_old_meaning(tmp_path: Path, random_weights: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     photo = _card(tmp_path, 1)
@@ -61,6 +62,7 @@ def test_an_output_without_a_record_keeps_the_old_meaning(tmp_path: Path, random
     assert (out / "IMG_0001-cutout.png").read_bytes() != b"written by an older version"
 
 
+@pytest.mark.slow
 def test_a_symlinked_record_is_never_written_through(tmp_path: Path, random_weights: Path) -> None:
     photo = _card(tmp_path, 1)
     out = tmp_path / "out"

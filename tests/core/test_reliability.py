@@ -286,6 +286,7 @@ def test_a_failure_in_any_stage_fails_only_that_photo(tmp_path: Path, segmenter:
     assert report.failed[0].item.source.name == victim
 
 
+@pytest.mark.slow
 def test_tiff_batch_of_camera_jpegs_exports_every_photo(tmp_path: Path, random_weights: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     photos = photo_folder(tmp_path / "photos", 3)

@@ -185,6 +185,7 @@ def test_preferences_offer_only_devices_the_machine_has(qtbot: QtBot, window: Ma
     assert "cuda" not in window.status.model_label.text().lower()
 
 
+@pytest.mark.slow
 def test_models_tab_adds_and_removes_a_model_file(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     import torch
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QPushButton
@@ -145,6 +146,7 @@ def test_dropped_folder_offers_batch_export_and_reports(qtbot: QtBot, window: Ma
     assert window.batch.qthread is None
 
 
+@pytest.mark.slow
 def test_cancel_mid_batch_then_resume(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     shoot = tmp_path / "many"
     shoot.mkdir()

@@ -26,6 +26,7 @@ def rows(dialog) -> list[str]:  # type: ignore[no-untyped-def]
     return [dialog.models_table.item(r, 0).text() for r in range(dialog.models_table.rowCount())]
 
 
+@pytest.mark.slow
 def test_add_model_file_shows_every_failure_and_changes_nothing(qtbot: QtBot, random_weights: Path,
                                                                tmp_path: Path) -> None:
     from clearbg_desktop.gui.dialogs.preferences_dialog import PreferencesDialog

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pytestqt.qtbot import QtBot
 
 from clearbg_desktop.gui.window.main_window import MainWindow
@@ -20,6 +21,7 @@ def _edited_photo(qtbot: QtBot, window: MainWindow, tmp_path: Path):
     return document, document.alpha.copy()
 
 
+@pytest.mark.slow
 def test_apply_returns_at_once_and_the_refinement_lands_as_one_undo_step(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document, base = _edited_photo(qtbot, window, tmp_path)
@@ -38,6 +40,7 @@ def test_apply_returns_at_once_and_the_refinement_lands_as_one_undo_step(
     assert np.array_equal(document.alpha, base)
 
 
+@pytest.mark.slow
 def test_reset_cancels_a_refinement_being_applied(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document, base = _edited_photo(qtbot, window, tmp_path)
     panel = window.panels.refine_panel

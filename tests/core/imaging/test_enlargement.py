@@ -42,6 +42,7 @@ def test_how_much_each_kind_of_resize_enlarges_the_photo(tmp_path: Path) -> None
         == pytest.approx(1000 / 500)
 
 
+@pytest.mark.slow
 def test_a_batch_names_the_photos_it_enlarged(tmp_path: Path, random_weights: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     shoot = tmp_path / "shoot"

@@ -42,6 +42,7 @@ def test_the_marketplace_preset_centres_the_subject_on_a_white_square(tmp_path: 
     assert rows.max() - rows.min() + 1 == 80  # the subject's long side fills 85 % of the frame
 
 
+@pytest.mark.slow
 def test_every_built_in_preset_exports_through_the_cli(tmp_path: Path, random_weights: Path) -> None:
     photo = tmp_path / "p.jpg"
     make_photo((300, 200)).save(photo)

@@ -63,6 +63,7 @@ def test_settings_keep_a_chosen_model_and_move_the_old_default_to_auto() -> None
     assert AppSettings().model == "auto"
 
 
+@pytest.mark.slow
 def test_cli_without_model_uses_the_full_model_and_says_which(both_models_dir: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,6 +81,7 @@ def test_cli_without_model_uses_the_full_model_and_says_which(both_models_dir: P
     assert "* full" in listed and "U²-Net (best quality)" in listed and "U²-Net small (fastest)" in listed
 
 
+@pytest.mark.slow
 def test_fp16_storage_halves_the_file_and_keeps_the_masks(tmp_path: Path) -> None:
     torch.manual_seed(2)
     model = build_model("small")
@@ -183,6 +185,7 @@ def test_an_onnx_file_with_enough_plain_convolutions_is_not_a_u2net_without_torc
     assert model_library.add_model_file(real, "real").variant == "small"
 
 
+@pytest.mark.slow
 def test_the_shape_fingerprints_are_the_models() -> None:
     from clearbg_desktop.core.inference.official_weights import CONV_SHAPES_SHA256, _conv_shapes
 

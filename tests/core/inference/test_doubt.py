@@ -72,6 +72,7 @@ def segmenter(random_weights: Path) -> Segmenter:
     return Segmenter.from_weights("small", device="cpu")
 
 
+@pytest.mark.slow
 def test_batch_report_ranks_by_doubt_and_writes_json(tmp_path: Path, segmenter: Segmenter) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

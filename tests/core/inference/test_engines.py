@@ -148,6 +148,7 @@ def test_damaged_onnx_weights_are_refused(onnx_resources: Path, tmp_path: Path) 
         OnnxSegmenter(entry)
 
 
+@pytest.mark.slow
 def test_cli_and_self_test_run_without_torch(onnx_resources: Path, tmp_path: Path) -> None:
     """As in the standalone app: torch cannot be imported at all, the ONNX weights do the work."""
     photo = tmp_path / "p.jpg"

@@ -94,6 +94,7 @@ def test_pth_state_dicts_load_and_the_variant_comes_from_shapes(tmp_path: Path) 
         torch.testing.assert_close(loaded.state_dict()[name], tensor)
 
 
+@pytest.mark.slow
 def test_bad_files_get_a_clear_error_naming_them(tmp_path: Path, onnx_folder: str) -> None:
     random_bytes = tmp_path / "random.onnx"
     random_bytes.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())

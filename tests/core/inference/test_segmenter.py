@@ -68,6 +68,7 @@ def test_device_choice_falls_back_to_cpu_without_accelerators() -> None:
         choose_device("tpu")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("precision", "tolerance"), [("fp32", 1e-4), ("bf16", 2e-2)])
 def test_channels_last_gives_the_same_masks_as_the_default_layout(random_weights: Path, precision: str,
                                                                   tolerance: float) -> None:
@@ -95,6 +96,7 @@ def test_the_fused_map_is_stretched_per_image_but_a_flat_map_is_left_alone() -> 
     np.testing.assert_array_equal(stretch_to_full_range(nothing_found), nothing_found)
 
 
+@pytest.mark.slow
 def test_precision_is_never_chosen_by_cpu_flags(random_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """"auto" is fp32 on a CPU with native bf16 and on one without; only the switch (CLEARBG_PRECISION, which the
     app's engine choice and the tests use) or an explicit argument gives bf16."""
