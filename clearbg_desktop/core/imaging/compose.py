@@ -232,14 +232,67 @@ def background_layer(background: Background, rgb: Image.Image) -> Image.Image | 
     return ImageOps.fit(picture, rgb.size, Image.Resampling.LANCZOS)
 
 
-def compose(rgb: Image.Image, alpha: Image.Image, background: Background) -> Image.Image:
-    """RGBA cut-out for a transparent background, else the subject flattened over it (RGB)."""
+#: A shadow placed on a picture: its opacity (hxw uint16 of 65535) and where its top left corner lies (x, y); it
+#: lies wholly on the picture (``core.imaging.shadow.ShadowLayer.on``).
+PlacedShadow = tuple[np.ndarray, tuple[int, int]]
+
+
+def compose(rgb: Image.Image, alpha: Image.Image, background: Background,
+            shadow: PlacedShadow | None = None) -> Image.Image:
+    """RGBA cut-out for a transparent background, else the subject flattened over it (RGB).
+
+    ``shadow``: a black shadow under the subject (``core.imaging.shadow``); the subject is laid over it, so where
+    alpha is 255 the output is exactly the subject's pixel.
+    """
     layer = background_layer(background, rgb)
     if layer is None:
         cutout = rgb.copy()
         cutout.putalpha(alpha)
+        if shadow is not None:
+            values, (left, top) = shadow
+            box = (left, top, left + values.shape[1], top + values.shape[0])
+            pixels = np.asarray(cutout.crop(box))
+            colour, kept = over_shadow(pixels[..., :3], pixels[..., 3], values)
+            cutout.paste(Image.fromarray(np.dstack([colour, kept]), "RGBA"), box[:2])
         return cutout
+    if shadow is not None:
+        values, (left, top) = shadow
+        box = (left, top, left + values.shape[1], top + values.shape[0])
+        layer.paste(Image.fromarray(darkened(np.asarray(layer.crop(box)), values), "RGB"), box[:2])
     return Image.composite(rgb, layer, alpha)
+
+
+SHADOW_ROWS = 512  # the shadow is laid in bands of rows: a 24 MP photo never needs a float copy of itself
+
+
+def darkened(background: np.ndarray, shadow: np.ndarray) -> np.ndarray:
+    """``background`` (HxWx3 uint8 or uint16) under a black shadow of opacity ``shadow`` (HxW uint16 of 65535)."""
+    out = background.copy()
+    for top in range(0, background.shape[0], SHADOW_ROWS):
+        rows = slice(top, top + SHADOW_ROWS)
+        share = shadow[rows].astype(np.float32)[..., None] / 65535.0
+        out[rows] = (background[rows] * (1.0 - share) + 0.5).astype(background.dtype)
+    return out
+
+
+def over_shadow(colour: np.ndarray, alpha: np.ndarray, shadow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A cut-out (HxWx3 colour, HxW alpha; uint8 or uint16, not premultiplied) laid over a black shadow of opacity
+    ``shadow`` (HxW uint16 of 65535): the 'over' operator. Where alpha is full, nothing changes; where the shadow
+    is nothing, nothing changes; a fully transparent pixel under the shadow becomes black at the shadow's
+    opacity."""
+    top_value = float(np.iinfo(alpha.dtype).max)
+    colour_out, alpha_out = colour.copy(), alpha.copy()
+    for top in range(0, alpha.shape[0], SHADOW_ROWS):
+        rows = slice(top, top + SHADOW_ROWS)
+        own = alpha[rows].astype(np.float32) / top_value
+        share = shadow[rows].astype(np.float32) / 65535.0
+        total = own + share * (1.0 - own)
+        keep = np.divide(own, total, out=np.ones_like(own), where=total > 0)  # of the colour, the rest black
+        under = shadow[rows] > 0
+        colour_out[rows] = np.where(under[..., None], colour[rows] * keep[..., None] + 0.5, colour[rows]).astype(
+            colour.dtype)
+        alpha_out[rows] = np.where(under, total * top_value + 0.5, alpha[rows]).astype(alpha.dtype)
+    return colour_out, alpha_out
 
 
 def flatten_onto_colour(image: Image.Image, color: tuple[int, int, int]) -> Image.Image:

@@ -15,6 +15,7 @@ from pathlib import Path
 from clearbg_desktop.core.imaging.compose import Background, check_flag, check_number
 from clearbg_desktop.core.imaging.formats import FORMAT_SUFFIXES, LAYERED_FORMATS
 from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.imaging.shadow import ShadowSettings
 
 TEMPLATE_FIELDS = ("name", "ext", "format", "model")
 #: The range each option may take, whichever front end sets it (CLI, dialogs, project files). Sizes that
@@ -48,6 +49,7 @@ class ExportOptions:
     refine: RefineSettings = field(default_factory=RefineSettings)
     subject_fill: float | None = None  # a square frame in which the subject's long side fills this share
     never_enlarge: bool = False  # a resize (long edge, percentage, square frame) only ever makes the picture smaller
+    shadow: ShadowSettings | None = None  # a contact or drop shadow under the cut-out (core.imaging.shadow)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -73,6 +75,14 @@ class ExportOptions:
         if self.format in LAYERED_FORMATS and (self.mask_only or self.subject_fill is not None):
             raise ValueError("a layered file keeps the whole photo with its mask: choose it without 'mask only' "
                              "or a square frame")
+        if self.shadow is not None:
+            if not isinstance(self.shadow, ShadowSettings):
+                raise ValueError("the shadow must be given as shadow settings")
+            if self.format in LAYERED_FORMATS:
+                raise ValueError("a layered file keeps the photo and its mask editable, with nothing baked in: "
+                                 "choose it without a shadow")
+            if self.mask_only:
+                raise ValueError("a shadow is drawn into a cut-out, not into a mask: choose 'mask only' or a shadow")
 
     @property
     def suffix(self) -> str:
@@ -82,6 +92,10 @@ class ExportOptions:
         data = asdict(self)
         data["background"] = self.background.to_dict()
         data["refine"] = self.refine.to_dict()
+        if self.shadow is None:
+            del data["shadow"]  # an output without a shadow is saved as before, and older versions read it
+        else:
+            data["shadow"] = self.shadow.to_dict()
         return data
 
     @classmethod
@@ -94,6 +108,8 @@ class ExportOptions:
             known["background"] = Background.from_dict(known["background"])
         if "refine" in known:
             known["refine"] = RefineSettings.from_dict(known["refine"])
+        if "shadow" in known:
+            known["shadow"] = ShadowSettings.maybe_from_dict(known["shadow"])
         return cls(**known)
 
     def with_changes(self, **changes: object) -> ExportOptions:

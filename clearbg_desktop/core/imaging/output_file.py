@@ -17,7 +17,9 @@ from clearbg_desktop.core.imaging.compose import (
     background_layer,
     combine_alpha,
     compose,
+    darkened,
     flatten_onto_colour,
+    over_shadow,
     resized,
     scaled_size,
     subject_box,
@@ -38,10 +40,12 @@ from clearbg_desktop.core.imaging.metadata import tiff_safe_exif
 from clearbg_desktop.core.imaging.png_encoder import encode_png16
 from clearbg_desktop.core.imaging.psd_writer import encode_psd
 from clearbg_desktop.core.imaging.refine import refine_alpha
+from clearbg_desktop.core.imaging.shadow import Box, ShadowLayer, render_shadow, shadow_box
 
 
 def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> Image.Image:
-    """The final picture (before encoding): refine, combine with source alpha, compose, crop, resize."""
+    """The final picture (before encoding): refine, combine with source alpha, compose (over a shadow, if any),
+    crop, resize."""
     alpha = refine_alpha(loaded.rgb, alpha, options.refine)
     alpha = combine_alpha(alpha, loaded.source_alpha)
     rgb = loaded.rgb
@@ -49,19 +53,102 @@ def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOption
         from clearbg_desktop.core.imaging.refine import decontaminate_colors
 
         rgb = decontaminate_colors(rgb, alpha)
+    extra: Box | None = None
     if options.mask_only:
         picture = alpha
     else:
-        picture = compose(rgb, alpha, options.background)
+        layout = shadow_layout(alpha, options)
+        shadow = None
+        if layout is not None:
+            canvas, extra, layer = layout
+            rgb, alpha = on_canvas(rgb, canvas), on_canvas(alpha, canvas)
+            shadow = layer.on(canvas)
+        picture = compose(rgb, alpha, options.background, shadow)
         if options.format == "jpg":
             picture = flatten_onto_colour(picture, options.background.color)
     if options.subject_fill is not None:
-        picture = framed_square(picture, alpha, options.subject_fill, options)
+        picture = framed_square(picture, alpha, options.subject_fill, options, extra)
     elif options.crop_to_subject:
-        box = subject_box(alpha, options.crop_padding)
+        box = crop_box(alpha, options.crop_padding, extra)
         if box is not None:
             picture = picture.crop(box)
     return resized(picture, *resize_asked(options, picture.size))
+
+
+def shows_room_beyond(options: ExportOptions) -> bool:
+    """Whether the output may reach past the photo's edges to hold a shadow: when it is cropped or framed on
+    transparency or a colour. An image or blurred background ends at the photo's edges, and so does the shadow;
+    an output neither cropped nor framed is the photo's own frame."""
+    return (options.crop_to_subject or options.subject_fill is not None) and options.background.kind in (
+        "transparent", "color")
+
+
+def shadow_canvas(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box | None]:
+    """(the canvas the picture is drawn on, in the photo's coordinates: the photo, or more where a cropped or
+    framed output needs room for the shadow; the shadow's box on that canvas, or None without a shadow).
+
+    From the settings and the mask alone, without drawing the shadow: the size estimate uses it too."""
+    width, height = alpha.size
+    photo: Box = (0, 0, width, height)
+    if options.shadow is None or options.mask_only:
+        return photo, None
+    box = shadow_box(alpha, options.shadow)
+    if box is None:
+        return photo, None
+    canvas = photo
+    if shows_room_beyond(options):
+        pad = 0 if options.subject_fill is not None else options.crop_padding
+        canvas = (min(0, box[0] - pad), min(0, box[1] - pad), max(width, box[2] + pad), max(height, box[3] + pad))
+    return canvas, _clipped(_moved(box, canvas), (0, 0, canvas[2] - canvas[0], canvas[3] - canvas[1]))
+
+
+def shadow_layout(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box, ShadowLayer] | None:
+    """(canvas, the shadow's box on it, the shadow) as :func:`shadow_canvas` says; None without a shadow."""
+    canvas, box = shadow_canvas(alpha, options)
+    if box is None or options.shadow is None:
+        return None
+    layer = render_shadow(alpha, options.shadow)
+    return None if layer is None else (canvas, box, layer)
+
+
+def crop_box(alpha: Image.Image | np.ndarray, padding: int, extra: Box | None = None) -> Box | None:
+    """The subject's box grown by ``padding``, with the shadow's box (``extra``, grown alike) when there is one,
+    clipped to the picture; None when the mask is empty."""
+    image = alpha if isinstance(alpha, Image.Image) else Image.fromarray(alpha)
+    box = subject_box(image, padding)
+    if box is None or extra is None:
+        return box
+    grown = (extra[0] - padding, extra[1] - padding, extra[2] + padding, extra[3] + padding)
+    return _clipped(_union(box, grown), (0, 0, image.width, image.height))
+
+
+def _union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _clipped(box: Box, bounds: Box) -> Box:
+    return (max(box[0], bounds[0]), max(box[1], bounds[1]), min(box[2], bounds[2]), min(box[3], bounds[3]))
+
+
+def _moved(box: Box, canvas: Box) -> Box:
+    """``box`` in the coordinates of ``canvas`` (whose corner is at canvas[0], canvas[1] in the photo's)."""
+    return box[0] - canvas[0], box[1] - canvas[1], box[2] - canvas[0], box[3] - canvas[1]
+
+
+def on_canvas(image: Image.Image, canvas: Box) -> Image.Image:
+    """``image`` on a larger transparent (or zero) canvas; itself when the canvas is the image."""
+    if canvas == (0, 0, image.width, image.height):
+        return image
+    return image.crop(canvas)  # Pillow fills what lies beyond the image with zeros
+
+
+def _arrayon_canvas(pixels: np.ndarray, canvas: Box) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    if canvas == (0, 0, width, height):
+        return pixels
+    out = np.zeros((canvas[3] - canvas[1], canvas[2] - canvas[0], *pixels.shape[2:]), pixels.dtype)
+    out[-canvas[1]:height - canvas[1], -canvas[0]:width - canvas[0]] = pixels
+    return out
 
 
 def resize_asked(options: ExportOptions, size: tuple[int, int]) -> tuple[int | None, float | None]:
@@ -75,10 +162,12 @@ def resize_asked(options: ExportOptions, size: tuple[int, int]) -> tuple[int | N
     return long_edge, percent
 
 
-def framed_square(picture: Image.Image, alpha: Image.Image, fill: float, options: ExportOptions) -> Image.Image:
+def framed_square(picture: Image.Image, alpha: Image.Image, fill: float, options: ExportOptions,
+                  extra: Box | None = None) -> Image.Image:
     """The subject centred on a square whose side its long side fills by ``fill`` (marketplace main images),
-    on the output's background (transparent, or the colour a JPEG is flattened on)."""
-    box = subject_box(alpha, 0) or (0, 0, picture.width, picture.height)
+    on the output's background (transparent, or the colour a JPEG is flattened on). ``extra``: the shadow's box,
+    framed with the subject (it is part of the picture: a frame that cut it off would show its edge)."""
+    box = framed_box(alpha, extra) or (0, 0, picture.width, picture.height)
     subject = picture.crop(box)
     side = max(1, round(max(subject.size) / fill))
     if side * side > MAX_OUTPUT_PIXELS:  # refused like too large an output, before allocating it
@@ -91,6 +180,14 @@ def framed_square(picture: Image.Image, alpha: Image.Image, fill: float, options
         canvas = Image.new(picture.mode, (side, side), colour)
     canvas.paste(subject, ((side - subject.width) // 2, (side - subject.height) // 2))
     return canvas
+
+
+def framed_box(alpha: Image.Image, extra: Box | None = None) -> Box | None:
+    """What a square frame centres: the subject's box, with its shadow's (``extra``) when there is one."""
+    box = subject_box(alpha, 0)
+    if box is None or extra is None:
+        return box
+    return _clipped(_union(box, extra), (0, 0, alpha.width, alpha.height))
 
 
 def keeps_sixteen_bits(loaded: LoadedImage, options: ExportOptions) -> bool:
@@ -126,19 +223,40 @@ def render_deep_output(loaded: LoadedImage, alpha: Image.Image, options: ExportO
             alpha16 = (alpha16 * kept + 0.5).astype(np.uint16)
     else:
         alpha16 = from_eight_bit(np.asarray(alpha))
-    layer = background_layer(options.background, loaded.rgb)
+    layout = shadow_layout(alpha, options)
+    rgb, shadow, extra = loaded.rgb, None, None
+    if layout is not None:
+        canvas, extra, shadow_layer = layout
+        deep, alpha16 = _arrayon_canvas(deep, canvas), _arrayon_canvas(alpha16, canvas)
+        rgb, alpha = on_canvas(rgb, canvas), on_canvas(alpha, canvas)
+        shadow = shadow_layer.on(canvas)
+    layer = background_layer(options.background, rgb)
     if layer is None:
         picture = np.dstack([deep, alpha16])
+        if shadow is not None:
+            values, (left, top) = shadow
+            part = picture[top:top + values.shape[0], left:left + values.shape[1]]
+            colour, kept = over_shadow(part[..., :3], part[..., 3], values)
+            part[..., :3], part[..., 3] = colour, kept
     else:
-        weight = alpha16[..., None].astype(np.float32) / 65535.0
-        behind = from_eight_bit(np.asarray(layer)).astype(np.float32)
-        picture = (deep * weight + behind * (1.0 - weight) + 0.5).astype(np.uint16)
+        behind = from_eight_bit(np.asarray(layer))
+        if shadow is not None:
+            values, (left, top) = shadow
+            part = behind[top:top + values.shape[0], left:left + values.shape[1]]
+            part[...] = darkened(part, values)
+        picture = _flattened(deep, alpha16, behind)
     if options.crop_to_subject:
-        box = subject_box(alpha, options.crop_padding)
+        box = crop_box(alpha, options.crop_padding, extra)
         if box is not None:
             picture = picture[box[1]:box[3], box[0]:box[2]]
     size = scaled_size((picture.shape[1], picture.shape[0]), *resize_asked(options, (picture.shape[1], picture.shape[0])))
     return resize_deep(picture, size) if size != (picture.shape[1], picture.shape[0]) else picture
+
+
+def _flattened(deep: np.ndarray, alpha16: np.ndarray, behind: np.ndarray) -> np.ndarray:
+    """The 16-bit subject over a 16-bit background, by its 16-bit alpha (full alpha: the subject's own value)."""
+    weight = alpha16[..., None].astype(np.float32) / 65535.0
+    return (deep * weight + behind.astype(np.float32) * (1.0 - weight) + 0.5).astype(np.uint16)
 
 
 def render_layers(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions,

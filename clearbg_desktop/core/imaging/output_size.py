@@ -6,28 +6,42 @@ from __future__ import annotations
 
 from PIL import Image
 
-from clearbg_desktop.core.imaging.compose import combine_alpha, scaled_size, subject_box
+from clearbg_desktop.core.imaging.compose import combine_alpha, scaled_size
 from clearbg_desktop.core.imaging.encoding import encode_image
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.formats import LAYERED_FORMATS
 from clearbg_desktop.core.imaging.loading import LoadedImage
-from clearbg_desktop.core.imaging.output_file import encode_output, keeps_sixteen_bits, render_output, resize_asked
+from clearbg_desktop.core.imaging.output_file import (
+    crop_box,
+    encode_output,
+    framed_box,
+    keeps_sixteen_bits,
+    on_canvas,
+    render_output,
+    resize_asked,
+    shadow_canvas,
+)
 
 
 def _output_box(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int, int, int]:
-    """The part of the photo the output shows (all of it, or the subject when cropping)."""
-    width, height = loaded.rgb.size
+    """The part of the picture the output shows (all of it, or the subject and its shadow when cropping), in the
+    coordinates of the canvas the picture is drawn on (the photo, grown where a shadow needs room)."""
+    combined = combine_alpha(alpha, loaded.source_alpha)
+    canvas, extra = shadow_canvas(combined, options)
     if options.crop_to_subject:
-        found = subject_box(combine_alpha(alpha, loaded.source_alpha), options.crop_padding)
+        found = crop_box(on_canvas(combined, canvas), options.crop_padding, extra)
         if found is not None:
             return found
-    return 0, 0, width, height
+    return 0, 0, canvas[2] - canvas[0], canvas[3] - canvas[1]
 
 
 def _framed(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[tuple[int, int, int, int], int]:
-    """For a square frame (``subject_fill``): the subject's box and the square's side before any resize."""
-    width, height = loaded.rgb.size
-    box = subject_box(combine_alpha(alpha, loaded.source_alpha), 0) or (0, 0, width, height)
+    """For a square frame (``subject_fill``): the subject's box (with its shadow's) and the square's side before
+    any resize."""
+    combined = combine_alpha(alpha, loaded.source_alpha)
+    canvas, extra = shadow_canvas(combined, options)
+    drawn_on = on_canvas(combined, canvas)
+    box = framed_box(drawn_on, extra) or (0, 0, drawn_on.width, drawn_on.height)
     assert options.subject_fill is not None
     return box, max(1, round(max(box[2] - box[0], box[3] - box[1]) / options.subject_fill))
 

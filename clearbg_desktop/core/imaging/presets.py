@@ -19,6 +19,7 @@ from pathlib import Path
 from clearbg_desktop.core.imaging.compose import Background, check_background_image
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.imaging.shadow import ShadowSettings
 from clearbg_desktop.core.paths import path_kind, read_user_file
 
 PRESETS_FILE_VERSION = 1
@@ -42,6 +43,7 @@ class ExportPreset:
 #: marketplaces reject (photographer's walk, round 4). The built-in presets on a colour clean it up, and never
 #: enlarge a small photo into a soft one (the web preset made 480 px photos 2048 px: up to 7.4×).
 ON_COLOUR = RefineSettings(decontaminate=True)
+SUBTLE_CONTACT = ShadowSettings(kind="contact", opacity=35.0, blur=4.0)
 
 BUILT_IN_PRESETS: tuple[ExportPreset, ...] = (
     ExportPreset("Transparent PNG, full size", ExportOptions(format="png"), built_in=True),
@@ -52,6 +54,12 @@ BUILT_IN_PRESETS: tuple[ExportPreset, ...] = (
                  ExportOptions(format="jpg", quality=92, background=WHITE, subject_fill=0.85,
                                resize_long_edge=2000, name_template="{name}-main", refine=ON_COLOUR,
                                never_enlarge=True), built_in=True),
+    # The same with a subtle contact shadow, so the product stands on the white instead of floating (#40); the
+    # preset above stays as it was for the scripts that name it.
+    ExportPreset("Marketplace main image with contact shadow",
+                 ExportOptions(format="jpg", quality=92, background=WHITE, subject_fill=0.85,
+                               resize_long_edge=2000, name_template="{name}-main", refine=ON_COLOUR,
+                               never_enlarge=True, shadow=SUBTLE_CONTACT), built_in=True),
     ExportPreset("TIFF for Photoshop (16-bit when the photo is)",
                  ExportOptions(format="tiff", keep_icc=True, keep_exif=True, name_template="{name}-cutout"),
                  built_in=True),

@@ -1,0 +1,275 @@
+"""Shadows for product cut-outs, made from the mask: a contact shadow (soft and dark right under the subject's base)
+or a drop shadow (the silhouette moved away from the light, blurred), drawn only where the subject is not opaque.
+
+Why sizes are shares of the subject: a preset is applied to photos of every size, before and after a resize; a
+shadow 3 % of the subject's size looks the same on a 600 px phone photo and a 6000 px studio frame.
+
+Everything here is float until the last step, so a 16-bit output gets a shadow with 65,536 levels (no bands in a
+long, faint gradient). The blur is three box blurs (a Gaussian to within a few per cent) on a reduced copy: its
+reach is finite and known from the settings alone, so the crop and the square frame leave room for exactly what is
+drawn, and they can say how large the output will be without drawing it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from clearbg_desktop.core.imaging.compose import check_number, subject_box
+
+SHADOW_KINDS = ("contact", "drop")
+#: The range each setting may take, whichever front end sets it (CLI, dialogs, presets, project files).
+OPACITY_RANGE = (1.0, 100.0)  # %
+BLUR_RANGE = (0.0, 25.0)  # % of the subject's size (its longer side)
+DISTANCE_RANGE = (0.0, 50.0)  # % of the subject's size
+ANGLE_RANGE = (0.0, 360.0)  # degrees, where the light comes from (Photoshop's convention): 90 is from above
+#: A contact shadow's core is this much tighter than its soft part, and lies this much flatter (a floor seen
+#: from the camera's height is foreshortened).
+CONTACT_CORE = 0.25
+CONTACT_FLATTEN = 0.6
+#: Columns whose lowest point is higher than the base by more than this many blurs get no contact shadow (the
+#: seat of a chair is not on the floor; its legs are).
+CONTACT_BAND = 1.5
+#: The faintest shadow drawn (of 1): below it the shadow fades to exactly nothing, so where it ends no edge shows.
+FAINTEST = 1.0 / 255.0
+_ALPHA_FLOOR = 12  # the subject is where alpha > this (as for cropping: core.imaging.compose.subject_box)
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class ShadowSettings:
+    """A shadow under the cut-out. ``blur`` and ``distance`` are % of the subject's size (its longer side);
+    ``angle`` is where the light comes from in degrees (0 right, 90 above, 120 upper left: the shadow falls the
+    other way); a contact shadow uses only ``opacity`` and ``blur``."""
+
+    kind: str = "contact"
+    opacity: float = 50.0  # %
+    blur: float = 5.0
+    distance: float = 3.0
+    angle: float = 120.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """ValueError with a sentence for the user when a setting is of the wrong type or out of range."""
+        if self.kind not in SHADOW_KINDS:
+            raise ValueError(f"unknown shadow {self.kind!r:.40}; choose one of {', '.join(SHADOW_KINDS)}")
+        check_number("the shadow's opacity", self.opacity, *OPACITY_RANGE, unit="%")
+        check_number("the shadow's blur", self.blur, *BLUR_RANGE, unit="% of the subject's size")
+        check_number("the shadow's distance", self.distance, *DISTANCE_RANGE, unit="% of the subject's size")
+        check_number("the shadow's angle", self.angle, *ANGLE_RANGE, unit="degrees")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "opacity": self.opacity, "blur": self.blur, "distance": self.distance,
+                "angle": self.angle}
+
+    @classmethod
+    def from_dict(cls, data: object) -> ShadowSettings:
+        """As :meth:`to_dict` wrote it (unknown keys ignored, missing ones the defaults); anything else is a
+        ValueError (presets and projects are input)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the shadow must be a mapping, not {type(data).__name__}")
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    @staticmethod
+    def maybe_from_dict(data: object) -> ShadowSettings | None:
+        """``None`` (no shadow) or a shadow's mapping."""
+        return None if data is None else ShadowSettings.from_dict(data)
+
+
+# ----- where the shadow lies (from the settings and the subject's box alone) ----------------------------------
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a shadow is drawn for one subject: the box it may cover (photo coordinates, may pass the photo's
+    edges), the reduction it is blurred at, and its blur radii in reduced pixels (horizontal, vertical)."""
+
+    box: Box
+    factor: int
+    radii: tuple[tuple[int, int], ...]  # one (rx, ry) per component
+    weights: tuple[float, ...]
+    shift: tuple[int, int]  # drop shadow: (dx, dy) in photo pixels
+    size: int  # the subject's size (its longer side), photo pixels
+
+
+def _blur_px(settings: ShadowSettings, size: int) -> float:
+    return settings.blur / 100.0 * size
+
+
+def _offset(settings: ShadowSettings, size: int) -> tuple[int, int]:
+    if settings.kind != "drop":
+        return 0, 0
+    distance = settings.distance / 100.0 * size
+    theta = math.radians(settings.angle)
+    return round(-distance * math.cos(theta)), round(distance * math.sin(theta))  # away from the light; y is down
+
+
+def _plan(subject: Box, settings: ShadowSettings) -> _Plan:
+    left, top, right, bottom = subject
+    size = max(right - left, bottom - top, 1)
+    sigma = _blur_px(settings, size)
+    components: tuple[tuple[float, float], ...]
+    if settings.kind == "contact":
+        sigma = max(sigma, 1.0)
+        components = ((sigma * CONTACT_CORE, sigma * CONTACT_CORE * CONTACT_FLATTEN),
+                      (sigma, sigma * CONTACT_FLATTEN))
+        weights: tuple[float, ...] = (0.5, 0.5)
+    else:
+        components = ((sigma, sigma),)
+        weights = (1.0,)
+    smallest = min(min(pair) for pair in components)
+    factor = max(1, min(64, int(smallest / 3.0)))  # a reduced copy: blurs of 3+ reduced pixels look the same
+    radii = tuple((round(sx / factor), round(sy / factor)) for sx, sy in components)
+    reach_x = 3 * max(rx for rx, _ in radii) * factor + 2 * factor  # three box passes, then bilinear upsampling
+    reach_y = 3 * max(ry for _, ry in radii) * factor + 2 * factor
+    dx, dy = _offset(settings, size)
+    if settings.kind == "contact":
+        band = math.ceil(CONTACT_BAND * sigma) + factor
+        box = (left - reach_x, bottom - band - reach_y, right + reach_x, bottom + reach_y)
+    else:
+        box = (left + dx - reach_x, top + dy - reach_y, right + dx + reach_x, bottom + dy + reach_y)
+    # A whole number of reduced pixels, so reducing and enlarging again keep every pixel where it was.
+    width = -(-(box[2] - box[0]) // factor) * factor
+    height = -(-(box[3] - box[1]) // factor) * factor
+    return _Plan((box[0], box[1], box[0] + width, box[1] + height), factor, radii, weights, (dx, dy), size)
+
+
+def shadow_box(alpha: Image.Image, settings: ShadowSettings) -> Box | None:
+    """The box the shadow may cover, in the photo's coordinates (it may pass the photo's edges); None when the mask
+    is empty. Cheap: the crop, the square frame and the size estimate use it without drawing the shadow."""
+    subject = subject_box(alpha, 0, _ALPHA_FLOOR)
+    return None if subject is None else _plan(subject, settings).box
+
+
+# ----- drawing it ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShadowLayer:
+    """The shadow's opacity (uint16, 0..65535) over ``box`` in the photo's coordinates; nothing outside it."""
+
+    values: np.ndarray
+    box: Box
+
+    def placed(self, canvas: Box) -> np.ndarray:
+        """The shadow on a canvas covering ``canvas`` (photo coordinates): HxW uint16, zero where it does not
+        reach."""
+        width, height = canvas[2] - canvas[0], canvas[3] - canvas[1]
+        out = np.zeros((height, width), np.uint16)
+        left, top = max(self.box[0], canvas[0]), max(self.box[1], canvas[1])
+        right, bottom = min(self.box[2], canvas[2]), min(self.box[3], canvas[3])
+        if right > left and bottom > top:
+            out[top - canvas[1]:bottom - canvas[1], left - canvas[0]:right - canvas[0]] = self.values[
+                top - self.box[1]:bottom - self.box[1], left - self.box[0]:right - self.box[0]]
+        return out
+
+
+    def on(self, canvas: Box) -> tuple[np.ndarray, tuple[int, int]] | None:
+        """The part of the shadow on a picture covering ``canvas`` (photo coordinates), and where it lies on that
+        picture; None when none of it does (``core.imaging.compose.PlacedShadow``)."""
+        left, top = max(self.box[0], canvas[0]), max(self.box[1], canvas[1])
+        right, bottom = min(self.box[2], canvas[2]), min(self.box[3], canvas[3])
+        if right <= left or bottom <= top:
+            return None
+        values = self.values[top - self.box[1]:bottom - self.box[1], left - self.box[0]:right - self.box[0]]
+        return values, (left - canvas[0], top - canvas[1])
+
+
+def render_shadow(alpha: Image.Image, settings: ShadowSettings) -> ShadowLayer | None:
+    """The shadow of the subject ``alpha`` (8-bit ``L`` at the photo's size) casts; None for an empty mask."""
+    subject = subject_box(alpha, 0, _ALPHA_FLOOR)
+    if subject is None:
+        return None
+    plan = _plan(subject, settings)
+    left, top, right, bottom = plan.box
+    dx, dy = plan.shift
+    # The silhouette under the shadow's box (moved away from the light for a drop shadow); zeros off the photo.
+    seen = alpha.crop((left - dx, top - dy, right - dx, bottom - dy))
+    small = seen.reduce(plan.factor) if plan.factor > 1 else seen
+    silhouette = np.asarray(small, np.float32) / 255.0
+    if settings.kind == "contact":
+        seed = _contact_seed(silhouette, subject[3] - top, plan, settings)
+    else:
+        seed = silhouette
+    blurred = np.zeros_like(seed)
+    for (rx, ry), weight in zip(plan.radii, plan.weights, strict=True):
+        blurred += weight * _box_blur3(_box_blur3(seed, ry, 0), rx, 1)
+    if settings.kind == "contact":
+        seen_part = blurred[silhouette < 0.5]  # what the subject does not hide
+        peak = float(seen_part.max()) if seen_part.size else 0.0
+        if peak > 0:
+            blurred = np.minimum(blurred / peak, 1.0)  # the darkest point seen is the opacity asked, whatever the blur
+    opacity = settings.opacity / 100.0
+    faded = np.clip((blurred * opacity - FAINTEST) / (1.0 - FAINTEST), 0.0, 1.0)
+    if plan.factor > 1:
+        full = Image.fromarray(faded.astype(np.float32), "F").resize((right - left, bottom - top),
+                                                                      Image.Resampling.BILINEAR)
+        faded = np.asarray(full)
+    values = (np.clip(faded, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return ShadowLayer(values, plan.box)
+
+
+def _contact_seed(silhouette: np.ndarray, base_row: int, plan: _Plan, settings: ShadowSettings) -> np.ndarray:
+    """A short band of floor under the lowest point of each column that stands on the base (reduced pixels):
+    blurred, it is darkest where the subject meets the floor and fades away from it; columns that do not reach the base (between a
+    chair's legs) cast less, then nothing."""
+    factor = plan.factor
+    solid = silhouette > 0.5
+    height, width = silhouette.shape
+    rows = np.arange(height)[:, None]
+    lowest = np.where(solid.any(axis=0), height - 1 - np.argmax(solid[::-1], axis=0), -1)
+    base = base_row / factor
+    size_px = max(1.0, settings.blur / 100.0 * plan.size)
+    band = CONTACT_BAND * size_px / factor
+    weight = np.clip(1.0 - (base - 1 - lowest) / max(band, 1e-6), 0.0, 1.0) * (lowest >= 0)
+    thickness = max(1.0, size_px * CONTACT_CORE / factor)
+    under = (rows > lowest[None, :]) & (rows <= lowest[None, :] + thickness)  # the floor right under it
+    return (under * weight[None, :]).astype(np.float32)
+
+
+def _box_blur3(values: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Three box blurs of ``radius`` along ``axis`` (close to a Gaussian of sigma ≈ radius + 0.5), zeros outside."""
+    for _ in range(3 if radius > 0 else 0):
+        values = _box_blur(values, radius, axis)
+    return values
+
+
+def _box_blur(values: np.ndarray, radius: int, axis: int, chunk: int = 256) -> np.ndarray:
+    """One box blur along ``axis``, summed in float64 a chunk of lines at a time (exact, and bounded memory)."""
+    width = 2 * radius + 1
+    count = values.shape[axis]
+    out = np.empty_like(values, dtype=np.float32)
+    lines = values.shape[1 - axis]
+    for start in range(0, lines, chunk):
+        part = values[:, start:start + chunk] if axis == 0 else values[start:start + chunk]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius + 1, radius)
+        sums = np.cumsum(np.pad(part.astype(np.float64), pad), axis=axis)
+        if axis == 0:
+            out[:, start:start + chunk] = (sums[width:width + count] - sums[:count]) / width
+        else:
+            out[start:start + chunk] = (sums[:, width:width + count] - sums[:, :count]) / width
+    return out
+
+
+def colour_view(rgb: np.ndarray, alpha: np.ndarray, color: tuple[int, int, int], layer: ShadowLayer | None,
+                origin: tuple[int, int] = (0, 0), rows: int = 512) -> np.ndarray:
+    """The canvas's colour view with the shadow: the subject (HxWx3 uint8, HxW alpha) over ``color`` darkened by
+    ``layer`` (HxWx3 uint8). ``origin``: where this patch lies in the photo (a brush dab repaints a patch). Without
+    a shadow, exactly what ``core.editing.preview.render_view`` shows in its colour mode."""
+    height, width = alpha.shape
+    shadow = None if layer is None else layer.placed((origin[0], origin[1], origin[0] + width, origin[1] + height))
+    behind = np.asarray(color, np.float32)
+    out = np.empty((height, width, 3), np.uint8)
+    for top in range(0, height, rows):
+        band = slice(top, top + rows)
+        a = alpha[band].astype(np.float32)[..., None] / 255.0
+        under = behind * (1.0 - a)
+        if shadow is not None:
+            under = under * (1.0 - shadow[band].astype(np.float32)[..., None] / 65535.0)
+        out[band] = (rgb[band] * a + under).astype(np.uint8)
+    return out
