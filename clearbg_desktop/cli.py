@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from clearbg_desktop import __version__
@@ -25,6 +26,7 @@ from clearbg_desktop.core.imaging.export import CROP_PADDING_MAX, LONG_EDGE_MAX,
 from clearbg_desktop.core.imaging.formats import FORMAT_LABELS, FORMAT_SUFFIXES
 from clearbg_desktop.core.imaging.presets import PresetError
 from clearbg_desktop.core.imaging.refine import FEATHER_MAX, SHIFT_MAX, RefineSettings
+from clearbg_desktop.core.imaging.shadow import ANGLE_RANGE, BLUR_RANGE, DISTANCE_RANGE, OPACITY_RANGE, ShadowSettings
 from clearbg_desktop.core.inference.devices import DEVICE_CHOICES
 from clearbg_desktop.core.paths import log_dir, path_kind
 
@@ -85,6 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--feather", type=float, default=0.0, help="feather the edge (blur radius, px)")
     parser.add_argument("--shift", type=int, default=0, help="grow (>0) or shrink (<0) the subject (px)")
     parser.add_argument("--decontaminate", action="store_true", help="remove background colour from edge pixels")
+    parser.add_argument("--shadow", choices=("contact", "drop", "none"),
+                        help="a shadow under the cut-out, made from the mask: contact (soft, under the subject's base) "
+                             "or drop (offset by --shadow-distance at --shadow-angle); drawn only where the subject is "
+                             "not opaque. none: no shadow, even with a preset that has one")
+    parser.add_argument("--shadow-opacity", type=float, metavar="PERCENT",
+                        help=f"how dark the shadow is at its darkest, {OPACITY_RANGE[0]:g}-{OPACITY_RANGE[1]:g} %% "
+                             f"(default {ShadowSettings().opacity:g})")
+    parser.add_argument("--shadow-blur", type=float, metavar="PERCENT",
+                        help=f"how soft the shadow is, as a share of the subject's size (its longer side), "
+                             f"{BLUR_RANGE[0]:g}-{BLUR_RANGE[1]:g} %% (default {ShadowSettings().blur:g})")
+    parser.add_argument("--shadow-distance", type=float, metavar="PERCENT",
+                        help=f"drop shadow: how far it falls from the subject, as a share of the subject's size, "
+                             f"{DISTANCE_RANGE[0]:g}-{DISTANCE_RANGE[1]:g} %% (default {ShadowSettings().distance:g})")
+    parser.add_argument("--shadow-angle", type=float, metavar="DEGREES",
+                        help=f"drop shadow: where the light comes from, {ANGLE_RANGE[0]:g}-{ANGLE_RANGE[1]:g} "
+                             f"(0 right, 90 above; default {ShadowSettings().angle:g}, upper left: the shadow falls "
+                             "to the lower right)")
     parser.add_argument("--model", default="auto",
                         help="an installed model's name (see --list-models); default: full, the full U²-Net (best "
                              "quality), or small (fastest) until the full one is installed")
@@ -134,6 +153,10 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise ValueError(f"--feather must be between 0 and {FEATHER_MAX:g} px, not {args.feather}")
     if abs(args.shift) > SHIFT_MAX:
         raise ValueError(f"--shift must be between -{SHIFT_MAX} and {SHIFT_MAX} px, not {args.shift}")
+    for flag, (low, high), unit in SHADOW_NUMBERS:
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"), None)
+        if value is not None and not low <= value <= high:  # NaN fails this too
+            raise ValueError(f"{flag} must be between {low:g} and {high:g}{unit}, not {value:g}")
     if args.threads is not None and not 1 <= args.threads <= max_threads():
         raise ValueError(f"--threads must be between 1 and {max_threads()} (this machine's cores), not {args.threads}")
     for flag in ("model", "preset"):
@@ -224,7 +247,31 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
                                   if flag in given}
     if given & {"feather", "shift", "decontaminate"}:
         changes["refine"] = options.refine
+    if given & SHADOW_FLAGS:
+        changes["shadow"] = shadow_from_args(args, None if "shadow" in given else base.shadow)
     return base.with_changes(**changes)
+
+
+#: The shadow's numbers: flag, the core's range, unit (checked with the other numbers, before any photo).
+SHADOW_NUMBERS = (("--shadow-opacity", OPACITY_RANGE, " %"), ("--shadow-blur", BLUR_RANGE, " %"),
+                  ("--shadow-distance", DISTANCE_RANGE, " %"), ("--shadow-angle", ANGLE_RANGE, " degrees"))
+SHADOW_FLAGS = {"shadow", "shadow_opacity", "shadow_blur", "shadow_distance", "shadow_angle"}
+
+
+def shadow_from_args(args: argparse.Namespace, base: ShadowSettings | None = None) -> ShadowSettings | None:
+    """The shadow ``--shadow`` and its numbers ask for, starting from ``base`` (a preset's shadow) when ``--shadow``
+    is not given; a number for no shadow, or a drop shadow's number for a contact shadow, is a usage error."""
+    kind = args.shadow if args.shadow is not None else (base.kind if base is not None else None)
+    numbers = {field: getattr(args, f"shadow_{field}") for field in ("opacity", "blur", "distance", "angle")
+               if getattr(args, f"shadow_{field}", None) is not None}
+    if kind in (None, "none"):
+        if numbers:
+            raise ValueError(f"--shadow-{next(iter(numbers))} is for a shadow: add --shadow contact or --shadow drop")
+        return None
+    if kind == "contact" and numbers.keys() & {"distance", "angle"}:
+        raise ValueError("--shadow-distance and --shadow-angle move a drop shadow: use them with --shadow drop")
+    start = base if base is not None and base.kind == kind else ShadowSettings(kind=kind)
+    return replace(start, **numbers)
 
 
 def given_flags(argv: list[str] | None) -> set[str]:
@@ -254,6 +301,7 @@ def _options_from_flags(args: argparse.Namespace) -> ExportOptions:
         resize_long_edge=args.long_edge,
         name_template=args.name,
         refine=RefineSettings(feather=args.feather, shift=args.shift, decontaminate=args.decontaminate),
+        shadow=None if getattr(args, "preset", None) else shadow_from_args(args),  # a preset's: options_from_args
     )
 
 
