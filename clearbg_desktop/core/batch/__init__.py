@@ -6,7 +6,11 @@ and a cluster run alike.
     plan.py         what a batch will do before it starts (photos found, outputs planned, problems)
     model_calls.py  threads, photos per call and the model call itself
     writing.py      where an output goes against the records, written atomically
-    running.py      ``iter_export``: decode, model and encode overlapped, isolated per photo, resumable
+    running.py      ``iter_export``: decode, model and encode overlapped, isolated per photo, resumable; its three
+                    steps (place, write, record) are what a cluster run spreads over machines
+    cluster.py      ``iter_cluster_export``: the same job on Ray workers (the driver's bookkeeping: who holds what,
+                    retries after a lost worker); ``clearbg-cli --cluster``
+    ray_workers.py  the only module that imports Ray (an optional extra), and only when a cluster run starts
     projects.py     projects exported beside a batch's photos
     report.py       results, progress and the report with its doubt
 

@@ -7,6 +7,10 @@ the model's threads and the encoder's fought: bench/RESULTS.md section 8); small
 and encoding cost almost nothing, give the model every core (``model_threads``).
 Outputs are written atomically, so a cancelled or crashed job never leaves a partial file, and
 with the default ``skip`` policy re-running a job resumes it.
+
+The job is three steps, so a cluster run (:mod:`core.batch.cluster`) is the same job with its photos spread over
+machines: :func:`place_photos` decides each photo's output against the records (on the machine that keeps them),
+:func:`write_photos` is the pipeline (on each worker), and the records note what was written (back on the first).
 """
 
 
@@ -15,8 +19,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +51,10 @@ if TYPE_CHECKING:
 
     from clearbg_desktop.core.inference.engines import Engine
 
+#: Notes which photo an output was written from (``OutputRecords.add``: written, planned, source).
+Recorder = Callable[[Path, Path, Path], None]
+
+
 def _decode(item: BatchItem) -> LoadedImage:
     return load_image(item.source)
 
@@ -72,7 +81,7 @@ class _ModelTime:
             record_seconds_per_photo(weights.name, self.segmenter.device.type, self.seconds, self.photos)
 
 
-class _Halt:
+class Halt:
     """The user's cancel, or the job's own stop: a full disk fails every photo after it the same way, so the
     batch stops at the first one instead of running the model on the rest for identical errors."""
 
@@ -82,6 +91,91 @@ class _Halt:
 
     def is_set(self) -> bool:
         return bool(self.reason) or self.cancel.is_set()
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A photo to write, as :func:`place_photos` decided against the records: the policy it is written with
+    ("skip" writes without ever replacing, "rename", "overwrite") and the output it goes to."""
+
+    item: BatchItem
+    policy: str
+    where: Path
+
+
+def place_photos(plan: BatchPlan, options: ExportOptions, existing: str,
+                 records: OutputRecords) -> Iterator[FileResult | Placed]:
+    """Each photo of the plan, in plan order: a result when it is settled without the model (a problem of the
+    plan, a name taken by a file ClearBG did not write, its output already there with ``skip``), else where it
+    goes. A killed run's temporary files are removed from the output folders first."""
+    for item, problem in plan.problems.items():
+        yield FileResult(item, "failed", problem)
+    for folder in sorted({item.target.parent for item in plan.items if item not in plan.problems}):
+        try:
+            remove_stale_parts(folder)  # a killed run's temporary files
+        except OSError:
+            pass  # an output folder that cannot be listed fails its photos when they are written
+    for item in plan.items:
+        if item in plan.problems:
+            continue
+        own_options = plan.edited[item].options if item in plan.edited else None
+        action, where, why = place_output(records, item.target, item.source, existing, own_options or options,
+                                          plan.model)
+        if action == "failed":
+            yield FileResult(item, "failed", why)
+        elif action == "skipped":
+            own = where != item.target or records.of(item.target.parent).owner(where) is not None
+            yield FileResult(item, "skipped", "its output from an earlier run is there" if own
+                             else "output already exists", where)
+        else:
+            yield Placed(item, action, where)
+
+
+class PhotoWriter:
+    """Writes one photo's output where it was placed, atomically, and says how it went (never raises for one
+    photo's trouble); a full disk sets the halt's reason, so the job stops after that one ``failed`` result."""
+
+    def __init__(self, options: ExportOptions, existing: str, halt: Halt, record: Recorder | None) -> None:
+        self.options = options
+        self.existing = existing
+        self.halt = halt
+        self.record = record  # None: the caller notes the written outputs itself (a cluster's driver)
+
+    def __call__(self, placed: Placed, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
+                 own: ExportOptions | None = None, probability: np.ndarray | None = None) -> FileResult | None:
+        """The photo's result; None when the disk filled up or the user cancelled before its turn (not written,
+        not reported: a re-run does it)."""
+        if self.halt.is_set():
+            return None
+        item, policy, options = placed.item, placed.policy, own or self.options
+        target = next_free_path(placed.where) if policy == "rename" else placed.where
+        if replaces_original(target, [item.source]):
+            return FileResult(item, "failed", f"its output {target.name} would replace the original photo, "
+                                              "which is never done")
+        try:
+            scale = enlargement(loaded, alpha, options)  # before writing: an error here fails this photo only
+            written = write_output(loaded, alpha, target, options, policy, workers, probability)
+        except OutputSpaceError as exc:
+            self.halt.reason = str(exc)
+            return FileResult(item, "failed", f"{target.name} not written: {exc}")
+        except OutputExistsError:
+            # Another run into the same folder wrote it since this one started: it is there, and complete.
+            return FileResult(item, "skipped", "output already exists (written meanwhile by another run)",
+                              item.target)
+        except OutputError as exc:
+            return FileResult(item, "failed", str(exc))
+        except MemoryError:
+            return FileResult(item, "failed", f"not enough memory to encode {target.name}")
+        except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
+            return FileResult(item, "failed", f"could not encode {target.name}: {exc}")
+        from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
+
+        if self.record is not None:
+            self.record(written, item.target, item.source)
+        notes = list(loaded.notes)
+        if policy == "rename" and self.existing != "rename":
+            notes.append(f"{item.target.name} is another photo's output from an earlier run; written as {written.name}")
+        return FileResult(item, "done", "; ".join(notes), written, doubt_of(alpha), scale)
 
 
 def iter_export(
@@ -107,18 +201,14 @@ def iter_export(
         raise ValueError("prefetch must be at least 1 (photos decoded ahead of the model)")
     if segmenter is None and plan.needs_model:
         raise ValueError("photos without an edited mask need a model")
-    group_size = group_size or (photos_per_model_call(segmenter) if segmenter is not None else 1)
-    prefetch = max(prefetch, group_size)
-    if existing not in EXISTING_POLICIES:
-        raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
+    check_policy(existing)
     cancel = cancel or threading.Event()
-    halt = _Halt(cancel)
+    halt = Halt(cancel)
     report = report if report is not None else BatchReport()
     report.engine = segmenter.description if segmenter is not None else "masks edited in the window"
     started = time.perf_counter()
     total = len(plan.items)
     done = 0
-    todo: list[BatchItem] = []
 
     def progress(result: FileResult) -> Progress:
         nonlocal done
@@ -127,135 +217,106 @@ def iter_export(
         report.elapsed = time.perf_counter() - started
         return Progress(done, total, result, report.elapsed)
 
-    for item, problem in plan.problems.items():
-        yield progress(FileResult(item, "failed", problem))
-    for folder in sorted({item.target.parent for item in plan.items if item not in plan.problems}):
-        try:
-            remove_stale_parts(folder)  # a killed run's temporary files
-        except OSError:
-            pass  # an output folder that cannot be listed fails its photos when they are written
     records = OutputRecords()
-    decisions: dict[BatchItem, tuple[str, Path]] = {}  # the policy each photo is written with, and where
-    for item in plan.items:
-        if item in plan.problems:
-            continue
-        own_options = plan.edited[item].options if item in plan.edited else None
-        action, where, why = place_output(records, item.target, item.source, existing, own_options or options,
-                                        plan.model)
-        if action == "failed":
-            yield progress(FileResult(item, "failed", why))
-            continue
-        if action == "skipped":
-            own = where != item.target or records.of(item.target.parent).owner(where) is not None
-            yield progress(FileResult(item, "skipped", "its output from an earlier run is there" if own
-                                      else "output already exists", where))
+    todo: list[Placed] = []
+    for placed in place_photos(plan, options, existing, records):
+        if isinstance(placed, FileResult):
+            yield progress(placed)
         else:
-            decisions[item] = (action, where)
-            todo.append(item)
-
-    def encode(item: BatchItem, loaded: LoadedImage, alpha: Image.Image, workers: int | None,
-               own: ExportOptions | None = None, probability: np.ndarray | None = None) -> FileResult | None:
-        """The photo's result; None when the disk filled up or the user cancelled before its turn (not written,
-        not reported: a re-run does it)."""
-        if halt.is_set():
-            return None
-        policy, planned = decisions.get(item, (existing, item.target))
-        target = next_free_path(planned) if policy == "rename" else planned
-        if replaces_original(target, [item.source]):
-            return FileResult(item, "failed", f"its output {target.name} would replace the original photo, "
-                                              "which is never done")
-        try:
-            scale = enlargement(loaded, alpha, own or options)  # before writing: an error here fails this photo only
-            written = write_output(loaded, alpha, target, own or options, policy, workers, probability)
-        except OutputSpaceError as exc:
-            halt.reason = str(exc)
-            return FileResult(item, "failed", f"{target.name} not written: {exc}")
-        except OutputExistsError:
-            # Another run into the same folder wrote it since this one started: it is there, and complete.
-            return FileResult(item, "skipped", "output already exists (written meanwhile by another run)",
-                              item.target)
-        except OutputError as exc:
-            return FileResult(item, "failed", str(exc))
-        except MemoryError:
-            return FileResult(item, "failed", f"not enough memory to encode {target.name}")
-        except Exception as exc:  # noqa: BLE001 - compose or encoder errors fail this photo, not the batch
-            return FileResult(item, "failed", f"could not encode {target.name}: {exc}")
-        from clearbg_desktop.core.inference.doubt import doubt_of  # numpy: not loaded for ``clearbg-cli --help``
-
-        records.add(written, item.target, item.source)
-        notes = list(loaded.notes)
-        if policy == "rename" and existing != "rename":
-            notes.append(f"{item.target.name} is another photo's output from an earlier run; written as {written.name}")
-        return FileResult(item, "done", "; ".join(notes), written, doubt_of(alpha), scale)
-
-    def finished(result: FileResult | None) -> Iterator[Progress]:
-        if result is not None:
-            yield progress(result)
-
-    def close() -> None:
+            todo.append(placed)
+    writer = PhotoWriter(options, existing, halt, records.add)
+    try:
+        for placed in [placed for placed in todo if placed.item in plan.edited]:
+            if halt.is_set():
+                break
+            edited = plan.edited[placed.item]
+            try:
+                photo, mask = edited.photo()
+            except ImageLoadError as exc:
+                yield progress(FileResult(placed.item, "failed", str(exc)))
+                continue
+            result = writer(placed, photo, mask, None, edited.options, edited.probability)
+            if result is not None:
+                yield progress(result)
+        todo = [placed for placed in todo if placed.item not in plan.edited and not halt.is_set()]
+        if segmenter is not None and todo:
+            for result in write_photos(todo, segmenter, writer, prefetch, group_size, plan.boxes):
+                yield progress(result)
+    finally:
         report.cancelled = cancel.is_set() and not halt.reason and done < total
         report.stopped = halt.reason
         if records.note() and records.note() not in report.notes:
             report.notes.append(records.note())
         report.elapsed = time.perf_counter() - started
 
-    for item in [item for item in todo if item in plan.edited]:
-        if halt.is_set():
-            break
-        edited = plan.edited[item]
-        try:
-            photo, mask = edited.photo()
-        except ImageLoadError as exc:
-            yield progress(FileResult(item, "failed", str(exc)))
-            continue
-        yield from finished(encode(item, photo, mask, None, edited.options, edited.probability))
-    todo = [item for item in todo if item not in plan.edited and not halt.is_set()]
-    if segmenter is None or not todo:
-        close()
-        return
+
+def check_policy(existing: str) -> None:
+    if existing not in EXISTING_POLICIES:
+        raise ValueError(f"unknown policy {existing!r} for existing outputs; choose one of {EXISTING_POLICIES}")
+
+
+def write_photos(work: Iterable[Placed], segmenter: Engine, writer: PhotoWriter, prefetch: int = 2,
+                 group_size: int | None = None,
+                 boxes: tuple[tuple[float, float, float, float], ...] = ()) -> Iterator[FileResult]:
+    """Decode, cut out and write each placed photo, one result each (a photo skipped by the halt has none).
+
+    ``work`` is read as photos are needed, so it may be a queue that a cluster's driver fills while this runs:
+    the pipeline asks for the next photo only when it has room for it."""
+    group_size = group_size or photos_per_model_call(segmenter)
+    prefetch = max(prefetch, group_size)
+    halt = writer.halt
     model_time = _ModelTime(segmenter)
     decoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-decode")
     encoder = ThreadPoolExecutor(1, thread_name_prefix="clearbg-encode")
-    decoding: deque[tuple[BatchItem, Future[LoadedImage]]] = deque()
+    decoding: deque[tuple[Placed, Future[LoadedImage]]] = deque()
     encoding: deque[Future[FileResult | None]] = deque()
-    pending = iter(todo)
+    pending = iter(work)
+
+    def finished(result: FileResult | None) -> Iterator[FileResult]:
+        if result is not None:
+            yield result
+
     with model_threads(segmenter) as fit_threads:
         try:
             def refill() -> None:
                 while len(decoding) < prefetch and not halt.is_set():
-                    item = next(pending, None)
-                    if item is None:
+                    placed = next(pending, None)
+                    if placed is None:
                         return
-                    decoding.append((item, decoder.submit(_decode, item)))
+                    decoding.append((placed, decoder.submit(_decode, placed.item)))
 
             refill()
             while decoding:
                 group: list[tuple[BatchItem, LoadedImage]] = []
+                places: dict[BatchItem, Placed] = {}
                 while decoding and len(group) < group_size:
-                    item, future = decoding.popleft()
+                    placed, future = decoding.popleft()
                     refill()
+                    item = placed.item
                     try:
                         group.append((item, future.result()))
+                        places[item] = placed
                     except ImageLoadError as exc:
-                        yield progress(FileResult(item, "failed", str(exc)))
+                        yield FileResult(item, "failed", str(exc))
                     except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
-                        yield progress(FileResult(item, "failed", f"{item.source.name}: {exc}"))
+                        yield FileResult(item, "failed", f"{item.source.name}: {exc}")
                 if halt.is_set():
                     break  # decoded, never cut out: the disk is full or the user cancelled
                 encode_workers = None
                 if group:
                     encode_workers = fit_threads(max(loaded.rgb.width * loaded.rgb.height for _, loaded in group))
-                deep = any(keeps_sixteen_bits(loaded, options) for _, loaded in group)
+                deep = any(keeps_sixteen_bits(loaded, writer.options) for _, loaded in group)
                 model_started = time.perf_counter()
-                for item, loaded, alpha, probability, error in segment_group(segmenter, group, deep, plan.boxes):
+                for item, loaded, alpha, probability, error in segment_group(segmenter, group, deep, boxes):
                     model_time.add(time.perf_counter() - model_started, error is None and alpha is not None)
                     model_started = time.perf_counter()  # a group's later photos came out of the same call
                     if halt.is_set():
                         break  # cancelled while the model ran: its mask is dropped, nothing more is written
                     if error is not None or alpha is None:
-                        yield progress(FileResult(item, "failed", f"{item.source.name}: {error}"))
+                        yield FileResult(item, "failed", f"{item.source.name}: {error}")
                         continue
-                    encoding.append(encoder.submit(encode, item, loaded, alpha, encode_workers, None, probability))
+                    encoding.append(encoder.submit(writer, places[item], loaded, alpha, encode_workers, None,
+                                                   probability))
                 while encoding and (encoding[0].done() or len(encoding) > max(prefetch, group_size)):
                     yield from finished(encoding.popleft().result())
                 if halt.is_set():
@@ -268,4 +329,3 @@ def iter_export(
             decoder.shutdown(wait=True, cancel_futures=True)
             encoder.shutdown(wait=True)
             model_time.record()
-            close()
