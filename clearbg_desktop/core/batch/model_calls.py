@@ -59,7 +59,10 @@ GPU_PHOTOS_PER_CALL = 8  # a GPU is idle between small single-photo calls; the C
 
 
 def photos_per_model_call(segmenter: Engine) -> int:
-    return GPU_PHOTOS_PER_CALL if segmenter.device.type == "cuda" else 1
+    """Photos in one model call: a group on any GPU (PyTorch's CUDA or MPS, ONNX Runtime's CUDA, DirectML or
+    CoreML), one at a time on a CPU, where groups of 2-4 gained nothing measurable (issue #41; ``bench/
+    gpu_providers.py`` measures both on the machine at hand)."""
+    return GPU_PHOTOS_PER_CALL if segmenter.device.type != "cpu" else 1
 
 
 Segmented = tuple[BatchItem, LoadedImage, "Image.Image | None", "np.ndarray | None", "Exception | None"]

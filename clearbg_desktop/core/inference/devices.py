@@ -70,9 +70,13 @@ def device_availability() -> dict[str, str]:
     """Device choice -> "" when this machine has it, else the reason it cannot be used."""
     import platform
 
-    if not has_torch():
-        reason = "this ClearBG runs on the CPU with ONNX Runtime; GPUs need the install with PyTorch"
-        return {"auto": "", "cuda": reason, "mps": reason, "cpu": ""}
+    if not has_torch():  # the standalone app: ONNX Runtime, with the GPU providers its wheel carries (#41)
+        from clearbg_desktop.core.inference.accelerators import DEVICE_CHOICE, available_accelerators
+
+        gpus = {DEVICE_CHOICE.get(a.device) for a in available_accelerators()}
+        reason = "this ClearBG's ONNX Runtime has no {} provider; Automatic tries the GPU providers it has"
+        return {"auto": "", "cuda": "" if "cuda" in gpus else reason.format("CUDA"),
+                "mps": "" if "mps" in gpus else reason.format("CoreML"), "cpu": ""}
     if not gpu_may_exist():  # said without importing torch (2.4 s the first time Preferences opened)
         mps_reason = "Apple GPUs only exist on Macs" if platform.system() != "Darwin" else \
             "Intel Macs have no Metal GPU that PyTorch can use"

@@ -9,7 +9,13 @@ means faster elsewhere. So:
    ``python -m training check-engines``: MAE within +0.0005, max Fβ within −0.001, mean |Δα| ≤ 1/255 per
    photo, :data:`QUALITY_RULE`) *and* on this machine its map of the sample photo is within 1/255 of fp32's.
 2. **Then speed.** Among the allowed candidates the fastest measured here wins: each is timed once per
-   machine and model and the result cached in the user data folder. The window never makes a photo wait for
+   machine and model and the result cached in the user data folder.
+3. **GPUs through ONNX Runtime** (CUDA, DirectML, CoreML: ``core.inference.accelerators``, issue #41) are
+   candidates only where ONNX Runtime lists them, and are never trusted: each one's map of the sample photo must
+   be within 1/255 of fp32's *on the CPU*, whatever precision a preference names, and it must be faster. One that
+   fails to load or gives other masks is kept in the cache with its reason (:func:`accelerator_notes`, shown in
+   Preferences ▸ Models) and the CPU goes on. None is ever the untimed reference: the first photo never waits
+   for, or fails on, a GPU that was not tried yet. The window never makes a photo wait for
    that: until the timings exist it runs the reference (fp32 on the engine that needs no conversion, the GPU
    first), and :func:`time_engines` measures when it is idle (issue #37: the first cut-out waited 40–60 s).
 
@@ -65,7 +71,7 @@ class Candidate:
     """One way to run a model: an engine on a device at a precision."""
 
     engine: str  # torch | onnxruntime
-    device: str  # cpu | cuda | mps
+    device: str  # cpu | cuda | mps; ONNX Runtime's accelerators: cuda | dml | coreml
     precision: str  # fp32 | bf16
 
     @property
@@ -75,7 +81,21 @@ class Candidate:
     @property
     def label(self) -> str:
         engine = "ONNX Runtime" if self.engine == "onnxruntime" else "PyTorch"
+        if self.accelerated:
+            from clearbg_desktop.core.inference.accelerators import ACCELERATORS
+
+            return f"{engine} {self.precision} on {ACCELERATORS[self.device].label}"
         return f"{engine} {self.precision} on {self.device.upper()}"
+
+    @property
+    def accelerated(self) -> bool:
+        """An ONNX Runtime GPU provider: checked against the CPU's map always, never the untimed reference."""
+        return self.engine == "onnxruntime" and self.device != "cpu"
+
+    @property
+    def is_cpu_reference(self) -> bool:
+        """fp32 on the CPU (either engine): the map every other candidate is compared with."""
+        return self.device == "cpu" and self.precision == REFERENCE_PRECISION
 
     @classmethod
     def from_key(cls, key: str) -> Candidate:
@@ -123,7 +143,8 @@ def requested(engine: str | None, precision: str | None) -> tuple[str, str]:
 
 
 def machine_candidates(device: str = "auto", engine: str = "auto", precision: str = "auto") -> list[Candidate]:
-    """What can run here, in the order ties are broken: the GPU first, then ONNX Runtime on the CPU."""
+    """What can run here, in the order ties are broken: PyTorch's GPU first, then ONNX Runtime on the CPU, then
+    ONNX Runtime's GPU providers that it lists (with the CPU as their reference, whatever the device choice)."""
     found: list[Candidate] = []
     torch_device = "cpu"
     if has_torch() and engine in ("auto", "torch"):
@@ -133,8 +154,13 @@ def machine_candidates(device: str = "auto", engine: str = "auto", precision: st
         torch_device = choose_device(device).type if device != "cpu" and gpu_may_exist() else "cpu"
         precisions = ("fp32", "bf16") if torch_device in ("cpu", "cuda") else ("fp32",)
         found += [Candidate("torch", torch_device, p) for p in precisions]
-    if is_installed("onnxruntime") and engine in ("auto", "onnxruntime") and device in ("auto", "cpu"):
-        found.insert(0 if torch_device == "cpu" else len(found), Candidate("onnxruntime", "cpu", "fp32"))
+    if is_installed("onnxruntime") and engine in ("auto", "onnxruntime"):
+        from clearbg_desktop.core.inference.accelerators import available_accelerators
+
+        gpus = [Candidate("onnxruntime", a.device, "fp32") for a in available_accelerators(device)]
+        if device in ("auto", "cpu") or gpus:
+            found.insert(0 if torch_device == "cpu" else len(found), Candidate("onnxruntime", "cpu", "fp32"))
+        found += gpus if device != "cpu" else []
     if precision != "auto":
         found = [c for c in found if c.precision == precision]
     if not found:
@@ -147,7 +173,9 @@ def machine_candidates(device: str = "auto", engine: str = "auto", precision: st
 
 
 def machine_fingerprint(threads: int | None) -> str:
-    """What the timings depend on: CPU model, cores, threads, the engines' versions."""
+    """What the timings depend on: CPU model, cores, threads, the engines' versions (and which ONNX Runtime
+    wheel: ``onnxruntime-gpu`` or ``-directml`` brings GPU providers, so installing one means measuring again).
+    Told from the installed distributions, without importing either engine (Preferences asks it)."""
     cpu, versions = _machine()
     return "|".join([*cpu, f"threads={threads or 'default'}", *versions])
 
@@ -164,12 +192,20 @@ def _machine() -> tuple[tuple[str, ...], tuple[str, ...]]:
     except OSError:
         pass
     versions = []
-    for package in ("torch", "onnxruntime"):
-        try:
-            versions.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            versions.append(f"{package}=-")
+    for package, wheels in (("torch", ("torch",)), ("onnxruntime", ONNXRUNTIME_WHEELS)):
+        found = "-"
+        for wheel in wheels:
+            try:
+                found = version(wheel) + ("" if wheel == package else f" ({wheel})")
+                break
+            except PackageNotFoundError:
+                continue
+        versions.append(f"{package}={found}")
     return (cpu, f"cores={os.cpu_count()}"), tuple(versions)
+
+
+#: The wheels that install the ``onnxruntime`` module: the CPU one, and those with a GPU provider.
+ONNXRUNTIME_WHEELS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml")
 
 
 def _cache_path() -> os.PathLike[str]:
@@ -198,7 +234,37 @@ def read_measurements(entry: WeightsEntry, threads: int | None = None) -> dict:
     checked: dict = {"seconds": seconds, "agrees": agrees}
     if isinstance(record.get("measured"), str):
         checked["measured"] = record["measured"][:40]
+    failed = _checked_failures(record.get("failed"))
+    if failed:
+        checked["failed"] = failed
     return checked
+
+
+MAX_REASON = 300  # one line in Preferences
+
+
+def _checked_failures(failed: object) -> dict[str, str]:
+    """Why candidates were not used (``failed`` in a cache record): candidate keys with one line of text each."""
+    if not isinstance(failed, dict):
+        return {}
+    return {key: " ".join(value.split())[:MAX_REASON] for key, value in failed.items()
+            if _is_key(key) and isinstance(value, str) and value.strip()}
+
+
+def accelerator_notes(threads: int | None = None) -> list[str]:
+    """One line per GPU candidate measured on this machine (any model) and not used, with the reason: what
+    Preferences ▸ Models says, once per GPU however many models were measured."""
+    machines = _read_cache().get("machines")
+    machine = machines.get(machine_fingerprint(threads)) if isinstance(machines, dict) else None
+    notes: dict[str, str] = {}
+    for record in (machine.values() if isinstance(machine, dict) else ()):
+        if not isinstance(record, dict):
+            continue
+        for key, reason in _checked_failures(record.get("failed")).items():
+            candidate = Candidate.from_key(key)
+            if candidate.device != "cpu" and key not in notes:
+                notes[key] = f"{candidate.label} is not used: {reason}. ClearBG goes on with the CPU."
+    return list(notes.values())
 
 
 def _is_key(key: object) -> bool:
@@ -206,8 +272,10 @@ def _is_key(key: object) -> bool:
     if not isinstance(key, str):
         return False
     parts = key.split(":")
-    return len(parts) == 3 and parts[0] in ENGINES[1:] and parts[1] in ("cpu", "cuda", "mps") \
-        and parts[2] in PRECISIONS[1:]
+    return len(parts) == 3 and parts[0] in ENGINES[1:] and parts[1] in DEVICES and parts[2] in PRECISIONS[1:]
+
+
+DEVICES = ("cpu", "cuda", "mps", "dml", "coreml")  # PyTorch's, and ONNX Runtime's accelerators
 
 
 def _read_cache() -> dict:
@@ -244,25 +312,34 @@ def measure_candidates(candidates: Iterable[Candidate], run: Callable[[Candidate
                        repeats: int = 2, give_up_ratio: float = 2.0) -> dict:
     """Time each candidate's model on the sample photo; compare its map with the fp32 reference's.
 
-    ``run(candidate)`` loads the engine and returns a function giving the probability map. After one
-    warm-up, a candidate whose warm-up already took ``give_up_ratio`` times the best median is not timed
-    further (its warm-up counts as its time): the slow ones cost one run, not three.
+    ``run(candidate)`` loads the engine and returns a function giving the probability map. The reference is fp32
+    on the CPU (measured first), else the first fp32 candidate; every other candidate's map must be within
+    1/255 of it. After one warm-up, a CPU candidate whose warm-up already took ``give_up_ratio`` times the best
+    median is not timed further (its warm-up counts as its time): the slow ones cost one run, not three. A GPU
+    gets a second warm-up instead (its first runs compile kernels and search algorithms) and is always timed.
+    ``failed`` says why a candidate is not usable: it could not load or run (the error), or its masks differ.
     """
+    ordered = sorted(candidates, key=lambda c: not c.is_cpu_reference)
     seconds: dict[str, float] = {}
     agrees: dict[str, bool] = {}
-    reference: np.ndarray | None = None
-    pending: list[tuple[Candidate, np.ndarray]] = []
-    for candidate in candidates:
+    failed: dict[str, str] = {}
+    maps: dict[str, np.ndarray] = {}
+    for candidate in ordered:
         try:
             predict = run(candidate)
             started = time.perf_counter()
-            first = predict()
+            maps[candidate.key] = predict()
             warm_up = time.perf_counter() - started
-        except Exception:  # noqa: BLE001 - a candidate that cannot run here is simply not a candidate
+            if candidate.accelerated:
+                predict()
+        except Exception as exc:  # noqa: BLE001 - a candidate that cannot run here is simply not a candidate
             agrees[candidate.key] = False
+            reason = getattr(exc, "reason", None)  # an accelerator's own: which library is missing, …
+            failed[candidate.key] = reason if isinstance(reason, str) else \
+                f"it could not run ({' '.join(str(exc).split())[:MAX_REASON - 40] or type(exc).__name__})"
             continue
         best = min(seconds.values(), default=float("inf"))
-        if warm_up > give_up_ratio * best:
+        if warm_up > give_up_ratio * best and not candidate.accelerated:
             seconds[candidate.key] = warm_up
         else:
             times = []
@@ -271,15 +348,29 @@ def measure_candidates(candidates: Iterable[Candidate], run: Callable[[Candidate
                 predict()
                 times.append(time.perf_counter() - started)
             seconds[candidate.key] = statistics.median(times)
-        if candidate.precision == REFERENCE_PRECISION:
-            reference = first if reference is None else reference
+    references = [c for c in ordered if c.is_cpu_reference and c.key in maps] or \
+        [c for c in ordered if c.precision == REFERENCE_PRECISION and not c.accelerated and c.key in maps][:1]
+    reference = maps[references[0].key] if references else None
+    for candidate in ordered:
+        if candidate.key not in maps:
+            continue
+        if candidate in references:
             agrees[candidate.key] = True
-        else:
-            pending.append((candidate, first))
-    for candidate, probability in pending:
-        agrees[candidate.key] = reference is not None and probability.shape == reference.shape and \
-            float(np.abs(probability - reference).mean()) <= QUALITY_RULE["mean_abs_alpha"]
-    return {"seconds": seconds, "agrees": agrees}
+            continue
+        probability = maps[candidate.key]
+        if reference is None or probability.shape != reference.shape:
+            agrees[candidate.key] = False
+            failed[candidate.key] = "there was no fp32 map on the CPU to check its masks against"
+            continue
+        difference = float(np.abs(probability - reference).mean())
+        agrees[candidate.key] = difference <= QUALITY_RULE["mean_abs_alpha"]
+        if not agrees[candidate.key]:
+            failed[candidate.key] = (f"its masks differ from fp32's on the CPU (mean |Δα| {difference * 255:.2f}/255 "
+                                     "on the sample photo; at most 1/255 is allowed)")
+    measured: dict = {"seconds": seconds, "agrees": agrees}
+    if failed:
+        measured["failed"] = failed
+    return measured
 
 
 def sample_photo() -> Image.Image:
@@ -317,8 +408,9 @@ class TimingStopped(Exception):
 def reference_candidate(entry: WeightsEntry, allowed: Sequence[Candidate], onnx_ready: bool = False) -> Candidate:
     """The engine used before any timing: fp32 (allowed everywhere), a GPU when there is one, else ONNX Runtime
     (the faster CPU engine, bench/RESULTS.md §12) when the model needs no export for it (an ONNX file, or a copy
-    the set-up made: ``onnx_ready``), else PyTorch (exporting a ``.pt`` to ONNX first takes 10-25 s)."""
-    fp32 = [c for c in allowed if c.precision == REFERENCE_PRECISION] or list(allowed)
+    the set-up made: ``onnx_ready``), else PyTorch (exporting a ``.pt`` to ONNX first takes 10-25 s). A GPU here
+    means PyTorch's: ONNX Runtime's providers may fail to load, so they wait for the timing."""
+    fp32 = [c for c in allowed if c.precision == REFERENCE_PRECISION and not c.accelerated] or list(allowed)
     gpu = [c for c in fp32 if c.device != "cpu"]
     if gpu:
         return gpu[0]
@@ -411,7 +503,9 @@ def time_engines(entry: WeightsEntry, run: Callable[[Candidate], Callable[[], np
 
 def _fastest(allowed: Sequence[Candidate], measured: dict, explicit: bool) -> EngineChoice:
     agrees = measured.get("agrees", {})
-    chosen = fastest_allowed(allowed, lambda c: explicit or bool(agrees.get(c.key)), measured.get("seconds", {}))
+    # A named precision bypasses the card's check (bf16 on purpose), never a GPU provider's check of its masks.
+    chosen = fastest_allowed(allowed, lambda c: (explicit and not c.accelerated) or bool(agrees.get(c.key)),
+                             measured.get("seconds", {}))
     seconds = measured.get("seconds", {}).get(chosen.key)
     reason = f"fastest of {len(allowed)} with fp32's masks" + (f", {seconds:.2f} s per photo" if seconds else "")
     return EngineChoice(chosen, reason, measured)

@@ -1,4 +1,5 @@
-"""Loading a model on an inference engine: PyTorch (CPU, CUDA, MPS; fp32 or bf16) or ONNX Runtime (CPU).
+"""Loading a model on an inference engine: PyTorch (CPU, CUDA, MPS; fp32 or bf16) or ONNX Runtime (CPU, or a GPU
+through its CUDA, DirectML or CoreML provider: ``core.inference.accelerators``).
 
 Why two: an install from source has torch (GPUs); the standalone app ships without torch, 415 MiB lighter,
 and runs the weights as ONNX. Which one runs a model here is decided by ``core.inference.engine_choice`` (masks equal
@@ -85,7 +86,8 @@ def build_engine(entry: WeightsEntry, candidate: Candidate, threads: int | None 
             raise WeightsError(f"the {entry.name!r} model is a PyTorch file ({entry.path.name}); this ClearBG runs "
                                "ONNX models only (it ships without PyTorch)")
         entry = onnx_copy(entry)
-    return OnnxSegmenter(entry, threads, lean_memory)
+    return OnnxSegmenter(entry, threads, lean_memory, accelerator=None if candidate.device == "cpu" else
+                         candidate.device)
 
 
 def candidate_runner(entry: WeightsEntry, threads: int | None = None,

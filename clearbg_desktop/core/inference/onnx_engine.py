@@ -1,15 +1,19 @@
-"""Photo -> full-resolution alpha with ONNX Runtime on the CPU: the engine of the standalone app.
+"""Photo -> full-resolution alpha with ONNX Runtime, on the CPU or a GPU provider: the standalone app's engine.
 
 Why: PyTorch is 415 MiB of a 925 MiB bundle, for one small network; ONNX Runtime runs the same graph from a
 tenth of that. The standalone app ships the bundled weights as ONNX (exported at build time by
 ``core.inference.onnx_export``) and no torch; an install with torch keeps the PyTorch engine (CUDA, MPS, bf16).
-Masks stay within the engines' quality rule of the fp32 PyTorch ones (``bench/engine_quality.py``).
+Masks stay within the engines' quality rule of the fp32 PyTorch ones (``bench/engine_quality.py``). On a GPU
+(``core.inference.accelerators``: CUDA, DirectML, CoreML) the session must really run there: ONNX Runtime falls
+back to the CPU without a word when a provider cannot load, so that is checked and raised with the reason.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -26,12 +30,19 @@ from clearbg_desktop.core.inference.model_io import (
 )
 from clearbg_desktop.core.inference.weights import WeightsEntry, WeightsError, verify_file
 
+if TYPE_CHECKING:
+    from clearbg_desktop.core.inference.accelerators import Accelerator
+
 
 @dataclass(frozen=True)
-class CpuDevice:
-    """What callers read of a torch.device (``.type``), without torch."""
+class EngineDevice:
+    """What callers read of a torch.device (``.type``: cpu, or an accelerator's cuda | dml | coreml), without
+    torch."""
 
     type: str = "cpu"
+
+
+CpuDevice = EngineDevice  # the name before GPU providers (#41)
 
 
 class OnnxSegmenter:
@@ -44,8 +55,12 @@ class OnnxSegmenter:
     model_entry: WeightsEntry | None = None
     input_resize: str | None = None
     flip_average = False
+    accelerator: Accelerator | None = None  # the GPU provider the session runs on; None: the CPU
 
-    def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False) -> None:
+    def __init__(self, entry: WeightsEntry, threads: int | None = None, lean_memory: bool = False,
+                 accelerator: str | None = None) -> None:
+        """``accelerator``: a device of ``core.inference.accelerators.ACCELERATORS`` (None: the CPU);
+        ``AcceleratorUnavailable`` when ONNX Runtime cannot run the model there."""
         try:
             import onnxruntime as ort
         except ImportError:
@@ -62,11 +77,36 @@ class OnnxSegmenter:
         # for good (bench/RESULTS.md §12): the CLI and batches want the speed, the window (24 MP edits, a whole
         # shoot open) the memory.
         options.enable_cpu_mem_arena = not lean_memory
+        providers: list[str | tuple[str, dict[str, str]]] = ["CPUExecutionProvider"]
+        gpu = None
+        if accelerator is not None:
+            from clearbg_desktop.core.inference.accelerators import ACCELERATORS, provider_setting
+
+            gpu = ACCELERATORS[accelerator]
+            providers.insert(0, provider_setting(gpu))
+            options.enable_mem_pattern = gpu.memory_pattern
         try:
-            self.session = ort.InferenceSession(str(entry.path), options, providers=["CPUExecutionProvider"])
+            with warnings.catch_warnings():  # "not in available provider names": checked and said below
+                warnings.simplefilter("ignore")
+                if gpu is not None:  # a provider that cannot load is said once, by us, with its reason
+                    ort.set_default_logger_severity(4)
+                try:
+                    self.session = ort.InferenceSession(str(entry.path), options, providers=providers)
+                finally:
+                    if gpu is not None:
+                        ort.set_default_logger_severity(2)  # ONNX Runtime's default: warnings
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for any bad file
+            if gpu is not None:  # the file is fine on the CPU (the reference ran it); the provider is not
+                from clearbg_desktop.core.inference.accelerators import AcceleratorUnavailable
+
+                raise AcceleratorUnavailable(gpu.label, " ".join(str(exc).split())[:200]) from None
             raise WeightsError(f"weights file {entry.path.name} is not a model ONNX Runtime can run "
                                f"({str(exc)[:160]})") from None
+        if gpu is not None and self.session.get_providers()[0] != gpu.provider:
+            from clearbg_desktop.core.inference.accelerators import AcceleratorUnavailable, why_not_loaded
+
+            raise AcceleratorUnavailable(gpu.label, why_not_loaded(gpu))
+        self.accelerator = gpu
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise WeightsError(f"weights file {entry.path.name} does not take one NCHW image: not a U²-Net")
@@ -78,7 +118,7 @@ class OnnxSegmenter:
         self.entry = entry
         self.weights: WeightsEntry | None = entry
         self.input_size = entry.input_size
-        self.device = CpuDevice()
+        self.device = EngineDevice(gpu.device if gpu is not None else "cpu")
         self.precision = "fp32"
         self.threads = options.intra_op_num_threads
 
@@ -90,7 +130,8 @@ class OnnxSegmenter:
 
     @property
     def description(self) -> str:
-        return f"{self.family.label} {self.entry.name} on CPU (ONNX Runtime)"
+        where = self.accelerator.label if self.accelerator is not None else "CPU"
+        return f"{self.family.label} {self.entry.name} on {where} (ONNX Runtime)"
 
     def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
         """What the graph is fed: each photo resized to the model's square (:attr:`resolved_input_resize`; its

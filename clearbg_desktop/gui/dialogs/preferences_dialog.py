@@ -1,4 +1,5 @@
-"""Preferences: the device (only what this machine has) and the models (installed, added, removed).
+"""Preferences: the device (only what this machine has) and the models (installed, added, removed); under the
+models, each GPU engine this machine tried and does not use, with the reason (issue #41).
 
 Why ~420 lines: the Models tab's add, import, download and remove all end in one refreshed table and one warning
 box of this dialog; the work itself is in ``core.inference.model_library`` and ``model_download``.
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from clearbg_desktop.core.editing.memory_budget import MAX_BUDGET_MIB, MIN_BUDGET_MIB
 from clearbg_desktop.core.inference.devices import DEVICE_CHOICES, device_availability, preferred_device_type
+from clearbg_desktop.core.inference.engine_choice import accelerator_notes
 from clearbg_desktop.core.inference.model_choice import AUTO, DEFAULT_MODEL, model_label, resolve_model
 from clearbg_desktop.core.inference.model_download import DownloadCancelled, DownloadError, download_official
 from clearbg_desktop.core.inference.model_duplicates import installed_copy
@@ -252,7 +254,8 @@ class PreferencesDialog(QDialog):
         self.rembg_button.setToolTip(f"{len(rembg)} U²-Net file(s) in {rembg_models_folder()}" if rembg
                                      else f"no rembg models in {rembg_models_folder()}")
         self.models_note.setText(f"Your models live in {user_models_dir()}. Added files are converted once; "
-                                 "the original file is never changed." + "".join(f"\n{line}" for line in skipped))
+                                 "the original file is never changed." + "".join(f"\n{line}" for line in skipped)
+                                 + "".join(f"\n{line}" for line in accelerator_notes()))
         self._update_buttons()
 
     def warn(self, title: str, message: str) -> None:
