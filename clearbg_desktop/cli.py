@@ -399,8 +399,15 @@ def main(argv: list[str] | None = None) -> int:
         cancel = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
         try:
-            with tqdm(total=len(plan.items), unit="photo", disable=args.quiet, desc=segmenter.description) as bar:
+            from clearbg_desktop.core.inference.time_per_photo import PhotoRate, format_rate
+
+            rate = PhotoRate()  # photos/s of the last photos cut out: a GPU's pace, not diluted by skipped ones
+            with tqdm(total=len(plan.items), unit="photo", disable=args.quiet, desc=segmenter.description,
+                      bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
+                      postfix=format_rate(None)) as bar:
                 for step in iter_export(plan, segmenter, options, existing=existing, cancel=cancel, report=report):
+                    rate.add(step.result.status)
+                    bar.set_postfix_str(format_rate(rate.per_second), refresh=False)
                     bar.update(1)
                     if step.result.status == "failed":
                         bar.write(f"failed: {step.result.item.source}: {step.result.message}")
