@@ -25,6 +25,7 @@ import pytest
 
 import clearbg_desktop
 from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.shadow import ShadowSettings
 from clearbg_desktop.core.inference.engine_choice import machine_fingerprint
 from clearbg_desktop.core.inference.engines import onnx_copy
 from clearbg_desktop.core.inference.weights import find_weights
@@ -108,7 +109,7 @@ def untouched(case: Case, keep: list[tuple[object, ...]]) -> bool:
 
 def valid_files(entry_sha: str, onnx_sha: str) -> dict[str, dict]:
     web = ExportOptions(format="jpg", quality=80, name_template="{name}-web").to_dict()
-    studio = ExportOptions(format="png", crop_to_subject=True).to_dict()
+    studio = ExportOptions(format="png", crop_to_subject=True, shadow=ShadowSettings(kind="contact")).to_dict()
     return {
         "settings": {"model": "small", "brush_size": 40, "brush_hardness": 0.5, "export": studio,
                      "export_presets": {"Team web": web, "Studio": studio}, "batch_inputs": ["/photos"],

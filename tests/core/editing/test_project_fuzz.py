@@ -35,6 +35,7 @@ from clearbg_desktop.core.editing.project import Project, save_project
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.imaging.shadow import ShadowSettings
 from tests.conftest import make_photo
 from tests.json_places import json_places, replaced
 
@@ -190,7 +191,8 @@ def valid_project(root: Path) -> Path:
         edit = stroke.finish()
         assert edit is not None
         history.append(edit)
-    options = ExportOptions(format="png", refine=RefineSettings(feather=1.0))
+    options = ExportOptions(format="png", refine=RefineSettings(feather=1.0),
+                            shadow=ShadowSettings(kind="drop", opacity=40.0))
     project = Project(photo_path=photo, photo_sha256=sha256_file(photo), alpha=alpha, predicted=predicted,
                       export_options=options, history=history, position=3)
     return save_project(project, root / "valid.clearbg")
@@ -279,6 +281,14 @@ def hostile_cases(valid: Path, secret: Path) -> list[Case]:
         Case("PNG level 99", export(png_compress_level=99), expect="error"),
         Case("crop padding -10^9", export(crop_padding=-10**9, crop_to_subject=True), expect="error"),
         Case("JPEG quality -5", export(format="jpg", quality=-5), expect="error"),
+        Case("shadow opacity 10^400", edited(lambda d: d["export"]["shadow"].update(opacity=10**400)),
+             expect="error"),
+        Case("shadow angle NaN", edited(lambda d: d["export"]["shadow"].update(angle=float("nan"))), expect="error"),
+        Case("shadow of an unknown kind", edited(lambda d: d["export"]["shadow"].update(kind="spot")),
+             expect="error"),
+        Case("shadow as a list", export(shadow=[1, 2]), expect="error"),
+        Case("shadow on a layered file", export(format="psd"), expect="error"),
+        Case("shadow null", export(shadow=None), expect="ok"),
         Case("name template with folders", export(name_template="../../escaped-{name}"), expect="error"),
         Case("name template padding 10^9", export(name_template="{name:>999999999}"), expect="error"),
         Case("background image elsewhere", edited(lambda d: d["export"].update(
