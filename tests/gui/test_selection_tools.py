@@ -154,3 +154,21 @@ def test_ctrl_lasso_follows_the_drawn_line_exactly(qtbot: QtBot, window: MainWin
     assert expected is not None and np.array_equal(document.alpha[60:200, 200:300],
                                                    expected.after[60 - expected.box[1]:200 - expected.box[1],
                                                                   200 - expected.box[0]:300 - expected.box[0]])
+
+
+def test_alt_click_on_faint_debris_takes_it_away(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Walk 39: a faint haze (alpha under 128) beside the subject could not be clicked away."""
+    document = open_photo(qtbot, window, tmp_path)
+    two_parts(document)
+    document.alpha[60:90, 200:230] = 60  # faint debris between the two subjects
+    before = document.alpha.copy()
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["object"].trigger()
+    stack = window.undo.group.activeStack()
+    gesture(qtbot, window.canvas, [(215, 75)], Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: stack.undoText() == "Remove part", timeout=WAIT_MS)
+    assert not document.alpha[55:95, 195:235].any()
+    assert np.array_equal(document.alpha[:, :150], before[:, :150])  # the subjects stay
+    assert np.array_equal(document.alpha[:, 250:], before[:, 250:])
+    stack.undo()
+    assert np.array_equal(document.alpha, before)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from clearbg_desktop.core.components import HARD_LEVEL, label, part_masks, without_parts
+from clearbg_desktop.core.components import HARD_LEVEL, grow_local, label, part_masks, soft_reach, without_parts
 from clearbg_desktop.core.editing.mask_edits import Box, MaskEdit
 
 SELECTION_MODES = ("replace", "add", "subtract")
@@ -27,6 +27,10 @@ SUBTRACT_GAIN = 2
 #: Pixels on each side of the lasso's line within which the edge snaps to the photo's. A hand-drawn line misses the
 #: edge by a few pixels: on a synthetic photo a line 6 px off snaps fully with 8 (tests/core/editing/test_selection.py).
 LASSO_SNAP_BAND = 8
+#: An Alt-click on the mask this faint or more (but under :data:`~clearbg_desktop.core.components.HARD_LEVEL`) takes
+#: away the faint blob under it: walk 39's debris (a haze of alpha 30-120 beside a rider) could not be clicked away
+#: while parts were only counted from 128. 16 of 255 is about where a blob shows on the checkerboard.
+FAINT_LEVEL = 16
 
 
 def _edit(alpha: np.ndarray, box: Box, after: np.ndarray, label_text: str) -> MaskEdit | None:
@@ -66,12 +70,13 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
     return _edit(alpha, box, after, BOX_LABELS[mode])
 
 
-def has_part_at(alpha: np.ndarray, x: float, y: float) -> bool:
-    """Whether a click at (x, y) lands on the mask (a part to keep or remove); where not, the click tool runs the
-    object box on ``core.inference.box_prompt.auto_box`` instead."""
+def has_part_at(alpha: np.ndarray, x: float, y: float, level: int = HARD_LEVEL) -> bool:
+    """Whether a click at (x, y) lands on the mask (a part to keep or remove): its alpha there at least ``level``;
+    where not, the click tool runs the object box on ``core.inference.box_prompt.auto_box`` instead. An Alt-click
+    also takes away faint parts (``level`` :data:`FAINT_LEVEL`, :func:`remove_component`)."""
     height, width = alpha.shape
     column, row = int(x), int(y)
-    return 0 <= column < width and 0 <= row < height and alpha[row, column] >= HARD_LEVEL
+    return 0 <= column < width and 0 <= row < height and alpha[row, column] >= level
 
 
 def _clicked_part(alpha: np.ndarray, x: float, y: float) -> tuple[np.ndarray, int] | None:
@@ -79,6 +84,25 @@ def _clicked_part(alpha: np.ndarray, x: float, y: float) -> tuple[np.ndarray, in
         return None
     labels, _count = label(alpha >= HARD_LEVEL)
     return labels, int(labels[int(y), int(x)])
+
+
+def without_faint_part(alpha: np.ndarray, x: float, y: float) -> np.ndarray | None:
+    """``alpha`` without the faint blob under (x, y) (alpha there from :data:`FAINT_LEVEL` to under 128): the
+    connected pixels down to a sixteenth of the click's alpha (a blurred blob's tail is wide; the background's
+    haze of 1-2 would join every faint thing on the photo), with their rim, but never a solid part's soft edge
+    (pixels within :func:`~clearbg_desktop.core.components.soft_reach` of alpha ≥ 128 stay). None where the click is
+    not on such a blob, or on a solid part's own edge."""
+    if not has_part_at(alpha, x, y, FAINT_LEVEL) or has_part_at(alpha, x, y):
+        return None
+    column, row = int(x), int(y)
+    reach = soft_reach(alpha.shape)
+    near_solid = grow_local(alpha >= HARD_LEVEL, reach)
+    if near_solid[row, column]:
+        return None
+    labels, _count = label((alpha >= max(2, int(alpha[row, column]) // 16)) & ~near_solid)
+    blob = labels == labels[row, column]
+    rim = (alpha > 0) & grow_local(blob, reach) & ~near_solid
+    return np.where(blob | rim, 0, alpha).astype(np.uint8)
 
 
 def _changed_box(before: np.ndarray, after: np.ndarray) -> Box | None:
@@ -112,10 +136,12 @@ def keep_component(alpha: np.ndarray, x: float, y: float) -> MaskEdit | None:
 
 def remove_component(alpha: np.ndarray, x: float, y: float) -> MaskEdit | None:
     """Click to remove (Alt): the part of the mask under (x, y) goes, with its soft edge (an edge it shares with
-    another part stays, so that part keeps a soft edge). None when the click is not on the mask."""
+    another part stays, so that part keeps a soft edge); on a faint blob, that blob goes (:func:`without_faint_part`).
+    None when the click is on neither."""
     clicked = _clicked_part(alpha, x, y)
     if clicked is None:
-        return None
+        after = without_faint_part(alpha, x, y)
+        return None if after is None else _whole_edit(alpha, after, "Remove part")
     labels, part = clicked
     drop = np.zeros(int(labels.max()) + 1, bool)
     drop[part] = True

@@ -2,8 +2,9 @@
 
 A drag runs the model on the box (with context around it, at the model's own input size: a small object gets its
 full resolution) and puts the answer inside the box; outside it nothing changes. Shift adds to what is there, Alt
-takes it away. A click on the cut-out keeps only the part under it (Alt: removes that part); a click where nothing
-is cut out finds a box around the object there and runs the model on that. Each is one undoable step.
+takes it away. A click on the cut-out keeps only the part under it (Alt: removes that part, or a faint blob of
+debris); a click where nothing is cut out finds a box around the object there and runs the model on that. Each is
+one undoable step.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainterPath
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
-from clearbg_desktop.core.editing.selection import has_part_at, keep_component, remove_component
+from clearbg_desktop.core.editing.selection import FAINT_LEVEL, has_part_at, keep_component, remove_component
 from clearbg_desktop.core.inference.box_prompt import auto_box
 from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, GestureLine, ToolHost
 
@@ -94,7 +95,10 @@ class ObjectSelectTool(CanvasTool):
                 self.host.compute_edit(lambda alpha: keep_component(alpha, x, y), "Keeping only that part…")
             return None
         if mode == "subtract":
-            self.host.say("Nothing is cut out there to take away")
+            if has_part_at(document.alpha, x, y, FAINT_LEVEL):  # faint debris (walk 39)
+                self.host.compute_edit(lambda alpha: remove_component(alpha, x, y), "Removing that faint part…")
+            else:
+                self.host.say("Nothing is cut out there to take away")
             return None
         left, top, right, bottom = auto_box(document.loaded.rgb, document.predicted, x, y)
         self.host.request_box(BoxRequest(document.doc_id, (left, top, right, bottom), "add"))

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from clearbg_desktop.core.editing.selection import (
+    FAINT_LEVEL,
     box_edit,
     has_part_at,
     keep_component,
@@ -74,6 +75,38 @@ def test_alt_click_removes_that_part_with_its_soft_edge() -> None:
     after = applied(alpha, remove_component(alpha, 70, 30))
     assert not after[:, 50:].any()
     assert (after[:, :50] == alpha[:, :50]).all()
+
+
+def faint_debris() -> np.ndarray:
+    """A solid subject with a soft edge, and a faint blurred blob of debris beside it (alpha at most ~90)."""
+    from PIL import ImageFilter
+
+    alpha = np.zeros((80, 120), np.uint8)
+    alpha[20:60, 10:50] = 255
+    blob = Image.new("L", (120, 80), 0)
+    blob.paste(90, (75, 30, 95, 50))
+    alpha = np.maximum(np.asarray(Image.fromarray(alpha).filter(ImageFilter.GaussianBlur(1.5))),
+                       np.asarray(blob.filter(ImageFilter.GaussianBlur(3))))
+    return alpha
+
+
+def test_alt_click_takes_away_faint_debris_with_its_soft_rim() -> None:
+    """Walk 39: a faint haze beside a rider could not be clicked away while parts were counted at alpha >= 128."""
+    alpha = faint_debris()
+    assert alpha[40, 85] < 128 and not has_part_at(alpha, 85, 40) and has_part_at(alpha, 85, 40, FAINT_LEVEL)
+    edit = remove_component(alpha, 85, 40)
+    assert edit is not None and edit.label == "Remove part"
+    after = applied(alpha, edit)
+    assert not after[:, 60:].any()  # the blob and its rim
+    assert np.array_equal(after[:, :60], alpha[:, :60])  # the subject and its soft edge untouched
+    assert keep_component(alpha, 85, 40) is None  # a plain click on a faint blob is the object box's, not a part
+
+
+def test_alt_click_on_a_solid_parts_own_soft_edge_or_on_nothing_changes_nothing() -> None:
+    alpha = faint_debris()
+    assert 16 <= alpha[40, 51] < 128  # the subject's own soft edge
+    assert remove_component(alpha, 51, 40) is None
+    assert remove_component(alpha, 115, 5) is None  # alpha 0
 
 
 def test_a_click_off_the_mask_changes_nothing_and_says_so() -> None:
