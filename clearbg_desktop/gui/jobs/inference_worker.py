@@ -25,7 +25,7 @@ from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, lo
 from clearbg_desktop.core.inference.box_prompt import mask_in_box
 from clearbg_desktop.core.inference.engine_choice import EngineChoice, TimingStopped
 from clearbg_desktop.core.inference.engines import Engine, faster_engine, load_segmenter, time_engines_of
-from clearbg_desktop.core.inference.model_choice import AUTO, model_label, resolve_model
+from clearbg_desktop.core.inference.model_choice import AUTO, resolve_model
 from clearbg_desktop.core.inference.model_io import upsample_alpha
 from clearbg_desktop.core.inference.weights import WeightsError
 from clearbg_desktop.gui.jobs.decoded_views import (
@@ -115,7 +115,7 @@ class InferenceWorker(QObject):
             self._segmenter = faster  # announced by the timer already
         if self._segmenter is None:
             choice = resolve_model(self._model_name)
-            self.model_loading.emit(f"Loading {model_label(choice.name)}…")
+            self.model_loading.emit("Loading the model…")  # the status bar's right side names it
             # Never timed here yet: the fp32 reference at once, timed when idle (#37: the first cut-out waited 40-60 s)
             self._segmenter = load_segmenter(choice.name, device=self._device, lean_memory=True, measure=False)
             self.model_note.emit(choice.note)

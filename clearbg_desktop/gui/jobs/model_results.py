@@ -55,8 +55,7 @@ class ModelResults(QObject):
 
     def _on_model_ready(self, description: str) -> None:
         self.model_description = description
-        self.context.status.model_label.setText(description)
-        self.context.status.showMessage(f"{description} ready", 3000)
+        self.context.status.show_model(description)
 
     def _on_photo_loaded(self, request_id: int, doc_id: int, loaded: LoadedImage, views: DecodedViews) -> None:
         self.masks.settled(request_id, photo_only=True)

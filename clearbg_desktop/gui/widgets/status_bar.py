@@ -48,5 +48,13 @@ class StatusBar(QStatusBar):
         if note:
             self.showMessage(note, 15000)
 
+    def show_model(self, description: str) -> None:
+        """The model, engine and device in use, on the right; "Model ready" on the left when one has just loaded, but
+        not when the same engine is announced again after it was timed. Walk 39: the left also said the model's long
+        description, twice during the first photo (loaded, then timed), beside the same words on the right."""
+        if not self.model_label.text().startswith(description.split(" — ")[0]):
+            self.showMessage("Model ready", 3000)
+        self.model_label.setText(description)
+
     def set_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f} %")
