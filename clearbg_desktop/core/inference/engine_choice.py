@@ -9,15 +9,15 @@ means faster elsewhere. So:
    ``python -m training check-engines``: MAE within +0.0005, max Fβ within −0.001, mean |Δα| ≤ 1/255 per
    photo, :data:`QUALITY_RULE`) *and* on this machine its map of the sample photo is within 1/255 of fp32's.
 2. **Then speed.** Among the allowed candidates the fastest measured here wins: each is timed once per
-   machine and model and the result cached in the user data folder.
+   machine and model and the result cached in the user data folder. The window never makes a photo wait for
+   that: until the timings exist it runs the reference (fp32 on the engine that needs no conversion, PyTorch's
+   GPU first), and :func:`time_engines` measures when it is idle (issue #37: the first cut-out waited 40–60 s).
 3. **GPUs through ONNX Runtime** (CUDA, DirectML, CoreML: ``core.inference.accelerators``, issue #41) are
    candidates only where ONNX Runtime lists them, and are never trusted: each one's map of the sample photo must
    be within 1/255 of fp32's *on the CPU*, whatever precision a preference names, and it must be faster. One that
    fails to load or gives other masks is kept in the cache with its reason (:func:`accelerator_notes`, shown in
    Preferences ▸ Models) and the CPU goes on. None is ever the untimed reference: the first photo never waits
-   for, or fails on, a GPU that was not tried yet. The window never makes a photo wait for
-   that: until the timings exist it runs the reference (fp32 on the engine that needs no conversion, the GPU
-   first), and :func:`time_engines` measures when it is idle (issue #37: the first cut-out waited 40–60 s).
+   for, or fails on, a GPU that was not tried yet.
 
 A preference (``engine``/``precision`` arguments, ``CLEARBG_ENGINE``/``CLEARBG_PRECISION``) narrows the
 candidates; it never bypasses the quality rule unless it names the precision explicitly.
@@ -272,10 +272,10 @@ def _is_key(key: object) -> bool:
     if not isinstance(key, str):
         return False
     parts = key.split(":")
-    return len(parts) == 3 and parts[0] in ENGINES[1:] and parts[1] in DEVICES and parts[2] in PRECISIONS[1:]
+    return len(parts) == 3 and parts[1] in DEVICES.get(parts[0], ()) and parts[2] in PRECISIONS[1:]
 
 
-DEVICES = ("cpu", "cuda", "mps", "dml", "coreml")  # PyTorch's, and ONNX Runtime's accelerators
+DEVICES = {"torch": ("cpu", "cuda", "mps"), "onnxruntime": ("cpu", "cuda", "dml", "coreml")}  # each engine's
 
 
 def _read_cache() -> dict:

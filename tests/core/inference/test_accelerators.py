@@ -223,3 +223,24 @@ def test_photos_per_second_count_the_photos_cut_out_lately() -> None:
         rate.add("done", now=5.0 + step * 0.05)
     assert rate.per_second == pytest.approx(20.0)
     assert format_rate(20.0) == "20.0 photos/s" and format_rate(0.8123) == "0.81 photos/s"
+
+
+def test_a_hostile_cache_cannot_break_the_notes(random_weights: Path) -> None:
+    """The cache is a file anyone can edit (STYLE 15): each reason is checked on its own, the rest are said."""
+    import json
+
+    from clearbg_desktop.core.paths import data_dir
+
+    fingerprint = engine_choice.machine_fingerprint(None)
+    failed = {CUDA: "x" * 10_000, DML: 7, "onnxruntime:mps:fp32": "no such engine", "torch:coreml:fp32": "nor this",
+              COREML: "  a reason\nover lines  ", "onnxruntime:cpu": "short key", "": "", "torch:cuda:fp32": ["a list"]}
+    record = {"seconds": {CPU: 0.2}, "agrees": {CPU: True}, "failed": failed}
+    data_dir().mkdir(parents=True, exist_ok=True)
+    (data_dir() / engine_choice.CACHE_NAME).write_text(json.dumps(
+        {"version": engine_choice.CACHE_VERSION, "machines": {fingerprint: {"a" * 64: record, "b" * 64: [1, 2],
+                                                                            "c" * 64: {"failed": "text"}}}}))
+    notes = accelerator_notes()
+    assert len(notes) == 2 and all("\n" not in note and len(note) < 500 for note in notes), notes
+    assert any("a reason over lines." in note for note in notes)
+    assert set(read_measurements(dataclasses.replace(find_weights("small"), sha256="a" * 64))["failed"]) == {
+        CUDA, COREML}
