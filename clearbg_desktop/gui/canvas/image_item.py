@@ -6,11 +6,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QObject, QPointF, QRectF, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from clearbg_desktop.core.editing.preview import render_view
+from clearbg_desktop.core.imaging.shadow import ShadowLayer, ShadowSettings, colour_view, render_shadow
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 
@@ -47,17 +49,30 @@ class ImageItem(QGraphicsItem):
 ASYNC_RENDER_PIXELS = 2_000_000  # above this, full-view renders run off the GUI thread
 
 
-def render_qimage(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, color: tuple[int, int, int]) -> QImage:
-    """The displayed image for a view mode (thread-safe: numpy and QImage only)."""
-    image = array_to_qimage(render_view(rgb, alpha, mode, color))
+def view_pixels(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, color: tuple[int, int, int],
+                shadow: ShadowSettings | None = None) -> tuple[np.ndarray, ShadowLayer | None]:
+    """What a view mode shows, and the shadow drawn in it: the colour view draws the export's shadow under the
+    subject (``shadow``), as the output will have it; the other views never do (the cut-out view is where the mask
+    is judged, and a shadow there would look like background left behind)."""
+    if mode != "color" or shadow is None or alpha is None:
+        return render_view(rgb, alpha, mode, color), None
+    layer = render_shadow(Image.fromarray(alpha, "L"), shadow)
+    return colour_view(rgb, alpha, color, layer), layer
+
+
+def render_qimage(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, color: tuple[int, int, int],
+                  shadow: ShadowSettings | None = None) -> tuple[QImage, ShadowLayer | None]:
+    """The displayed image for a view mode and the shadow in it (thread-safe: numpy and QImage only)."""
+    pixels, layer = view_pixels(rgb, alpha, mode, color, shadow)
+    image = array_to_qimage(pixels)
     if image.hasAlphaChannel():  # premultiplied: what the raster engine blends fastest
         image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    return image
+    return image, layer
 
 
 class RenderSignals(QObject):
     """Signals:
-        rendered(int, object): generation, QImage.
+        rendered(int, object): generation, (QImage, the ShadowLayer drawn in it or None).
     """
 
     rendered = Signal(int, object)

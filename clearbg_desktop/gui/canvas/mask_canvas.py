@@ -8,8 +8,10 @@ drawn and rendered off-thread (``image_item.py``) and the split's original (``sp
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import Box, Brush, MaskEdit
 from clearbg_desktop.core.editing.preview import render_view
+from clearbg_desktop.core.imaging.shadow import ShadowLayer, ShadowSettings, colour_view
 from clearbg_desktop.gui.canvas.image_item import (
     ASYNC_RENDER_PIXELS,
     RENDER_POOL,
@@ -38,6 +41,7 @@ from clearbg_desktop.gui.canvas.image_item import (
     checkerboard_brush,
     render_job,
     render_qimage,
+    view_pixels,
 )
 from clearbg_desktop.gui.canvas.split_view import SplitOriginal
 from clearbg_desktop.gui.canvas.tool_jobs import EditCompute, ToolJobs
@@ -46,6 +50,14 @@ from clearbg_desktop.gui.tools.registry import tool_class
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+SHADOW_FOLLOWS_MS = 400  # after the last edit, the colour view's shadow is drawn again for the new mask
+#: Which shadow the colour view draws under a photo's subject (the photo's export options').
+ShadowSource = Callable[[Document], "ShadowSettings | None"]
+
+
+def own_shadow(document: Document) -> ShadowSettings | None:
+    """The shadow of the photo's own export options (from its project or its last export), if any."""
+    return document.export_options.shadow if document.export_options is not None else None
 COMPARE_KEY = Qt.Key.Key_Backslash
 EMPTY_HINT = "Drop photos here or press Ctrl+O"
 
@@ -117,6 +129,13 @@ class MaskCanvas(QGraphicsView):
         self._scene.addItem(self._split)
         self._dragging_divider = False
         self._divider_cursor = False  # the split cursor is shown (the pointer is over the divider)
+        self._shadow_source: ShadowSource = own_shadow
+        self._shadow_shown: ShadowSettings | None = None  # the shadow the colour view draws now
+        self._shadow_layer: ShadowLayer | None = None  # …and its pixels (a brush dab repaints over them)
+        self._shadow_timer = QTimer(self)  # after an edit, the shadow follows the new mask
+        self._shadow_timer.setSingleShot(True)
+        self._shadow_timer.setInterval(SHADOW_FOLLOWS_MS)
+        self._shadow_timer.timeout.connect(self.refresh)
 
     # ----- content -----------------------------------------------------------------------
     def set_document(self, document: Document | None, fit: bool = True) -> None:
@@ -155,6 +174,30 @@ class MaskCanvas(QGraphicsView):
         self.background_color = QColor(color)
         self.refresh()
 
+    def set_shadow_source(self, source: ShadowSource) -> None:
+        """Where the colour view learns the shadow to draw under a photo's subject: the window's export options
+        (the photo's own, else the ones the next export starts from). The default knows only the photo's own."""
+        self._shadow_source = source
+        self.update_shadow()
+
+    def update_shadow(self) -> None:
+        """Re-render if the export options' shadow is no longer the one shown (cheap when it is): the window calls
+        it when export options change; the canvas itself when its window is activated again (a closed export
+        dialog)."""
+        if self._wanted_shadow() != self._shadow_shown:
+            self.refresh()
+
+    @property
+    def shown_shadow(self) -> ShadowSettings | None:
+        """The shadow drawn in the view now (the colour view only)."""
+        return self._shadow_shown
+
+    def _wanted_shadow(self) -> ShadowSettings | None:
+        doc = self.document
+        if doc is None or doc.alpha is None or self.comparing or self.view_mode != "color":
+            return None
+        return self._shadow_source(doc)
+
     def displayed_array(self) -> np.ndarray | None:
         """What is on screen now (before zoom), as numpy: used by tests and screenshots."""
         doc = self.document
@@ -162,13 +205,18 @@ class MaskCanvas(QGraphicsView):
             return None
         mode = "original" if self.comparing else self.view_mode
         color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
-        return render_view(doc.view_rgb, doc.alpha, mode, color)
+        return view_pixels(doc.view_rgb, doc.alpha, mode, color, self._wanted_shadow())[0]
 
     def refresh(self) -> None:
         """Re-render the whole view: inline for small photos, on the thread pool for large ones."""
         self._generation += 1
         self._dirty.clear()
+        self._shadow_timer.stop()
         doc = self.document
+        shadow = self._wanted_shadow()
+        self._shadow_shown = shadow
+        if shadow is None:
+            self._shadow_layer = None
         if doc is None or doc.loaded is None:
             self._pending_render = False
             self._item.set_image(QImage())
@@ -182,16 +230,19 @@ class MaskCanvas(QGraphicsView):
         width, height = doc.loaded.size
         if width * height <= ASYNC_RENDER_PIXELS:
             self._pending_render = False
-            self._show(render_qimage(doc.view_rgb, alpha, mode, color))
+            image, self._shadow_layer = render_qimage(doc.view_rgb, alpha, mode, color, shadow)
+            self._show(image)
             return
         self._pending_render = True
         snapshot = None if alpha is None else alpha.copy()  # the user may paint while it renders
-        RENDER_POOL.submit(render_job, self._generation, self._render_signals, doc.view_rgb, snapshot, mode, color)
+        RENDER_POOL.submit(render_job, self._generation, self._render_signals, doc.view_rgb, snapshot, mode, color,
+                           shadow)
 
-    def _on_rendered(self, generation: int, image: QImage) -> None:
+    def _on_rendered(self, generation: int, rendered: tuple[QImage, ShadowLayer | None]) -> None:
         if generation != self._generation:
             return  # superseded by a newer refresh
         self._pending_render = False
+        image, self._shadow_layer = rendered
         self._show(image)
         for box in self._dirty:  # dabs painted while rendering
             self.repaint_region(box)
@@ -218,7 +269,12 @@ class MaskCanvas(QGraphicsView):
         mode = "original" if self.comparing else self.view_mode
         color = (self.background_color.red(), self.background_color.green(), self.background_color.blue())
         alpha = None if doc.alpha is None else doc.alpha[top:bottom, left:right]
-        patch = render_view(doc.view_rgb[top:bottom, left:right], alpha, mode, color)
+        if self._shadow_shown is not None and mode == "color" and alpha is not None:
+            # Over the shadow as it was drawn; the whole view follows the new mask once the edits pause.
+            patch = colour_view(doc.view_rgb[top:bottom, left:right], alpha, color, self._shadow_layer, (left, top))
+            self._shadow_timer.start()
+        else:
+            patch = render_view(doc.view_rgb[top:bottom, left:right], alpha, mode, color)
         painter = QPainter(image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(left, top, array_to_qimage(patch))
@@ -279,6 +335,12 @@ class MaskCanvas(QGraphicsView):
         doc = self.document
         return (self.painting_enabled and doc is not None and doc.alpha is not None and not self.comparing
                 and not self.computing)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        """Back from a dialog (the export dialog may have changed the shadow): the colour view follows."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.update_shadow()
 
     def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802
         self._pressure = max(0.05, event.pressure())

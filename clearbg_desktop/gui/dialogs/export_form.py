@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -31,6 +32,7 @@ from clearbg_desktop.core.imaging.export import (
 )
 from clearbg_desktop.core.imaging.formats import FORMAT_LABELS, LAYERED_FORMATS
 from clearbg_desktop.core.imaging.refine import RefineSettings
+from clearbg_desktop.core.imaging.shadow import ANGLE_RANGE, BLUR_RANGE, DISTANCE_RANGE, OPACITY_RANGE, ShadowSettings
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.gui.dialogs.preset_bar import PresetBar
 
@@ -38,6 +40,10 @@ FORMATS = [(label, value) for value, label in FORMAT_LABELS.items()]  # the core
 BACKGROUNDS = [("Transparent", "transparent"), ("Colour", "color"), ("Image…", "image"), ("Blurred original", "blur")]
 LAYERED_HINT = "A layered file keeps the whole photo, with the cut-out as its editable mask"
 RESIZES = [("Original size", "none"), ("Long edge (px)", "long"), ("Percentage", "percent")]
+SHADOWS: list[tuple[str, str | None]] = [("None", None), ("Contact (under the base)", "contact"), ("Drop (offset)", "drop")]
+SHADOW_HINT = ("Made from the mask and drawn only where the subject is not opaque. Blur and distance are shares of "
+               "the subject's size, so a preset looks the same on every photo")
+MASK_HINT = "A mask has no shadow: untick 'Export the mask only'"
 
 
 class ExportOptionsForm(QWidget):
@@ -85,6 +91,42 @@ class ExportOptionsForm(QWidget):
         for widget in (self.background_box, self.color_button, self.image_path, self.image_button, self.blur_radius):
             background_row.addWidget(widget)
         form.addRow("Background", background_row)
+        self.shadow_box = QComboBox(self)
+        self.shadow_box.setObjectName("ShadowChoice")
+        for shadow_label, shadow_kind in SHADOWS:
+            self.shadow_box.addItem(shadow_label, shadow_kind)
+        self.shadow_box.setToolTip(SHADOW_HINT)
+        self.shadow_opacity = QSpinBox(self)
+        self.shadow_opacity.setRange(int(OPACITY_RANGE[0]), int(OPACITY_RANGE[1]))
+        self.shadow_opacity.setPrefix("opacity ")
+        self.shadow_opacity.setSuffix(" %")
+        self.shadow_blur = QDoubleSpinBox(self)
+        self.shadow_blur.setRange(*BLUR_RANGE)
+        self.shadow_blur.setSingleStep(0.5)
+        self.shadow_blur.setDecimals(1)
+        self.shadow_blur.setPrefix("blur ")
+        self.shadow_blur.setSuffix(" %")
+        self.shadow_blur.setToolTip("How soft the shadow is, as a share of the subject's size (its longer side)")
+        self.shadow_distance = QDoubleSpinBox(self)
+        self.shadow_distance.setRange(*DISTANCE_RANGE)
+        self.shadow_distance.setSingleStep(0.5)
+        self.shadow_distance.setDecimals(1)
+        self.shadow_distance.setPrefix("distance ")
+        self.shadow_distance.setSuffix(" %")
+        self.shadow_distance.setToolTip("How far a drop shadow falls from the subject, as a share of its size")
+        self.shadow_angle = QSpinBox(self)
+        self.shadow_angle.setRange(int(ANGLE_RANGE[0]), int(ANGLE_RANGE[1]))
+        self.shadow_angle.setWrapping(True)
+        self.shadow_angle.setPrefix("light from ")
+        self.shadow_angle.setSuffix("°")
+        self.shadow_angle.setToolTip("Where the light comes from: 0° right, 90° above, 120° upper left (the shadow "
+                                     "falls to the lower right)")
+        shadow_row = QHBoxLayout()
+        shadow_widgets: tuple[QWidget, ...] = (self.shadow_box, self.shadow_opacity, self.shadow_blur,
+                                               self.shadow_distance, self.shadow_angle)
+        for shadow_widget in shadow_widgets:
+            shadow_row.addWidget(shadow_widget)
+        form.addRow("Shadow", shadow_row)
         self.crop = QCheckBox("Crop to subject, padding", self)
         self.padding = QSpinBox(self)
         self.padding.setRange(0, CROP_PADDING_MAX)
@@ -144,10 +186,10 @@ class ExportOptionsForm(QWidget):
         self.color_button.clicked.connect(self._pick_color)
         self.image_button.clicked.connect(self._pick_image)
         for signal in (self.format_box.currentIndexChanged, self.background_box.currentIndexChanged,
-                       self.resize_box.currentIndexChanged):
+                       self.resize_box.currentIndexChanged, self.shadow_box.currentIndexChanged):
             signal.connect(self._on_changed)
         for spin in (self.quality, self.blur_radius, self.padding, self.resize_value, self.feather, self.shift,
-                     self.fill):
+                     self.fill, self.shadow_opacity, self.shadow_blur, self.shadow_distance, self.shadow_angle):
             spin.valueChanged.connect(self._on_changed)
         for box in (self.lossless, self.mask_only, self.crop, self.keep_icc, self.keep_exif, self.refine_edges,
                     self.decontaminate, self.square, self.never_enlarge):
@@ -185,6 +227,12 @@ class ExportOptionsForm(QWidget):
         self.refine_edges.setChecked(options.refine.refine_edges)
         self.decontaminate.setChecked(options.refine.decontaminate)
         self.never_enlarge.setChecked(options.never_enlarge)
+        shadow = options.shadow or ShadowSettings()
+        self.shadow_box.setCurrentIndex(self.shadow_box.findData(options.shadow.kind if options.shadow else None))
+        self.shadow_opacity.setValue(round(shadow.opacity))
+        self.shadow_blur.setValue(shadow.blur)
+        self.shadow_distance.setValue(shadow.distance)
+        self.shadow_angle.setValue(round(shadow.angle))
         self._update_enabled()
 
     def options(self) -> ExportOptions:
@@ -220,7 +268,16 @@ class ExportOptionsForm(QWidget):
                                   decontaminate=self.decontaminate.isChecked()),
             subject_fill=self.fill.value() / 100 if self.square.isChecked() and layered_off else None,
             never_enlarge=self.never_enlarge.isChecked(),
+            shadow=self.shadow() if layered_off and not self.mask_only.isChecked() else None,
         )
+
+    def shadow(self) -> ShadowSettings | None:
+        """The shadow as entered (None: none), whatever the format."""
+        kind = self.shadow_box.currentData()
+        if kind is None:
+            return None
+        return ShadowSettings(kind=kind, opacity=float(self.shadow_opacity.value()), blur=self.shadow_blur.value(),
+                              distance=self.shadow_distance.value(), angle=float(self.shadow_angle.value()))
 
     def _update_enabled(self) -> None:
         fmt = self.format_box.currentData()
@@ -245,6 +302,14 @@ class ExportOptionsForm(QWidget):
                 widget.setProperty("own_tooltip", widget.toolTip())
             widget.setToolTip(LAYERED_HINT if layered else widget.property("own_tooltip"))
         self.fill.setEnabled(self.square.isChecked() and not layered)
+        shadow_off = layered or self.mask_only.isChecked()  # nothing is baked into a layered file; a mask has none
+        self.shadow_box.setEnabled(not shadow_off)
+        self.shadow_box.setToolTip(LAYERED_HINT if layered else MASK_HINT if shadow_off else SHADOW_HINT)
+        kind = self.shadow_box.currentData()
+        for number in (self.shadow_opacity, self.shadow_blur):
+            number.setEnabled(not shadow_off and kind is not None)
+        for drop_number in (self.shadow_distance, self.shadow_angle):
+            drop_number.setEnabled(not shadow_off and kind == "drop")
         self.resize_value.setEnabled(self.resize_box.currentData() != "none")
         self.never_enlarge.setEnabled(self.resize_box.currentData() != "none")
         percent = self.resize_box.currentData() == "percent"
