@@ -15,6 +15,7 @@ from clearbg_desktop import __version__
 from clearbg_desktop.core.batch import (
     DEFAULT_REVIEW_THRESHOLD,
     EXISTING_POLICIES,
+    BatchPlan,
     BatchReport,
     export_projects,
     iter_export,
@@ -123,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "photo's width and height (the same box for every photo of a turntable series); give it "
                              "again for more boxes. Projects (.clearbg) keep their own mask")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    parser.add_argument("--cluster", metavar="auto|ray://HOST:PORT",
+                        help="run the photos on a Ray cluster (pip install 'clearbg-desktop[cluster]'): auto starts "
+                             "one on this machine; ray://HOST:10001 or HOST:6379 joins one whose nodes all see the "
+                             "photos and the output folder at the same paths (docs/cluster.md)")
+    parser.add_argument("--cluster-workers", type=int, metavar="N",
+                        help="with --cluster: how many workers (each loads the model once and takes --threads CPUs, "
+                             "default 1); default: as many as the cluster has CPUs for (or GPUs, with --device cuda)")
     parser.add_argument("--threads", type=int, help="CPU threads for the model")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
     existing = parser.add_mutually_exclusive_group()
@@ -163,6 +171,10 @@ def check_numbers(args: argparse.Namespace) -> None:
         value = getattr(args, flag, None)
         if value is not None and not value.strip():
             raise ValueError(f"--{flag} was given an empty name (an unset variable?)")
+    if args.cluster_workers is not None and args.cluster_workers < 1:
+        raise ValueError(f"--cluster-workers must be at least 1, not {args.cluster_workers}")
+    if args.cluster is not None and not args.cluster.strip():
+        raise ValueError("--cluster was given an empty address (an unset variable?)")
     if args.review_threshold is not None and not 0 <= args.review_threshold <= 1:
         raise ValueError(f"--review-threshold must be between 0 and 1, not {args.review_threshold}")
 
@@ -379,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         from clearbg_desktop.core.inference.engines import load_segmenter  # torch loads here, not for --help
         from clearbg_desktop.core.inference.weights import WeightsError
 
+        if args.cluster:
+            return finish(report, args) if on_cluster(plan, model.name, options, existing, report, args) else EXIT_USAGE
         try:
             to_model = sum(1 for item in plan.items if item not in plan.problems)
             segmenter = load_segmenter(model.name, device=args.device, threads=args.threads,
@@ -416,6 +430,60 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             signal.signal(signal.SIGINT, previous)
     return finish(report, args)
+
+
+def on_cluster(plan: BatchPlan, model: str, options: ExportOptions, existing: str, report: BatchReport,
+               args: argparse.Namespace) -> bool:
+    """``--cluster``: the batch on Ray workers, each running the engine the local batch would run here (so the
+    outputs are its bytes), with the same progress bar and cancel. False: there was no cluster to run on (said)."""
+    from tqdm import tqdm
+
+    from clearbg_desktop.core.batch.cluster import ClusterError, EngineSpec, iter_cluster_export
+    from clearbg_desktop.core.inference.engine_choice import TIMING_PAYS_FROM_PHOTOS
+    from clearbg_desktop.core.inference.engines import load_segmenter
+    from clearbg_desktop.core.inference.weights import WeightsError, find_weights
+
+    threads = args.threads or 1
+    try:
+        if args.device == "cuda":  # the GPUs are the workers'; this machine may have none
+            spec = EngineSpec(model, find_weights(model).sha256, "cuda", threads)
+        else:
+            to_model = sum(1 for item in plan.items if item not in plan.problems)
+            here = load_segmenter(model, device=args.device, threads=threads, measure=to_model >= TIMING_PAYS_FROM_PHOTOS,
+                                  on_measure=None if args.quiet else lambda text: print(text, file=sys.stderr))
+            spec = EngineSpec.of(here, threads)
+            del here
+    except (WeightsError, ClusterError) as exc:
+        print(f"clearbg-cli: {exc}", file=sys.stderr)
+        return False
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        from clearbg_desktop.core.inference.time_per_photo import PhotoRate, format_rate
+
+        rate = PhotoRate()  # the cluster's photos/s lately, as the local bar says it
+        with tqdm(total=len(plan.items), unit="photo", disable=args.quiet, desc=f"{model} on Ray",
+                  bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
+                  postfix=format_rate(None)) as bar:
+            def started(where: dict) -> None:
+                bar.write(f"worker on {where.get('host')} (pid {where.get('pid')}): {where.get('engine')}")
+
+            for step in iter_cluster_export(plan, spec, options, existing=existing, cancel=cancel, report=report,
+                                            address=args.cluster, workers=args.cluster_workers,
+                                            on_worker=None if args.quiet else started):
+                rate.add(step.result.status)
+                bar.set_postfix_str(format_rate(rate.per_second), refresh=False)
+                bar.update(1)
+                if step.result.status == "failed":
+                    bar.write(f"failed: {step.result.item.source}: {step.result.message}")
+                elif step.result.status == "done" and step.result.message:
+                    bar.write(f"note: {step.result.item.source}: {step.result.message}")
+    except ClusterError as exc:
+        print(f"clearbg-cli: {exc}", file=sys.stderr)
+        return False
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return True
 
 
 def _in_words(kind: str) -> str:
