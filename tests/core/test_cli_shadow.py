@@ -43,7 +43,7 @@ def test_shadow_flags_make_the_shadow() -> None:
 def test_a_preset_s_shadow_is_kept_tuned_or_turned_off() -> None:
     preset = ["--preset", "Marketplace main image with contact shadow"]
     kept = options(preset).shadow
-    assert kept is not None and kept.kind == "contact" and kept.opacity == 35.0
+    assert kept is not None and kept.kind == "contact" and kept.opacity == 40.0
     tuned = options([*preset, "--shadow-opacity", "60"]).shadow
     assert tuned == ShadowSettings(kind="contact", opacity=60.0, blur=kept.blur)
     assert options([*preset, "--shadow", "none"]).shadow is None

@@ -101,7 +101,7 @@ def test_the_marketplace_preset_with_a_contact_shadow_fills_the_row(qtbot: QtBot
     qtbot.addWidget(form)
     assert form.presets is not None
     form.presets.choose("Marketplace main image with contact shadow")
-    assert form.shadow_box.currentData() == "contact" and form.shadow_opacity.value() == 35
+    assert form.shadow_box.currentData() == "contact" and form.shadow_opacity.value() == 40
     options = form.options()
     assert options.shadow is not None and options.subject_fill == 0.85
     assert options.background == Background(kind="color", color=(255, 255, 255))

@@ -43,7 +43,7 @@ class ExportPreset:
 #: marketplaces reject (photographer's walk, round 4). The built-in presets on a colour clean it up, and never
 #: enlarge a small photo into a soft one (the web preset made 480 px photos 2048 px: up to 7.4×).
 ON_COLOUR = RefineSettings(decontaminate=True)
-SUBTLE_CONTACT = ShadowSettings(kind="contact", opacity=35.0, blur=4.0)
+SUBTLE_CONTACT = ShadowSettings(kind="contact", opacity=40.0, blur=4.0)
 
 BUILT_IN_PRESETS: tuple[ExportPreset, ...] = (
     ExportPreset("Transparent PNG, full size", ExportOptions(format="png"), built_in=True),

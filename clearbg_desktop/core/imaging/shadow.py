@@ -30,9 +30,12 @@ ANGLE_RANGE = (0.0, 360.0)  # degrees, where the light comes from (Photoshop's c
 #: from the camera's height is foreshortened).
 CONTACT_CORE = 0.25
 CONTACT_FLATTEN = 0.6
-#: Columns whose lowest point is higher than the base by more than this many blurs get no contact shadow (the
+#: Columns whose lowest point is above the floor line by more than this many blurs get no contact shadow (the
 #: seat of a chair is not on the floor; its legs are).
 CONTACT_BAND = 1.5
+#: A product seen from above stands on a floor line that rises towards the back: up to this share of the subject's
+#: height above its lowest point (fading from half of it), its base still casts a contact shadow.
+CONTACT_RISE = 0.5
 #: The faintest shadow drawn (of 1): below it the shadow fades to exactly nothing, so where it ends no edge shows.
 FAINTEST = 1.0 / 255.0
 _ALPHA_FLOOR = 12  # the subject is where alpha > this (as for cropping: core.imaging.compose.subject_box)
@@ -95,6 +98,7 @@ class _Plan:
     weights: tuple[float, ...]
     shift: tuple[int, int]  # drop shadow: (dx, dy) in photo pixels
     size: int  # the subject's size (its longer side), photo pixels
+    height: int  # the subject's height, photo pixels
 
 
 def _blur_px(settings: ShadowSettings, size: int) -> float:
@@ -129,14 +133,15 @@ def _plan(subject: Box, settings: ShadowSettings) -> _Plan:
     reach_y = 3 * max(ry for _, ry in radii) * factor + 2 * factor
     dx, dy = _offset(settings, size)
     if settings.kind == "contact":
-        band = math.ceil(CONTACT_BAND * sigma) + factor
+        band = math.ceil(CONTACT_RISE * (bottom - top)) + factor
         box = (left - reach_x, bottom - band - reach_y, right + reach_x, bottom + reach_y)
     else:
         box = (left + dx - reach_x, top + dy - reach_y, right + dx + reach_x, bottom + dy + reach_y)
     # A whole number of reduced pixels, so reducing and enlarging again keep every pixel where it was.
     width = -(-(box[2] - box[0]) // factor) * factor
     height = -(-(box[3] - box[1]) // factor) * factor
-    return _Plan((box[0], box[1], box[0] + width, box[1] + height), factor, radii, weights, (dx, dy), size)
+    return _Plan((box[0], box[1], box[0] + width, box[1] + height), factor, radii, weights, (dx, dy), size,
+                 bottom - top)
 
 
 def shadow_box(alpha: Image.Image, settings: ShadowSettings) -> Box | None:
@@ -214,21 +219,46 @@ def render_shadow(alpha: Image.Image, settings: ShadowSettings) -> ShadowLayer |
 
 
 def _contact_seed(silhouette: np.ndarray, base_row: int, plan: _Plan, settings: ShadowSettings) -> np.ndarray:
-    """A short band of floor under the lowest point of each column that stands on the base (reduced pixels):
-    blurred, it is darkest where the subject meets the floor and fades away from it; columns that do not reach the base (between a
-    chair's legs) cast less, then nothing."""
+    """A short band of floor under the lowest point of each column that stands on the floor (reduced pixels):
+    blurred, it is darkest where the subject meets the floor and fades away from it.
+
+    Which columns stand: those whose lowest point lies on the silhouette's lower hull (the floor line a product
+    seen from above rises along, in perspective), within a band; the seat between a chair's legs lies far above
+    the hull drawn from leg to leg and casts nothing. Columns far above the lowest point cast less, then nothing."""
     factor = plan.factor
     solid = silhouette > 0.5
     height, width = silhouette.shape
     rows = np.arange(height)[:, None]
-    lowest = np.where(solid.any(axis=0), height - 1 - np.argmax(solid[::-1], axis=0), -1)
-    base = base_row / factor
-    size_px = max(1.0, settings.blur / 100.0 * plan.size)
-    band = CONTACT_BAND * size_px / factor
-    weight = np.clip(1.0 - (base - 1 - lowest) / max(band, 1e-6), 0.0, 1.0) * (lowest >= 0)
-    thickness = max(1.0, size_px * CONTACT_CORE / factor)
+    lowest = np.where(solid.any(axis=0), height - 1 - np.argmax(solid[::-1], axis=0), -1).astype(np.float64)
+    standing = lowest >= 0
+    seed = np.zeros_like(silhouette)
+    if not standing.any():
+        return seed
+    columns = np.flatnonzero(standing)
+    floor = _lower_hull(columns.astype(np.float64), lowest[columns], width)
+    sigma = max(1.0, settings.blur / 100.0 * plan.size) / factor
+    band = CONTACT_BAND * sigma
+    on_floor = np.clip(1.0 - (floor - lowest) / max(band, 1e-6), 0.0, 1.0)
+    subject_height = plan.height / factor
+    rise = (base_row / factor - 1 - lowest) / max(subject_height, 1e-6)
+    low_enough = np.clip((CONTACT_RISE - rise) / (CONTACT_RISE / 2), 0.0, 1.0)
+    weight = on_floor * low_enough * standing
+    thickness = max(1.0, sigma * CONTACT_CORE)
     under = (rows > lowest[None, :]) & (rows <= lowest[None, :] + thickness)  # the floor right under it
     return (under * weight[None, :]).astype(np.float32)
+
+
+def _lower_hull(xs: np.ndarray, ys: np.ndarray, width: int) -> np.ndarray:
+    """The convex envelope under points (x, y) with y growing downwards, at every column 0..width-1."""
+    hull: list[tuple[float, float]] = []
+    for point in zip(xs.tolist(), (-ys).tolist(), strict=True):  # y upwards: the lower hull of (x, -y)
+        while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (point[1] - hull[-2][1])
+                                  - (hull[-1][1] - hull[-2][1]) * (point[0] - hull[-2][0])) <= 0:
+            hull.pop()
+        hull.append(point)
+    hull_x = np.array([x for x, _ in hull])
+    hull_y = -np.array([y for _, y in hull])
+    return np.interp(np.arange(width, dtype=np.float64), hull_x, hull_y)
 
 
 def _box_blur3(values: np.ndarray, radius: int, axis: int) -> np.ndarray:

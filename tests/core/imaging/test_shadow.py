@@ -261,3 +261,22 @@ def test_the_marketplace_preset_comes_with_a_subtle_contact_shadow_as_a_second_c
     options = shadowed[0].options
     assert options.shadow is not None and options.shadow.kind == "contact" and options.shadow.opacity <= 50
     assert options.with_changes(shadow=None, name_template=plain.options.name_template) == plain.options
+
+
+def test_a_contact_shadow_follows_a_base_seen_in_perspective_and_not_a_seat_between_legs() -> None:
+    slanted = Image.new("L", SIZE, 0)  # a box seen from above: its base rises from right to left
+    ImageDraw.Draw(slanted).polygon([(40, 30), (200, 30), (200, 160), (40, 120)], fill=255)
+    layer = render_shadow(slanted, CONTACT)
+    assert layer is not None
+    placed = layer.placed((0, 0, *SIZE))
+    assert placed[125, 50] > 0.2 * 65535 and placed[160, 190] > 0.2 * 65535  # under both ends of the base
+    table = Image.new("L", SIZE, 0)  # a table: two legs on the floor, the top between them in the air
+    draw = ImageDraw.Draw(table)
+    draw.rectangle((40, 40, 200, 70), fill=255)
+    draw.rectangle((40, 40, 60, 160), fill=255)
+    draw.rectangle((180, 40, 200, 160), fill=255)
+    layer = render_shadow(table, CONTACT)
+    assert layer is not None
+    placed = layer.placed((0, 0, *SIZE))
+    assert placed[162, 50] > 0.2 * 65535 and placed[162, 190] > 0.2 * 65535  # under the legs
+    assert placed[72:100, 100:140].max() == 0  # nothing under the top, which stands on nothing
