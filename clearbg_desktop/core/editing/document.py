@@ -125,6 +125,11 @@ class Document:
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # in screen colours
     file_stamp: FileStamp | None = None  # (size, SHA-256) of the file when decoded: changed means replaced
     _packed: PackedMasks | None = field(default=None, repr=False)
+    flag: str | None = None  # done | needs-work | reject (core.editing.shoot.FLAGS), None: unflagged
+    doubt: float | None = None  # how much its mask deserves a look (core.inference.doubt), once it has one
+    mask_thumbnail: np.ndarray | None = field(default=None, repr=False)  # the mask at the thumbnail's size
+    taken: float | None = None  # capture time (core.editing.shoot.taken_at), read once when the grid sorts by it
+    revision: int = 0  # counts every move of its history: a session rewrites only photos changed since written
 
     @property
     def ready(self) -> bool:
@@ -252,6 +257,16 @@ class Document:
         self.size = loaded.size
         if self.path is not None and self.file_stamp is None:
             self.file_stamp = file_stamp(self.path)
+
+    def restore_packed(self, size: tuple[int, int], masks: PackedMasks, stamp: FileStamp | None) -> None:
+        """A photo of a reopened session: its masks as saved (packed), its pixels decoded again when shown, as after
+        an eviction (``stamp``: the file's, checked then)."""
+        self.size, self._packed, self.file_stamp = size, masks, stamp
+        self._alpha = self._predicted = None
+
+    def packed_masks(self) -> PackedMasks | None:
+        """The masks as packed now (None while they are in memory): immutable, so another thread may read them."""
+        return self._packed
 
     def set_prediction(self, alpha: np.ndarray) -> None:
         self.predicted = alpha

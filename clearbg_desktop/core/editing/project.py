@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from clearbg_desktop import __version__
+from clearbg_desktop.core.editing.flags import check_flag
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.atomic_write import write_atomic
@@ -72,6 +73,7 @@ class Project:
     position: int = 0
     saved_at: str = ""
     origin: Path | None = None  # an autosave's: the project file the work came from, so recovery saves there
+    flag: str | None = None  # the shoot's flag for the photo (core.editing.shoot.FLAGS)
 
 
 def is_project_file(path: Path) -> bool:
@@ -107,6 +109,7 @@ def project_bytes(project: Project) -> bytes:
                     "edits": [{"label": e.label, "box": list(e.box)} for e in history]},
         "has_predicted": project.predicted is not None,
         "origin": str(project.origin) if project.origin is not None else None,
+        "flag": project.flag,
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -278,13 +281,13 @@ def _description(archive: zipfile.ZipFile, path: Path) -> dict:
     return description
 
 
-def _read(archive: zipfile.ZipFile, path: Path) -> Project:
+def _read(archive: zipfile.ZipFile, path: Path, file_size: int) -> Project:
     members = archive.infolist()
     if len(members) > 2 * MAX_EDITS + 8:
         raise _damaged(path, f"it has {len(members):,} members")
     declared = sum(info.file_size for info in members if info.filename != "project.json")
-    if declared > MAX_INFLATION * path.stat().st_size + INFLATION_SLACK:
-        raise _damaged(path, f"its members declare {declared:,} bytes in a file of {path.stat().st_size:,} "
+    if declared > MAX_INFLATION * file_size + INFLATION_SLACK:
+        raise _damaged(path, f"its members declare {declared:,} bytes in a file of {file_size:,} "
                              "(a zip bomb?)")
     description = _description(archive, path)
     try:
@@ -314,6 +317,7 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Project:
         saved_at = saved_at[:MAX_LABEL_CHARS] if isinstance(saved_at, str) else ""
         origin = description.get("origin")
         origin_path = None if origin is None else Path(_text(origin, "the project's origin", MAX_PATH_CHARS))
+        flag = check_flag(description.get("flag"))
     except ValueError as exc:
         raise _damaged(path, str(exc)) from None
     mask_limit = _png_bound(*size)
@@ -333,7 +337,7 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Project:
                                             *patches))
     return Project(photo_path=Path(photo_path), photo_sha256=photo_sha256, alpha=alpha, predicted=predicted,
                    model=model_name, weights_sha256=weights_sha256, export_options=export_options,
-                   history=history, position=position, saved_at=saved_at, origin=origin_path)
+                   history=history, position=position, saved_at=saved_at, origin=origin_path, flag=flag)
 
 
 def read_project(path: Path) -> Project:
@@ -343,21 +347,37 @@ def read_project(path: Path) -> Project:
     """
     try:
         archive = zipfile.ZipFile(path)
+        size = path.stat().st_size
     except FileNotFoundError:
         raise ProjectError(f"{path.name}: file not found") from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise ProjectError(f"{path.name}: not a ClearBG project (not a zip file, or truncated: {exc})") from None
     with archive:
-        if "project.json" not in archive.namelist():
-            raise ProjectError(f"{path.name}: not a ClearBG project (a zip file without project.json)")
-        try:
-            return _read(archive, path)
-        except ProjectError:
-            raise
-        except MemoryError:
-            raise ProjectError(f"{path.name}: not enough memory to open the project") from None
-        except Exception as exc:  # noqa: BLE001 - hostile input: one line for the user, never a traceback
-            raise _damaged(path, str(exc) or type(exc).__name__) from None
+        return _read_checked(archive, path, size)
+
+
+def read_project_bytes(data: bytes, name: Path) -> Project:
+    """A project held inside another file (each photo of a session file), with the same checks; ``name`` is
+    what a message calls it."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise ProjectError(f"{name.name}: not a ClearBG project (not a zip file, or truncated: {exc})") from None
+    with archive:
+        return _read_checked(archive, name, len(data))
+
+
+def _read_checked(archive: zipfile.ZipFile, path: Path, size: int) -> Project:
+    if "project.json" not in archive.namelist():
+        raise ProjectError(f"{path.name}: not a ClearBG project (a zip file without project.json)")
+    try:
+        return _read(archive, path, size)
+    except ProjectError:
+        raise
+    except MemoryError:
+        raise ProjectError(f"{path.name}: not enough memory to open the project") from None
+    except Exception as exc:  # noqa: BLE001 - hostile input: one line for the user, never a traceback
+        raise _damaged(path, str(exc) or type(exc).__name__) from None
 
 
 def photo_matches(project: Project, candidate: Path) -> bool:

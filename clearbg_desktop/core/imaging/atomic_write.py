@@ -13,7 +13,10 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 class OutputError(Exception):
@@ -154,3 +157,35 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
     finally:
         temp.unlink(missing_ok=True)
     return target
+
+
+@contextmanager
+def atomic_stream(target: str | os.PathLike[str], mode: int | None = None) -> Iterator[BinaryIO]:
+    """A file to write ``target`` into piece by piece (a session of 300 photos is too large to hold in memory),
+    replacing it only when the ``with`` block ends without an exception: a crash, a cancel (raise out of the
+    block) or a full disk leaves the previous file as it was and no part file behind."""
+    target = Path(target)
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, delete=False
+        )
+    except OSError as exc:
+        raise _full_disk(exc, folder) or OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
+    temp = Path(handle.name)
+    try:
+        with handle:
+            yield handle  # type: ignore[misc]  # a binary file, as BinaryIO says
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(temp, mode if mode is not None else stat.S_IMODE(target.stat().st_mode) if target.exists()
+                     else 0o666 & ~current_umask())
+        except OSError:
+            pass  # file systems without modes (some network shares) keep their own
+        os.replace(temp, target)
+    except OSError as exc:
+        raise _full_disk(exc, folder) or OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)

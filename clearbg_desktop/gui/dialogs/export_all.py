@@ -12,8 +12,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFormLayout,
+    QLabel,
     QListWidget,
     QVBoxLayout,
     QWidget,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 from clearbg_desktop.core.batch import BatchItem, BatchPlan, BatchReport, EditedPhoto, iter_export
 from clearbg_desktop.core.batch.naming import OutputRequest, plan_outputs
 from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.flags import flag_passes
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.refine import RefineSettings
 from clearbg_desktop.core.inference.model_choice import resolve_model
@@ -81,18 +84,27 @@ class ExportAllDialog(QDialog):
     """The photos named, one output folder, what to do with existing files, and the export options."""
 
     def __init__(self, settings: AppSettings, documents: list[Document], folder: Path,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, selected: list[Document] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ExportAllDialog")
         self.setWindowTitle("Export all open photos")
         layout = QVBoxLayout(self)
         form = QFormLayout()
+        self.which_box = QComboBox(self)
+        self.which_box.setToolTip("Which photos of the shoot: flags are set in the grid (G) with P, N, X, U")
+        self._choices = {key: [d for d in documents if flag_passes(d.flag, key)] for key in ("all", "done",
+                                                                                           "not-rejected")}
+        if selected and len(selected) < len(documents):
+            self._choices["selected"] = [d for d in documents if d in selected]
+        for key, label in (("all", "All open photos"), ("done", "Flagged done"), ("not-rejected", "All but rejected"),
+                           ("selected", "Selected in the grid")):
+            if key in self._choices:
+                self.which_box.addItem(f"{label} ({len(self._choices[key])})", key)
+        form.addRow("&Photos", self.which_box)
         self.photos = QListWidget(self)
         self.photos.setMaximumHeight(110)
-        for text, tip in listed_names(documents):
-            self.photos.addItem(text)
-            self.photos.item(self.photos.count() - 1).setToolTip(tip)
-        form.addRow(f"{len(documents)} photo(s), each with its own mask and edits", self.photos)
+        self.photos_label = QLabel(self)
+        form.addRow(self.photos_label, self.photos)
         row, self.output = output_folder_row(self, str(folder))
         form.addRow("Output folder", row)
         self.existing = existing_outputs_box(self, "rename")
@@ -104,7 +116,21 @@ class ExportAllDialog(QDialog):
         layout.addWidget(self.error_label)
         self.buttons = accept_buttons(self, "Export", self._on_accept)
         layout.addWidget(self.buttons)
-        self._documents, self._model = documents, resolve_model(settings.model).name
+        self._model = resolve_model(settings.model).name
+        self.which_box.currentIndexChanged.connect(self._list_photos)
+        self._list_photos()
+
+    def chosen_documents(self) -> list[Document]:
+        """The photos the Photos choice keeps (all, done, all but rejected, the grid's selection)."""
+        return list(self._choices[str(self.which_box.currentData())])
+
+    def _list_photos(self) -> None:
+        self._documents = self.chosen_documents()
+        self.photos.clear()
+        for text, tip in listed_names(self._documents):
+            self.photos.addItem(text)
+            self.photos.item(self.photos.count() - 1).setToolTip(tip)
+        self.photos_label.setText(f"{len(self._documents)} photo(s), each with its own mask and edits")
 
     def output_folder(self) -> Path:
         return Path(self.output.text().strip()).expanduser()
@@ -120,6 +146,9 @@ class ExportAllDialog(QDialog):
             self.options()
         except ValueError as exc:
             self.error_label.setText(str(exc))
+            return
+        if not self._documents:
+            self.error_label.setText("No photo has this flag: choose other photos")
             return
         if not self.output.text().strip():
             self.error_label.setText("Choose an output folder")

@@ -153,7 +153,8 @@ class BatchRunner(QObject):
         if position is not None:
             self._marks[item] = (document.doc_id, position)
 
-    def open_export_all(self, documents: list[Document] | None = None, quit_after: bool = False) -> None:
+    def open_export_all(self, documents: list[Document] | None = None, quit_after: bool = False,
+                        selected: list[Document] | None = None) -> None:
         """File ▸ Export all open photos (or the quit prompt's Export… with the photos it named)."""
         if self.running:
             self.context.status.showMessage("A batch export is already running", 5000)
@@ -163,7 +164,7 @@ class BatchRunner(QObject):
             return
         settings = self.context.settings
         dialog = ExportAllDialog(settings, documents, default_folder(documents[0], settings.last_export_folder),
-                                 self.context.parent)
+                                 self.context.parent, selected=selected)
         dialog.accepted.connect(lambda: self._on_export_all_accepted(dialog, documents, quit_after))
         dialog.open()
         self.export_all_dialog = dialog
@@ -173,7 +174,8 @@ class BatchRunner(QObject):
         options = dialog.options()
         settings.last_export_folder = str(dialog.output_folder())
         settings.save()
-        self.export_documents(documents, dialog.output_folder(), options, dialog.existing_policy(), quit_after)
+        self.export_documents(dialog.chosen_documents(), dialog.output_folder(), options, dialog.existing_policy(),
+                              quit_after)
 
     def export_documents(self, documents: list[Document], output: Path, options: ExportOptions,
                          existing: str = "rename", quit_after: bool = False) -> None:

@@ -25,6 +25,7 @@ from clearbg_desktop.core.editing.project import (
     read_project,
     save_project,
 )
+from clearbg_desktop.core.editing.session import SESSION_SUFFIX
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.atomic_write import OutputError, pid_alive
 from clearbg_desktop.core.imaging.compose import Background
@@ -78,7 +79,7 @@ class ProjectFiles(QObject):
         return Project(photo_path=document.path.resolve(), photo_sha256=document.photo_sha256,
                        alpha=document.alpha.copy(), predicted=document.predicted, model=settings.model,
                        weights_sha256=weights_sha256, export_options=document.export_options or settings.export,
-                       history=history, position=position)
+                       history=history, position=position, flag=document.flag)
 
     def can_save(self, document: Document | None) -> bool:
         return document is not None and document.ready and document.path is not None
@@ -196,6 +197,7 @@ class ProjectFiles(QObject):
         document.predicted = project.predicted if project.predicted is not None else project.alpha.copy()
         document.alpha = project.alpha.copy()
         document.export_options = project.export_options
+        document.flag = project.flag if project.flag is not None else document.flag
         stack = self.context.undo.replay(document, project.history, project.position)
         if document.recovered_from is None:
             stack.setClean()
@@ -254,7 +256,8 @@ class ProjectFiles(QObject):
         for path in sorted(autosave_dir().glob(f"*{PROJECT_SUFFIX}")):
             pid = path.stem.split("-", 1)[0]
             if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-                found.append(path)
+                if not (autosave_dir() / f"{pid}-shoot{SESSION_SUFFIX}").exists():  # the shoot's recovery has them
+                    found.append(path)
         return found
 
     def offer_recovery(self) -> QMessageBox | None:

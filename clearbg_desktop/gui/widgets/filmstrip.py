@@ -32,11 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from clearbg_desktop.core.editing.document import Document
+from clearbg_desktop.core.editing.flags import FLAG_LABELS, FLAG_MARKS
+from clearbg_desktop.core.editing.project import is_project_file
+from clearbg_desktop.core.editing.session import is_session_file
 from clearbg_desktop.core.imaging.formats import is_supported_image
 from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 ICON_SIZE = QSize(96, 72)
 MIN_WIDTH = 150  # px: a thumbnail and a few letters of the name, whatever the dock is given
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the FilmstripRow itself (the grid draws from it)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -53,10 +57,15 @@ class FilmstripRow:
     badge: str = ""
     why: str = ""
     where: str = ""  # the folder's name, shown while another open photo has the same name (several cards)
+    flag: str | None = None  # done | needs-work | reject (core.editing.flags), shown as a mark before the name
+    mask: QImage | None = None  # the mask at the thumbnail's size (Grayscale8): the grid draws the cut-out with it
+    doubt: float | None = None
+    version: int = 0  # bumped when the thumbnail or mask changes (the grid's cut-out cache keys on it)
 
     @property
     def shown_name(self) -> str:
-        return f"{self.name} · {self.where}" if self.where else self.name
+        name = f"{self.name} · {self.where}" if self.where else self.name
+        return f"{FLAG_MARKS[self.flag]} {name}" if self.flag else name
 
     @property
     def text(self) -> str:  # own line: the name elides, not the badge
@@ -68,7 +77,9 @@ class FilmstripRow:
 
     @property
     def accessible(self) -> str:
-        return f"{self.badge.replace('⚠', 'doubt')}, {self.shown_name}" if self.badge else self.shown_name
+        name = f"{self.name} · {self.where}" if self.where else self.name
+        flagged = f"{FLAG_LABELS[self.flag]}, {name}" if self.flag else name
+        return f"{self.badge.replace('⚠', 'doubt')}, {flagged}" if self.badge else flagged
 
 
 class FilmstripModel(QAbstractListModel):
@@ -97,6 +108,8 @@ class FilmstripModel(QAbstractListModel):
             return row.doc_id
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return row.accessible
+        if role == ROW_ROLE:
+            return row
         return None
 
     def row_of(self, doc_id: int) -> int:
@@ -225,7 +238,27 @@ class Filmstrip(QListView):
         row = self.strip.row_of(doc_id)
         if row >= 0:
             self.strip.rows[row].thumbnail = array_to_qimage(thumbnail)
+            self.strip.rows[row].version += 1
             self.strip.changed(row)
+
+    def set_mask(self, doc_id: int, mask: np.ndarray, doubt: float | None) -> None:
+        """The photo's mask at thumbnail size (the grid's cut-out) and its doubt."""
+        row = self.strip.row_of(doc_id)
+        if row >= 0:
+            self.strip.rows[row].mask = array_to_qimage(mask)
+            self.strip.rows[row].doubt = doubt
+            self.strip.rows[row].version += 1
+            self.strip.changed(row)
+
+    def set_flag(self, doc_id: int, flag: str | None) -> None:
+        row = self.strip.row_of(doc_id)
+        if row >= 0 and self.strip.rows[row].flag != flag:
+            self.strip.rows[row].flag = flag
+            self.strip.changed(row)
+
+    def row_of_document(self, doc_id: int) -> FilmstripRow | None:
+        row = self.strip.row_of(doc_id)
+        return self.strip.rows[row] if row >= 0 else None
 
     def set_badge(self, doc_id: int, doubt: float, reasons: list[str]) -> None:
         """A photo opened for review: its doubt below its name, the reasons in the tooltip."""
@@ -248,5 +281,5 @@ class Filmstrip(QListView):
 def dropped_photos(mime: QMimeData) -> tuple[list[Path], int]:
     """The dropped folders and photos, and how many other things were dropped."""
     paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
-    wanted = [p for p in paths if p.is_dir() or is_supported_image(p)]
+    wanted = [p for p in paths if p.is_dir() or is_supported_image(p) or is_project_file(p) or is_session_file(p)]
     return wanted, len(paths) - len(wanted)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import Box, MaskEdit
+from clearbg_desktop.core.imaging.export import ExportOptions
 
 Repaint = Callable[[Document, Box], None]
 
@@ -20,13 +21,17 @@ class MaskEditCommand(QUndoCommand):
     """One stroke or whole-mask operation. The edit is already applied when pushed, so the first
     ``redo`` (which ``QUndoStack.push`` calls) just re-applies the same pixels."""
 
-    def __init__(self, document: Document, edit: MaskEdit, repaint: Repaint) -> None:
+    def __init__(self, document: Document, edit: MaskEdit, repaint: Repaint, applied: bool = False) -> None:
         super().__init__(edit.label)
         self.document = document
         self.edit = edit
         self._repaint = repaint
+        self._applied = applied  # the mask holds it already: the first redo leaves the (maybe packed) mask alone
 
     def redo(self) -> None:
+        if self._applied:
+            self._applied = False
+            return
         assert self.document.alpha is not None
         self.edit.apply(self.document.alpha)
         self._repaint(self.document, self.edit.box)
@@ -53,6 +58,7 @@ class DocumentUndo:
 
     def add(self, document: Document) -> QUndoStack:
         stack = QUndoStack(self._parent)
+        stack.indexChanged.connect(lambda _index: setattr(document, "revision", document.revision + 1))
         self.group.addStack(stack)
         self.stacks[document.doc_id] = stack
         return stack
@@ -75,13 +81,14 @@ class DocumentUndo:
         self.stacks[document.doc_id].push(MaskEditCommand(document, edit, self._repaint_unless_replaying))
 
     def replay(self, document: Document, history: Iterable[MaskEdit], position: int) -> QUndoStack:
-        """Put back a saved history: redoing every edit in order from the saved mask ends at the saved mask, and
-        undoing the ones after ``position`` gives it back exactly."""
+        """Put back a saved history: the saved mask holds the edits before ``position`` already (pushed without
+        touching it, so a photo of a reopened session stays packed); the ones after it are redone, then undone,
+        which gives the saved mask back exactly."""
         stack = self.stacks[document.doc_id]
         self.replaying = True
         try:
-            for edit in history:
-                stack.push(MaskEditCommand(document, edit, self._repaint_unless_replaying))
+            for number, edit in enumerate(history):
+                stack.push(MaskEditCommand(document, edit, self._repaint_unless_replaying, applied=number < position))
             stack.setIndex(position)
         finally:
             self.replaying = False
@@ -90,8 +97,10 @@ class DocumentUndo:
     def history(self, document: Document) -> tuple[list[MaskEdit], int]:
         """The photo's edits in order and the position in them (what a project saves)."""
         stack = self.stacks[document.doc_id]
-        commands = (stack.command(i) for i in range(stack.count()))
-        return [command.edit for command in commands if isinstance(command, MaskEditCommand)], stack.index()
+        commands = [stack.command(i) for i in range(stack.count())]
+        edits = [command.edit for command in commands if isinstance(command, MaskEditCommand)]
+        position = sum(isinstance(command, MaskEditCommand) for command in commands[:stack.index()])
+        return edits, position  # settings steps (paste, sync) are not mask edits: the project keeps the settings
 
     def position(self, document: Document) -> int | None:
         """Where the photo's history stands now (None: it has none), to mark it clean later if it is still there."""
@@ -115,3 +124,18 @@ class DocumentUndo:
     def _repaint_unless_replaying(self, document: Document, box: Box) -> None:
         if not self.replaying:
             self._repaint(document, box)
+
+
+class SettingsCommand(QUndoCommand):
+    """A photo's export settings changed (pasted, synced from another photo): undoable like a stroke, but no
+    pixel of the mask changes, so a project's history (mask edits only) leaves it out."""
+
+    def __init__(self, document: Document, old: ExportOptions | None, new: ExportOptions, label: str) -> None:
+        super().__init__(label)
+        self.document, self.old, self.new = document, old, new
+
+    def redo(self) -> None:
+        self.document.export_options = self.new
+
+    def undo(self) -> None:
+        self.document.export_options = self.old

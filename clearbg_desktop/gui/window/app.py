@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     say_settings_problems(window)
     if args.files:
         window.open_paths(args.files)
+    window.sessions.offer_recovery()  # a shoot a crash left open (#40)
     window.projects.offer_recovery()  # work a crash left unsaved
     try:
         return app.exec()

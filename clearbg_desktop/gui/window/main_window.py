@@ -10,11 +10,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent
-from PySide6.QtWidgets import QColorDialog, QFileDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import QColorDialog, QFileDialog, QMainWindow, QMenu, QWidget
 
 from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.mask_edits import Box, Brush
 from clearbg_desktop.core.editing.project import PROJECT_SUFFIX, is_project_file
+from clearbg_desktop.core.editing.session import SESSION_SUFFIX, is_session_file
 from clearbg_desktop.core.imaging.formats import INPUT_GROUPS, INPUT_SUFFIXES
 from clearbg_desktop.core.imaging.loading import LoadedImage
 from clearbg_desktop.core.inference.model_choice import model_label, resolve_model
@@ -43,6 +44,8 @@ from clearbg_desktop.gui.window.actions import WindowActions
 from clearbg_desktop.gui.window.mask_commands import MaskCommands
 from clearbg_desktop.gui.window.quit_guard import QuitGuard
 from clearbg_desktop.gui.window.refine_preview import RefinePreview
+from clearbg_desktop.gui.window.shoot_session import ShootSession
+from clearbg_desktop.gui.window.shoot_view import ShootView
 from clearbg_desktop.gui.window.side_panels import SidePanels
 from clearbg_desktop.gui.window.window_geometry import restore_window_state, save_window_state
 
@@ -55,8 +58,8 @@ def _patterns(suffixes: Iterable[str]) -> str:
 def open_file_filters() -> str:
     """The Open dialog's filters: everything ClearBG opens, then photos, camera RAW and projects apart."""
     groups = ";;".join(f"{name} ({_patterns(suffixes)})" for name, suffixes in INPUT_GROUPS)
-    return (f"Photos and projects ({_patterns(INPUT_SUFFIXES)} *{PROJECT_SUFFIX});;{groups};;"
-            f"ClearBG projects (*{PROJECT_SUFFIX});;All files (*)")
+    return (f"Photos and projects ({_patterns(INPUT_SUFFIXES)} *{PROJECT_SUFFIX} *{SESSION_SUFFIX});;{groups};;"
+            f"ClearBG projects (*{PROJECT_SUFFIX});;ClearBG sessions (*{SESSION_SUFFIX});;All files (*)")
 
 
 class MainWindow(QMainWindow):
@@ -84,13 +87,14 @@ class MainWindow(QMainWindow):
         self.undo = DocumentUndo(self, self._repaint_edit)
         self.canvas = MaskCanvas(self)
         self.canvas.set_brush(Brush(self.settings.brush_size, self.settings.brush_hardness, self.settings.brush_opacity))
-        self.setCentralWidget(self.canvas)
         self.panels = SidePanels(self, self.undo.group)
         self.filmstrip = self.panels.filmstrip
         self.status = StatusBar(model_label(resolve_model(self.settings.model).name), self)
         self.setStatusBar(self.status)
         context = self.context = WindowContext.create(self, self.settings, self.status, self.undo)
         self.workspace, self.messages = context.workspace, context.messages
+        self.shoot = ShootView(context, self, self.canvas, self.filmstrip)  # the editor or the grid (G), #40
+        self.setCentralWidget(self.shoot.stack)
         self.exporter = ExportRunner(context)
         self.batch = BatchRunner(context, self.exporter, self.filmstrip)
         self.refine = RefinePreview(context, self.panels.refine_panel, self.canvas)
@@ -108,6 +112,8 @@ class MainWindow(QMainWindow):
         self.inference = WorkerThread(self.settings.model, self.settings.device, self)
         self.results = ModelResults(context, self.inference, self.canvas, self.masks, self.photo_memory, self.projects,
                                     self.batch)
+        self.sessions = ShootSession(context, self.shoot, self.projects, self._add_restored, self._open_one)
+        self._build_shoot_menu()
         self._connect_parts()
         restore_window_state(self, self.qsettings)
         self._update_actions()
@@ -141,7 +147,8 @@ class MainWindow(QMainWindow):
                 (actions.save, lambda: self.projects.save()), (actions.save_as, self.projects.save_as),
                 (actions.close_doc, self.close_current), (actions.export, self.exporter.open_dialog),
                 (actions.reexport, self.exporter.export_again),
-                (actions.export_all, lambda: self.batch.open_export_all()),
+                (actions.export_all, lambda: self.batch.open_export_all(
+                    selected=self.shoot.targets() if self.shoot.grid_shown else None)),
                 (actions.batch, lambda: self.batch.open_dialog([])), (actions.rerun, self.mask_commands.rerun_model),
                 (actions.reset, self.mask_commands.reset_mask), (actions.invert, self.mask_commands.invert_mask),
                 (actions.background_color, self.choose_background_color),
@@ -150,7 +157,10 @@ class MainWindow(QMainWindow):
                 (actions.previous_photo, lambda: self.show_neighbour(-1)),
                 (actions.shortcuts_help, self.show_shortcuts), (actions.user_guide, self.open_user_guide)):
             action.triggered.connect(slot)
+        self.shoot.show_requested.connect(self.show_document)
+        self.batch.review_action.triggered.connect(lambda: self.shoot.show_sorted("doubt"))  # after the review opens
         results = self.results
+        results.ready.connect(self.shoot.mask_changed)
         results.changed.connect(self._update_actions)
         results.ready.connect(self.document_ready)
         results.requested.connect(self.submit)
@@ -159,10 +169,14 @@ class MainWindow(QMainWindow):
 
     # ----- opening photos ----------------------------------------------------------------
     def open_paths(self, paths: list[Path]) -> list[Document]:
-        """Open photos (folders go to ``folder_dropped``); returns the new documents."""
+        """Open photos (folders go to ``folder_dropped``, a session file to its own reader); returns the new
+        documents."""
         folders = [p for p in paths if p.is_dir()]
         if folders:
             self.folder_dropped.emit(folders)
+        for path in (p for p in paths if is_session_file(p)):
+            self.sessions.open(path)
+        paths = [p for p in paths if not is_session_file(p)]
         opened: list[Document] = []
         for path in (p for p in paths if is_project_file(p)):
             reopened = self.projects.open(path)
@@ -208,6 +222,30 @@ class MainWindow(QMainWindow):
         self.undo.add(document)
         self.filmstrip.add(document)
         self.photo_memory.request_thumbnail(document)
+
+    def _open_one(self, path: Path) -> Document | None:
+        """A photo a session keeps by path: opened in its place in the order, the photo on screen left alone."""
+        if self.context.open_document_of(path) is not None:
+            return self.context.open_document_of(path)
+        document = Document(title=path.name, path=path)
+        self.add_document(document)
+        self.masks.enqueue(document)
+        self.masks.dispatch()
+        return document
+
+    def _add_restored(self, document: Document) -> None:
+        """A photo of a reopened session, with its masks (packed) and history: no decode until it is shown."""
+        self.add_document(document)
+        self.filmstrip.set_flag(document.doc_id, document.flag)
+
+    def _build_shoot_menu(self) -> None:
+        menu = QMenu("S&hoot", self)
+        self.shoot.build_menu(menu)
+        menu.addSeparator()
+        menu.addActions([self.sessions.save_action, self.sessions.save_as_action])
+        help_entry = self.menuBar().actions()[-1]
+        self.menuBar().insertMenu(help_entry, menu)
+        self.shoot_menu = menu
 
     def _decode_without_mask(self, document: Document) -> None:
         """A reopened project or a batch output under review: its photo is decoded; its mask comes with it."""
@@ -362,6 +400,7 @@ class MainWindow(QMainWindow):
         self.batch.stop(closing=True)
         QThreadPool.globalInstance().waitForDone()  # exports and previews in flight finish (atomically)
         self.photo_memory.stop()
+        self.sessions.clean_quit()
         self.projects.clean_quit()
         self.settings.save()
         super().closeEvent(event)
