@@ -276,7 +276,7 @@ def _description(archive: zipfile.ZipFile, path: Path) -> dict:
     if version > FORMAT_VERSION:
         saved_by = description.get("saved_by")
         raise ProjectError(f"{path.name}: saved by a newer ClearBG "
-                           f"({saved_by[:60] if isinstance(saved_by, str) else '?'}, format {version}); this "
+                           f"({saved_by[:60] if isinstance(saved_by, str) else '?'}, format {version!r:.20}); this "
                            f"version reads format {FORMAT_VERSION}: please update")
     return description
 

@@ -162,7 +162,7 @@ def _description(archive: zipfile.ZipFile, path: Path) -> dict:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _damaged(path, f"its format version {version!r:.20} is not a version number")
     if version > FORMAT_VERSION:
-        raise SessionError(f"{path.name}: saved by a newer ClearBG (format {version}); this version reads format "
+        raise SessionError(f"{path.name}: saved by a newer ClearBG (format {version!r:.20}); this version reads format "
                            f"{FORMAT_VERSION}: please update")
     return description
 
