@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from clearbg_desktop.core.inference.accelerators import AcceleratorUnavailable
 from clearbg_desktop.core.inference.devices import has_torch, is_installed
 from clearbg_desktop.core.inference.engine_choice import (
     ENGINES,
@@ -221,7 +222,14 @@ def load_segmenter(model_name: str | None = None, device: str = "auto", threads:
                                onnx_ready=not measure and is_installed("onnxruntime") and onnx_copy_ready(entry))
     except EngineChoiceError as exc:
         raise WeightsError(str(broken[0] if broken else exc)) from None
-    loaded = build_engine(entry, choice.candidate, threads, lean_memory)
+    try:
+        loaded = build_engine(entry, choice.candidate, threads, lean_memory)
+    except AcceleratorUnavailable as exc:  # timed fine before, gone now (a driver update, a GPU unplugged)
+        from dataclasses import replace
+
+        cpu = Candidate("onnxruntime", "cpu", "fp32")
+        loaded = build_engine(entry, cpu, threads, lean_memory)
+        choice = replace(choice, candidate=cpu, reason=f"on the CPU: {exc}")
     loaded.choice_reason = choice.reason
     loaded.untimed = choice.untimed
     loaded.model_entry = entry  # timings are kept under the installed file's hash, not its ONNX copy's

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from clearbg_desktop.core.inference import engine_choice
 from clearbg_desktop.core.inference.accelerators import ACCELERATORS, AcceleratorUnavailable
@@ -244,3 +245,21 @@ def test_a_hostile_cache_cannot_break_the_notes(random_weights: Path) -> None:
     assert any("a reason over lines." in note for note in notes)
     assert set(read_measurements(dataclasses.replace(find_weights("small"), sha256="a" * 64))["failed"]) == {
         CUDA, COREML}
+
+
+@pytest.mark.slow
+def test_a_provider_timed_fine_before_but_gone_now_leaves_the_cpu_running(
+        onnx_resources: Path, listed: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache says CUDA won (timed on an earlier start); today it does not load: the CPU runs, and says why."""
+    from clearbg_desktop.core.inference.engines import load_segmenter
+
+    monkeypatch.setenv("CLEARBG_RESOURCES", str(onnx_resources))
+    monkeypatch.setenv("CLEARBG_ENGINE", "onnxruntime")
+    listed("CUDAExecutionProvider")
+    reference = np.full((64, 64), 0.5, np.float32)
+    won = choose_engine(find_weights("small"), run=stand_ins({CPU: reference, CUDA: reference},
+                                                               {CPU: 0.02, CUDA: 0.0}, []))
+    assert won.candidate.key == CUDA
+    engine = load_segmenter("small")  # the real engines now: ONNX Runtime's CUDA provider is not there
+    assert engine.device.type == "cpu" and engine.choice_reason.startswith("on the CPU: NVIDIA GPU (CUDA): ")
+    assert engine.predict_alpha(Image.new("RGB", (80, 60), "gray")).size == (80, 60)
