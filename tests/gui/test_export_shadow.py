@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -36,6 +37,7 @@ def product_mask(document) -> np.ndarray:  # noqa: ANN001 - a Document
     return document.alpha.copy()
 
 
+@pytest.mark.slow  # the real window, a model run and an export: ~3-5 s on 2 cores
 def test_a_contact_shadow_through_the_export_dialog_is_in_the_file_and_on_the_canvas(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     document = open_photo(qtbot, window, tmp_path / "shoot")
