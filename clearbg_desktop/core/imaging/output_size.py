@@ -25,14 +25,12 @@ from clearbg_desktop.core.imaging.output_file import (
 
 def _output_box(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int, int, int]:
     """The part of the picture the output shows (all of it, or the subject and its shadow when cropping), in the
-    coordinates of the canvas the picture is drawn on (the photo, grown where a shadow needs room)."""
+    photo's coordinates: past its edges where a shadow needs room there."""
     combined = combine_alpha(alpha, loaded.source_alpha)
     canvas, extra = shadow_canvas(combined, options)
-    if options.crop_to_subject:
-        found = crop_box(on_canvas(combined, canvas), options.crop_padding, extra)
-        if found is not None:
-            return found
-    return 0, 0, canvas[2] - canvas[0], canvas[3] - canvas[1]
+    found = crop_box(on_canvas(combined, canvas), options.crop_padding, extra) if options.crop_to_subject else None
+    left, top, right, bottom = found or (0, 0, canvas[2] - canvas[0], canvas[3] - canvas[1])
+    return left + canvas[0], top + canvas[1], right + canvas[0], bottom + canvas[1]
 
 
 def _framed(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[tuple[int, int, int, int], int]:
@@ -41,9 +39,10 @@ def _framed(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> 
     combined = combine_alpha(alpha, loaded.source_alpha)
     canvas, extra = shadow_canvas(combined, options)
     drawn_on = on_canvas(combined, canvas)
-    box = framed_box(drawn_on, extra) or (0, 0, drawn_on.width, drawn_on.height)
+    left, top, right, bottom = framed_box(drawn_on, extra) or (0, 0, drawn_on.width, drawn_on.height)
     assert options.subject_fill is not None
-    return box, max(1, round(max(box[2] - box[0], box[3] - box[1]) / options.subject_fill))
+    side = max(1, round(max(right - left, bottom - top) / options.subject_fill))
+    return (left + canvas[0], top + canvas[1], right + canvas[0], bottom + canvas[1]), side
 
 
 def output_size(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> tuple[int, int]:
@@ -99,6 +98,8 @@ def estimate_output_bytes(loaded: LoadedImage, alpha: Image.Image, options: Expo
         box = _output_box(loaded, alpha, options)
         factor = out_width / (box[2] - box[0])
         shown_pixels = out_width * out_height
+    width, height = loaded.rgb.size  # the bands sample the photo: a shadow's room past its edges is flat colour
+    box = (max(0, box[0]), max(0, box[1]), min(width, box[2]), min(height, box[3]))
     crop_height = box[3] - box[1]
     # Each band as the output shows it, but never framed: a band framed in a square was a square of up to 49 MP.
     band_options = options.with_changes(crop_to_subject=False, resize_long_edge=None, resize_percent=None,

@@ -280,3 +280,16 @@ def test_a_contact_shadow_follows_a_base_seen_in_perspective_and_not_a_seat_betw
     placed = layer.placed((0, 0, *SIZE))
     assert placed[162, 50] > 0.2 * 65535 and placed[162, 190] > 0.2 * 65535  # under the legs
     assert placed[72:100, 100:140].max() == 0  # nothing under the top, which stands on nothing
+
+
+def test_the_size_estimate_samples_the_photo_when_the_shadow_needs_room_past_its_edge() -> None:
+    from clearbg_desktop.core.imaging.output_size import enlargement, estimate_output_bytes
+
+    alpha = product_alpha(box=(2, 40, 160, 176))  # at the left and bottom edges: the output grows past both
+    for photo, fmt in ((loaded(deep=True), "png"), (loaded(), "jpg"), (loaded(), "png")):
+        options = ExportOptions(format=fmt, background=WHITE if fmt == "jpg" else Background(), crop_to_subject=True,
+                                shadow=CONTACT)
+        written = len(encode_output(photo, alpha, options))
+        estimate = estimate_output_bytes(photo, alpha, options)
+        assert written / 3 < estimate < written * 3
+        assert enlargement(photo, alpha, options) == 1.0
