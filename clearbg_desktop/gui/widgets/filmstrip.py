@@ -40,7 +40,6 @@ from clearbg_desktop.gui.widgets.qimage import array_to_qimage
 
 ICON_SIZE = QSize(96, 72)
 MIN_WIDTH = 150  # px: a thumbnail and a few letters of the name, whatever the dock is given
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the FilmstripRow itself (the grid draws from it)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -108,8 +107,6 @@ class FilmstripModel(QAbstractListModel):
             return row.doc_id
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return row.accessible
-        if role == ROW_ROLE:
-            return row
         return None
 
     def row_of(self, doc_id: int) -> int:

@@ -41,11 +41,11 @@ from clearbg_desktop.core.editing.document import Document
 from clearbg_desktop.core.editing.flags import FLAG_FILTER_LABELS, FLAG_FILTERS, FLAG_MARKS, flag_passes
 from clearbg_desktop.core.editing.session import GRID_SIZE_RANGE, GridView
 from clearbg_desktop.core.editing.shoot import SORT_ORDERS, sort_key, taken_at
-from clearbg_desktop.gui.widgets.filmstrip import ROW_ROLE, FilmstripModel, FilmstripRow
+from clearbg_desktop.gui.widgets.filmstrip import FilmstripModel, FilmstripRow
 
 SORT_LABELS = {"name": "Name", "time": "Capture time", "doubt": "Doubt (most first)"}
 FLAG_COLOURS = {"done": QColor(60, 170, 90), "needs-work": QColor(230, 160, 30), "reject": QColor(210, 60, 60)}
-CUTOUT_CACHE = 512  # composed cut-outs kept (~110 KB each at most): more than a screen of cells at any size
+CUTOUT_CACHE_BYTES = 24 * 2**20  # composed cut-outs kept: several screens of cells at any size
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -100,7 +100,9 @@ class CutoutDelegate(QStyledItemDelegate):
         super().__init__(grid)
         self.grid = grid
         self.cell = 160
-        self._cutouts: OrderedDict[tuple[int, int], QImage] = OrderedDict()
+        self._cutouts: OrderedDict[tuple[int, int, int], QImage] = OrderedDict()
+        self._cached_bytes = 0
+        self._names: dict[tuple[str, int], str] = {}
         tile = QPixmap(16, 16)
         tile.fill(QColor(204, 204, 204))
         with QPainter(tile) as painter:
@@ -112,27 +114,39 @@ class CutoutDelegate(QStyledItemDelegate):
         return QSize(self.cell + 12, self.cell + option.fontMetrics.lineSpacing() + 14)
 
     def cutout(self, row: FilmstripRow) -> QImage | None:
-        """The thumbnail with the mask as its alpha, composed once per change (a small LRU cache)."""
+        """The cut-out on its checkerboard at the cell's size, composed once per change and size and then drawn
+        without scaling (scaling 150 thumbnails at every paint took 24 ms a frame at 96 px: bench_grid.py)."""
         if row.thumbnail is None or row.mask is None:
             return None
-        key = (row.doc_id, row.version)
+        key = (row.doc_id, row.version, self.cell)
         image = self._cutouts.get(key)
-        if image is None:
-            image = row.thumbnail.convertToFormat(QImage.Format.Format_ARGB32)
-            mask = row.mask if row.mask.size() == image.size() else row.mask.scaled(
-                image.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            image.setAlphaChannel(mask)
-            self._cutouts[key] = image
-            if len(self._cutouts) > CUTOUT_CACHE:
-                self._cutouts.popitem(last=False)
-        else:
+        if image is not None:
             self._cutouts.move_to_end(key)
+            return image
+        cutout = row.thumbnail.convertToFormat(QImage.Format.Format_ARGB32)
+        mask = row.mask if row.mask.size() == cutout.size() else row.mask.scaled(
+            cutout.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        cutout.setAlphaChannel(mask)
+        fitted = cutout.size().scaled(QSize(self.cell, self.cell), Qt.AspectRatioMode.KeepAspectRatio)
+        image = QImage(fitted, QImage.Format.Format_RGB32)
+        with QPainter(image) as painter:
+            painter.fillRect(image.rect(), self.checkers)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(image.rect(), cutout)
+        self._cutouts[key] = image
+        self._cached_bytes += image.sizeInBytes()
+        while self._cached_bytes > CUTOUT_CACHE_BYTES and len(self._cutouts) > 1:
+            self._cached_bytes -= self._cutouts.popitem(last=False)[1].sizeInBytes()
         return image
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        row = index.data(ROW_ROLE)
-        if not isinstance(row, FilmstripRow):
+        # The row straight from the model, not through index.data(): a Python object (or None) carried by a QVariant
+        # thousands of times per scroll broke PySide6's reference counts ("deallocating None", bench_grid.py).
+        source = self.grid.filter.mapToSource(QModelIndex(index)).row()
+        rows = self.grid.filter.strip.rows
+        if not 0 <= source < len(rows):
             return
+        row = rows[source]
         painter.save()
         palette = option.palette
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -146,11 +160,11 @@ class CutoutDelegate(QStyledItemDelegate):
             target = QRect(0, 0, fitted.width(), fitted.height())
             target.moveCenter(box.center())
             if image is not None:
-                painter.fillRect(target, self.checkers)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.setOpacity(1.0 if image is not None else 0.45)
-            painter.drawImage(target, shown)
-            painter.setOpacity(1.0)
+                painter.drawImage(target.topLeft(), image)
+            else:  # the photo, dimmed, while its mask is on its way
+                painter.setOpacity(0.45)
+                painter.drawImage(target, shown)
+                painter.setOpacity(1.0)
         else:
             painter.fillRect(box, palette.color(QPalette.ColorRole.Mid))
         colour = FLAG_COLOURS.get(row.flag or "")
@@ -174,8 +188,14 @@ class CutoutDelegate(QStyledItemDelegate):
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
         name = f"{row.name} · {row.where}" if row.where else row.name
-        painter.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter,
-                         option.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, name_rect.width()))
+        key = (name, name_rect.width())
+        elided = self._names.get(key)
+        if elided is None:  # eliding 150 names at every paint was a third of a frame
+            if len(self._names) > 4096:
+                self._names.clear()
+            elided = self._names[key] = option.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle,
+                                                                      name_rect.width())
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter, elided)
         if option.state & QStyle.StateFlag.State_HasFocus:
             painter.setPen(palette.color(QPalette.ColorRole.Highlight).darker(140))
             painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
