@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.session import SESSION_SUFFIX, read_session
 from clearbg_desktop.core.imaging.compose import Background
+from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.paths import autosave_dir
+from tests.conftest import make_photo
 from tests.gui.test_main_window import WAIT_MS
 from tests.gui.test_shoot import _open_shoot, _show
 
@@ -268,3 +270,19 @@ def test_session_file_from_elsewhere_asks_before_using_its_background_image(
     assert len(asked) == 1 and str(picture) in asked[0]
     first = window.shoot.documents_in_order()[0]
     assert first.export_options is not None and first.export_options.background.kind != "image"
+
+
+def test_review_of_a_batch_lands_in_the_grid_sorted_by_doubt(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for seed in range(3):
+        make_photo((200, 150), seed=seed).save(shoot / f"p{seed}.jpg")
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS) as blocker:
+        window.batch.start([shoot], tmp_path / "out", ExportOptions(), "small", "skip")
+    assert len(blocker.args[0].done) == 3
+    window.batch.summary.close()
+    window.batch.review_action.setEnabled(True)
+    window.batch.review_action.trigger()
+    assert window.shoot.grid_shown and window.shoot.panel.sort_box.currentData() == "doubt"
+    reviewed = sorted(window.workspace.documents, key=lambda d: -d.review.doubt)
+    assert window.shoot.grid.shown_ids() == [d.doc_id for d in reviewed]

@@ -132,8 +132,13 @@ class ShootView(QObject):
         return [] if bar is None else [bar.toggle_action, bar.smaller_action, bar.bigger_action]
 
     def show_sorted(self, order: str) -> None:
-        """Review doubtful photos: the grid, sorted by doubt, the most doubtful first."""
+        """Review doubtful photos: the grid, sorted by doubt, the most doubtful first (the batch's doubt for photos
+        whose mask is still being read back)."""
+        for document in self.context.workspace.documents:
+            if document.review is not None and document.doubt is None:
+                document.doubt = document.review.doubt
         self.panel.sort_by(order)
+        self.grid.filter.invalidate()
         self.set_grid_shown(True)
 
     def _open_from_grid(self, doc_id: int) -> None:
