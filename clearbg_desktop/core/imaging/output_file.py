@@ -99,6 +99,10 @@ def shadow_canvas(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box 
     if shows_room_beyond(options):
         pad = 0 if options.subject_fill is not None else options.crop_padding
         canvas = (min(0, box[0] - pad), min(0, box[1] - pad), max(width, box[2] + pad), max(height, box[3] + pad))
+        wide, high = canvas[2] - canvas[0], canvas[3] - canvas[1]
+        if wide * high > MAX_OUTPUT_PIXELS:  # refused like too large an output, before allocating it
+            raise ValueError(f"with its shadow the output would be {wide}×{high} px, more than the "
+                             f"{MAX_OUTPUT_PIXELS / 1e6:.0f} MP limit: choose a shorter or softer shadow")
     return canvas, _clipped(_moved(box, canvas), (0, 0, canvas[2] - canvas[0], canvas[3] - canvas[1]))
 
 

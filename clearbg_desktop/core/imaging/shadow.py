@@ -155,33 +155,48 @@ def shadow_box(alpha: Image.Image, settings: ShadowSettings) -> Box | None:
 
 @dataclass(frozen=True)
 class ShadowLayer:
-    """The shadow's opacity (uint16, 0..65535) over ``box`` in the photo's coordinates; nothing outside it."""
+    """The shadow's opacity over ``box`` (photo coordinates; nothing outside it), kept at the reduced size it was
+    blurred at (``small``, float 0..1, ``factor`` times smaller): a long, soft drop shadow may cover ten times the
+    photo, and only the part an output shows is ever made at full size (:meth:`on`)."""
 
-    values: np.ndarray
+    small: np.ndarray
+    factor: int
     box: Box
 
-    def placed(self, canvas: Box) -> np.ndarray:
-        """The shadow on a canvas covering ``canvas`` (photo coordinates): HxW uint16, zero where it does not
-        reach."""
-        width, height = canvas[2] - canvas[0], canvas[3] - canvas[1]
-        out = np.zeros((height, width), np.uint16)
-        left, top = max(self.box[0], canvas[0]), max(self.box[1], canvas[1])
-        right, bottom = min(self.box[2], canvas[2]), min(self.box[3], canvas[3])
-        if right > left and bottom > top:
-            out[top - canvas[1]:bottom - canvas[1], left - canvas[0]:right - canvas[0]] = self.values[
-                top - self.box[1]:bottom - self.box[1], left - self.box[0]:right - self.box[0]]
-        return out
-
+    @property
+    def values(self) -> np.ndarray:
+        """The whole shadow at full size, uint16 (0..65535)."""
+        whole = self.on(self.box)
+        assert whole is not None
+        return whole[0]
 
     def on(self, canvas: Box) -> tuple[np.ndarray, tuple[int, int]] | None:
-        """The part of the shadow on a picture covering ``canvas`` (photo coordinates), and where it lies on that
-        picture; None when none of it does (``core.imaging.compose.PlacedShadow``)."""
+        """The part of the shadow on a picture covering ``canvas`` (photo coordinates), at full size (uint16 of
+        65535), and where it lies on that picture; None when none of it does (``core.imaging.compose.PlacedShadow``).
+        """
         left, top = max(self.box[0], canvas[0]), max(self.box[1], canvas[1])
         right, bottom = min(self.box[2], canvas[2]), min(self.box[3], canvas[3])
         if right <= left or bottom <= top:
             return None
-        values = self.values[top - self.box[1]:bottom - self.box[1], left - self.box[0]:right - self.box[0]]
+        x0, y0, x1, y1 = left - self.box[0], top - self.box[1], right - self.box[0], bottom - self.box[1]
+        if self.factor == 1:
+            part = self.small[y0:y1, x0:x1]
+        else:  # the same samples as enlarging the whole and cropping, made only for this part
+            f = self.factor
+            part = np.asarray(Image.fromarray(self.small, "F").resize(
+                (x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=(x0 / f, y0 / f, x1 / f, y1 / f)))
+        values = (np.clip(part, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
         return values, (left - canvas[0], top - canvas[1])
+
+    def placed(self, canvas: Box) -> np.ndarray:
+        """The shadow on a canvas covering ``canvas`` (photo coordinates): HxW uint16, zero where it does not
+        reach."""
+        out = np.zeros((canvas[3] - canvas[1], canvas[2] - canvas[0]), np.uint16)
+        found = self.on(canvas)
+        if found is not None:
+            values, (left, top) = found
+            out[top:top + values.shape[0], left:left + values.shape[1]] = values
+        return out
 
 
 def render_shadow(alpha: Image.Image, settings: ShadowSettings) -> ShadowLayer | None:
@@ -192,10 +207,9 @@ def render_shadow(alpha: Image.Image, settings: ShadowSettings) -> ShadowLayer |
     plan = _plan(subject, settings)
     left, top, right, bottom = plan.box
     dx, dy = plan.shift
-    # The silhouette under the shadow's box (moved away from the light for a drop shadow); zeros off the photo.
-    seen = alpha.crop((left - dx, top - dy, right - dx, bottom - dy))
-    small = seen.reduce(plan.factor) if plan.factor > 1 else seen
-    silhouette = np.asarray(small, np.float32) / 255.0
+    # The silhouette under the shadow's box (moved away from the light for a drop shadow), reduced; zeros off the
+    # photo, and only the photo's part of the box is read at full size.
+    silhouette = _reduced_silhouette(alpha, (left - dx, top - dy, right - dx, bottom - dy), plan.factor)
     if settings.kind == "contact":
         seed = _contact_seed(silhouette, subject[3] - top, plan, settings)
     else:
@@ -209,13 +223,26 @@ def render_shadow(alpha: Image.Image, settings: ShadowSettings) -> ShadowLayer |
         if peak > 0:
             blurred = np.minimum(blurred / peak, 1.0)  # the darkest point seen is the opacity asked, whatever the blur
     opacity = settings.opacity / 100.0
-    faded = np.clip((blurred * opacity - FAINTEST) / (1.0 - FAINTEST), 0.0, 1.0)
-    if plan.factor > 1:
-        full = Image.fromarray(faded.astype(np.float32), "F").resize((right - left, bottom - top),
-                                                                      Image.Resampling.BILINEAR)
-        faded = np.asarray(full)
-    values = (np.clip(faded, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    return ShadowLayer(values, plan.box)
+    faded = np.clip((blurred * opacity - FAINTEST) / (1.0 - FAINTEST), 0.0, 1.0).astype(np.float32)
+    return ShadowLayer(faded, plan.factor, plan.box)
+
+
+def _reduced_silhouette(alpha: Image.Image, box: Box, factor: int) -> np.ndarray:
+    """``alpha`` over ``box`` (whose sides are whole multiples of ``factor``), reduced ``factor`` times, 0..1."""
+    width, height = (box[2] - box[0]) // factor, (box[3] - box[1]) // factor
+    out = np.zeros((height, width), np.float32)
+    # The photo's part of the box, widened to whole reduced pixels (the reduced grid starts at the box's corner).
+    x0 = box[0] + (max(box[0], 0) - box[0]) // factor * factor
+    y0 = box[1] + (max(box[1], 0) - box[1]) // factor * factor
+    x1 = box[0] + -(-(min(box[2], alpha.width) - box[0]) // factor) * factor
+    y1 = box[1] + -(-(min(box[3], alpha.height) - box[1]) // factor) * factor
+    if x1 <= x0 or y1 <= y0:
+        return out
+    seen = alpha.crop((x0, y0, x1, y1))
+    small = np.asarray(seen.reduce(factor) if factor > 1 else seen, np.float32) / 255.0
+    left, top = (x0 - box[0]) // factor, (y0 - box[1]) // factor
+    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return out
 
 
 def _contact_seed(silhouette: np.ndarray, base_row: int, plan: _Plan, settings: ShadowSettings) -> np.ndarray:

@@ -293,3 +293,28 @@ def test_the_size_estimate_samples_the_photo_when_the_shadow_needs_room_past_its
         estimate = estimate_output_bytes(photo, alpha, options)
         assert written / 3 < estimate < written * 3
         assert enlargement(photo, alpha, options) == 1.0
+
+
+@pytest.mark.slow  # a 24 MP mask: ~2-4 s
+def test_a_shadow_far_larger_than_the_photo_is_drawn_only_where_shown_or_refused_before_allocating() -> None:
+    import resource
+
+    from clearbg_desktop.core.imaging.compose import MAX_OUTPUT_PIXELS
+
+    size = (6000, 4000)
+    alpha = Image.new("L", size, 0)
+    ImageDraw.Draw(alpha).rectangle((200, 100, 5800, 3900), fill=255)
+    longest = ShadowSettings(kind="drop", opacity=100.0, blur=25.0, distance=50.0, angle=45.0)
+    box = shadow_box(alpha, longest)
+    assert box is not None and (box[2] - box[0]) * (box[3] - box[1]) > MAX_OUTPUT_PIXELS
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    layer = render_shadow(alpha, longest)
+    assert layer is not None and layer.small.size < 1_000_000  # kept small; the photo's part made at full size
+    assert layer.on((0, 0, *size)) is not None
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 < 600 * 2**20
+    photo = LoadedImage(rgb=Image.new("RGB", size, (90, 90, 90)))
+    cropped = ExportOptions(crop_to_subject=True, shadow=longest)
+    with pytest.raises(ValueError, match="with its shadow the output would be .* MP limit"):
+        output_size(photo, alpha, cropped)
+    with pytest.raises(ValueError, match="MP limit"):
+        render_output(photo, alpha, cropped)
