@@ -24,6 +24,7 @@ from clearbg_desktop.core.imaging.output_file import (
 from clearbg_desktop.core.imaging.output_size import output_size
 from clearbg_desktop.core.imaging.presets import BUILT_IN_PRESETS, ExportPreset, presets_json, read_presets
 from clearbg_desktop.core.imaging.shadow import ShadowSettings, render_shadow, shadow_box
+from clearbg_desktop.core.settings import AppSettings
 from tests.conftest import make_photo
 
 SIZE = (240, 180)
@@ -234,6 +235,10 @@ def test_a_shadow_survives_settings_presets_and_projects(tmp_path: Path, photo_p
     shared.write_text(presets_json([ExportPreset("Shadowed", options)]))
     presets, skipped = read_presets(shared)
     assert not skipped and presets[0].options.shadow == DROP
+    settings = AppSettings(export=options, export_presets={"Shadowed": options.to_dict()})
+    assert settings.save() is not None
+    again = AppSettings.load()
+    assert again.export == options and ExportOptions.from_dict(again.export_presets["Shadowed"]) == options
     alpha = np.zeros((120, 160), np.uint8)
     alpha[30:100, 40:120] = 255
     project = Project(photo_path=photo_path, photo_sha256=sha256_file(photo_path), alpha=alpha, predicted=None,
