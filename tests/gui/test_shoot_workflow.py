@@ -20,6 +20,7 @@ from clearbg_desktop.core.editing.session import SESSION_SUFFIX, read_session
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.paths import autosave_dir
+from clearbg_desktop.gui.tools.base import BoxRequest
 from tests.conftest import make_photo
 from tests.gui.test_main_window import WAIT_MS
 from tests.gui.test_shoot import _open_shoot, _show
@@ -286,3 +287,33 @@ def test_review_of_a_batch_lands_in_the_grid_sorted_by_doubt(qtbot: QtBot, windo
     assert window.shoot.grid_shown and window.shoot.panel.sort_box.currentData() == "doubt"
     reviewed = sorted(window.workspace.documents, key=lambda d: -d.review.doubt)
     assert window.shoot.grid.shown_ids() == [d.doc_id for d in reviewed]
+
+
+def test_sync_runs_the_object_box_at_the_same_place_on_each_photo(qtbot: QtBot, window: MainWindow,
+                                                                   tmp_path: Path) -> None:
+    window.photo_memory.residency.keep_recent = 0  # the targets are evicted: the worker decodes them for the box
+    window.photo_memory.residency.small_bytes = 0
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    source = documents[0]
+    _show(qtbot, window, source)
+    with qtbot.waitSignal(window.mask_commands.box_applied, timeout=WAIT_MS):
+        window.mask_commands.request_box(BoxRequest(source.doc_id, (40, 30, 200, 180), "replace"))
+    assert source.object_box == ("replace", (40 / 320, 30 / 240, 200 / 320, 180 / 240))
+    assert documents[1].evicted and documents[2].evicted
+    window.shoot.set_grid_shown(True)
+    window.shoot.grid.selectAll()
+    dialog = window.shoot.open_sync()
+    assert dialog is not None and dialog.box.isEnabled() and not dialog.box.isChecked()
+    for box in dialog.boxes.values():
+        box.setChecked(False)
+    dialog.box.setChecked(True)
+    before = [window.undo.stacks[d.doc_id].count() for d in documents[1:]]
+    masks = [d.mask_for_export().copy() for d in documents[1:]]
+    with qtbot.waitSignals([window.mask_commands.box_applied] * 2, timeout=WAIT_MS):
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    for document, count, mask in zip(documents[1:], before, masks, strict=True):
+        assert window.undo.stacks[document.doc_id].count() == count + 1
+        assert document.object_box == source.object_box
+        changed = np.argwhere(document.mask_for_export() != mask)
+        assert len(changed) and changed.min(axis=0).tolist() >= [30, 40]  # inside the box only
+        assert changed.max(axis=0).tolist() < [180, 200]

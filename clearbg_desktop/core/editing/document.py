@@ -130,6 +130,7 @@ class Document:
     mask_thumbnail: np.ndarray | None = field(default=None, repr=False)  # the mask at the thumbnail's size
     taken: float | None = None  # capture time (core.editing.shoot.taken_at), read once when the grid sorts by it
     revision: int = 0  # counts every move of its history: a session rewrites only photos changed since written
+    object_box: tuple[str, tuple[float, float, float, float]] | None = None  # the last object box: mode, fractions
 
     @property
     def ready(self) -> bool:

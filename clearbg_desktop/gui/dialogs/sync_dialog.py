@@ -15,9 +15,10 @@ PART_LABELS = {
 
 
 class SyncDialog(QDialog):
-    """Ticks for each part of :data:`SYNC_PARTS`; OK syncs them (one undo step on each photo)."""
+    """Ticks for each part of :data:`SYNC_PARTS` and the object box (off unless asked: it runs the model on each
+    photo); OK syncs them (one undo step on each photo)."""
 
-    def __init__(self, source: str, count: int, parent: QWidget | None = None) -> None:
+    def __init__(self, source: str, count: int, parent: QWidget | None = None, has_box: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("SyncDialog")
         self.setWindowTitle("Sync settings")
@@ -30,13 +31,22 @@ class SyncDialog(QDialog):
             box.toggled.connect(self._update)
             column.addWidget(box)
             self.boxes[part] = box
-        column.addWidget(QLabel("Each photo's masks are not changed; Undo takes a photo's settings back.", self))
+        self.box = QCheckBox("Its object &box: the model on the same place of each photo (a fixed framing)", self)
+        self.box.setToolTip("The last box drawn with the Object tool (W) on this photo, at the same place relative to "
+                            "each photo's size, in the same mode (replace, add or subtract): one undo step each")
+        self.box.setEnabled(has_box)
+        self.box.toggled.connect(self._update)
+        column.addWidget(self.box)
+        column.addWidget(QLabel("Settings do not touch the masks; Undo takes a photo's settings (or its box) back.",
+                                self))
         self.buttons = accept_buttons(self, "&Sync", self.accept)
         column.addWidget(self.buttons)
         self._update()
 
     def parts(self) -> set[str]:
-        return {part for part, box in self.boxes.items() if box.isChecked()}
+        """The settings parts ticked, and "box" for the object box."""
+        ticked = {part for part, box in self.boxes.items() if box.isChecked()}
+        return ticked | {"box"} if self.box.isChecked() else ticked
 
     def _update(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.parts()))

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.editing.document import file_stamp
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
-from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_reduced
+from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_image, load_reduced
 from clearbg_desktop.core.inference.box_prompt import mask_in_box
 from clearbg_desktop.core.inference.engine_choice import EngineChoice, TimingStopped
 from clearbg_desktop.core.inference.engines import Engine, faster_engine, load_segmenter, time_engines_of
@@ -55,7 +55,8 @@ class BoxJob:
     """The object box (``tools.base.BoxRequest``) with the photo it is drawn on: the model runs on the box."""
 
     request: BoxRequest
-    photo: Image.Image
+    photo: Image.Image | None  # None: decoded here from ``path`` (a photo not in memory, e.g. one a box is synced to)
+    path: Path | None = None
 
 
 class InferenceWorker(QObject):
@@ -144,9 +145,13 @@ class InferenceWorker(QObject):
         """The object box: one model call on the box and its context (``core.inference.box_prompt``)."""
         self.busy.set()
         try:
-            box, region = mask_in_box(self._ensure_segmenter(), job.photo, job.request.box)
+            photo = job.photo
+            if photo is None:
+                assert job.path is not None, "a box job needs a photo or its file"
+                photo = load_image(job.path).rgb
+            box, region = mask_in_box(self._ensure_segmenter(), photo, job.request.box)
             self.box_ready.emit(job.request, box, region)
-        except (ValueError, WeightsError, MemoryError) as exc:
+        except (ValueError, WeightsError, MemoryError, ImageLoadError) as exc:
             self.box_failed.emit(job.request, f"The object box could not be cut out: {exc}")
         except Exception as exc:  # noqa: BLE001 - a worker error always reaches the user, the worker goes on
             note_unexpected(exc, "the object box")  # a bug, not a bad photo: a crash report too

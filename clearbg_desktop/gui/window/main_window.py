@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
                 (actions.shortcuts_help, self.show_shortcuts), (actions.user_guide, self.open_user_guide)):
             action.triggered.connect(slot)
         self.shoot.show_requested.connect(self.show_document)
+        self.shoot.box_sync_requested.connect(self.mask_commands.request_relative_box)
+        self.mask_commands.box_applied.connect(self.shoot.mask_changed)
         self.batch.review_action.triggered.connect(lambda: self.shoot.show_sorted("doubt"))  # after the review opens
         results = self.results
         results.ready.connect(self.shoot.mask_changed)

@@ -22,10 +22,12 @@ class MaskCommands(QObject):
     Signals:
         requested(object): send this SegmentRequest to the model (Re-run model).
         box_wanted(object): send this BoxJob to the model (the object box).
+        box_applied(object): an object box changed this Document's mask (it may not be on screen).
     """
 
     requested = Signal(object)
     box_wanted = Signal(object)
+    box_applied = Signal(object)
 
     def __init__(self, context: WindowContext, canvas: MaskCanvas) -> None:
         super().__init__(context.parent)
@@ -68,11 +70,28 @@ class MaskCommands(QObject):
         if document is not None and document.loaded is not None:
             self.box_wanted.emit(BoxJob(request, document.loaded.rgb))
 
+    def request_relative_box(self, document: Document, mode: str, fractions: tuple[float, float, float, float]) -> bool:
+        """The same framing on another photo (Sync's object box: a product on a turntable): the box at the same
+        place relative to the photo's size; a photo not in memory is decoded by the worker, not here."""
+        size = document.loaded.size if document.loaded is not None else document.size
+        if size is None or not document.has_mask:
+            return False
+        width, height = size
+        left, top, right, bottom = fractions
+        request = BoxRequest(document.doc_id, (left * width, top * height, right * width, bottom * height), mode)
+        photo = document.loaded.rgb if document.loaded is not None else None
+        self.box_wanted.emit(BoxJob(request, photo, document.path))
+        return True
+
     def apply_box(self, request: BoxRequest, box: Box, region: np.ndarray) -> None:
         """The model's answer for an object box: one undo step on that photo (it may no longer be on screen)."""
         document = self.context.workspace.by_id(request.doc_id)
         if document is None or document.alpha is None:
             return  # closed meanwhile
+        size = document.loaded.size if document.loaded is not None else document.size
+        if size is not None:
+            left, top, right, bottom = request.box
+            document.object_box = (request.mode, (left / size[0], top / size[1], right / size[0], bottom / size[1]))
         edit = box_edit(document.alpha, box, region, request.mode)
         if edit is None:
             self.context.status.showMessage("The box changed nothing: the model found the same there", 5000)
@@ -80,6 +99,7 @@ class MaskCommands(QObject):
         edit.apply(document.alpha)
         self.context.undo.push(document, edit)
         self.context.status.showMessage(f"{edit.label}: done (Ctrl+Z undoes it)", 5000)
+        self.box_applied.emit(document)
 
     def box_failed(self, _request: BoxRequest, message: str) -> None:
         self.context.status.clearMessage()  # "Cutting out…" is over

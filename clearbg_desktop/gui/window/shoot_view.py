@@ -36,10 +36,12 @@ class ShootView(QObject):
     Signals:
         show_requested(object): show this Document in the editor.
         flags_changed(): a flag changed (the session is not as saved).
+        box_sync_requested(object, str, object): run the object box on this Document (mode, box in fractions).
     """
 
     show_requested = Signal(object)
     flags_changed = Signal()
+    box_sync_requested = Signal(object, str, object)
 
     def __init__(self, context: WindowContext, window: QMainWindow, canvas: MaskCanvas, filmstrip: Filmstrip) -> None:
         super().__init__(window)
@@ -279,17 +281,26 @@ class ShootView(QObject):
             self.context.status.showMessage("Select the photos to sync in the grid (G), with the photo to copy from "
                                             "on screen", 6000)
             return None
-        dialog = SyncDialog(source.title, len(targets), self.window)
+        dialog = SyncDialog(source.title, len(targets), self.window, has_box=source.object_box is not None)
         dialog.accepted.connect(lambda: self.sync_settings(source, targets, dialog.parts()))
         dialog.open()
         self.sync_dialog = dialog
         return dialog
 
     def sync_settings(self, source: Document, targets: list[Document], parts: set[str]) -> int:
-        assert parts <= set(SYNC_PARTS)
+        """The ticked parts of the source's settings onto each target (one undo step each); with "box", its object
+        box too (the model on each photo, one more undo step each when it arrives)."""
+        assert parts <= {*SYNC_PARTS, "box"}
         options = self.options_of(source)
-        return self.apply_settings(targets, lambda d: synced_options(self.options_of(d), options, parts),
-                                   f"Sync from {source.title}")
+        settings = parts - {"box"}
+        changed = self.apply_settings(targets, lambda d: synced_options(self.options_of(d), options, settings),
+                                      f"Sync from {source.title}") if settings else 0
+        if "box" in parts and source.object_box is not None:
+            mode, fractions = source.object_box
+            for document in targets:
+                self.box_sync_requested.emit(document, mode, fractions)
+            self.context.status.showMessage(f"Running the object box of {source.title} on {len(targets)} photo(s)…")
+        return changed
 
 
 def _thumbnail_size(document: Document, shape: tuple[int, ...]) -> tuple[int, int]:
