@@ -282,16 +282,25 @@ def over_shadow(colour: np.ndarray, alpha: np.ndarray, shadow: np.ndarray) -> tu
     opacity."""
     top_value = float(np.iinfo(alpha.dtype).max)
     colour_out, alpha_out = colour.copy(), alpha.copy()
+    full = np.iinfo(alpha.dtype).max
     for top in range(0, alpha.shape[0], SHADOW_ROWS):
         rows = slice(top, top + SHADOW_ROWS)
-        own = alpha[rows].astype(np.float32) / top_value
-        share = shadow[rows].astype(np.float32) / 65535.0
+        shade, own_alpha = shadow[rows], alpha[rows]
+        colour_band, alpha_band = colour_out[rows], alpha_out[rows]
+        # Where nothing was (most pixels the shadow falls on): black at the shadow's opacity.
+        clear = (own_alpha == 0) & (shade > 0)
+        colour_band[clear] = 0
+        np.copyto(alpha_band, (shade.astype(np.float32) * (top_value / 65535.0) + 0.5).astype(alpha.dtype),
+                  where=clear)
+        # The subject's soft edge over the shadow: the general 'over'. An opaque pixel is never touched.
+        edge = (own_alpha > 0) & (own_alpha < full) & (shade > 0)
+        if not edge.any():
+            continue
+        own = own_alpha[edge].astype(np.float32) / top_value
+        share = shade[edge].astype(np.float32) / 65535.0
         total = own + share * (1.0 - own)
-        keep = np.divide(own, total, out=np.ones_like(own), where=total > 0)  # of the colour, the rest black
-        under = shadow[rows] > 0
-        colour_out[rows] = np.where(under[..., None], colour[rows] * keep[..., None] + 0.5, colour[rows]).astype(
-            colour.dtype)
-        alpha_out[rows] = np.where(under, total * top_value + 0.5, alpha[rows]).astype(alpha.dtype)
+        colour_band[edge] = (colour[rows][edge] * (own / total)[:, None] + 0.5).astype(colour.dtype)
+        alpha_band[edge] = (total * top_value + 0.5).astype(alpha.dtype)
     return colour_out, alpha_out
 
 

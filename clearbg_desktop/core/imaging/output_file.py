@@ -40,7 +40,7 @@ from clearbg_desktop.core.imaging.metadata import tiff_safe_exif
 from clearbg_desktop.core.imaging.png_encoder import encode_png16
 from clearbg_desktop.core.imaging.psd_writer import encode_psd
 from clearbg_desktop.core.imaging.refine import refine_alpha
-from clearbg_desktop.core.imaging.shadow import Box, ShadowLayer, render_shadow, shadow_box
+from clearbg_desktop.core.imaging.shadow import Box, ShadowLayer, render_shadow, shadow_box, subject_of
 
 
 def render_output(loaded: LoadedImage, alpha: Image.Image, options: ExportOptions) -> Image.Image:
@@ -83,7 +83,7 @@ def shows_room_beyond(options: ExportOptions) -> bool:
         "transparent", "color")
 
 
-def shadow_canvas(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box | None]:
+def shadow_canvas(alpha: Image.Image, options: ExportOptions, subject: Box | None = None) -> tuple[Box, Box | None]:
     """(the canvas the picture is drawn on, in the photo's coordinates: the photo, or more where a cropped or
     framed output needs room for the shadow; the shadow's box on that canvas, or None without a shadow).
 
@@ -92,7 +92,7 @@ def shadow_canvas(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box 
     photo: Box = (0, 0, width, height)
     if options.shadow is None or options.mask_only:
         return photo, None
-    box = shadow_box(alpha, options.shadow)
+    box = shadow_box(alpha, options.shadow, subject)
     if box is None:
         return photo, None
     canvas = photo
@@ -108,10 +108,13 @@ def shadow_canvas(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box 
 
 def shadow_layout(alpha: Image.Image, options: ExportOptions) -> tuple[Box, Box, ShadowLayer] | None:
     """(canvas, the shadow's box on it, the shadow) as :func:`shadow_canvas` says; None without a shadow."""
-    canvas, box = shadow_canvas(alpha, options)
-    if box is None or options.shadow is None:
+    if options.shadow is None or options.mask_only:
         return None
-    layer = render_shadow(alpha, options.shadow)
+    subject = subject_of(alpha)  # found once: a full pass over a 24 MP mask
+    canvas, box = shadow_canvas(alpha, options, subject)
+    if box is None:
+        return None
+    layer = render_shadow(alpha, options.shadow, subject)
     return None if layer is None else (canvas, box, layer)
 
 

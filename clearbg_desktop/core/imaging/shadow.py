@@ -144,10 +144,15 @@ def _plan(subject: Box, settings: ShadowSettings) -> _Plan:
                  bottom - top)
 
 
-def shadow_box(alpha: Image.Image, settings: ShadowSettings) -> Box | None:
+def subject_of(alpha: Image.Image) -> Box | None:
+    """The box of what casts a shadow (as cropping finds the subject); None for an empty mask."""
+    return subject_box(alpha, 0, _ALPHA_FLOOR)
+
+
+def shadow_box(alpha: Image.Image, settings: ShadowSettings, subject: Box | None = None) -> Box | None:
     """The box the shadow may cover, in the photo's coordinates (it may pass the photo's edges); None when the mask
     is empty. Cheap: the crop, the square frame and the size estimate use it without drawing the shadow."""
-    subject = subject_box(alpha, 0, _ALPHA_FLOOR)
+    subject = subject or subject_of(alpha)
     return None if subject is None else _plan(subject, settings).box
 
 
@@ -199,9 +204,10 @@ class ShadowLayer:
         return out
 
 
-def render_shadow(alpha: Image.Image, settings: ShadowSettings) -> ShadowLayer | None:
-    """The shadow of the subject ``alpha`` (8-bit ``L`` at the photo's size) casts; None for an empty mask."""
-    subject = subject_box(alpha, 0, _ALPHA_FLOOR)
+def render_shadow(alpha: Image.Image, settings: ShadowSettings, subject: Box | None = None) -> ShadowLayer | None:
+    """The shadow of the subject ``alpha`` (8-bit ``L`` at the photo's size) casts; None for an empty mask.
+    ``subject``: its box (:func:`subject_of`), when the caller has it already."""
+    subject = subject or subject_of(alpha)
     if subject is None:
         return None
     plan = _plan(subject, settings)
