@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from clearbg_desktop.gui.tools.lasso import LassoTool
@@ -172,3 +173,31 @@ def test_alt_click_on_faint_debris_takes_it_away(qtbot: QtBot, window: MainWindo
     assert np.array_equal(document.alpha[:, 250:], before[:, 250:])
     stack.undo()
     assert np.array_equal(document.alpha, before)
+
+
+@pytest.mark.slow  # the model, three times
+def test_a_click_where_nothing_is_cut_out_adds_the_models_answer_around_it(qtbot: QtBot, window: MainWindow,
+                                                                          tmp_path: Path) -> None:
+    """The model runs on three squares around the click (off the GUI thread) and one answer is added there."""
+    from clearbg_desktop.core.inference.box_prompt import click_squares
+
+    document = open_photo(qtbot, window, tmp_path)
+    two_parts(document)
+    before = document.alpha.copy()
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["object"].trigger()
+    stack = window.undo.group.activeStack()
+    count = stack.count()
+    messages: list[str] = []
+    window.status.messageChanged.connect(messages.append)
+    gesture(qtbot, window.canvas, [(200, 100)])
+    assert any("Looking for the object" in m for m in messages)
+    qtbot.waitUntil(lambda: stack.count() > count or any("changed nothing" in m for m in messages), timeout=WAIT_MS)
+    x, y = window.canvas.mapToScene(view_point(window.canvas, 200, 100)).toTuple()
+    left, top, right, bottom = click_squares((before.shape[1], before.shape[0]), x, y)[-1]
+    outside = np.ones_like(before, bool)
+    outside[top:bottom, left:right] = False
+    assert np.array_equal(document.alpha[outside], before[outside])
+    assert (document.alpha >= before).all()  # added, never taken away
+    if stack.count() > count:
+        assert stack.undoText() == "Object box (add)"

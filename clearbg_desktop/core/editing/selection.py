@@ -72,7 +72,7 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
 
 def has_part_at(alpha: np.ndarray, x: float, y: float, level: int = HARD_LEVEL) -> bool:
     """Whether a click at (x, y) lands on the mask (a part to keep or remove): its alpha there at least ``level``;
-    where not, the click tool runs the object box on ``core.inference.box_prompt.auto_box`` instead. An Alt-click
+    where not, the click tool runs the model around the click (``core.inference.box_prompt.mask_at_click``). An Alt-click
     also takes away faint parts (``level`` :data:`FAINT_LEVEL`, :func:`remove_component`)."""
     height, width = alpha.shape
     column, row = int(x), int(y)

@@ -22,7 +22,7 @@ from clearbg_desktop.core.crash_report import note_unexpected
 from clearbg_desktop.core.editing.document import file_stamp
 from clearbg_desktop.core.editing.memory_budget import decoded_bytes
 from clearbg_desktop.core.imaging.loading import ImageLoadError, LoadedImage, load_image, load_reduced
-from clearbg_desktop.core.inference.box_prompt import mask_in_box
+from clearbg_desktop.core.inference.box_prompt import mask_at_click, mask_in_box
 from clearbg_desktop.core.inference.engine_choice import EngineChoice, TimingStopped
 from clearbg_desktop.core.inference.engines import Engine, faster_engine, load_segmenter, time_engines_of
 from clearbg_desktop.core.inference.model_choice import AUTO, resolve_model
@@ -142,14 +142,18 @@ class InferenceWorker(QObject):
 
     @Slot(object)
     def process_box(self, job: BoxJob) -> None:
-        """The object box: one model call on the box and its context (``core.inference.box_prompt``)."""
+        """The object box: one model call on the box and its context, or one batch of three on squares around a click
+        (``core.inference.box_prompt``)."""
         self.busy.set()
         try:
             photo = job.photo
             if photo is None:
                 assert job.path is not None, "a box job needs a photo or its file"
                 photo = load_image(job.path).rgb
-            box, region = mask_in_box(self._ensure_segmenter(), photo, job.request.box)
+            if job.request.click is not None:  # an object the mask left out: squares around the click
+                box, region = mask_at_click(self._ensure_segmenter(), photo, *job.request.click)
+            else:
+                box, region = mask_in_box(self._ensure_segmenter(), photo, job.request.box)
             self.box_ready.emit(job.request, box, region)
         except (ValueError, WeightsError, MemoryError, ImageLoadError) as exc:
             self.box_failed.emit(job.request, f"The object box could not be cut out: {exc}")

@@ -34,6 +34,9 @@ class BoxRequest:
     doc_id: int
     box: tuple[float, float, float, float]  # left, top, right, bottom in photo pixels
     mode: str = "replace"
+    #: A click where the mask is empty, in photo pixels: the model runs on squares around it and the answer surest
+    #: of the clicked pixel is used (``core.inference.box_prompt.mask_at_click``); ``box`` is then the largest square.
+    click: tuple[float, float] | None = None
 
 
 class GestureLine:

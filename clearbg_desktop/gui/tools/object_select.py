@@ -3,8 +3,8 @@
 A drag runs the model on the box (with context around it, at the model's own input size: a small object gets its
 full resolution) and puts the answer inside the box; outside it nothing changes. Shift adds to what is there, Alt
 takes it away. A click on the cut-out keeps only the part under it (Alt: removes that part, or a faint blob of
-debris); a click where nothing is cut out finds a box around the object there and runs the model on that. Each is
-one undoable step.
+debris); a click where nothing is cut out runs the model on squares of three sizes around it and adds the answer
+surest of the clicked pixel. Each is one undoable step.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from PySide6.QtGui import QPainterPath
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.selection import FAINT_LEVEL, has_part_at, keep_component, remove_component
-from clearbg_desktop.core.inference.box_prompt import auto_box
+from clearbg_desktop.core.inference.box_prompt import click_squares
 from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, GestureLine, ToolHost
 
 CLICK_SCREEN_PIXELS = 4  # a drag shorter than this on screen is a click, whatever the zoom
@@ -100,8 +100,8 @@ class ObjectSelectTool(CanvasTool):
             else:
                 self.host.say("Nothing is cut out there to take away")
             return None
-        left, top, right, bottom = auto_box(document.loaded.rgb, document.predicted, x, y)
-        self.host.request_box(BoxRequest(document.doc_id, (left, top, right, bottom), "add"))
+        left, top, right, bottom = click_squares((width, height), x, y)[-1]
+        self.host.request_box(BoxRequest(document.doc_id, (left, top, right, bottom), "add", click=(x, y)))
         self.host.say("Looking for the object under the click…", 0)
         return None
 

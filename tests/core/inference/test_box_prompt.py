@@ -10,11 +10,14 @@ import pytest
 from clearbg_desktop.core.inference.box_prompt import (
     alpha_from_probability,
     auto_box,
+    click_squares,
     clip_box,
     context_crop,
+    mask_at_click,
     mask_in_box,
     mask_of_boxes,
     parse_box,
+    pick_at_click,
     resolve_box,
 )
 from clearbg_desktop.core.inference.segmenter import Segmenter
@@ -113,3 +116,30 @@ def test_the_default_auto_box_is_a_square_around_the_click_kept_on_the_photo() -
     photo = make_photo((160, 120))
     assert auto_box(photo, None, 80, 60) == (65, 45, 95, 75)  # a quarter of the short side
     assert auto_box(photo, None, 2, 118) == (0, 103, 17, 120)
+
+
+def test_a_click_on_empty_mask_tries_three_squares_kept_on_the_photo() -> None:
+    squares = click_squares((160, 120), 80, 60)
+    assert squares == [(65, 45, 95, 75), (56, 36, 104, 84), (44, 24, 116, 96)]  # 0.25, 0.4, 0.6 of the short side
+    assert click_squares((160, 120), 2, 118)[0] == (0, 103, 17, 120)
+    with pytest.raises(ValueError, match="not on"):
+        click_squares((160, 120), 170, 60)
+
+
+def test_the_answer_surest_of_the_clicked_pixel_wins_and_ties_go_to_the_larger_square() -> None:
+    small = ((10, 10, 20, 20), np.full((10, 10), 40, np.uint8))
+    middle = ((5, 5, 25, 25), np.full((20, 20), 200, np.uint8))
+    large = ((0, 0, 30, 30), np.full((30, 30), 200, np.uint8))
+    assert pick_at_click([small, middle], 15, 15) is middle
+    assert pick_at_click([small, middle, large], 15, 15) is large  # as sure: more of the object in view
+    large[1][15, 15] = 10
+    assert pick_at_click([small, middle, large], 15, 15) is middle
+
+
+def test_mask_at_click_is_one_of_the_squares_answers(segmenter: Segmenter) -> None:
+    photo = make_photo((160, 120))
+    box, alpha = mask_at_click(segmenter, photo, 80, 60)
+    assert box in click_squares(photo.size, 80, 60)
+    assert alpha.shape == (box[3] - box[1], box[2] - box[0]) and alpha.dtype == np.uint8
+    answers = [mask_in_box(segmenter, photo, square) for square in click_squares(photo.size, 80, 60)]
+    assert np.array_equal(alpha, pick_at_click(answers, 80, 60)[1])
