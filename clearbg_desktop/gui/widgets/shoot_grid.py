@@ -142,7 +142,8 @@ class CutoutDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         # The row straight from the model, not through index.data(): a Python object (or None) carried by a QVariant
         # thousands of times per scroll broke PySide6's reference counts ("deallocating None", bench_grid.py).
-        source = self.grid.filter.mapToSource(QModelIndex(index)).row()
+        proxy = index if isinstance(index, QModelIndex) else self.grid.filter.index(index.row(), 0)
+        source = self.grid.filter.mapToSource(proxy).row()
         rows = self.grid.filter.strip.rows
         if not 0 <= source < len(rows):
             return
