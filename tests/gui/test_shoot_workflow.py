@@ -19,6 +19,7 @@ from clearbg_desktop.core.editing.mask_edits import MaskEdit
 from clearbg_desktop.core.editing.session import SESSION_SUFFIX, read_session
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.imaging.shadow import ShadowSettings
 from clearbg_desktop.core.paths import autosave_dir
 from clearbg_desktop.gui.tools.base import BoxRequest
 from tests.conftest import make_photo
@@ -317,3 +318,35 @@ def test_sync_runs_the_object_box_at_the_same_place_on_each_photo(qtbot: QtBot, 
         changed = np.argwhere(document.mask_for_export() != mask)
         assert len(changed) and changed.min(axis=0).tolist() >= [30, 40]  # inside the box only
         assert changed.max(axis=0).tolist() < [180, 200]
+
+
+def test_quitting_after_culling_offers_to_save_the_shoot(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    window.shoot.set_flag(documents[0], "done")
+    window.shoot.set_flag(documents[1], "reject")
+    window.close()
+    box = window.messages.shown
+    assert window.isVisible() and box.objectName() == "QuitQuestion" and "2 photo(s) were flagged" in box.text()
+    target = tmp_path / f"Culled{SESSION_SUFFIX}"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    next(b for b in box.buttons() if b.text() == "Save session").click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+    assert [p.flag for p in read_session(target).photos] == ["done", "reject", None]
+
+
+def test_pasted_shadow_shows_on_the_colour_view_and_goes_with_undo(qtbot: QtBot, window: MainWindow,
+                                                                  tmp_path: Path) -> None:
+    documents = _open_shoot(qtbot, window, tmp_path, 2)
+    shadow = ShadowSettings(kind="contact", opacity=40.0)
+    documents[1].export_options = window.settings.export.with_changes(
+        background=Background(kind="color", color=(255, 255, 255)), shadow=shadow)
+    _show(qtbot, window, documents[1])
+    window.shoot.copy_current_settings()
+    _show(qtbot, window, documents[0])
+    window.set_view_mode("color")
+    qtbot.waitUntil(lambda: window.canvas.shown_shadow is None, timeout=WAIT_MS)
+    window.shoot.paste_settings.trigger()
+    qtbot.waitUntil(lambda: window.canvas.shown_shadow == shadow, timeout=WAIT_MS)
+    window.window_actions.undo.trigger()
+    qtbot.waitUntil(lambda: window.canvas.shown_shadow is None, timeout=WAIT_MS)

@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self._pasted = itertools.count(1)
         self.undo = DocumentUndo(self, self._repaint_edit)
         self.canvas = MaskCanvas(self)
+        # The colour view draws the shadow the photo's export would get (its own settings, else the next export's).
+        self.canvas.set_shadow_source(lambda doc: (doc.export_options or self.settings.export).shadow)
         self.canvas.set_brush(Brush(self.settings.brush_size, self.settings.brush_hardness, self.settings.brush_opacity))
         self.panels = SidePanels(self, self.undo.group)
         self.filmstrip = self.panels.filmstrip
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         self.results = ModelResults(context, self.inference, self.canvas, self.masks, self.photo_memory, self.projects,
                                     self.batch)
         self.sessions = ShootSession(context, self.shoot, self.projects, self._add_restored, self._open_one)
+        self.quit_guard.session = self.sessions  # quitting offers to save the shoot, flags included
         self._build_shoot_menu()
         self._connect_parts()
         restore_window_state(self, self.qsettings)

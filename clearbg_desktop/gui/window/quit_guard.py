@@ -3,6 +3,8 @@ or a running batch, are named and the user chooses (Save, Export…, Discard, Ca
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
@@ -13,6 +15,9 @@ from clearbg_desktop.gui.jobs.export_runner import ExportRunner
 from clearbg_desktop.gui.jobs.project_files import ProjectFiles
 from clearbg_desktop.gui.widgets.question_box import Answer
 from clearbg_desktop.gui.widgets.window_context import WindowContext
+
+if TYPE_CHECKING:
+    from clearbg_desktop.gui.window.shoot_session import ShootSession
 
 
 class QuitGuard(QObject):
@@ -34,6 +39,7 @@ class QuitGuard(QObject):
         self.context = context
         self.projects, self.batch, self.exporter = projects, batch, exporter
         self.confirmed = False  # the user chose to quit anyway (tests set it too)
+        self.session: ShootSession | None = None  # the shoot's session file (set by the window once made)
         self.box: QMessageBox | None = None  # the quit question, while it is open
         batch.hold_summary_while(self.asking)  # a batch that ends meanwhile is told in the question, not over it
         batch.finished.connect(self._on_batch_finished)
@@ -61,6 +67,9 @@ class QuitGuard(QObject):
         if unexported:
             names = ", ".join(d.title for d in unexported[:5]) + (" …" if len(unexported) > 5 else "")
             parts.append(f"{len(unexported)} photo(s) have edits that were neither saved nor exported: {names}.")
+        flagged = self.session.unsaved_flags() if self.session is not None else 0
+        if flagged:
+            parts.append(f"{flagged} photo(s) were flagged since the shoot was last saved as a session.")
         if self.batch.running:
             parts.append(self.batch.describe())
         return " ".join(parts)
@@ -75,7 +84,10 @@ class QuitGuard(QObject):
     def _ask(self, question: str) -> None:
         unexported = self.unexported_documents()
         answers = []
-        if any(self.projects.can_save(d) for d in unexported):
+        session = self.session
+        if session is not None and (session.unsaved_flags() or len(unexported) > 1):
+            answers.append(Answer("Save session", QMessageBox.ButtonRole.AcceptRole, self._save_session_and_quit))
+        elif any(self.projects.can_save(d) for d in unexported):
             answers.append(Answer("Save", QMessageBox.ButtonRole.AcceptRole, self._save_and_quit))
         if unexported:
             answers.append(Answer("Export…", QMessageBox.ButtonRole.ActionRole, lambda: self.batch.open_export_all(
@@ -88,6 +100,18 @@ class QuitGuard(QObject):
     def _quit_anyway(self) -> None:
         self.confirmed = True
         self.quit_chosen.emit()
+
+    def _save_session_and_quit(self) -> None:
+        """Every photo, its edits and flags in one session file (the one the shoot came from, or asked); then quit
+        once nothing is left unsaved."""
+        assert self.session is not None
+
+        def quit_if_saved(*_: object) -> None:
+            if not self.question():
+                self.quit_chosen.emit()
+
+        if self.session.save():
+            self.session.saved.connect(quit_if_saved, Qt.ConnectionType.SingleShotConnection)
 
     def _save_and_quit(self) -> None:
         if self.projects.save_all_unsaved() and not self.unexported_documents():

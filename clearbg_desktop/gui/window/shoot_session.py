@@ -108,7 +108,7 @@ class ShootSession(QObject):
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._progress: QProgressDialog | None = None
-        self._autosaving = False
+        self._saved_flags: dict[int, str] = {}  # as last saved to or read from a session file
         self._autosaved: tuple | None = None
         self._reading: list[Path] = []
         self._missing: list[str] = []
@@ -125,6 +125,15 @@ class ShootSession(QObject):
         for action in (self.save_action, self.save_as_action):
             context.parent.addAction(action)
         projects.autosave_timer.timeout.connect(self.autosave)
+
+    def _flags(self) -> dict[int, str]:
+        return {d.doc_id: d.flag for d in self.context.workspace.documents if d.flag is not None}
+
+    def unsaved_flags(self) -> int:
+        """Photos whose flag changed since the shoot was last saved as, or opened from, a session file."""
+        now, saved = self._flags(), self._saved_flags
+        return sum(now.get(doc_id) != saved.get(doc_id) for doc_id in now.keys() | saved.keys()
+                   if self.context.workspace.by_id(doc_id) is not None)
 
     @property
     def busy(self) -> bool:
@@ -266,6 +275,7 @@ class ShootSession(QObject):
             if document is not None and stack is not None and self._token(document) == snapshot.token:
                 stack.setClean()  # saved: the quit question and the title's * know
         self.path = target
+        self._saved_flags = {s.doc_id: s.flag for s in snapshots if s.flag is not None}
         self.context.recent.remember(target)
         self.context.status.showMessage(f"Saved the session {target} ({len(snapshots)} photos)", 6000)
         self.saved.emit(str(target))
@@ -485,6 +495,7 @@ class ShootSession(QObject):
             path.unlink(missing_ok=True)
             self.context.status.showMessage(f"Recovered the shoot ({len(ids)} photos): save it to keep it", 10000)
         else:
+            self._saved_flags.update({doc_id: flag for doc_id, flag in self._flags().items() if doc_id in ids})
             self.context.status.showMessage(f"Opened the session {path.name} ({len(ids)} photos)", 6000)
         self.opened.emit(path_text)
 

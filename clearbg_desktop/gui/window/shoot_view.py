@@ -206,6 +206,7 @@ class ShootView(QObject):
             self.grid.filter.invalidate()
 
     def _on_history_moved(self, _index: int) -> None:
+        self.canvas.update_shadow()  # a pasted or synced setting undone or redone may change the shadow shown
         current = self.context.workspace.current
         if current is not None and not self.context.undo.replaying:
             self._dirty.add(current.doc_id)
@@ -268,6 +269,7 @@ class ShootView(QObject):
                 continue
             stack.push(SettingsCommand(document, old, new, label))
             changed += 1
+        self.canvas.update_shadow()  # only re-renders when the shown photo's shadow changed
         names = documents[0].title if len(documents) == 1 else f"{len(documents)} photos"
         self.context.status.showMessage(f"{label}: {changed} of {names} changed" if len(documents) > 1
                                         else f"{label}: {names}", 4000)
