@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -154,7 +154,9 @@ class ShootSession(QObject):
             reuse = (written[1], written[2]) if written is not None and written[0] == token else None
             snapshot = _Snapshot(document.doc_id, document.path, document.flag, token, reuse)
             wanted = embed_unedited or document.mask_edited or not self.context.undo.is_clean(document)
-            if reuse is None and wanted and document.has_mask and document.restore is None:
+            if reuse is None and document.restore is not None:  # a project still being opened: that project
+                snapshot.project = replace(document.restore, flag=document.flag)
+            elif reuse is None and wanted and document.has_mask:
                 history, position = self.context.undo.history(document)
                 snapshot.packed = document.packed_masks()
                 alpha = None if snapshot.packed is not None else document.mask_for_export()
@@ -190,6 +192,10 @@ class ShootSession(QObject):
                 return False
             target = Path(chosen if chosen.endswith(SESSION_SUFFIX) else chosen + SESSION_SUFFIX)
         snapshots = self._snapshots(embed_unedited=True)
+        pasted = len(self.context.workspace.documents) - len(snapshots)
+        if pasted:
+            self.context.status.showMessage(f"{pasted} pasted image(s) have no file: not in the session (export "
+                                            "them)", 8000)
         self._progress = progress = QProgressDialog(f"Saving the session {target.name}…", "Cancel", 0,
                                                     len(snapshots), self.context.parent)
         progress.setObjectName("SessionProgress")
