@@ -50,7 +50,8 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
     """The object box's undo step: ``region`` (the box prompt's alpha, the box's height × width) put into ``alpha``
     inside ``box`` (left, top, right, bottom). ``replace`` (the default): the box becomes the model's answer;
     ``add``: the larger of both; ``subtract``: the answer is taken out (at :data:`SUBTRACT_GAIN`: what the model is
-    half sure of goes entirely). Outside the box nothing changes."""
+    half sure of goes entirely), with the faint outline the old mask leaves round it. Outside the box nothing
+    changes."""
     _check_mode(mode, SELECTION_MODES)
     left, top, right, bottom = box
     height, width = alpha.shape
@@ -67,6 +68,11 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
     else:  # what the model is half sure of goes entirely: 255 - region left a ghost of it (walk 39: alpha up to 175)
         taken = np.minimum(region.astype(np.uint16) * SUBTRACT_GAIN, 255).astype(np.uint8)
         after = np.minimum(current, 255 - taken)
+        # Walk 39: the old mask's outline, a pixel or two beside the model's new answer, stayed as a thin line round
+        # what was taken. Within a soft edge's reach of the answer nothing stays but what joins a part beyond it.
+        reach = soft_reach(alpha.shape)
+        along = grow_local(region >= HARD_LEVEL, reach)
+        after = np.where(along & ~grow_local((after >= HARD_LEVEL) & ~along, reach), 0, after).astype(np.uint8)
     return _edit(alpha, box, after, BOX_LABELS[mode])
 
 
@@ -84,6 +90,21 @@ def _clicked_part(alpha: np.ndarray, x: float, y: float) -> tuple[np.ndarray, in
         return None
     labels, _count = label(alpha >= HARD_LEVEL)
     return labels, int(labels[int(y), int(x)])
+
+
+def faint_near(alpha: np.ndarray, x: float, y: float, radius: float) -> tuple[int, int] | None:
+    """The nearest pixel from :data:`FAINT_LEVEL` up within ``radius`` pixels of a click (x, y), as (x, y); None if
+    there is none. A faint line of debris one or two pixels wide is hard to hit exactly (walk 39)."""
+    height, width = alpha.shape
+    reach = max(0, int(round(radius)))
+    column, row = int(x), int(y)
+    left, top = max(0, column - reach), max(0, row - reach)
+    rows, columns = np.nonzero(alpha[top:min(height, row + reach + 1), left:min(width, column + reach + 1)]
+                               >= FAINT_LEVEL)
+    if rows.size == 0:
+        return None
+    nearest = int(np.argmin((rows + top - row) ** 2 + (columns + left - column) ** 2))
+    return left + int(columns[nearest]), top + int(rows[nearest])
 
 
 def without_faint_part(alpha: np.ndarray, x: float, y: float) -> np.ndarray | None:

@@ -13,11 +13,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainterPath
 
 from clearbg_desktop.core.editing.mask_edits import MaskEdit
-from clearbg_desktop.core.editing.selection import FAINT_LEVEL, has_part_at, keep_component, remove_component
+from clearbg_desktop.core.editing.selection import faint_near, has_part_at, keep_component, remove_component
 from clearbg_desktop.core.inference.box_prompt import click_squares
 from clearbg_desktop.gui.tools.base import BoxRequest, CanvasTool, GestureLine, ToolHost
 
 CLICK_SCREEN_PIXELS = 4  # a drag shorter than this on screen is a click, whatever the zoom
+FAINT_SCREEN_PIXELS = 5  # an Alt-click this near a faint line of debris (on screen) takes it away
 
 
 def selection_mode(modifiers: Qt.KeyboardModifier) -> str:
@@ -95,8 +96,9 @@ class ObjectSelectTool(CanvasTool):
                 self.host.compute_edit(lambda alpha: keep_component(alpha, x, y), "Keeping only that part…")
             return None
         if mode == "subtract":
-            if has_part_at(document.alpha, x, y, FAINT_LEVEL):  # faint debris (walk 39)
-                self.host.compute_edit(lambda alpha: remove_component(alpha, x, y), "Removing that faint part…")
+            near = faint_near(document.alpha, x, y, FAINT_SCREEN_PIXELS / self.host.zoom)  # faint debris (walk 39)
+            if near is not None:
+                self.host.compute_edit(lambda alpha: remove_component(alpha, *near), "Removing that faint part…")
             else:
                 self.host.say("Nothing is cut out there to take away")
             return None

@@ -9,6 +9,7 @@ from PIL import Image
 from clearbg_desktop.core.editing.selection import (
     FAINT_LEVEL,
     box_edit,
+    faint_near,
     has_part_at,
     keep_component,
     lasso_edit,
@@ -199,4 +200,29 @@ def test_an_alt_box_leaves_no_ghost_of_what_the_model_was_half_sure_of() -> None
     edit = box_edit(alpha, (0, 0, 10, 10), region, "subtract")
     assert edit is not None
     after = applied(alpha, edit)[0]
-    assert list(after) == [255, 175, 95, 0, 0, 0, 0, 0, 0, 127]
+    assert list(after) == [255, 175, 95, 0, 0, 0, 0, 0, 0, 0]  # 127 beside what was taken, near no solid: gone
+
+
+def test_an_alt_box_leaves_no_faint_outline_of_what_it_took() -> None:
+    """Walk 39 again: the old mask's soft outline, a pixel or two off the model's answer, stayed as a faint line
+    round the rider an Alt-box took away; a solid part beside it keeps its own soft edge."""
+    from PIL import ImageFilter
+
+    hard = np.zeros((60, 80), np.uint8)
+    hard[10:50, 10:40] = 255  # the unwanted rider
+    hard[10:50, 55:75] = 255  # someone to keep, also in the box
+    alpha = np.asarray(Image.fromarray(hard).filter(ImageFilter.GaussianBlur(1)))
+    answer = np.zeros((60, 80), np.uint8)
+    answer[11:49, 11:39] = 255  # the model's answer is a pixel inside the old outline
+    after = applied(alpha, box_edit(alpha, (0, 0, 80, 60), answer, "subtract"))
+    assert after[:, :48].max() < FAINT_LEVEL  # no outline left (alpha 152 before)
+    assert np.array_equal(after[:, 50:], alpha[:, 50:])  # the other one, soft edge and all
+
+
+def test_an_alt_click_beside_a_thin_faint_line_finds_it() -> None:
+    alpha = np.zeros((40, 40), np.uint8)
+    alpha[20, 5:35] = 40  # a line one pixel wide
+    assert faint_near(alpha, 18.5, 22.5, 3) == (18, 20)
+    assert faint_near(alpha, 18.5, 26.5, 3) is None  # too far
+    assert faint_near(alpha, 2, 21, 3) == (5, 20)  # the nearest
+    assert faint_near(alpha, 0, 0, 0) is None
