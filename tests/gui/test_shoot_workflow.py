@@ -350,3 +350,97 @@ def test_pasted_shadow_shows_on_the_colour_view_and_goes_with_undo(qtbot: QtBot,
     qtbot.waitUntil(lambda: window.canvas.shown_shadow == shadow, timeout=WAIT_MS)
     window.window_actions.undo.trigger()
     qtbot.waitUntil(lambda: window.canvas.shown_shadow is None, timeout=WAIT_MS)
+
+
+def test_walk40_export_all_keeps_each_photos_own_settings(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Walk 40: settings synced to photos were ignored by Export all (every output a transparent PNG)."""
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    white_jpeg = window.settings.export.with_changes(format="jpg",
+                                                     background=Background(kind="color", color=(255, 255, 255)))
+    documents[0].export_options = white_jpeg
+    _show(qtbot, window, documents[0])
+    cleared = np.zeros_like(documents[0].alpha)
+    cleared[80:160, 100:220] = 255
+    window.undo.push(documents[0], MaskEdit.whole(documents[0].alpha, cleared, "test mask"))
+    window.shoot.set_flag(documents[2], "reject")
+    window.batch.open_export_all()
+    dialog = window.batch.export_all_dialog
+    assert dialog.which_box.currentData() == "not-rejected"  # rejects are not exported by default
+    assert dialog.own_box.isChecked() and "1 of 2" in dialog.own_box.text()
+    out = tmp_path / "out"
+    dialog.output.setText(str(out))
+    with qtbot.waitSignal(window.batch.finished, timeout=WAIT_MS):
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    assert sorted(p.name for p in out.iterdir()) == ["shoot-0000-cutout.jpg", "shoot-0001-cutout.png"]
+    with Image.open(out / "shoot-0000-cutout.jpg") as written:
+        assert written.mode == "RGB" and written.getpixel((0, 0)) >= (245, 245, 245)
+    window.batch.open_export_all()
+    assert window.batch.export_all_dialog.which_box.currentData() == "not-rejected"  # kept for the next time
+
+
+def test_walk40_sync_pins_settings_equal_to_the_windows(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Walk 40: after an export set the window's settings to the source's, Sync said "0 of 3 changed"; the next
+    export dialog then changed the "synced" photos too."""
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    chosen = window.settings.export.with_changes(format="jpg", background=Background(kind="color",
+                                                                                    color=(255, 255, 255)))
+    documents[0].export_options = window.settings.export = chosen
+    assert window.shoot.sync_settings(documents[0], documents[1:], {"refine", "background", "export"}) == 2
+    window.settings.export = window.settings.export.with_changes(format="png")  # the next export dialog's choice
+    assert all(d.export_options == chosen for d in documents[1:])
+
+
+def test_walk40_arrows_move_in_the_grid_not_the_photo_behind_it(qtbot: QtBot, window: MainWindow,
+                                                                tmp_path: Path) -> None:
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    assert window.workspace.current is documents[0]
+    window.shoot.set_grid_shown(True)
+    grid = window.shoot.grid
+    qtbot.keyClick(grid, Qt.Key.Key_Right)
+    qtbot.keyClick(grid, Qt.Key.Key_P)
+    assert window.workspace.current is documents[0] and documents[1].flag == "done"
+    window.shoot.set_grid_shown(False)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
+    assert window.workspace.current is documents[1]  # on the photo, → is the next photo again
+
+
+def test_walk40_grid_cells_show_the_export_background(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    documents = _open_shoot(qtbot, window, tmp_path, 2)
+    qtbot.waitUntil(lambda: _cutouts_drawn(window) == 2, timeout=WAIT_MS)
+    documents[0].export_options = window.settings.export.with_changes(
+        background=Background(kind="color", color=(250, 10, 10)))
+    for document in documents:  # nothing of the subject in the corners
+        thumbnail = np.zeros(document.mask_thumbnail.shape, np.uint8)
+        thumbnail[20:-20, 30:-30] = 255
+        window.shoot.show_mask(document, thumbnail)
+    cells = window.shoot.grid.cells
+    red = cells.cutout(window.filmstrip.row_of_document(documents[0].doc_id))
+    checkered = cells.cutout(window.filmstrip.row_of_document(documents[1].doc_id))
+    assert red.pixelColor(0, 0).getRgb()[:3] == (250, 10, 10)
+    assert checkered.pixelColor(0, 0).getRgb()[:3] in ((255, 255, 255), (204, 204, 204))
+
+
+def test_walk40_recovered_shoot_keeps_settings_and_its_session_file(qtbot: QtBot, window: MainWindow,
+                                                                    tmp_path: Path) -> None:
+    """Walk 40: after a crash, unedited photos lost their own settings, and the shoot forgot its session file (all
+    its flags were said unsaved, Save offered a new file)."""
+    documents = _open_shoot(qtbot, window, tmp_path, 3)
+    chosen = window.settings.export.with_changes(format="jpg")
+    documents[1].export_options = chosen
+    window.shoot.set_flag(documents[0], "done")
+    target = tmp_path / f"Shoot{SESSION_SUFFIX}"
+    with qtbot.waitSignal(window.sessions.saved, timeout=WAIT_MS):
+        window.sessions.save(target=target)
+    window.shoot.set_flag(documents[2], "reject")  # one flag changed since the save
+    assert window.sessions.autosave()
+    qtbot.waitUntil(lambda: not window.sessions.busy, timeout=WAIT_MS)
+    crashed = window.sessions.autosave_path().with_name(f"999998-shoot{SESSION_SUFFIX}")
+    window.sessions.autosave_path().rename(crashed)
+    for document in list(window.workspace.documents):
+        window.remove_document(document)
+    window.sessions.path = None
+    with qtbot.waitSignal(window.sessions.opened, timeout=WAIT_MS):
+        window.sessions.open(crashed, recovered=True)
+    recovered = window.shoot.documents_in_order()
+    assert recovered[1].export_options == chosen
+    assert window.sessions.path == target and window.sessions.unsaved_flags() == 1

@@ -46,6 +46,7 @@ class OutputRequest:
 
     source: Path
     folder: Path = Path()
+    options: ExportOptions | None = None  # its own (name template, format) when not the job's: Export all (#40)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def plan_outputs(requests: Sequence[OutputRequest], output_dir: Path, options: E
     own existing files always count. ``taken``: :func:`collision_key` of outputs planned earlier in the same
     job (a project exported beside the photos of a batch), which these requests must not reuse.
     """
-    base = [output_name(request.source, options, model) for request in requests]
+    base = [output_name(request.source, request.options or options, model) for request in requests]
     levels = [0] * len(requests)
     names = list(base)
     for _ in range(4 * _HASH_LEVEL):

@@ -30,6 +30,7 @@ from clearbg_desktop.core.editing.project import (
 )
 from clearbg_desktop.core.editing.shoot import SORT_ORDERS
 from clearbg_desktop.core.imaging.atomic_write import atomic_stream
+from clearbg_desktop.core.imaging.export import ExportOptions
 
 SESSION_SUFFIX = ".clearbg-session"
 FORMAT = "clearbg-session"
@@ -80,6 +81,7 @@ class SessionPhoto:
     project: Project | None = field(default=None, repr=False)
     reuse: bytes | None = field(default=None, repr=False)
     member: str | None = None
+    export_options: ExportOptions | None = None  # a photo kept by path: its own settings (synced, pasted…)
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Session:
     current: int | None = None
     grid: GridView = field(default_factory=GridView)
     saved_at: str = ""
+    origin: Path | None = None  # a crash autosave's: the session file the shoot came from, so recovery saves there
 
 
 def is_session_file(path: Path) -> bool:
@@ -101,7 +104,7 @@ def _member_name(number: int) -> str:
 
 
 def write_session(target: Path, photos: Iterable[SessionPhoto], current: int | None = None,
-                  grid: GridView | None = None, private: bool = False) -> Iterator[int]:
+                  grid: GridView | None = None, private: bool = False, origin: Path | None = None) -> Iterator[int]:
     """Write the session, one photo at a time (yields how many are written, so a caller shows progress and can
     cancel by closing the generator: the previous file then stays as it was, and no part file is left).
 
@@ -123,12 +126,15 @@ def write_session(target: Path, photos: Iterable[SessionPhoto], current: int | N
             if data is not None:
                 entry["project"] = _member_name(number)
                 archive.writestr(entry["project"], data)
+            elif photo.export_options is not None:
+                entry["export"] = photo.export_options.to_dict()
             entries.append(entry)
             written += 1
             yield written
         description = {"format": FORMAT, "format_version": FORMAT_VERSION, "saved_by": f"ClearBG {__version__}",
                        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "photos": entries,
-                       "current": current, "grid": asdict(grid or GridView())}
+                       "current": current, "grid": asdict(grid or GridView()),
+                       "origin": None if origin is None else str(origin)}
         archive.writestr("session.json", json.dumps(description, indent=1), zipfile.ZIP_DEFLATED)
 
 
@@ -182,7 +188,12 @@ def _photo(entry: object, number: int, members: dict[str, zipfile.ZipInfo], file
             raise ValueError(f"{member} is missing")
         if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1 or info.file_size > file_size:
             raise ValueError(f"{member} is not stored as ClearBG writes it")
-    return SessionPhoto(Path(text), flag=check_flag(entry.get("flag")), member=member)
+    export = entry.get("export")
+    try:
+        options = None if export is None or member is not None else ExportOptions.from_dict(export)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"photo {number + 1}'s export settings are not valid: {exc}") from None
+    return SessionPhoto(Path(text), flag=check_flag(entry.get("flag")), member=member, export_options=options)
 
 
 def read_session(path: Path) -> Session:
@@ -212,13 +223,18 @@ def read_session(path: Path) -> Session:
                 raise ValueError(f"the photo on screen {current!r:.20} is not one of its photos")
             grid = GridView.from_dict(description.get("grid", {}))
             saved_at = description.get("saved_at", "")
+            origin = description.get("origin")
+            if origin is not None and (not isinstance(origin, str) or not origin or len(origin) > MAX_PATH_CHARS
+                                       or "\0" in origin):
+                raise ValueError("its origin is not a usable path")
         except SessionError:
             raise
         except MemoryError:
             raise SessionError(f"{path.name}: not enough memory to open the session") from None
         except Exception as exc:  # noqa: BLE001 - hostile input: one line for the user, never a traceback
             raise _damaged(path, str(exc) or type(exc).__name__) from None
-    return Session(entries, current, grid, saved_at[:200] if isinstance(saved_at, str) else "")
+    return Session(entries, current, grid, saved_at[:200] if isinstance(saved_at, str) else "",
+                   None if origin is None else Path(origin))
 
 
 def read_member(path: Path, member: str) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -44,6 +45,12 @@ def source_of(document: Document) -> Path:
     return document.path or Path(document.title.replace(" ", "-"))
 
 
+def photo_options(document: Document, options: ExportOptions, own: bool) -> ExportOptions:
+    """What a photo is exported with: its own settings (synced, pasted, from its project or its last export) when
+    ``own`` and it has them, else the job's."""
+    return document.export_options if own and document.export_options is not None else options
+
+
 def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
     """The window's mask already holds the photo's refinement; only its own colour decontamination is kept."""
     own = document.export_options.refine if document.export_options is not None else options.refine
@@ -52,17 +59,20 @@ def edited_photo(document: Document, options: ExportOptions) -> EditedPhoto:
                        probability=document.model_probability())  # an unedited mask: 16-bit alpha from it
 
 
-def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str) -> BatchPlan:
+def plan_documents(documents: list[Document], output: Path, options: ExportOptions, model: str,
+                   own: bool = False) -> BatchPlan:
     """One item per photo, each with its edited mask, named by the planner batches use
     (:func:`core.batch.naming.plan_outputs`): same-named photos get distinct outputs, and an output that would
-    replace an open photo's file is a problem of that item, never written."""
-    requests = [OutputRequest(source_of(document)) for document in documents]
+    replace an open photo's file is a problem of that item, never written. ``own``: each photo with its own
+    settings where it has them (its name's format too)."""
+    requests = [OutputRequest(source_of(document), options=photo_options(document, options, own) if own else None)
+                for document in documents]
     originals = [document.path for document in documents if document.path is not None]
     plan = BatchPlan(items=[], output_dir=output, model=model)
     for document, planned in zip(documents, plan_outputs(requests, output, options, model, originals), strict=True):
         item = BatchItem(source_of(document), planned.target)
         plan.items.append(item)
-        plan.edited[item] = edited_photo(document, options)
+        plan.edited[item] = edited_photo(document, photo_options(document, options, own))
         if planned.problem:
             plan.problems[item] = planned.problem
     return plan
@@ -84,7 +94,8 @@ class ExportAllDialog(QDialog):
     """The photos named, one output folder, what to do with existing files, and the export options."""
 
     def __init__(self, settings: AppSettings, documents: list[Document], folder: Path,
-                 parent: QWidget | None = None, selected: list[Document] | None = None) -> None:
+                 parent: QWidget | None = None, selected: list[Document] | None = None,
+                 which: str | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ExportAllDialog")
         self.setWindowTitle("Export all open photos")
@@ -100,7 +111,16 @@ class ExportAllDialog(QDialog):
                            ("selected", "Selected in the grid")):
             if key in self._choices:
                 self.which_box.addItem(f"{label} ({len(self._choices[key])})", key)
+        # Last time's choice in this window; else, once photos are rejected, not those (walk 40: "All" by default
+        # exported the rejects too).
+        rejected = any(d.flag == "reject" for d in documents)
+        self.which_box.setCurrentIndex(max(0, self.which_box.findData(which or ("not-rejected" if rejected
+                                                                                 else "all"))))
         form.addRow("&Photos", self.which_box)
+        self.own_box = QCheckBox(self)
+        self.own_box.setToolTip("A photo's own settings: synced or pasted onto it, from its project, or from its "
+                                "last export. The options below are for the photos without them.")
+        form.addRow("", self.own_box)
         self.photos = QListWidget(self)
         self.photos.setMaximumHeight(110)
         self.photos_label = QLabel(self)
@@ -131,6 +151,14 @@ class ExportAllDialog(QDialog):
             self.photos.addItem(text)
             self.photos.item(self.photos.count() - 1).setToolTip(tip)
         self.photos_label.setText(f"{len(self._documents)} photo(s), each with its own mask and edits")
+        own = sum(d.export_options is not None for d in self._documents)
+        self.own_box.setText(f"Each photo's &own settings where it has them ({own} of {len(self._documents)})")
+        self.own_box.setEnabled(own > 0)
+        self.own_box.setChecked(own > 0)
+
+    def own_settings(self) -> bool:
+        """Photos with their own settings keep them (format, background, shadow…); the form is for the others."""
+        return self.own_box.isChecked()
 
     def output_folder(self) -> Path:
         return Path(self.output.text().strip()).expanduser()
@@ -162,9 +190,11 @@ class ExportAllDialog(QDialog):
 
     def replaced_originals(self) -> list[str]:
         """Names of the open photos whose output, as the options stand, would be a photo's own file."""
-        requests = [OutputRequest(source_of(document)) for document in self._documents]
+        options, own = self.options(), self.own_settings()
+        requests = [OutputRequest(source_of(document), options=photo_options(document, options, own) if own else None)
+                    for document in self._documents]
         originals = [document.path for document in self._documents if document.path is not None]
-        planned = plan_outputs(requests, self.output_folder(), self.options(), self._model, originals)
+        planned = plan_outputs(requests, self.output_folder(), options, self._model, originals)
         return [request.source.name for request, output in zip(requests, planned, strict=True)
                 if "original photo" in output.problem]
 

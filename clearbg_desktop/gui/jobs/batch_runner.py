@@ -73,6 +73,7 @@ class BatchRunner(QObject):
         self.review_outputs: dict[int, Path] = {}  # doc id -> batch output, until its photo is decoded
         self._summary_held: Callable[[], bool] = lambda: False
         exporter.exported.connect(self._on_exported)
+        self.export_all_choice: str | None = None  # Export all's Photos choice, kept for the next time (walk 40)
         self.review_action = QAction("Re&view doubtful photos of the last batch", context.parent)
         self.review_action.setEnabled(False)
         self.review_action.triggered.connect(lambda: self.review())
@@ -164,7 +165,7 @@ class BatchRunner(QObject):
             return
         settings = self.context.settings
         dialog = ExportAllDialog(settings, documents, default_folder(documents[0], settings.last_export_folder),
-                                 self.context.parent, selected=selected)
+                                 self.context.parent, selected=selected, which=self.export_all_choice)
         dialog.accepted.connect(lambda: self._on_export_all_accepted(dialog, documents, quit_after))
         dialog.open()
         self.export_all_dialog = dialog
@@ -174,16 +175,17 @@ class BatchRunner(QObject):
         options = dialog.options()
         settings.last_export_folder = str(dialog.output_folder())
         settings.save()
+        self.export_all_choice = str(dialog.which_box.currentData())
         self.export_documents(dialog.chosen_documents(), dialog.output_folder(), options, dialog.existing_policy(),
-                              quit_after)
+                              quit_after, own=dialog.own_settings())
 
     def export_documents(self, documents: list[Document], output: Path, options: ExportOptions,
-                         existing: str = "rename", quit_after: bool = False) -> None:
+                         existing: str = "rename", quit_after: bool = False, own: bool = False) -> None:
         """Every photo with its own edited mask; each written one counts as exported (the quit prompt knows)."""
         documents = [d for d in documents if d.exportable]  # evicted photos too: decoded again when written
         if not documents or self.running:
             return
-        plan = plan_documents(documents, output, options, resolve_model(self.context.settings.model).name)
+        plan = plan_documents(documents, output, options, resolve_model(self.context.settings.model).name, own=own)
         if self._refuses_originals(plan):
             return
         for item, document in zip(plan.items, documents, strict=True):

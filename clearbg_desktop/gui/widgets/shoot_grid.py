@@ -100,7 +100,7 @@ class CutoutDelegate(QStyledItemDelegate):
         super().__init__(grid)
         self.grid = grid
         self.cell = 160
-        self._cutouts: OrderedDict[tuple[int, int, int], QImage] = OrderedDict()
+        self._cutouts: OrderedDict[tuple, QImage] = OrderedDict()
         self._cached_bytes = 0
         self._names: dict[tuple[str, int], str] = {}
         tile = QPixmap(16, 16)
@@ -118,7 +118,8 @@ class CutoutDelegate(QStyledItemDelegate):
         without scaling (scaling 150 thumbnails at every paint took 24 ms a frame at 96 px: bench_grid.py)."""
         if row.thumbnail is None or row.mask is None:
             return None
-        key = (row.doc_id, row.version, self.cell)
+        colour = self.grid.background_of(row.doc_id)
+        key = (row.doc_id, row.version, self.cell, colour)
         image = self._cutouts.get(key)
         if image is not None:
             self._cutouts.move_to_end(key)
@@ -130,7 +131,7 @@ class CutoutDelegate(QStyledItemDelegate):
         fitted = cutout.size().scaled(QSize(self.cell, self.cell), Qt.AspectRatioMode.KeepAspectRatio)
         image = QImage(fitted, QImage.Format.Format_RGB32)
         with QPainter(image) as painter:
-            painter.fillRect(image.rect(), self.checkers)
+            painter.fillRect(image.rect(), QColor(*colour) if colour is not None else self.checkers)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(image.rect(), cutout)
         self._cutouts[key] = image
@@ -177,9 +178,13 @@ class CutoutDelegate(QStyledItemDelegate):
             painter.fillRect(mark, colour)
             painter.setPen(QColor(255, 255, 255))
             painter.drawText(mark, Qt.AlignmentFlag.AlignCenter, FLAG_MARKS[row.flag])
+        width = 0
         if row.doubt is not None and (self.grid.filter.order == "doubt" or self.grid.filter.min_doubt > 0):
-            text = f"doubt {row.doubt:.2f}"
+            text = f"doubt {row.doubt:.2f}" if self.cell >= 120 else f"{row.doubt:.2f}"
             width = option.fontMetrics.horizontalAdvance(text) + 8
+            if width > self.cell - 30:  # no room beside the flag's mark (walk 40: it covered it at 64 px)
+                text, width = "", 0
+        if width:
             badge = QRect(box.right() - width - 3, box.y() + 4, width, option.fontMetrics.height() + 2)
             painter.fillRect(badge, QColor(0, 0, 0, 160))
             painter.setPen(QColor(255, 255, 255))
@@ -216,6 +221,8 @@ class ShootGrid(QListView):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ShootGrid")
+        #: The colour a photo is exported on (None: transparent, drawn on a checkerboard): cells show it.
+        self.background_of: Callable[[int], tuple[int, int, int] | None] = lambda _doc_id: None
         self.filter = ShootFilter(strip, lookup, self)
         self.setModel(self.filter)
         self.cells = CutoutDelegate(self)

@@ -56,6 +56,7 @@ class _Snapshot:
     flag: str | None
     token: Token
     reuse: tuple[Path, str] | None  # (session file, member) holding exactly this photo's state
+    options: ExportOptions | None = None  # its own settings (kept with a photo kept by path)
     project: Project | None = field(default=None, repr=False)  # with masks, or None: kept by path
     packed: PackedMasks | None = field(default=None, repr=False)  # masks to unpack in the thread
 
@@ -152,7 +153,7 @@ class ShootSession(QObject):
             token = self._token(document)
             written = self.written.get(document.doc_id)
             reuse = (written[1], written[2]) if written is not None and written[0] == token else None
-            snapshot = _Snapshot(document.doc_id, document.path, document.flag, token, reuse)
+            snapshot = _Snapshot(document.doc_id, document.path, document.flag, token, reuse, document.export_options)
             wanted = embed_unedited or document.mask_edited or not self.context.undo.is_clean(document)
             if reuse is None and document.restore is not None:  # a project still being opened: that project
                 snapshot.project = replace(document.restore, flag=document.flag)
@@ -213,7 +214,8 @@ class ShootSession(QObject):
         view = self.shoot.panel.view()
         grid = GridView(self.shoot.grid_shown, view.sort, view.filter, view.size)
         self._writing = (target, snapshots, private)
-        self._thread = threading.Thread(target=self._write, args=(target, snapshots, number, grid, private),
+        origin = self.path if private else None  # an autosave names the file the shoot belongs to
+        self._thread = threading.Thread(target=self._write, args=(target, snapshots, number, grid, private, origin),
                                         name="clearbg-session", daemon=True)
         self._thread.start()
 
@@ -222,7 +224,7 @@ class ShootSession(QObject):
         for snapshot in snapshots:
             if self._cancel.is_set():
                 raise _Cancelled
-            photo = SessionPhoto(snapshot.path, snapshot.flag)
+            photo = SessionPhoto(snapshot.path, snapshot.flag, export_options=snapshot.options)
             if snapshot.reuse is not None:
                 photo.reuse = read_member(*snapshot.reuse)
             elif snapshot.project is not None:
@@ -235,9 +237,10 @@ class ShootSession(QObject):
             yield photo
 
     def _write(self, target: Path, snapshots: list[_Snapshot], current: int | None, grid: GridView,
-               private: bool) -> None:
+               private: bool, origin: Path | None) -> None:
         try:
-            for count in write_session(target, self._photos(snapshots), current, grid, private=private):
+            for count in write_session(target, self._photos(snapshots), current, grid, private=private,
+                                       origin=origin):
                 self.signals.written.emit(count)
                 if self._cancel.is_set():
                     raise _Cancelled
@@ -370,6 +373,7 @@ class ShootSession(QObject):
         self._missing, self._backgrounds, self._own_backgrounds = [], {}, {}
         self._current, self._grid = session.current, session.grid
         self._recovered = recovered
+        self._origin = session.origin if recovered else None
         self._opened_ids: list[int] = []
         self._cancel.clear()
         if not recovered:
@@ -434,6 +438,11 @@ class ShootSession(QObject):
             document = self.open_photo(restored.found)
             if document is not None:
                 self.shoot.set_flag(document, photo.flag)
+                options = photo.export_options
+                if options is not None and options.background.kind == "image":  # asked at the end, as below
+                    self._own_backgrounds[document.doc_id] = options.background
+                    options = options.with_changes(background=Background(color=options.background.color))
+                document.export_options = options or document.export_options
                 self._opened_ids.append(document.doc_id)
             return
         assert restored.masks is not None
@@ -458,6 +467,23 @@ class ShootSession(QObject):
         self._opened_ids.append(document.doc_id)
         if restored.number in self._backgrounds:
             self._own_backgrounds[document.doc_id] = self._backgrounds.pop(restored.number)
+
+    def _adopt_origin(self) -> None:
+        """A recovered shoot saves to the session file it came from, and its flags count as changed only where they
+        differ from that file's (walk 40: all 10 flags were said unsaved, and Save offered a new file)."""
+        origin = self._origin
+        if origin is None or not origin.is_file():
+            return
+        self.path = origin
+        try:
+            saved = {str(photo.photo_path): photo.flag for photo in read_session(origin).photos}
+        except SessionError:
+            return
+        for doc_id in self._opened_ids:
+            document = self.context.workspace.by_id(doc_id)
+            flag = saved.get(str(document.path)) if document is not None else None
+            if flag is not None:
+                self._saved_flags[doc_id] = flag
 
     def _confirm_backgrounds(self, path: Path) -> None:
         """A session names background images by path and can come from anyone: asked once for all its photos, as a
@@ -498,6 +524,7 @@ class ShootSession(QObject):
         if self._grid is not None and self._grid.shown:
             self.shoot.set_grid_shown(True)
         if self._recovered:
+            self._adopt_origin()
             path.unlink(missing_ok=True)
             self.context.status.showMessage(f"Recovered the shoot ({len(ids)} photos): save it to keep it", 10000)
         else:

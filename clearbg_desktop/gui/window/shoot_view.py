@@ -48,6 +48,7 @@ class ShootView(QObject):
         self.context, self.window, self.canvas, self.filmstrip = context, window, canvas, filmstrip
         self.panel = ShootGridPanel(filmstrip.strip, context.workspace.by_id, window)
         self.grid = self.panel.grid
+        self.grid.background_of = self._background_of
         self.stack = QStackedWidget(window)
         self.stack.setObjectName("CentralStack")
         self.stack.addWidget(canvas)
@@ -120,6 +121,10 @@ class ShootView(QObject):
                                                  else [QKeySequence("Shift+X")])
         for action in self._brush_actions():
             action.setEnabled(not shown)
+        actions = getattr(self.window, "window_actions", None)
+        if actions is not None:  # ← → move in the grid, not the photo behind it (walk 40: P then flagged another)
+            actions.next_photo.setShortcuts([] if shown else [QKeySequence("Right")])
+            actions.previous_photo.setShortcuts([] if shown else [QKeySequence("Left")])
         current = self.context.workspace.current
         if shown:
             if current is not None:
@@ -207,6 +212,7 @@ class ShootView(QObject):
 
     def _on_history_moved(self, _index: int) -> None:
         self.canvas.update_shadow()  # a pasted or synced setting undone or redone may change the shadow shown
+        self.grid.viewport().update()
         current = self.context.workspace.current
         if current is not None and not self.context.undo.replaying:
             self._dirty.add(current.doc_id)
@@ -218,6 +224,13 @@ class ShootView(QObject):
             self._dirty.discard(doc_id)
             if document is not None and document.has_mask:
                 self.mask_changed(document)
+
+    def _background_of(self, doc_id: int) -> tuple[int, int, int] | None:
+        document = self.context.workspace.by_id(doc_id)
+        if document is None:
+            return None
+        background = self.options_of(document).background
+        return tuple(background.color) if background.kind == "color" else None  # type: ignore[return-value]
 
     # ----- settings: copy, paste, sync ---------------------------------------------------
     def options_of(self, document: Document) -> ExportOptions:
@@ -262,14 +275,15 @@ class ShootView(QObject):
         for document in documents:
             old = document.export_options
             new = make(document)  # type: ignore[operator]
-            if new == self.options_of(document):
-                continue
+            if new == old:  # already its own: nothing to do. Equal to the window's is not enough (walk 40): the
+                continue  # next export dialog changes those, and a synced photo must keep what it was given
             stack = self.context.undo.stacks.get(document.doc_id)
             if stack is None:
                 continue
             stack.push(SettingsCommand(document, old, new, label))
             changed += 1
         self.canvas.update_shadow()  # only re-renders when the shown photo's shadow changed
+        self.grid.viewport().update()  # cells show each photo's export background
         names = documents[0].title if len(documents) == 1 else f"{len(documents)} photos"
         self.context.status.showMessage(f"{label}: {changed} of {names} changed" if len(documents) > 1
                                         else f"{label}: {names}", 4000)
