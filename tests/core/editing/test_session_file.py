@@ -23,6 +23,7 @@ from clearbg_desktop.core.editing.session import (
     write_session,
 )
 from clearbg_desktop.core.file_hash import sha256_file
+from clearbg_desktop.core.imaging.export import ExportOptions
 from tests.conftest import make_photo
 from tests.json_places import json_places, replaced
 
@@ -45,9 +46,11 @@ def session_file(tmp_path: Path) -> Path:
         photos.append(tmp_path / f"IMG_{number}.jpg")
         make_photo(seed=number).save(photos[-1])
     target = tmp_path / "Shoot.clearbg-session"
-    entries = [SessionPhoto(photos[0], "done", project=_project(photos[0])), SessionPhoto(photos[1]),
+    entries = [SessionPhoto(photos[0], "done", project=_project(photos[0])),
+               SessionPhoto(photos[1], export_options=ExportOptions(format="jpg", crop_to_subject=True)),
                SessionPhoto(photos[2], "reject", project=_project(photos[2]))]
-    assert list(write_session(target, entries, current=2, grid=GridView(True, "doubt", "done", 200))) == [1, 2, 3]
+    assert list(write_session(target, entries, current=2, grid=GridView(True, "doubt", "done", 200),
+                              origin=tmp_path / "Earlier.clearbg-session")) == [1, 2, 3]
     return target
 
 
@@ -57,6 +60,8 @@ def test_a_session_reads_back_exactly(session_file: Path) -> None:
     assert [p.flag for p in session.photos] == ["done", None, "reject"]
     assert [p.member for p in session.photos] == ["photos/0000.clearbg", None, "photos/0002.clearbg"]
     assert session.current == 2 and session.grid == GridView(True, "doubt", "done", 200)
+    assert session.photos[1].export_options == ExportOptions(format="jpg", crop_to_subject=True)
+    assert session.origin is not None and session.origin.name == "Earlier.clearbg-session"
     project, data = read_session_photo(session_file, session.photos[2])
     expected = _project(session.photos[2].photo_path)
     assert np.array_equal(project.alpha, expected.alpha) and np.array_equal(project.predicted, expected.predicted)
