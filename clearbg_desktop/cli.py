@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "photos and the output folder at the same paths (docs/cluster.md)")
     parser.add_argument("--cluster-workers", type=int, metavar="N",
                         help="with --cluster: how many workers (each loads the model once and takes --threads CPUs, "
-                             "default 1); default: as many as the cluster has CPUs for (or GPUs, with --device cuda)")
+                             "default 1); default: as many as the cluster has CPUs for, or one per GPU with --device cuda "
+                             "(more than the GPUs share them)")
     parser.add_argument("--threads", type=int, help="CPU threads for the model")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
     existing = parser.add_mutually_exclusive_group()

@@ -73,7 +73,7 @@ def test_a_lost_workers_photos_are_tried_alone_and_a_photo_that_kills_workers_is
     assert dispatch.finished and dispatch.retried == {photos[1].item, photos[2].item}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.integers(1, 12), st.integers(1, 3), st.lists(st.tuples(st.sampled_from(["feed", "result", "lose"]),
                                                                   st.integers(0, 5)), max_size=80))
 def test_every_photo_ends_once_whatever_the_workers_do(count: int, workers: int,
@@ -130,6 +130,7 @@ def test_the_report_lists_results_in_plan_order() -> None:
     assert [result.item for result in in_plan_order(finished, plan)] == plan.items
 
 
+@pytest.mark.slow  # a fresh interpreter importing the CLI: 3.6 s on the loaded 2-core machine
 def test_the_cli_and_the_batch_never_load_ray() -> None:
     code = ("import sys, clearbg_desktop.cli, clearbg_desktop.core.batch.cluster, clearbg_desktop.core.batch; "
             "from clearbg_desktop.cli import build_parser; build_parser().parse_args(['x', '--cluster', 'auto']); "

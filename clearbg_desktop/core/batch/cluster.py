@@ -146,7 +146,7 @@ def iter_cluster_export(
     them (the report lists them in plan order at the end).
 
     ``address``: see :class:`ray_workers.RayWorkers`; ``workers``: how many (default: one per ``spec.threads`` CPUs
-    of the cluster, or one per GPU with ``spec.device`` "cuda"). ``on_worker`` is told where each worker runs
+    of the cluster, or one per GPU with ``spec.device`` "cuda"; more than the GPUs share them). ``on_worker`` is told where each worker runs
     (host, pid, engine) once its model is loaded. ``cancel``: the photos being written are finished, nothing new
     starts. ``ClusterError`` when there is no cluster to run on; everything else is a result, as locally.
     """
@@ -179,10 +179,13 @@ def iter_cluster_export(
         _close(report, plan, halt, cancel, records, started, done < total)
         return
     pool = RayWorkers(address)
-    count = workers or max(1, pool.gpus() if spec.device == "cuda" else pool.cpus() // max(1, spec.threads))
+    gpus = pool.gpus() if spec.device == "cuda" else 0
+    count = workers or max(1, gpus if spec.device == "cuda" else pool.cpus() // max(1, spec.threads))
     count = min(count, len(todo))
     dispatch = Dispatch(todo, feed_depth(), replacements=2 * count)
-    job = Job(spec, options, existing, plan.boxes)
+    # More workers than GPUs share them (a worker has one decoder and one encoder thread: several keep a GPU fed).
+    share = min(1.0, gpus / count) if spec.device == "cuda" and gpus else (1.0 if spec.device == "cuda" else 0.0)
+    job = Job(spec, options, existing, plan.boxes, share)
     ready: set[int] = set()
     nodes: set[str] = set()
     engines: set[str] = set()

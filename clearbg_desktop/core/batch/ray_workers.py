@@ -80,6 +80,7 @@ class Job:
     options: ExportOptions
     existing: str
     boxes: tuple[tuple[float, float, float, float], ...] = ()
+    gpu_share: float = 0.0  # of one GPU per worker (device "cuda"): below 1, several workers share a GPU
 
 
 class PhotoWorker:
@@ -192,8 +193,7 @@ class RayWorkers:
         """A new worker (one model load); its "ready" event says where it runs, or "lost" why it could not start."""
         worker = self.next_id
         self.next_id += 1
-        gpus = 1 if job.spec.device == "cuda" else 0
-        actor: Any = self.actor_class.options(num_cpus=job.spec.threads, num_gpus=gpus, max_concurrency=4,
+        actor: Any = self.actor_class.options(num_cpus=job.spec.threads, num_gpus=job.gpu_share, max_concurrency=4,
                                          max_restarts=0).remote(job)
         self.actors[worker] = actor
         self.calls[actor.where.remote()] = (worker, "ready")
