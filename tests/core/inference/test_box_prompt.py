@@ -16,6 +16,7 @@ from clearbg_desktop.core.inference.box_prompt import (
     mask_at_click,
     mask_in_box,
     mask_of_boxes,
+    model_input,
     parse_box,
     pick_at_click,
     resolve_box,
@@ -75,9 +76,23 @@ def test_mask_in_box_runs_the_model_on_the_crop_at_its_input_size(segmenter: Seg
     box, alpha = mask_in_box(segmenter, photo, (40.4, 20, 120, 100.2), margin=0.3, cleanup="none")
     assert box == (40, 20, 120, 101) and alpha.shape == (81, 80) and alpha.dtype == np.uint8
     crop = context_crop(box, photo.size, 0.3)
-    expected = alpha_from_probability(segmenter.predict_probabilities([photo.crop(crop)])[0], crop, box, photo.size,
-                                      "none")
+    expected = alpha_from_probability(segmenter.predict_probabilities([model_input(photo, crop, box)])[0], crop, box,
+                                      photo.size, "none")
     assert (alpha == expected).all()
+    _, naive = mask_in_box(segmenter, photo, (40.4, 20, 120, 100.2), margin=0.3, cleanup="none", fade=False)
+    assert (naive == alpha_from_probability(segmenter.predict_probabilities([photo.crop(crop)])[0], crop, box,
+                                            photo.size, "none")).all()
+
+
+def test_the_model_sees_the_box_as_it_is_and_its_context_faded_half_way_to_grey() -> None:
+    photo = make_photo((160, 120))
+    crop, box = (20, 10, 140, 110), (40, 30, 120, 90)
+    seen = np.asarray(model_input(photo, crop, box), np.int16)
+    plain = np.asarray(photo.convert("RGB").crop(crop), np.int16)
+    assert seen.shape == plain.shape
+    assert np.array_equal(seen[20:80, 20:100], plain[20:80, 20:100])  # the box, untouched
+    assert np.abs(seen[:20] - (plain[:20] + 128) / 2).max() <= 1  # the context, half-way to grey
+    assert np.array_equal(np.asarray(model_input(photo, crop)), plain)  # no box: the plain crop
 
 
 def test_the_photos_mask_is_empty_outside_the_boxes(segmenter: Segmenter) -> None:
@@ -141,5 +156,5 @@ def test_mask_at_click_is_one_of_the_squares_answers(segmenter: Segmenter) -> No
     box, alpha = mask_at_click(segmenter, photo, 80, 60)
     assert box in click_squares(photo.size, 80, 60)
     assert alpha.shape == (box[3] - box[1], box[2] - box[0]) and alpha.dtype == np.uint8
-    answers = [mask_in_box(segmenter, photo, square) for square in click_squares(photo.size, 80, 60)]
+    answers = [mask_in_box(segmenter, photo, square, fade=False) for square in click_squares(photo.size, 80, 60)]
     assert np.array_equal(alpha, pick_at_click(answers, 80, 60)[1])
