@@ -192,15 +192,23 @@ def test_session_saves_and_reopens_masks_flags_order_and_undo(qtbot: QtBot, wind
     assert np.array_equal(reopened[1].alpha, 255 - edited)  # the inversion, undone after reopening
 
 
-def test_session_cancel_keeps_the_previous_file(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    _open_shoot(qtbot, window, tmp_path, 2)
+def test_session_cancel_keeps_the_previous_file(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _open_shoot(qtbot, window, tmp_path, 3)
     target = tmp_path / f"S{SESSION_SUFFIX}"
     target.write_bytes(b"previous")
-    window.sessions._cancel.set()
-    window.sessions._start_writing(target, window.sessions._snapshots(embed_unedited=True), private=False)
-    window.sessions._cancel.set()
-    qtbot.waitUntil(lambda: not window.sessions.busy, timeout=WAIT_MS)
-    assert target.read_bytes() == b"previous"
+    sessions = window.sessions
+    photos = sessions._photos
+
+    def cancelled_after_the_first(snapshots: list) -> object:  # Cancel pressed while the first photo is written
+        for photo in photos(snapshots):
+            yield photo
+            sessions._cancel.set()
+
+    monkeypatch.setattr(sessions, "_photos", cancelled_after_the_first)
+    sessions.save(target=target)
+    qtbot.waitUntil(lambda: not sessions.busy and sessions._progress is None, timeout=WAIT_MS)
+    assert target.read_bytes() == b"previous" and "cancelled" in window.status.currentMessage()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
