@@ -32,20 +32,29 @@ from clearbg_desktop.core.editing.selection import box_edit, has_part_at, keep_c
 from clearbg_desktop.core.inference.box_prompt import (  # noqa: E402
     AUTO_BOX_METHODS,
     CLEANUPS,
+    CLICK_FADE,
+    CLICK_SIDES,
     DEFAULT_CLEANUP,
     DEFAULT_MARGIN,
     alpha_from_probability,
     auto_box,
+    click_squares,
     clip_box,
     context_crop,
     crop_probability,
+    mask_at_click,
     mask_in_box,
+    pick_at_click,
 )
 
-CHOSEN = f"{DEFAULT_MARGIN}/{DEFAULT_CLEANUP}"
+CHOSEN = f"{DEFAULT_MARGIN}/{DEFAULT_CLEANUP}, context faded"  # what ships (core.inference.box_prompt.mask_in_box)
 FINAL_METHODS = ("doubt", "colour", "doubt+colour", "fixed")  # run through the object box (one model call each)
 
-MARGINS = (0.1, 0.3)
+MARGINS = (0.1, 0.2, 0.3)
+#: Not shipped, measured to say why: the crop's answer averaged with the whole-photo mask the window already has
+#: (``fused``), and the same turned back into a mask one can use (``fused, sharpened``: what both are sure of stays
+#: 0 or 255; see report_objects).
+WHOLE_WEIGHT = 0.25
 NAIVE = (0.1, "none")  # the issue's naive crop: box + 10 %, pasted back, nothing else
 MIN_AREA, MIN_SIDE = 0.01, 32
 PER_PHOTO = 4  # the largest objects of reasonable size on each photo (instance ids are largest first)
@@ -96,17 +105,21 @@ class Maps:
                                              engine="onnxruntime")
         return self._segmenter
 
-    def of(self, photo_id: str, photo: Image.Image, crop: tuple[int, int, int, int] | None) -> np.ndarray:
-        if crop == (0, 0, *photo.size):
+    def of(self, photo_id: str, photo: Image.Image, crop: tuple[int, int, int, int] | None,
+           faded: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """``faded``: the box whose context the model saw faded (``core.inference.box_prompt.model_input``)."""
+        if crop == (0, 0, *photo.size) and faded is None:
             crop = None  # the same pixels as the whole photo's call
         key = "whole" if crop is None else "_".join(map(str, crop))
+        if faded is not None:
+            key += "_fade_" + "_".join(map(str, faded))
         path = self.folder / f"{photo_id}_{key}.npy"
         if path.exists():
             return np.load(path).astype(np.float32)
         if crop is None:
             probability = self.segmenter.predict_probabilities([photo])[0]
         else:
-            probability = crop_probability(self.segmenter, photo, crop)
+            probability = crop_probability(self.segmenter, photo, crop, faded)
         np.save(path, probability.astype(np.float16))
         return probability
 
@@ -130,12 +143,33 @@ def iou(prediction: np.ndarray, truth: np.ndarray) -> float:
     return float((solid & truth).sum() / union) if union else float("nan")
 
 
+def mae(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """Mean absolute error of the alpha (0..1) against the instance: unlike max Fβ, whose threshold is chosen per
+    object afterwards, it counts a half-transparent answer as half wrong."""
+    return float(np.abs(prediction.astype(np.float32) / 255.0 - truth).mean())
+
+
+def scores(prediction: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    return iou(prediction, truth), max_f_beta(prediction, truth), mae(prediction, truth)
+
+
+def fused(crop_alpha: np.ndarray, whole_alpha: np.ndarray, sharpen: bool) -> np.ndarray:
+    mixed = (1 - WHOLE_WEIGHT) * crop_alpha.astype(np.float32) + WHOLE_WEIGHT * whole_alpha
+    if sharpen:  # the crop sure and the photo's mask not (or the other way) -> 0 or 255 again
+        low, high = 255 * WHOLE_WEIGHT, 255 * (1 - WHOLE_WEIGHT)
+        mixed = (mixed - low) * 255 / (high - low)
+    return (mixed.clip(0, 255) + 0.5).astype(np.uint8)
+
+
 def size_class(fraction: float) -> str:
     return "S (1-5 %)" if fraction < 0.05 else "M (5-20 %)" if fraction < 0.2 else "L (≥ 20 %)"
 
 
 def variants() -> list[tuple[float, str]]:
-    return [NAIVE] + [(m, c) for m in MARGINS for c in CLEANUPS if (m, c) != NAIVE]
+    return [NAIVE] + [(m, c) for m in MARGINS for c in CLEANUPS if (m, c) != NAIVE and (c == "none" or m != 0.2)]
+
+
+FUSED = {False: f"0.1/none + {WHOLE_WEIGHT:g} whole photo", True: f"0.1/none + {WHOLE_WEIGHT:g} whole photo, sharpened"}
 
 
 def score_objects(data_root: Path, maps: Maps, limit: int | None, predict_only: bool = False) -> list[dict]:
@@ -152,6 +186,7 @@ def score_objects(data_root: Path, maps: Maps, limit: int | None, predict_only: 
         whole = maps.of(photo_id, photo, None)
         crops = {m: context_crop(box, size, m) for m in MARGINS}
         probabilities = {m: maps.of(photo_id, photo, crop) for m, crop in crops.items()}
+        faded = maps.of(photo_id, photo, crops[DEFAULT_MARGIN], box)
         if predict_only:
             print(f"{n} {photo_id} {obj['id']}", flush=True)
             continue
@@ -162,11 +197,14 @@ def score_objects(data_root: Path, maps: Maps, limit: int | None, predict_only: 
         whole_alpha = np.asarray(Image.fromarray((whole * 255 + 0.5).astype(np.uint8)).resize(size, Image.BILINEAR))
         row = {"photo": photo_id, "id": obj["id"], "category": obj["category"],
                "size": size_class(obj["area_px"] / (size[0] * size[1])),
-               "whole": (iou(whole_alpha[top:bottom, left:right], truth),
-                         max_f_beta(whole_alpha[top:bottom, left:right], truth))}
+               "whole": scores(whole_alpha[top:bottom, left:right], truth)}
         for margin, cleanup in variants():
             alpha = alpha_from_probability(probabilities[margin], crops[margin], box, size, cleanup)
-            row[f"{margin}/{cleanup}"] = (iou(alpha, truth), max_f_beta(alpha, truth))
+            row[f"{margin}/{cleanup}"] = scores(alpha, truth)
+        row[CHOSEN] = scores(alpha_from_probability(faded, crops[DEFAULT_MARGIN], box, size, DEFAULT_CLEANUP), truth)
+        naive = alpha_from_probability(probabilities[NAIVE[0]], crops[NAIVE[0]], box, size, NAIVE[1])
+        for sharpen in (False, True):
+            row[FUSED[sharpen]] = scores(fused(naive, whole_alpha[top:bottom, left:right], sharpen), truth)
         rows.append(row)
     return rows
 
@@ -176,12 +214,22 @@ def mean(values: list[float]) -> float:
     return sum(kept) / len(kept) if kept else float("nan")
 
 
+def halves(rows: list[dict]) -> tuple[set[str], set[str]]:
+    """The photos in two halves by id: a choice that only wins on one half was tuned to it."""
+    photos = sorted({r["photo"] for r in rows})
+    return set(photos[:len(photos) // 2]), set(photos[len(photos) // 2:])
+
+
 def report_objects(rows: list[dict]) -> None:
-    names = ["whole"] + [f"{m}/{c}" for m, c in variants()]
-    table(["method", "IoU", "max Fβ", "objects"],
-                [[name if name != "0.1/none" else "0.1/none (naive crop)",
-                  f"{mean([r[name][0] for r in rows]):.3f}", f"{mean([r[name][1] for r in rows]):.3f}", len(rows)]
-                 for name in names], title="Inside each object's box, mean over objects")
+    names = ["whole"] + [f"{m}/{c}" for m, c in variants()] + list(FUSED.values()) + [CHOSEN]
+    first, second = halves(rows)
+    table(["method", "IoU", "max Fβ", "MAE", "max Fβ, photos 1st half", "2nd half", "objects"],
+          [[{"0.1/none": "0.1/none (naive crop)", CHOSEN: f"{CHOSEN} (shipped)"}.get(name, name),
+            f"{mean([r[name][0] for r in rows]):.3f}", f"{mean([r[name][1] for r in rows]):.3f}",
+            f"{mean([r[name][2] for r in rows]):.3f}",
+            f"{mean([r[name][1] for r in rows if r['photo'] in first]):.3f}",
+            f"{mean([r[name][1] for r in rows if r['photo'] in second]):.3f}", len(rows)]
+           for name in names], title="Inside each object's box, mean over objects")
 
 
 def report_groups(rows: list[dict], chosen: str) -> None:
@@ -195,8 +243,8 @@ def report_groups(rows: list[dict], chosen: str) -> None:
                 continue
             table_rows.append([name, len(members)] + [f"{mean([r[m][1] for r in members]):.3f}"
                                                        for m in ("whole", "0.1/none", chosen)])
-        table([key, "objects", "whole photo", "naive crop", f"box prompt {chosen}"], table_rows,
-                    title=f"max Fβ per {key} (categories with ≥ 5 objects)")
+        table([key, "objects", "whole photo", "naive crop", f"box prompt {chosen} (shipped)"], table_rows,
+              title=f"max Fβ per {key} (categories with ≥ 5 objects)")
 
 
 def upsampled(probability: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -213,10 +261,13 @@ def click_point(truth: np.ndarray) -> tuple[int, int]:
     return int(column), int(row)
 
 
-def box_alpha(maps: Maps, photo_id: str, photo: Image.Image, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The box prompt as shipped (default margin and clean-up), through the cache."""
+def box_alpha(maps: Maps, photo_id: str, photo: Image.Image, box: tuple[int, int, int, int],
+              fade: bool = False) -> np.ndarray:
+    """The box prompt (default margin and clean-up; ``fade``: as shipped for a drawn box, else the plain crop, as a
+    click's squares are), through the cache."""
     crop = context_crop(box, photo.size, DEFAULT_MARGIN)
-    return alpha_from_probability(maps.of(photo_id, photo, crop), crop, box, photo.size, DEFAULT_CLEANUP)
+    return alpha_from_probability(maps.of(photo_id, photo, crop, box if fade else None), crop, box, photo.size,
+                                  DEFAULT_CLEANUP)
 
 
 def box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -230,11 +281,20 @@ def whole_iou(alpha: np.ndarray, truth: np.ndarray) -> float:
     return float((solid & truth).sum() / max((solid | truth).sum(), 1))
 
 
+def click_answers(maps: Maps, photo_id: str, photo: Image.Image, x: int, y: int,
+                  sides: tuple[float, ...] = CLICK_SIDES,
+                  fade: bool = CLICK_FADE) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """The box prompt on each square around a click (``core.inference.box_prompt.click_squares``), through the cache."""
+    return [(box, box_alpha(maps, photo_id, photo, box, fade)) for box in click_squares(photo.size, x, y, sides)]
+
+
 def auto_box_section(data_root: Path, maps: Maps, limit: int | None, final: bool) -> None:
     """Clicks where the model's mask is empty, on each object's deepest pixel: the automatic box against the
-    object's box drawn by people, and (``final``) the object box run on it."""
+    object's box drawn by people, and (``final``) the object box run on it; then squares of several sizes around the
+    click, one or the answer surest of the clicked pixel (what the window does)."""
     scores: dict[str, list[float]] = defaultdict(list)
-    finals: list[tuple[float, float]] = []
+    finals: list[tuple[float, ...]] = []
+    photos: list[str] = []
     labels_cache: dict[str, np.ndarray] = {}
     for n, (photo_id, obj, path) in enumerate(objects(data_root)):
         if limit is not None and n >= limit:
@@ -254,27 +314,56 @@ def auto_box_section(data_root: Path, maps: Maps, limit: int | None, final: bool
         for method in AUTO_BOX_METHODS:
             scores[method].append(box_iou(auto_box(photo, whole, x, y, method), target))
         if final:
+            def placed(box: tuple[int, int, int, int], region: np.ndarray) -> float:
+                added = np.zeros_like(whole)
+                edit = box_edit(added, box, region, "replace")
+                if edit is not None:
+                    edit.apply(added)
+                return whole_iou(added, truth)
+
             outcome = []
             for method in FINAL_METHODS:
                 box = clip_box(auto_box(photo, whole, x, y, method), photo.size)
-                added = np.zeros_like(whole)
-                edit = box_edit(added, box, box_alpha(maps, photo_id, photo, box), "replace")
-                if edit is not None:
-                    edit.apply(added)
-                outcome.append(whole_iou(added, truth))
+                outcome.append(placed(box, box_alpha(maps, photo_id, photo, box)))
+            answers = click_answers(maps, photo_id, photo, x, y, SQUARE_SIDES, fade=False)
+            by_side = dict(zip(SQUARE_SIDES, answers, strict=True))
+            outcome += [placed(*by_side[side]) for side in (0.4, 0.6)]
+            for sides in PICKS:
+                picked = pick_at_click([by_side[side] for side in sides], x, y)
+                outcome.append(placed(*picked))
+                if sides == CLICK_SIDES:
+                    scores["three squares, surest of the click"].append(box_iou(picked[0], target))
+            faded = click_answers(maps, photo_id, photo, x, y, CLICK_SIDES, fade=True)
+            outcome.append(placed(*pick_at_click(faded, x, y)))
             given = clip_box(target, photo.size)
-            by_hand = np.zeros_like(whole)
-            by_hand[given[1]:given[3], given[0]:given[2]] = box_alpha(maps, photo_id, photo, given)
-            finals.append((*outcome, whole_iou(by_hand, truth)))
+            outcome.append(placed(given, box_alpha(maps, photo_id, photo, given)))
+            outcome.append(placed(given, box_alpha(maps, photo_id, photo, given, fade=True)))
+            finals.append(tuple(outcome))
+            photos.append(photo_id)
     rows = [[method, f"{mean(values):.3f}", f"{np.median(values):.3f}", len(values)]
             for method, values in scores.items()]
     table(["auto box", "box IoU vs people's box, mean", "median", "clicks"], rows,
-                title="A click where the mask is empty (the object's deepest pixel, COCO objects the model left out)")
+          title="A click where the mask is empty (the object's deepest pixel, COCO objects the model left out)")
     if finals:
-        names = [f"automatic box ({method}) -> object box" for method in FINAL_METHODS] + ["people's box -> object box"]
-        table(["box", "object IoU (whole photo)", "clicks"],
-              [[name, f"{mean([f[i] for f in finals]):.3f}", len(finals)] for i, name in enumerate(names)],
+        names = ([f"automatic box ({method}) -> naive crop" for method in FINAL_METHODS]
+                 + ["square 0.4 -> naive crop", "square 0.6 -> naive crop"]
+                 + [f"squares {'/'.join(map(str, sides))}, surest of the click"
+                    + (" (shipped)" if sides == CLICK_SIDES and not CLICK_FADE else "") for sides in PICKS]
+                 + ["squares 0.25/0.4/0.6, context faded, surest of the click" + (" (shipped)" if CLICK_FADE else "")]
+                 + ["people's box -> naive crop", "people's box -> object box (context faded, shipped)"])
+        order = sorted(set(photos))
+        first = np.array([photo in set(order[:len(order) // 2]) for photo in photos])
+        values = np.array(finals)
+        table(["box", "object IoU (whole photo)", "photos 1st half", "2nd half", "model calls", "clicks"],
+              [[name, f"{values[:, i].mean():.3f}", f"{values[first, i].mean():.3f}",
+                f"{values[~first, i].mean():.3f}", CALLS.get(i - len(FINAL_METHODS) - 2, 1), len(finals)]
+               for i, name in enumerate(names)],
               title="What the click then gives")
+
+
+SQUARE_SIDES = (0.15, 0.25, 0.4, 0.6)
+PICKS = ((0.25, 0.4), (0.4, 0.6), CLICK_SIDES, SQUARE_SIDES)
+CALLS = {i: len(sides) for i, sides in enumerate(PICKS)} | {len(PICKS): len(CLICK_SIDES)}
 
 
 def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) -> None:
@@ -299,9 +388,9 @@ def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) 
                 continue
             x, y = click_point(truth)
             alpha = whole.copy()
-            if not has_part_at(alpha, x, y):  # the click runs the object box on the automatic box first
-                box = clip_box(auto_box(photo, whole, x, y), photo.size)
-                edit = box_edit(alpha, box, box_alpha(maps, photo_id, photo, box), "replace")
+            if not has_part_at(alpha, x, y):  # the click runs the model around it first (the window's "add")
+                box, region = pick_at_click(click_answers(maps, photo_id, photo, x, y), x, y)
+                edit = box_edit(alpha, box, region, "add")
                 if edit is not None:
                     edit.apply(alpha)
             kept = keep_component(alpha, x, y)
@@ -311,7 +400,7 @@ def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) 
                                                                          whole_iou(alpha, truth)))
     rows = []
     for name, pairs in (("click on the mask: keep that part", on_mask),
-                        ("click off the mask: automatic box, object box, keep", off_mask),
+                        ("click off the mask: squares around it, then keep", off_mask),
                         ("all clicks", on_mask + off_mask)):
         if pairs:
             rows.append([name, len(pairs), f"{mean([p[0] for p in pairs]):.3f}", f"{mean([p[1] for p in pairs]):.3f}"])
@@ -338,17 +427,48 @@ def people_val_section(data_root: Path, maps: Maps, limit: int | None) -> None:
         left, top, right, bottom = box
         truth = reference[top:bottom, left:right]
         whole = upsampled(maps.of(key, photo, None), photo.size)[top:bottom, left:right]
-        row = {"whole": (iou(whole, truth), max_f_beta(whole, truth))}
-        for margin, cleanup in dict.fromkeys((NAIVE, (DEFAULT_MARGIN, DEFAULT_CLEANUP))):
+        row = {"whole": scores(whole, truth)}
+        for margin, cleanup in dict.fromkeys((NAIVE, (DEFAULT_MARGIN, "centre"))):
             crop = context_crop(box, photo.size, margin)
             alpha = alpha_from_probability(maps.of(key, photo, crop), crop, box, photo.size, cleanup)
-            row[f"{margin}/{cleanup}"] = (iou(alpha, truth), max_f_beta(alpha, truth))
+            row[f"{margin}/{cleanup}"] = scores(alpha, truth)
+        crop = context_crop(box, photo.size, DEFAULT_MARGIN)
+        alpha = alpha_from_probability(maps.of(key, photo, crop, box), crop, box, photo.size, DEFAULT_CLEANUP)
+        row[f"{CHOSEN} (shipped)"] = scores(alpha, truth)
         rows.append(row)
     names = list(rows[0]) if rows else []
-    table(["method", "IoU", "max Fβ", "photos"],
+    table(["method", "IoU", "max Fβ", "MAE", "photos"],
                 [[name, f"{mean([r[name][0] for r in rows]):.3f}", f"{mean([r[name][1] for r in rows]):.3f}",
-                  len(rows)] for name in names],
+                  f"{mean([r[name][2] for r in rows]):.4f}", len(rows)] for name in names],
                 title="people-val (validation only): inside the box around each reference mask")
+
+
+def lasso_section(data_root: Path) -> None:
+    """The snapped lasso on walk 39's straight-edged concrete block (COCO 434204): lines drawn 4 px outside, on and
+    4 px inside its left edge; per row the column where the mask reaches 50 %: the row-to-row jumps (a ragged edge)
+    and where the edge lands (the same edge from each line, or one that follows the line)."""
+    from clearbg_desktop.core.editing.selection import lasso_edit
+
+    photo = np.asarray(Image.open(data_root / "photos-coco-mini" / "images" / "000000434204.jpg").convert("RGB"))
+    rows = np.arange(165, 320)
+    table_rows = []
+    for off in (-4, 0, 4):
+        polygon = [(246 - off, 150 - off), (340, 150 - off), (340, 331), (253 - off, 331)]
+        for snap in (True, False):
+            alpha = np.zeros(photo.shape[:2], np.uint8)
+            started = time.perf_counter()
+            edit = lasso_edit(alpha, photo, polygon, snap=snap)
+            seconds = time.perf_counter() - started
+            assert edit is not None
+            edit.apply(alpha)
+            edge = np.array([np.argmax(alpha[row, 225:300] >= 128) + 225 for row in rows], float)
+            line = np.polyfit(rows, edge, 1)
+            table_rows.append([f"{abs(off)} px {'inside' if off < 0 else 'outside'}" if off else "on it",
+                               "snapped" if snap else "drawn (Ctrl)",
+                               f"{np.abs(np.diff(edge)).mean():.2f}", f"{np.polyval(line, rows[0]):.1f}",
+                               f"{np.polyval(line, rows[-1]):.1f}", f"{seconds * 1000:.0f}"])
+    table(["line drawn", "edge", "row-to-row jump, px", "edge x at row 165", "at row 319", "ms"], table_rows,
+          title="Lasso round the concrete block of COCO 434204 (its left edge, rows 165-319)")
 
 
 def timing_section(data_root: Path, maps: Maps, repeats: int) -> None:
@@ -360,10 +480,11 @@ def timing_section(data_root: Path, maps: Maps, repeats: int) -> None:
             break
         if not samples or samples[-1][0] != photo_id:
             samples.append((photo_id, obj, path))
-    whole_times, box_times = [], []
+    whole_times, box_times, click_times = [], [], []
     for _photo_id, obj, path in samples:
         photo = Image.open(path).convert("RGB")
         segmenter.predict_alpha(photo)  # warm-up
+        x0, y0, x1, y1 = obj["bbox_xyxy"]
         for _ in range(repeats):
             started = time.perf_counter()
             segmenter.predict_alpha(photo)
@@ -371,10 +492,14 @@ def timing_section(data_root: Path, maps: Maps, repeats: int) -> None:
             started = time.perf_counter()
             mask_in_box(segmenter, photo, obj["bbox_xyxy"])
             box_times.append(time.perf_counter() - started)
-    whole, box = statistics.median(whole_times), statistics.median(box_times)
+            started = time.perf_counter()
+            mask_at_click(segmenter, photo, (x0 + x1) / 2, (y0 + y1) / 2)
+            click_times.append(time.perf_counter() - started)
+    whole, box, click = (statistics.median(t) for t in (whole_times, box_times, click_times))
     table(["", "median s", "× whole photo"],
                 [["one whole-photo mask", f"{whole:.3f}", "1.00"],
-                 [f"one object box ({CHOSEN})", f"{box:.3f}", f"{box / whole:.2f}"]],
+                 [f"one object box ({CHOSEN})", f"{box:.3f}", f"{box / whole:.2f}"],
+                 ["a click on empty mask (three squares, one batch)", f"{click:.3f}", f"{click / whole:.2f}"]],
                 title=f"Time, {segmenter.description}, 1 thread, {len(samples)} COCO photos × {repeats} repeats")
 
 
@@ -386,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--predict-only", action="store_true", help="fill the cache of model maps, score nothing")
     parser.add_argument("--people-val", action="store_true", help="only the check on people-val (validation only)")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats per photo")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["objects", "auto-box", "click", "time"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["objects", "auto-box", "click", "lasso", "time"])
     args = parser.parse_args(argv)
     maps = Maps(args.model)
     print(f"model: {args.model}")
@@ -403,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
         auto_box_section(args.data_root, maps, args.limit, final=True)
     if "click" not in args.skip:
         click_to_keep_section(args.data_root, maps, rows[-1]["photo"] if args.limit is not None and rows else None)
+    if "lasso" not in args.skip:
+        lasso_section(args.data_root)
     if "time" not in args.skip:
         timing_section(args.data_root, maps, args.repeats)
     return 0

@@ -222,11 +222,14 @@ def auto_box(photo: Image.Image, alpha: np.ndarray | None, x: float, y: float,
 
 
 #: A click where the mask is empty (an object the model left out): the model runs on squares of these shares of the
-#: photo's short side around the click, and the answer that is surest of the clicked pixel is kept (ties: the larger
-#: square). On 135 COCO objects the model left out (bench/box_prompt.py, RESULTS §18) the clicked object's IoU was
-#: 0.357 this way (0.390 and 0.329 on the two halves of the photos), against 0.234 for one square of 0.25, 0.301 for
-#: one of 0.4, 0.337 for the best pair, and 0.367 with the box people drew. Three model calls, in one batch.
+#: photo's short side around the click, each square's context faded as a drawn box's is, and the answer that is
+#: surest of the clicked pixel is kept (ties: the larger square). On 135 COCO objects the model left out
+#: (bench/box_prompt.py, RESULTS §18) the clicked object's IoU was 0.375 this way (0.415 and 0.341 on the two halves
+#: of the photos; 0.357 without the fade), against 0.234 for one square of 0.25, 0.301 for one of 0.4, 0.337 for the
+#: best pair, and 0.430 with the box people drew. Three model calls, in one batch.
 CLICK_SIDES = (0.25, 0.4, 0.6)
+#: Whether each square's context is faded as a drawn box's is (:data:`CONTEXT_FADE`): 0.375 against 0.357.
+CLICK_FADE = True
 
 
 def click_squares(size: tuple[int, int], x: float, y: float, sides: Sequence[float] = CLICK_SIDES) -> list[Box]:
@@ -258,8 +261,8 @@ def mask_at_click(segmenter: Engine, photo: Image.Image, x: float, y: float,
     :func:`mask_in_box` does."""
     boxes = click_squares(photo.size, x, y, sides)
     crops = [context_crop(box, photo.size) for box in boxes]
-    # Plain crops, not faded: the squares were measured so (a square is no box the user chose round the object).
-    probabilities = segmenter.predict_probabilities([model_input(photo, crop) for crop in crops])
+    probabilities = segmenter.predict_probabilities([model_input(photo, crop, box if CLICK_FADE else None)
+                                                     for box, crop in zip(boxes, crops, strict=True)])
     answers = [(box, alpha_from_probability(probability, crop, box, photo.size))
                for box, crop, probability in zip(boxes, crops, probabilities, strict=True)]
     return pick_at_click(answers, x, y)

@@ -156,5 +156,5 @@ def test_mask_at_click_is_one_of_the_squares_answers(segmenter: Segmenter) -> No
     box, alpha = mask_at_click(segmenter, photo, 80, 60)
     assert box in click_squares(photo.size, 80, 60)
     assert alpha.shape == (box[3] - box[1], box[2] - box[0]) and alpha.dtype == np.uint8
-    answers = [mask_in_box(segmenter, photo, square, fade=False) for square in click_squares(photo.size, 80, 60)]
+    answers = [mask_in_box(segmenter, photo, square) for square in click_squares(photo.size, 80, 60)]  # faded too
     assert np.array_equal(alpha, pick_at_click(answers, 80, 60)[1])
