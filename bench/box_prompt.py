@@ -372,7 +372,7 @@ def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) 
     the objects' section reached."""
     folder = data_root / "photos-coco-mini"
     index = json.loads((folder / "instances" / "instances.json").read_text())
-    on_mask, off_mask = [], []
+    on_mask, off_mask, separated = [], [], []
     for photo_id in sorted(index):
         path = folder / "images" / f"{photo_id}.jpg"
         photo = Image.open(path).convert("RGB")
@@ -398,8 +398,16 @@ def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) 
                 kept.apply(alpha)
             (on_mask if has_part_at(whole, x, y) else off_mask).append((whole_iou(whole, truth),
                                                                          whole_iou(alpha, truth)))
+            if has_part_at(whole, x, y):  # Shift-click: the model tells the clicked one from what touches it
+                box, region = pick_at_click(click_answers(maps, photo_id, photo, x, y), x, y)
+                apart = whole.copy()
+                edit = box_edit(apart, box, region, "separate")
+                if edit is not None:
+                    edit.apply(apart)
+                separated.append((whole_iou(whole, truth), whole_iou(apart, truth)))
     rows = []
     for name, pairs in (("click on the mask: keep that part", on_mask),
+                        ("Shift-click on the mask: the model tells the clicked one apart", separated),
                         ("click off the mask: squares around it, then keep", off_mask),
                         ("all clicks", on_mask + off_mask)):
         if pairs:

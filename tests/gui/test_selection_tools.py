@@ -201,3 +201,27 @@ def test_a_click_where_nothing_is_cut_out_adds_the_models_answer_around_it(qtbot
     assert (document.alpha >= before).all()  # added, never taken away
     if stack.count() > count:
         assert stack.undoText() == "Object box (add)"
+
+
+@pytest.mark.slow  # the model, three times
+def test_shift_click_on_a_part_lets_the_model_tell_the_clicked_object_apart(qtbot: QtBot, window: MainWindow,
+                                                                           tmp_path: Path) -> None:
+    """People who touch are one part; a Shift-click keeps only what the model finds round the click."""
+    document = open_photo(qtbot, window, tmp_path)
+    two_parts(document)
+    document.alpha[90:110, 130:250] = 255  # the two joined: one part
+    before = document.alpha.copy()
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["object"].trigger()
+    stack = window.undo.group.activeStack()
+    count = stack.count()
+    messages: list[str] = []
+    window.status.messageChanged.connect(messages.append)
+    gesture(qtbot, window.canvas, [(80, 100)], Qt.KeyboardModifier.ShiftModifier)
+    assert any("Telling the clicked object" in m for m in messages)
+    qtbot.waitUntil(lambda: stack.count() > count or any("changed nothing" in m for m in messages), timeout=WAIT_MS)
+    assert (document.alpha <= before).all()  # it only takes away
+    if stack.count() > count:
+        assert stack.undoText() == "Keep the clicked object"
+        stack.undo()
+        assert np.array_equal(document.alpha, before)

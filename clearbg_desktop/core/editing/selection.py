@@ -18,8 +18,9 @@ from PIL import Image, ImageDraw, ImageFilter
 from clearbg_desktop.core.components import HARD_LEVEL, grow_local, label, part_masks, soft_reach, without_parts
 from clearbg_desktop.core.editing.mask_edits import Box, MaskEdit
 
-SELECTION_MODES = ("replace", "add", "subtract")
-BOX_LABELS = {"replace": "Object box", "add": "Object box (add)", "subtract": "Object box (subtract)"}
+SELECTION_MODES = ("replace", "add", "subtract", "separate")
+BOX_LABELS = {"replace": "Object box", "add": "Object box (add)", "subtract": "Object box (subtract)",
+              "separate": "Keep the clicked object"}
 LASSO_LABELS = {"add": "Lasso (add)", "subtract": "Lasso (subtract)"}
 #: An Alt-box takes away what the model finds in the box at this gain: from half-sure (128) on it goes entirely,
 #: and a faint answer still fades the mask there (the soft edge of what is taken away leaves no ghost).
@@ -51,7 +52,9 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
     inside ``box`` (left, top, right, bottom). ``replace`` (the default): the box becomes the model's answer;
     ``add``: the larger of both; ``subtract``: the answer is taken out (at :data:`SUBTRACT_GAIN`: what the model is
     half sure of goes entirely), with the faint outline the old mask leaves round it. Outside the box nothing
-    changes."""
+    changes, except in ``separate``: the mask is kept only where the answer is (within a soft edge's reach of what
+    it is half sure of), and of that only the part the answer covers most; everywhere else it goes — a Shift-click
+    on people who touch keeps the clicked one."""
     _check_mode(mode, SELECTION_MODES)
     left, top, right, bottom = box
     height, width = alpha.shape
@@ -61,6 +64,18 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
         raise ValueError(f"the box's alpha is {region.shape[1]}×{region.shape[0]}, its box {right - left}×{bottom - top}")
     current = alpha[top:bottom, left:right]
     region = region.astype(np.uint8, copy=False)
+    if mode == "separate":
+        answer = np.zeros(alpha.shape, bool)
+        answer[top:bottom, left:right] = region >= HARD_LEVEL
+        within = np.where(grow_local(answer, soft_reach(alpha.shape)), alpha, 0).astype(np.uint8)
+        labels, count = label(within >= HARD_LEVEL)
+        if count > 1:  # of what is left, the part the answer covers most: the clicked object, not a neighbour's arm
+            covered = np.bincount(labels[answer], minlength=count + 1)
+            covered[0] = 0
+            keep = np.zeros(count + 1, bool)
+            keep[int(np.argmax(covered))] = True
+            within = np.where(part_masks(within, keep, labels), within, 0).astype(np.uint8)
+        return _whole_edit(alpha, within, BOX_LABELS[mode])
     if mode == "replace":
         after = region
     elif mode == "add":

@@ -3,7 +3,7 @@
 A drag runs the model on the box (with context around it, at the model's own input size: a small object gets its
 full resolution) and puts the answer inside the box; outside it nothing changes. Shift adds to what is there, Alt
 takes it away. A click on the cut-out keeps only the part under it (Alt: removes that part, or a faint blob of
-debris); a click where nothing is cut out runs the model on squares of three sizes around it and adds the answer
+debris; Shift: the model tells the clicked object from what touches it, and only that stays); a click where nothing is cut out runs the model on squares of three sizes around it and adds the answer
 surest of the clicked pixel. Each is one undoable step.
 """
 
@@ -33,7 +33,8 @@ def selection_mode(modifiers: Qt.KeyboardModifier) -> str:
 class ObjectSelectTool(CanvasTool):
     name = "object"
     label = "Object"
-    tooltip = "Drag a box around what you want, or click a part to keep only it (W; Shift adds, Alt takes away)"
+    tooltip = ("Drag a box around what you want, or click a part to keep only it (W; Shift adds, Alt takes away; "
+               "Shift-click: only the clicked object of things that touch)")
     hint = "Object: box the subject, or click a part to keep only it (Shift adds, Alt takes away)"
     undo_label = "Object box"
     shortcut = "W"
@@ -92,6 +93,11 @@ class ObjectSelectTool(CanvasTool):
         if has_part_at(document.alpha, x, y):
             if mode == "subtract":
                 self.host.compute_edit(lambda alpha: remove_component(alpha, x, y), "Removing that part…")
+            elif mode == "add":  # Shift: things that touch are one part; the model tells the clicked one apart
+                left, top, right, bottom = click_squares((width, height), x, y)[-1]
+                self.host.request_box(BoxRequest(document.doc_id, (left, top, right, bottom), "separate",
+                                                 click=(x, y)))
+                self.host.say("Telling the clicked object from what touches it…", 0)
             else:
                 self.host.compute_edit(lambda alpha: keep_component(alpha, x, y), "Keeping only that part…")
             return None

@@ -226,3 +226,17 @@ def test_an_alt_click_beside_a_thin_faint_line_finds_it() -> None:
     assert faint_near(alpha, 18.5, 26.5, 3) is None  # too far
     assert faint_near(alpha, 2, 21, 3) == (5, 20)  # the nearest
     assert faint_near(alpha, 0, 0, 0) is None
+
+
+def test_separate_keeps_only_what_the_model_found_round_the_click_even_outside_its_square() -> None:
+    """Shift-click on people who touch (one part): the model's answer for the clicked one is what stays."""
+    alpha = np.zeros((60, 100), np.uint8)
+    alpha[10:50, 10:60] = 255  # two people as one part
+    alpha[5:8, 90:98] = 255  # something else, far away
+    answer = np.zeros((40, 40), np.uint8)
+    answer[0:40, 0:25] = 255  # in the square (10, 10)-(50, 50): the left one
+    edit = box_edit(alpha, (10, 10, 50, 50), answer, "separate")
+    assert edit is not None and edit.label == "Keep the clicked object"
+    after = applied(alpha, edit)
+    assert (after[10:50, 10:35] == 255).all()
+    assert not after[:, 40:].any()  # the other one and what was far away
