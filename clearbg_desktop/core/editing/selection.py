@@ -67,7 +67,21 @@ def box_edit(alpha: np.ndarray, box: Box, region: np.ndarray, mode: str = "repla
     if mode == "separate":
         answer = np.zeros(alpha.shape, bool)
         answer[top:bottom, left:right] = region >= HARD_LEVEL
-        within = np.where(grow_local(answer, soft_reach(alpha.shape)), alpha, 0).astype(np.uint8)
+        reach = soft_reach(alpha.shape)
+        allowed = grow_local(answer, reach)
+        # Where the answer runs into a side of the square that cuts through the photo, the object goes on beyond it
+        # (the walk: a rider's helmet and legs were cut flat at the square): the mask there stays, in the rows or
+        # columns the answer reaches that side with.
+        solid = region >= HARD_LEVEL
+
+        def widened(line: np.ndarray) -> np.ndarray:
+            return np.convolve(line, np.ones(2 * reach + 1))[reach:reach + len(line)] > 0
+
+        allowed[:top, left:right] |= widened(solid[0])[None, :]
+        allowed[bottom:, left:right] |= widened(solid[-1])[None, :]
+        allowed[top:bottom, :left] |= widened(solid[:, 0])[:, None]
+        allowed[top:bottom, right:] |= widened(solid[:, -1])[:, None]
+        within = np.where(allowed, alpha, 0).astype(np.uint8)
         labels, count = label(within >= HARD_LEVEL)
         if count > 1:  # of what is left, the part the answer covers most: the clicked object, not a neighbour's arm
             covered = np.bincount(labels[answer], minlength=count + 1)

@@ -240,3 +240,15 @@ def test_separate_keeps_only_what_the_model_found_round_the_click_even_outside_i
     after = applied(alpha, edit)
     assert (after[10:50, 10:35] == 255).all()
     assert not after[:, 40:].any()  # the other one and what was far away
+
+
+def test_separate_keeps_the_clicked_object_beyond_the_square_where_it_goes_on() -> None:
+    """Walk 39 again: a Shift-click on a rider cut her helmet and legs flat at the square the model ran on."""
+    alpha = np.zeros((100, 100), np.uint8)
+    alpha[5:95, 20:40] = 255  # a tall person, taller than the square
+    alpha[60:95, 40:80] = 255  # joined at the bottom to someone else
+    answer = np.zeros((40, 40), np.uint8)
+    answer[:, 5:25] = 255  # the square (15, 30)-(55, 70) sees the tall one, top to bottom
+    after = applied(alpha, box_edit(alpha, (15, 30, 55, 70), answer, "separate"))
+    assert (after[5:95, 20:40] == 255).all()  # above and below the square too
+    assert not after[60:95, 45:80].any()  # not the one joined to it
