@@ -452,3 +452,14 @@ def test_walk40_recovered_shoot_keeps_settings_and_its_session_file(qtbot: QtBot
     recovered = window.shoot.documents_in_order()
     assert recovered[1].export_options == chosen
     assert window.sessions.path == target and window.sessions.unsaved_flags() == 1
+
+
+def test_a_click_is_not_the_object_box_sync_replays(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    documents = _open_shoot(qtbot, window, tmp_path, 1)
+    document = documents[0]
+    with qtbot.waitSignal(window.mask_commands.box_applied, timeout=WAIT_MS):
+        window.mask_commands.request_box(BoxRequest(document.doc_id, (40, 30, 200, 180), "replace"))
+    drawn = document.object_box
+    window.mask_commands.apply_box(BoxRequest(document.doc_id, (0, 0, 96, 96), "add", click=(48, 48)),
+                                   (0, 0, 96, 96), np.full((96, 96), 255, np.uint8))
+    assert document.object_box == drawn  # Sync replays the last drawn box, never a click's square

@@ -89,7 +89,7 @@ class MaskCommands(QObject):
         if document is None or document.alpha is None:
             return  # closed meanwhile
         size = document.loaded.size if document.loaded is not None else document.size
-        if size is not None:
+        if size is not None and request.click is None and request.mode != "separate":  # a drawn box, not a click
             left, top, right, bottom = request.box
             document.object_box = (request.mode, (left / size[0], top / size[1], right / size[0], bottom / size[1]))
         edit = box_edit(document.alpha, box, region, request.mode)
