@@ -26,26 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bench.common import make_test_photo, table  # noqa: E402
-
-DISTINCT = 6
+from bench.bench_shoot import make_shoot  # noqa: E402
+from bench.common import table  # noqa: E402
 
 
 def rss_mib() -> float:
     with open("/proc/self/status") as lines:
         return next(int(line.split()[1]) for line in lines if line.startswith("VmRSS:")) / 1024
-
-
-def make_shoot(folder: Path, count: int, megapixels: float) -> list[Path]:
-    sources = [make_test_photo(megapixels, folder, f"source-{i}.jpg", seed=i) for i in range(min(DISTINCT, count))]
-    paths = []
-    for index in range(count):
-        path = folder / f"shoot-{index:04d}.jpg"
-        shutil.copyfile(sources[index % len(sources)], path)
-        paths.append(path)
-    for source in sources:
-        source.unlink()
-    return paths
 
 
 def soft_disc(width: int, height: int) -> np.ndarray:

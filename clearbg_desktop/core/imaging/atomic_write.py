@@ -95,6 +95,15 @@ def remove_stale_parts(folder: Path) -> list[Path]:
     return removed
 
 
+def _part_file(folder: Path) -> tempfile._TemporaryFileWrapper[bytes]:
+    """A new part file in ``folder`` (``.clearbg.<pid>-<random>.part``, cleaned by remove_stale_parts if left)."""
+    try:
+        return tempfile.NamedTemporaryFile(dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX,
+                                           delete=False)
+    except OSError as exc:
+        raise _full_disk(exc, folder) or OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
+
+
 def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = False,
                  mode: int | None = None) -> Path:
     """Write ``data`` to ``target`` through a temporary file in the same folder, then rename.
@@ -118,12 +127,7 @@ def write_atomic(data: bytes, target: str | os.PathLike[str], overwrite: bool = 
         raise OutputError(f"cannot write {target.name}: {exc.strerror or exc}") from None
     if not overwrite and exists:
         raise OutputExistsError(f"{target.name} already exists in {folder}; not overwriting it")
-    try:
-        handle = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, delete=False
-        )
-    except OSError as exc:
-        raise _full_disk(exc, folder) or OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
+    handle = _part_file(folder)
     temp = Path(handle.name)
     try:
         with handle:
@@ -168,11 +172,9 @@ def atomic_stream(target: str | os.PathLike[str], mode: int | None = None) -> It
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, delete=False
-        )
     except OSError as exc:
-        raise _full_disk(exc, folder) or OutputError(f"cannot write to the folder {folder}: {exc.strerror}") from None
+        raise OutputError(f"cannot create the folder {folder}: {exc.strerror}") from None
+    handle = _part_file(folder)
     temp = Path(handle.name)
     try:
         with handle:

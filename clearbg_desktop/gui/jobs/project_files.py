@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -251,14 +252,9 @@ class ProjectFiles(QObject):
 
     @staticmethod
     def left_by_crash() -> list[Path]:
-        """Autosaves of ClearBG processes that ended without quitting."""
-        found = []
-        for path in sorted(autosave_dir().glob(f"*{PROJECT_SUFFIX}")):
-            pid = path.stem.split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-                if not (autosave_dir() / f"{pid}-shoot{SESSION_SUFFIX}").exists():  # the shoot's recovery has them
-                    found.append(path)
-        return found
+        """Autosaves of ClearBG processes that ended without quitting (not those a shoot's autosave holds)."""
+        return [path for path in autosaves_left_by_crash(f"*{PROJECT_SUFFIX}")
+                if not (autosave_dir() / f"{autosave_pid(path)}-shoot{SESSION_SUFFIX}").exists()]
 
     def offer_recovery(self) -> QMessageBox | None:
         """At start: photos a crash left unsaved can be recovered (or discarded)."""
@@ -274,13 +270,34 @@ class ProjectFiles(QObject):
             for path in found:
                 path.unlink(missing_ok=True)
 
-        return self.context.messages.ask(
-            "RecoverQuestion", "Recover unsaved work?",
-            f"ClearBG did not close properly last time. {len(found)} photo(s) had edits that were not saved: {names}. "
-            "Recover them?",
-            [Answer("Recover", QMessageBox.ButtonRole.AcceptRole, recover),
-             Answer("Discard", QMessageBox.ButtonRole.DestructiveRole, discard),
-             Answer("Later", QMessageBox.ButtonRole.RejectRole)], cancel=False)
+        return ask_to_recover(self.context, "RecoverQuestion", "Recover unsaved work?",
+                              f"{len(found)} photo(s) had edits that were not saved: {names}. Recover them?",
+                              recover, discard)
+
+
+def autosave_pid(path: Path) -> str:
+    """The process an autosave belongs to (``<pid>-….clearbg``)."""
+    return path.name.split("-", 1)[0]
+
+
+def autosaves_left_by_crash(pattern: str) -> list[Path]:
+    """Autosaves matching ``pattern`` whose process is gone: a clean quit deletes its own, so these mean a crash."""
+    found = []
+    for path in sorted(autosave_dir().glob(pattern)):
+        pid = autosave_pid(path)
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            found.append(path)
+    return found
+
+
+def ask_to_recover(context: WindowContext, name: str, title: str, what: str, recover: Callable[[], None],
+                   discard: Callable[[], None]) -> QMessageBox:
+    """The start-up question after a crash: Recover, Discard, or Later (asked again at the next start)."""
+    return context.messages.ask(
+        name, title, f"ClearBG did not close properly last time. {what}",
+        [Answer("Recover", QMessageBox.ButtonRole.AcceptRole, recover),
+         Answer("Discard", QMessageBox.ButtonRole.DestructiveRole, discard),
+         Answer("Later", QMessageBox.ButtonRole.RejectRole)], cancel=False)
 
 def recovered_name(autosave: Path) -> str:
     """The photo an autosave holds, for the Recover question (its project's name when it came from one)."""

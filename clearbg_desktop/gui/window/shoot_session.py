@@ -34,13 +34,12 @@ from clearbg_desktop.core.editing.session import (
 )
 from clearbg_desktop.core.editing.shoot import mask_thumbnail
 from clearbg_desktop.core.file_hash import sha256_file
-from clearbg_desktop.core.imaging.atomic_write import OutputError, pid_alive
+from clearbg_desktop.core.imaging.atomic_write import OutputError
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.paths import autosave_dir
 from clearbg_desktop.gui.jobs.decoded_views import THUMBNAIL_SIZE
-from clearbg_desktop.gui.jobs.project_files import ProjectFiles
-from clearbg_desktop.gui.widgets.question_box import Answer
+from clearbg_desktop.gui.jobs.project_files import ProjectFiles, ask_to_recover, autosave_pid, autosaves_left_by_crash
 from clearbg_desktop.gui.widgets.window_context import WindowContext
 from clearbg_desktop.gui.window.shoot_view import ShootView
 
@@ -318,12 +317,7 @@ class ShootSession(QObject):
 
     @staticmethod
     def left_by_crash() -> list[Path]:
-        found = []
-        for path in sorted(autosave_dir().glob(f"*-shoot{SESSION_SUFFIX}")):
-            pid = path.name.split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-                found.append(path)
-        return found
+        return autosaves_left_by_crash(f"*-shoot{SESSION_SUFFIX}")
 
     def offer_recovery(self) -> QMessageBox | None:
         """At start: a shoot a crash left open comes back whole (its per-photo autosaves are in it too)."""
@@ -345,18 +339,13 @@ class ShootSession(QObject):
                 self._drop_project_autosaves(path)
                 path.unlink(missing_ok=True)
 
-        return self.context.messages.ask(
-            "RecoverShootQuestion", "Recover the shoot?",
-            f"ClearBG did not close properly last time. The shoot that was open ({photos} photos, with their flags "
-            "and unsaved edits) can be opened again. Recover it?",
-            [Answer("Recover", QMessageBox.ButtonRole.AcceptRole, recover),
-             Answer("Discard", QMessageBox.ButtonRole.DestructiveRole, discard),
-             Answer("Later", QMessageBox.ButtonRole.RejectRole)], cancel=False)
+        return ask_to_recover(self.context, "RecoverShootQuestion", "Recover the shoot?",
+                              f"The shoot that was open ({photos} photos, with their flags and unsaved edits) can be "
+                              "opened again. Recover it?", recover, discard)
 
     @staticmethod
     def _drop_project_autosaves(session_autosave: Path) -> None:
-        pid = session_autosave.name.split("-", 1)[0]
-        for path in autosave_dir().glob(f"{pid}-*.clearbg"):
+        for path in autosave_dir().glob(f"{autosave_pid(session_autosave)}-*.clearbg"):
             path.unlink(missing_ok=True)
 
     # ----- reading -----------------------------------------------------------------------
