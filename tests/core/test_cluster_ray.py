@@ -28,7 +28,9 @@ from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.inference.engines import load_segmenter
 from tests.conftest import make_photo
 
-pytestmark = [pytest.mark.slow,
+# One xdist worker runs them all, one after another: two Ray clusters started at once on one machine both put a
+# client server on port 23000, and one failed to start ("Starting Ray client server failed", a CI run under load).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray"),
               pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs the [cluster] extra")]
 # Ray reads its token settings when it is first imported in a process: the driver's (this process's) must be set
 # before that, so ``ray`` is never imported here at collection, and every test uses this one token.

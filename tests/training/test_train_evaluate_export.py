@@ -127,7 +127,10 @@ def test_train_resume_evaluate_export(pairs_folder: Path, tmp_path: Path, monkey
         __import__("PIL.Image", fromlist=["Image"]).open(find_pairs(pairs_folder)[0].image).convert("RGB"))
     assert alpha.size == (72, 56)
 
-    # A later session continues from the bundled weights: the counters keep adding up.
+    # A later session continues from the bundled weights: the counters keep adding up. On the same CPU with the
+    # same threads: the Segmenter above set torch's threads to all cores, and an xdist worker starts on one
+    # (whether another test had run first in the worker decided it: it failed by test order).
+    torch.set_num_threads(int(hardware.split("CPU, ")[1].split(" ")[0]))
     later = tiny_params(pairs_folder, tmp_path / "later", epochs=1, init_from=str(tmp_path / "weights"))
     train(later, manifest, progress=False)
     continued = load_checkpoint(tmp_path / "later" / "runs" / "last.pt")
