@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clearbg_desktop.core.batch.plan import BatchItem, BatchPlan
@@ -28,6 +29,7 @@ from clearbg_desktop.core.batch.ray_workers import ClusterError, EngineSpec, Job
 from clearbg_desktop.core.batch.records import OutputRecords
 from clearbg_desktop.core.batch.report import BatchReport, FileResult, Progress
 from clearbg_desktop.core.batch.running import Halt, Placed, check_policy, place_photos
+from clearbg_desktop.core.imaging.atomic_write import PART_PREFIX, PART_SUFFIX
 
 if TYPE_CHECKING:
     from clearbg_desktop.core.imaging.export import ExportOptions
@@ -189,6 +191,7 @@ def iter_cluster_export(
     ready: set[int] = set()
     nodes: set[str] = set()
     engines: set[str] = set()
+    writers: set[int] = set()  # the workers' process ids: a killed one's part file is removed at the end
     try:
         for _ in range(count):
             dispatch.add_worker(pool.start(job))
@@ -218,6 +221,8 @@ def iter_cluster_export(
                 if event.kind == "ready" and event.info is not None:
                     ready.add(event.worker)
                     nodes.add(str(event.info.get("node")))
+                    if isinstance(event.info.get("pid"), int):
+                        writers.add(event.info["pid"])
                     engines.add(str(event.info.get("engine")))
                     if on_worker is not None:
                         on_worker(event.info)
@@ -239,11 +244,22 @@ def iter_cluster_export(
             halt.reason = f"every cluster worker was lost (the last: {lost_why})"
     finally:
         pool.close()
+        _remove_parts_of(writers, {item.target.parent for item in plan.items})
         if dispatch.retried:
             report.notes.append(f"{len(dispatch.retried)} photo(s) were tried again after their cluster worker was "
                                 "lost")
         report.engine = f"{', '.join(sorted(engines)) or report.engine}, {count} worker(s) on {len(nodes)} Ray node(s)"
         _close(report, plan, halt, cancel, records, started, done < total)
+
+
+def _remove_parts_of(pids: set[int], folders: set[Path]) -> None:
+    """Part files (``atomic_write``'s ``.clearbg.<pid>-….part``) of this job's workers, all ended now: a worker
+    killed while writing left one (found by the two-node test, a SIGKILL mid-write). By pid, not by whether the
+    process is alive here: a worker on another node is not a process of this machine."""
+    for folder in folders:
+        for pid in pids:
+            for path in folder.glob(f"{PART_PREFIX}{pid}-*{PART_SUFFIX}"):
+                path.unlink(missing_ok=True)
 
 
 def _close(report: BatchReport, plan: BatchPlan, halt: Halt, cancel: threading.Event, records: OutputRecords,
