@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from clearbg_desktop import __version__
 from clearbg_desktop.core.editing.flags import FLAG_FILTERS, check_flag
@@ -173,11 +173,16 @@ def _description(archive: zipfile.ZipFile, path: Path) -> dict:
     return description
 
 
+def _usable_path(value: object) -> TypeGuard[str]:
+    """A path as session.json may name one: text, not empty, within the project's bound, no NUL."""
+    return isinstance(value, str) and bool(value) and len(value) <= MAX_PATH_CHARS and "\0" not in value
+
+
 def _photo(entry: object, number: int, members: dict[str, zipfile.ZipInfo], file_size: int) -> SessionPhoto:
     if not isinstance(entry, dict):
         raise ValueError(f"photo {number + 1} is not a table")
     text = entry.get("photo")
-    if not isinstance(text, str) or not text or len(text) > MAX_PATH_CHARS or "\0" in text:
+    if not _usable_path(text):
         raise ValueError(f"photo {number + 1} has no usable path")
     member = entry.get("project")
     if member is not None:
@@ -224,8 +229,7 @@ def read_session(path: Path) -> Session:
             grid = GridView.from_dict(description.get("grid", {}))
             saved_at = description.get("saved_at", "")
             origin = description.get("origin")
-            if origin is not None and (not isinstance(origin, str) or not origin or len(origin) > MAX_PATH_CHARS
-                                       or "\0" in origin):
+            if origin is not None and not _usable_path(origin):
                 raise ValueError("its origin is not a usable path")
         except SessionError:
             raise

@@ -38,10 +38,9 @@ from clearbg_desktop.core.imaging.atomic_write import OutputError
 from clearbg_desktop.core.imaging.compose import Background
 from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.paths import autosave_dir
-from clearbg_desktop.gui.jobs.decoded_views import THUMBNAIL_SIZE
 from clearbg_desktop.gui.jobs.project_files import ProjectFiles, ask_to_recover, autosave_pid, autosaves_left_by_crash
 from clearbg_desktop.gui.widgets.window_context import WindowContext
-from clearbg_desktop.gui.window.shoot_view import ShootView
+from clearbg_desktop.gui.window.shoot_view import ShootView, thumbnail_size
 
 Token = tuple[int, str | None, ExportOptions | None]  # (revision, flag, settings): what a written member holds
 
@@ -404,9 +403,7 @@ class ShootSession(QObject):
             restored.problem = f"{photo.photo_path.name} (not found, or not the photo the session was saved with)"
             return restored
         restored.masks = PackedMasks.pack(project.alpha, project.predicted)
-        height, width = project.alpha.shape
-        scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
-        restored.thumbnail = mask_thumbnail(project.alpha, (max(1, round(width * scale)), max(1, round(height * scale))))
+        restored.thumbnail = mask_thumbnail(project.alpha, thumbnail_size(project.alpha.shape))
         project.alpha = project.predicted = None  # type: ignore[assignment]  # packed now: one photo at a time
         restored.project = project
         restored.member = (path, photo.member)

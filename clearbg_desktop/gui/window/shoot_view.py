@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QStackedWidget
@@ -197,13 +198,12 @@ class ShootView(QObject):
         alpha = document.mask_for_export()  # packed: inflated for this only, the photo stays evicted
         if alpha is None:
             return
-        self.show_mask(document, mask_thumbnail(alpha, _thumbnail_size(document, alpha.shape)))
+        size = (document.thumbnail.shape[1], document.thumbnail.shape[0]) if document.thumbnail is not None \
+            else thumbnail_size(alpha.shape)
+        self.show_mask(document, mask_thumbnail(alpha, size))
 
-    def show_mask(self, document: Document, thumbnail: object) -> None:
+    def show_mask(self, document: Document, thumbnail: np.ndarray) -> None:
         """A mask thumbnail made elsewhere (a session read off the GUI thread)."""
-        import numpy as np
-
-        assert isinstance(thumbnail, np.ndarray)
         document.mask_thumbnail = thumbnail
         document.doubt = document.review.doubt if document.review is not None else doubt_of(thumbnail).score
         self.filmstrip.set_mask(document.doc_id, thumbnail, document.doubt)
@@ -319,10 +319,8 @@ class ShootView(QObject):
         return changed
 
 
-def _thumbnail_size(document: Document, shape: tuple[int, ...]) -> tuple[int, int]:
-    """(width, height) of the photo's thumbnail, or the size one would have."""
-    if document.thumbnail is not None:
-        return document.thumbnail.shape[1], document.thumbnail.shape[0]
+def thumbnail_size(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(width, height) of the thumbnail a photo of this (height, width) shape has: fitted in THUMBNAIL_SIZE."""
     height, width = shape[:2]
     scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
     return max(1, round(width * scale)), max(1, round(height * scale))
