@@ -17,7 +17,7 @@ import pytest
 import clearbg_desktop
 from clearbg_desktop.cli import main as cli_main
 from clearbg_desktop.core.inference.engine_choice import CACHE_NAME, machine_fingerprint, read_measurements
-from clearbg_desktop.core.inference.engines import load_segmenter, onnx_copy
+from clearbg_desktop.core.inference.engines import ONNX_COPY_FORM, load_segmenter, onnx_copy
 from clearbg_desktop.core.inference.time_per_photo import record_seconds_per_photo, seconds_per_photo
 from clearbg_desktop.core.inference.weights import find_weights
 from clearbg_desktop.core.paths import data_dir
@@ -68,7 +68,7 @@ def test_a_cache_that_cannot_be_written_is_measured_again(random_weights: Path, 
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLEARBG_ENGINE")
     entry = find_weights("small")
-    cached = f"onnx-cache/{entry.sha256[:16]}-{entry.input_size}"
+    cached = f"onnx-cache/{entry.sha256[:16]}-{entry.input_size}-{ONNX_COPY_FORM}"
     photo = tmp_path / "p.jpg"
     make_photo().save(photo)
     for number, (name, kind) in enumerate([(CACHE_NAME, "folder"), ("seconds-per-photo.json", "folder"),

@@ -151,7 +151,7 @@ warnings.simplefilter("ignore")
 from clearbg_desktop.core.settings import AppSettings
 from clearbg_desktop.core.imaging.presets import PresetError, read_presets
 from clearbg_desktop.core.inference import engine_choice
-from clearbg_desktop.core.inference.engines import onnx_copy
+from clearbg_desktop.core.inference.engines import ONNX_COPY_FORM, onnx_copy
 from clearbg_desktop.core.inference.model_library import measured_speed
 from clearbg_desktop.core.inference.time_per_photo import record_seconds_per_photo, seconds_per_photo
 from clearbg_desktop.core.inference.weights import find_weights
@@ -190,7 +190,7 @@ for folder in folders:
             result["after"] = seconds_per_photo("small", "cpu")
         else:
             side = Path(folder) / "onnx-cache" / "side.json"
-            cached = Path(folder) / "onnx-cache" / f"{entry.sha256[:16]}-{entry.input_size}"
+            cached = Path(folder) / "onnx-cache" / f"{entry.sha256[:16]}-{entry.input_size}-{ONNX_COPY_FORM}"
             if side.exists() or side.is_symlink():
                 side.rename(cached.with_suffix(".json"))
             stamp = cached.with_suffix(".onnx").stat().st_mtime_ns

@@ -63,7 +63,13 @@ class Engine(Protocol):
     @property
     def description(self) -> str: ...
 
-    def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray: ...
+    @property
+    def architecture(self) -> tuple[str, str]: ...  # (family, variant), e.g. ("u2net", "full")
+
+    def accepts_side(self, side: int) -> bool: ...  # whether predict_probabilities can run at another square side
+
+    def predict_probabilities(self, rgbs: Sequence[Image.Image], side: int | None = None,
+                              flip_average: bool | None = None) -> np.ndarray: ...
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]: ...
 
@@ -115,10 +121,12 @@ def candidate_runner(entry: WeightsEntry, threads: int | None = None,
 
 
 ONNX_COPIES = "onnx-cache"  # in the user data folder, and (made by the set-up, read-only) beside the bundled weights
+#: In the copy's name: copies made before the square's side was free (#39's smaller box view) are not reused.
+ONNX_COPY_FORM = "any-side"
 
 
 def _copy_paths(entry: WeightsEntry, folder: Path) -> tuple[Path, Path]:
-    path = folder / ONNX_COPIES / f"{entry.sha256[:16]}-{entry.input_size}.onnx"
+    path = folder / ONNX_COPIES / f"{entry.sha256[:16]}-{entry.input_size}-{ONNX_COPY_FORM}.onnx"
     return path, path.with_suffix(".json")
 
 
@@ -173,7 +181,21 @@ def onnx_copy(entry: WeightsEntry, into: Path | None = None) -> WeightsEntry:
                      mode=0o600 if into is None else 0o644)
     except (OutputError, OSError):
         path = _private_copy(data, path.name)
+    else:
+        _remove_older_copy(entry, path.parent)
     return dataclasses.replace(entry, path=path, sha256=known, format="onnx")
+
+
+def _remove_older_copy(entry: WeightsEntry, copies: Path) -> None:
+    """The copy of ``entry`` an earlier version made (one side only; the full model's is 88-176 MB): replaced, so
+    not left on the user's disk. Only plain files of exactly its names are removed."""
+    for suffix in (".onnx", ".json"):
+        older = copies / f"{entry.sha256[:16]}-{entry.input_size}{suffix}"
+        try:
+            if older.is_file() and not older.is_symlink():
+                older.unlink()
+        except OSError:
+            pass  # a cache left behind costs disk, not a result
 
 
 def prepare_bundled_onnx_copies() -> list[str]:

@@ -30,6 +30,8 @@ from clearbg_desktop.core.inference.model_io import (
 )
 from clearbg_desktop.core.inference.weights import WeightsEntry, WeightsError, verify_file
 
+FREE_SIDE_AXES = ("height", "width")  # the names core.inference.onnx_export gives the square's free side
+
 if TYPE_CHECKING:
     from clearbg_desktop.core.inference.accelerators import Accelerator
 
@@ -85,6 +87,9 @@ class OnnxSegmenter:
             gpu = ACCELERATORS[accelerator]
             providers.insert(0, provider_setting(gpu))
             options.enable_mem_pattern = gpu.memory_pattern
+            # A GPU provider gets the graph as it was measured (#41): its square side fixed to the model's own.
+            for axis in FREE_SIDE_AXES:
+                options.add_free_dimension_override_by_name(axis, entry.input_size)
         try:
             with warnings.catch_warnings():  # "not in available provider names": checked and said below
                 warnings.simplefilter("ignore")
@@ -111,6 +116,8 @@ class OnnxSegmenter:
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise WeightsError(f"weights file {entry.path.name} does not take one NCHW image: not a U²-Net")
         self.input_name = inputs[0].name
+        # Our exports leave the square's side free (core.inference.onnx_export.FREE_AXES); an imported file may not.
+        self.free_side = all(not isinstance(n, int) for n in inputs[0].shape[2:]) and gpu is None
         self.output_name = self.session.get_outputs()[0].name  # U²-Net's fused map; every family's finest map
         self.family = FAMILIES.get(entry.family, U2NET)
         batch = inputs[0].shape[0]
@@ -133,26 +140,42 @@ class OnnxSegmenter:
         where = self.accelerator.label if self.accelerator is not None else "CPU"
         return f"{self.family.label} {self.entry.name} on {where} (ONNX Runtime)"
 
-    def model_input(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+    def model_input(self, rgbs: Sequence[Image.Image], side: int | None = None,
+                    flip_average: bool | None = None) -> np.ndarray:
         """What the graph is fed: each photo resized to the model's square (:attr:`resolved_input_resize`; its
         mirrored copies after them with ``flip_average``), normalised as its family expects."""
-        return self.family.normalise(model_input(rgbs, self.input_size, self.resolved_input_resize,
-                                                 self.flip_average))
+        flip = self.flip_average if flip_average is None else flip_average
+        return self.family.normalise(model_input(rgbs, side or self.input_size, self.resolved_input_resize, flip))
+
+    @property
+    def architecture(self) -> tuple[str, str]:
+        return self.family.name, self.entry.variant
+
+    def accepts_side(self, side: int) -> bool:
+        """Whether the graph runs at another square side: ours do on the CPU, an imported file with a fixed
+        side or a GPU session (fixed to the measured side) does not."""
+        return side == self.input_size or (self.free_side and side >= 32)
 
     @property
     def resolved_input_resize(self) -> str:
         """The engine's own ``input_resize``, else its family's, else its architecture's (U²-Net full or small)."""
         return self.input_resize or self.family.input_resize or input_resize_for(self.entry.variant)
 
-    def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+    def predict_probabilities(self, rgbs: Sequence[Image.Image], side: int | None = None,
+                              flip_average: bool | None = None) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S): the output checked (shape, NaN), the
-        family's activation, then the per-image stretch."""
-        batch = self.model_input(rgbs)
+        family's activation, then the per-image stretch. ``side`` (where :meth:`accepts_side`) and
+        ``flip_average`` for one call, as the PyTorch engine's."""
+        side = side or self.input_size
+        if not self.accepts_side(side):
+            raise ValueError(f"{self.entry.name} runs at {self.input_size}×{self.input_size} only, not {side}×{side}")
+        flip = self.flip_average if flip_average is None else flip_average
+        batch = self.model_input(rgbs, side, flip)
         step = self.max_batch or len(batch)
         maps = [checked_maps(self.session.run([self.output_name], {self.input_name: batch[i:i + step]})[0],
-                             len(batch[i:i + step]), self.input_size, self.entry.name)
+                             len(batch[i:i + step]), side, self.entry.name)
                 for i in range(0, len(batch), step)]
-        probability = average_flips(self.family.activate(np.concatenate(maps)), self.flip_average)
+        probability = average_flips(self.family.activate(np.concatenate(maps)), flip)
         return np.stack([stretch_to_full_range(p) for p in probability])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:

@@ -19,17 +19,25 @@ import torch
 from clearbg_desktop.core.file_hash import sha256_file
 from clearbg_desktop.core.imaging.atomic_write import write_atomic
 from clearbg_desktop.core.inference.model import FusedProbability, U2Net
+from clearbg_desktop.core.inference.onnx_engine import FREE_SIDE_AXES
 from clearbg_desktop.core.inference.weights import MANIFEST_NAME, WeightsEntry, load_model, read_weights_manifest
 
 ONNX_OPSET = 17
 
 
+#: The graph's free dimensions: the batch, and the square's side, so that one file also runs the object box's smaller
+#: view (``core.inference.box_prompt``); a GPU provider's session fixes the side again to the model's own size.
+FREE_AXES = {0: "batch", 2: FREE_SIDE_AXES[0], 3: FREE_SIDE_AXES[1]}
+
+
 def onnx_bytes(model: U2Net, input_size: int = 320, storage: str = "fp32") -> bytes:
+    """``model`` as an ONNX graph (traced at ``input_size``, any batch and side; see :data:`FREE_AXES`)."""
+    wrapped = FusedProbability(model.eval()).eval()  # export restores the wrapper's mode, and with it the model's
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.onnx"
-        torch.onnx.export(FusedProbability(model.eval()), (torch.zeros(1, 3, input_size, input_size),), str(path),
+        torch.onnx.export(wrapped, (torch.zeros(1, 3, input_size, input_size),), str(path),
                           input_names=["image"], output_names=["probability"], opset_version=ONNX_OPSET,
-                          dynamic_axes={"image": {0: "batch"}, "probability": {0: "batch"}}, dynamo=False)
+                          dynamic_axes={"image": FREE_AXES, "probability": FREE_AXES}, dynamo=False)
         data = path.read_bytes()
     return half_stored(data) if storage == "fp16" else data
 

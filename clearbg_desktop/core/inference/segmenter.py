@@ -98,16 +98,28 @@ class Segmenter:
         """The resize this engine feeds the model with: its own ``input_resize``, else its architecture's."""
         return self.input_resize or input_resize_for(self.model.variant)
 
-    def predict_probabilities(self, rgbs: Sequence[Image.Image]) -> np.ndarray:
+    @property
+    def architecture(self) -> tuple[str, str]:
+        return "u2net", self.model.variant
+
+    def accepts_side(self, side: int) -> bool:
+        """A convolutional network in PyTorch runs at any side."""
+        return side >= 32
+
+    def predict_probabilities(self, rgbs: Sequence[Image.Image], side: int | None = None,
+                              flip_average: bool | None = None) -> np.ndarray:
         """Foreground probability at model resolution, float32 (N, S, S), checked (shape, NaN), stretched per
-        image."""
-        batch = model_input(rgbs, self.input_size, self.resolved_input_resize, self.flip_average)
+        image. ``side`` (None: the model's input size) and ``flip_average`` (None: the engine's) for one call: the
+        object box's view (``core.inference.box_prompt``)."""
+        side = side or self.input_size
+        flip = self.flip_average if flip_average is None else flip_average
+        batch = model_input(rgbs, side, self.resolved_input_resize, flip)
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
         with torch.inference_mode(), autocast:
             tensor = normalise(batch).to(self.device).contiguous(memory_format=self.memory_format)
             maps = self.model.predict(tensor).float().cpu().numpy()
         name = self.weights.name if self.weights else self.model.variant
-        probability = average_flips(checked_maps(maps, len(batch), self.input_size, name)[:, 0], self.flip_average)
+        probability = average_flips(checked_maps(maps, len(batch), side, name)[:, 0], flip)
         return np.stack([stretch_to_full_range(p) for p in probability])
 
     def predict_alphas(self, rgbs: Sequence[Image.Image]) -> list[Image.Image]:

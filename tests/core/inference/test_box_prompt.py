@@ -6,10 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from clearbg_desktop.core.inference.box_prompt import (
+    BOX_VIEWS,
     alpha_from_probability,
     auto_box,
+    box_view,
     click_squares,
     clip_box,
     context_crop,
@@ -71,17 +74,34 @@ def test_the_boxes_alpha_is_the_crops_probability_cut_to_the_box_without_the_nei
         alpha_from_probability(probability, crop, box, (200, 200), "magic")
 
 
-def test_mask_in_box_runs_the_model_on_the_crop_at_its_input_size(segmenter: Segmenter) -> None:
+def test_mask_in_box_runs_the_model_on_the_crop_at_the_box_views_side_and_mirrored(segmenter: Segmenter) -> None:
     photo = make_photo((160, 120))
     box, alpha = mask_in_box(segmenter, photo, (40.4, 20, 120, 100.2), margin=0.3, cleanup="none")
     assert box == (40, 20, 120, 101) and alpha.shape == (81, 80) and alpha.dtype == np.uint8
     crop = context_crop(box, photo.size, 0.3)
-    expected = alpha_from_probability(segmenter.predict_probabilities([model_input(photo, crop, box)])[0], crop, box,
-                                      photo.size, "none")
-    assert (alpha == expected).all()
+    share, mirrored = BOX_VIEWS[("u2net", "small")]  # the random test model: small, 64 px
+    side = round(segmenter.input_size * share)
+    assert box_view(segmenter) == (side, mirrored) and side < segmenter.input_size and mirrored
+    seen = model_input(photo, crop, box)
+    view = segmenter.predict_probabilities([seen], side=side, flip_average=True)[0]
+    mirror = segmenter.predict_probabilities([seen.transpose(Image.Transpose.FLIP_LEFT_RIGHT)], side=side,
+                                             flip_average=True)[0]
+    one = segmenter.predict_probabilities([seen], side=side, flip_average=False)[0]
+    assert view.shape == one.shape == (side, side)
+    assert np.abs(view - mirror[:, ::-1]).max() < 1e-4 < np.abs(view - one).max()  # the mirrored map is in it
+    assert (alpha == alpha_from_probability(view, crop, box, photo.size, "none")).all()
     _, naive = mask_in_box(segmenter, photo, (40.4, 20, 120, 100.2), margin=0.3, cleanup="none", fade=False)
-    assert (naive == alpha_from_probability(segmenter.predict_probabilities([photo.crop(crop)])[0], crop, box,
-                                            photo.size, "none")).all()
+    plain = segmenter.predict_probabilities([photo.crop(crop)], side=side, flip_average=True)[0]
+    assert (naive == alpha_from_probability(plain, crop, box, photo.size, "none")).all()
+
+
+def test_a_model_not_measured_or_an_engine_of_one_side_looks_at_the_box_as_at_a_photo(
+        segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(segmenter, "accepts_side", lambda side: side == segmenter.input_size)
+    assert box_view(segmenter) == (segmenter.input_size, False)
+    monkeypatch.undo()
+    monkeypatch.setattr(Segmenter, "architecture", property(lambda self: ("isnet", "isnet-general-use")))
+    assert box_view(segmenter) == (segmenter.input_size, False)
 
 
 def test_the_model_sees_the_box_as_it_is_and_its_context_faded_half_way_to_grey() -> None:

@@ -47,6 +47,59 @@ def test_onnx_engine_gives_the_torch_engines_masks(random_weights: Path, onnx_re
     assert engine.description == "U²-Net small on CPU (ONNX Runtime)" and engine.device.type == "cpu"
 
 
+def test_the_apps_onnx_file_runs_the_object_boxs_smaller_side_as_pytorch_does(random_weights: Path,
+                                                                               onnx_resources: Path) -> None:
+    """The exported graph leaves the square's side free (#39's box view); PyTorch gives the same maps at it."""
+    from clearbg_desktop.core.inference.box_prompt import box_view
+
+    photo = make_photo((90, 70), seed=4)
+    reference = Segmenter.from_weights("small", device="cpu", precision="fp32")
+    engine = OnnxSegmenter(find_weights("small", [onnx_resources / "weights"]), threads=1)
+    side, mirrored = box_view(engine)
+    assert side < engine.input_size and mirrored and box_view(reference) == (side, mirrored)
+    ours = engine.predict_probabilities([photo], side=side, flip_average=True)
+    theirs = reference.predict_probabilities([photo], side=side, flip_average=True)
+    assert ours.shape == theirs.shape == (1, side, side) and np.abs(ours - theirs).max() < 1e-3
+    assert engine.predict_probabilities([photo]).shape == (1, engine.input_size, engine.input_size)
+
+
+def test_an_onnx_file_of_one_side_runs_the_box_at_that_side(random_weights: Path, tmp_path: Path) -> None:
+    """An imported file whose graph fixes the side (rembg's) keeps it: the box as at a photo, a clear refusal of
+    another side, not ONNX Runtime's shape error."""
+    import dataclasses
+    import hashlib
+
+    import torch
+
+    from clearbg_desktop.core.inference.box_prompt import box_view
+    from clearbg_desktop.core.inference.model import FusedProbability
+    from clearbg_desktop.core.inference.weights import load_model
+
+    entry = find_weights("small")
+    model = load_model(entry)
+    path = tmp_path / "fixed.onnx"
+    torch.onnx.export(FusedProbability(model).eval(), (torch.zeros(1, 3, entry.input_size, entry.input_size),),
+                      str(path), input_names=["image"], output_names=["probability"], opset_version=17,
+                      dynamic_axes={"image": {0: "batch"}, "probability": {0: "batch"}}, dynamo=False)
+    fixed = dataclasses.replace(entry, path=path, format="onnx",
+                                sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    engine = OnnxSegmenter(fixed, threads=1)
+    assert not engine.accepts_side(40) and box_view(engine) == (entry.input_size, False)
+    with pytest.raises(ValueError, match="only"):
+        engine.predict_probabilities([make_photo((50, 40))], side=40)
+
+
+def test_exporting_leaves_the_model_as_it_was() -> None:
+    """torch.onnx.export puts back the wrapper's training mode, which once left the model training (BatchNorm on
+    batch statistics) for whoever used it next."""
+    from clearbg_desktop.core.inference.model import build_model
+    from clearbg_desktop.core.inference.onnx_export import onnx_bytes
+
+    model = build_model("small").eval()
+    onnx_bytes(model, 64)
+    assert not model.training and not any(module.training for module in model.modules())
+
+
 def _fake_runner(maps: dict[str, np.ndarray], delays: dict[str, float], calls: list[str]):  # type: ignore[no-untyped-def]
     """Stand-in engines for the choice rule: each returns a fixed map after a fixed delay."""
     import time
@@ -100,6 +153,26 @@ def test_the_fastest_engine_with_fp32_masks_wins_never_a_fast_but_different_one(
     assert choose_engine(failed, device="cpu", run=_fake_runner(maps, delays, [])).candidate.key == fp32
     assert choose_engine(failed, device="cpu", precision="bf16", run=_fake_runner(maps, delays, [])
                          ).candidate.key == bf16
+
+
+def test_the_onnx_copy_of_an_earlier_version_is_replaced_not_left_on_disk(random_weights: Path,
+                                                                           tmp_path: Path) -> None:
+    """Copies made before the side was free are not reused (ONNX_COPY_FORM), and not left behind: only plain files of
+    exactly their names go."""
+    from clearbg_desktop.core.inference.engines import onnx_copy
+
+    entry = find_weights("small")
+    copies = tmp_path / "onnx-cache"
+    copies.mkdir()
+    older = [copies / f"{entry.sha256[:16]}-{entry.input_size}{suffix}" for suffix in (".onnx", ".json")]
+    for path in older:
+        path.write_bytes(b"one side only")
+    kept = copies / f"{entry.sha256[:16]}-{entry.input_size}.onnx.mine"
+    kept.write_bytes(b"not a copy")
+    copy = onnx_copy(entry, into=tmp_path)
+    assert copy.path.parent == copies and copy.path.is_file() and not any(path.exists() for path in older)
+    assert kept.read_bytes() == b"not a copy"
+    assert OnnxSegmenter(copy, threads=1).accepts_side(40)
 
 
 @pytest.mark.slow
