@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import platformdirs
 
@@ -69,6 +70,26 @@ def autosave_dir() -> Path:
     return data_dir() / "autosave"
 
 
+def open_regular_file(path: Path) -> BinaryIO:
+    """``path`` opened for reading, if it is a regular file (a symlink to one is followed); OSError otherwise.
+
+    Why: a plain ``open`` of a FIFO blocks until something writes to it — forever, for a project, a session or a
+    settings file someone replaced by one. Opened without blocking, the kind is checked on the open file itself.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file (a pipe or a device)", str(path))
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def read_user_file(path: Path, max_bytes: int) -> bytes:
     """The bytes of a small file ClearBG keeps (settings, caches); OSError when it cannot be one.
 
@@ -76,13 +97,7 @@ def read_user_file(path: Path, max_bytes: int) -> bytes:
     forever, a device, 300 MB of junk). The file is opened without blocking, must be a regular file (a symlink to
     one is read; writers replace the link), and is read only up to ``max_bytes``.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    with os.fdopen(os.open(path, flags), "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "it is not a regular file (a pipe or a device)", str(path))
+    with open_regular_file(path) as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise OSError(errno.EFBIG, f"larger than {max_bytes // 1024} KB, far larger than it should be", str(path))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 import zlib
@@ -39,6 +40,7 @@ from clearbg_desktop.core.imaging.export import ExportOptions
 from clearbg_desktop.core.imaging.formats import DEFAULT_MAX_PIXELS
 from clearbg_desktop.core.imaging.loading import LoadedImage, load_image
 from clearbg_desktop.core.imaging.png_encoder import encode_png16
+from clearbg_desktop.core.paths import open_regular_file
 
 PROJECT_SUFFIX = ".clearbg"
 FORMAT = "clearbg-project"
@@ -346,14 +348,19 @@ def read_project(path: Path) -> Project:
     Raises only ``ProjectError``, with one line for the user, whatever the file holds.
     """
     try:
-        archive = zipfile.ZipFile(path)
-        size = path.stat().st_size
+        handle = open_regular_file(path)
     except FileNotFoundError:
         raise ProjectError(f"{path.name}: file not found") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise ProjectError(f"{path.name}: not a ClearBG project (not a zip file, or truncated: {exc})") from None
-    with archive:
-        return _read_checked(archive, path, size)
+    except OSError as exc:
+        raise ProjectError(f"{path.name}: cannot be opened ({exc.strerror or exc})") from None
+    with handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+            size = os.fstat(handle.fileno()).st_size
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ProjectError(f"{path.name}: not a ClearBG project (not a zip file, or truncated: {exc})") from None
+        with archive:
+            return _read_checked(archive, path, size)
 
 
 def read_project_bytes(data: bytes, name: Path) -> Project:

@@ -12,6 +12,7 @@ the session is reopened; a crash autosave uses that for photos whose mask is sti
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ from clearbg_desktop.core.editing.project import (
 from clearbg_desktop.core.editing.shoot import SORT_ORDERS
 from clearbg_desktop.core.imaging.atomic_write import atomic_stream
 from clearbg_desktop.core.imaging.export import ExportOptions
+from clearbg_desktop.core.paths import open_regular_file
 
 SESSION_SUFFIX = ".clearbg-session"
 FORMAT = "clearbg-session"
@@ -205,13 +207,18 @@ def read_session(path: Path) -> Session:
     """Read and check ``session.json`` and the shape of the file; each photo's project is read on its own
     (``read_session_photo``), so a damaged photo costs that photo, not the session. Raises only SessionError."""
     try:
-        archive = zipfile.ZipFile(path)
-        file_size = path.stat().st_size
+        handle = open_regular_file(path)
     except FileNotFoundError:
         raise SessionError(f"{path.name}: file not found") from None
+    except OSError as exc:
+        raise SessionError(f"{path.name}: cannot be opened ({exc.strerror or exc})") from None
+    try:
+        archive = zipfile.ZipFile(handle)
+        file_size = os.fstat(handle.fileno()).st_size
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        handle.close()
         raise SessionError(f"{path.name}: not a ClearBG session (not a zip file, or truncated: {exc})") from None
-    with archive:
+    with handle, archive:
         try:
             infos = archive.infolist()
             if len(infos) > MAX_PHOTOS + 1:
@@ -244,9 +251,9 @@ def read_session(path: Path) -> Session:
 def read_member(path: Path, member: str) -> bytes:
     """A photo's project bytes as stored (for reuse when the session is written again unchanged)."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular_file(path) as handle, zipfile.ZipFile(handle) as archive:
             info = archive.getinfo(member)
-            if info.file_size > path.stat().st_size:
+            if info.file_size > os.fstat(handle.fileno()).st_size:
                 raise ValueError(f"{member} declares more than the file holds")
             return archive.read(info)
     except (KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:

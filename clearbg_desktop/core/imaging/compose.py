@@ -7,9 +7,9 @@ the subject with padding, and resizing. Pure Pillow/numpy so every front end sha
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
-import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageFilter, ImageOps
 
 from clearbg_desktop.core.imaging.formats import DEFAULT_MAX_PIXELS, MAX_PIXELS_PER_FILE_BYTE, SMALL_PHOTO_PIXELS
+from clearbg_desktop.core.paths import open_regular_file
 
 BACKGROUND_KINDS = ("transparent", "color", "image", "blur")
 BLUR_RADIUS_MAX = 500.0
@@ -65,16 +66,15 @@ def _background_file(path: Path) -> Iterator[Image.Image]:
     a FIFO blocks forever and a device never ends; so the file is opened without blocking and must be a regular
     file, and its declared size is bounded like a photo's before a pixel is decoded.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        descriptor = os.open(path, flags)
+        handle = open_regular_file(path)
     except (OSError, ValueError) as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.EISDIR, errno.EINVAL):
+            raise ValueError(f"background image {path} is not a file (a folder, a device or a pipe)") from None
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ValueError(f"background image {path}: cannot read it ({reason})") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"background image {path} is not a file (a folder, a device or a pipe)")
+    with handle:
+        info = os.fstat(handle.fileno())
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from clearbg_desktop.core.editing.session import (
     GridView,
     SessionError,
     SessionPhoto,
+    read_member,
     read_session,
     read_session_photo,
     write_session,
@@ -179,3 +181,36 @@ def test_hostile_sessions_get_one_clear_line(tmp_path: Path, session_file: Path,
             pass
     outcome = _outcome(target)
     assert outcome != "ok" and outcome.startswith("hostile.clearbg-session")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX thing")
+@pytest.mark.parametrize("kind", ["session", "project", "member"])
+def test_a_pipe_or_a_folder_in_place_of_a_file_is_refused_at_once_not_waited_on(tmp_path: Path, kind: str) -> None:
+    """A plain open() of a FIFO blocks until something writes to it: the window would hang for good."""
+    import threading
+
+    from clearbg_desktop.core.editing.project import read_project
+
+    read = {"session": read_session, "project": read_project,
+            "member": lambda path: read_member(path, "photos/0000.clearbg")}[kind]
+    for name, make in (("pipe", os.mkfifo), ("folder", os.mkdir)):
+        path = tmp_path / f"{kind}-{name}.clearbg"
+        make(path)
+        outcome: list[BaseException] = []
+        reader = threading.Thread(target=lambda path=path, outcome=outcome: outcome.append(_raised(read, path)),
+                                  daemon=True)
+        reader.start()
+        reader.join(10)
+        if reader.is_alive():  # release it before failing
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        assert not reader.is_alive(), f"reading a {name} as a {kind} waited for a writer"
+        assert isinstance(outcome[0], (SessionError, ProjectError)) and path.name in str(outcome[0])
+        assert "regular file" in str(outcome[0]) or "folder" in str(outcome[0])
+
+
+def _raised(read, path: Path) -> BaseException:  # type: ignore[no-untyped-def]
+    try:
+        read(path)
+    except BaseException as exc:  # noqa: BLE001 - the test looks at whatever it was
+        return exc
+    return AssertionError("read a pipe or folder without an error")
