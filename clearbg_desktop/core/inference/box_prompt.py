@@ -1,8 +1,9 @@
 """Object box: run the model on a box the user drew (plus context) instead of on the whole photo.
 
 A salient-object model cuts out what looks like *the* subject of its input. Given only the region around the wanted
-object, that object becomes the subject, and it gets the model's whole input resolution (a small object on a large
-photo is otherwise a few dozen of the model's 320 pixels). The crop takes a margin of context around the box, and
+object, that object becomes the subject, and it gets most of the model's input (a small object on a large photo is
+otherwise a few dozen of the model's 320 pixels) — shown at 224 px and mirrored (:data:`BOX_VIEWS`), where the model
+sees an object that fills its view best. The crop takes a margin of context around the box, and
 the model's answer for the crop is cut to the box. Measured on COCO instance masks and checked on people-val
 (``bench/box_prompt.py``, bench/RESULTS.md §18): a margin of 10 % scored best (5 %, 20 % and 30 % lower), fading that
 margin half-way to grey before the model sees it gave a clearly better mask (IoU and MAE; max Fβ level), and no
@@ -87,11 +88,12 @@ def model_input(photo: Image.Image, crop: Box, faded: Box | None = None) -> Imag
 
 #: How the model looks at a box's crop, by (family, variant): the square's side as a share of the model's own (U²-Net's
 #: 320 px: 224), and whether the mirrored crop's map is averaged in (one batch of two). A salient-object network trained
-#: at 320 px on whole photos sees an object that fills its input as a blur of large textures; shown smaller, the object
-#: is in its view as a whole. On 294 COCO objects (bench/box_prompt.py, RESULTS §18) the full U²-Net's box at 224 px
-#: and mirrored: IoU 0.598 -> 0.660, max Fβ 0.839 -> 0.854, MAE 0.281 -> 0.256, in about the time of one whole-photo
-#: mask; the small U²-Net likewise (0.588 -> 0.647, 0.835 -> 0.851). Models not measured so look at the box as at a
-#: photo: their own side, no mirror.
+#: at 320 px on whole photos takes an object that fills its input for a blur of large textures; shown smaller, it sees
+#: the object whole. On 294 COCO objects (bench/box_prompt.py, RESULTS §18) the full U²-Net's box at 224 px, mirrored:
+#: IoU 0.587 -> 0.653, max Fβ 0.839 -> 0.855, MAE 0.290 -> 0.264, in about the time of one whole-photo mask; on
+#: people-val IoU 0.919 -> 0.931, MAE 0.053 -> 0.049, max Fβ level; the small U²-Net likewise (bench/box_views.py:
+#: 0.579 -> 0.643, 0.835 -> 0.852, 0.302 -> 0.269). 256 and 192 px, and other sides with the mirror, were no better.
+#: Models not measured so look at the box as at a photo: their own side, no mirror.
 BOX_VIEWS: dict[tuple[str, str], tuple[float, bool]] = {("u2net", "full"): (0.7, True),
                                                         ("u2net", "small"): (0.7, True)}
 
