@@ -304,11 +304,20 @@ class LicenceNotAccepted(WeightsError):
     """The model's licence restricts its use (BRIA RMBG 2.0: non-commercial); the user must accept it first."""
 
 
+ATTENTION_OPS = frozenset({"MatMul", "Gemm", "Einsum", "Attention", "MultiHeadAttention"})
+
+
 def _onnx_family(source: Path) -> tuple[OnnxGraph, ModelFamily]:
     """The graph (with its weights only where a U²-Net's shapes are to be checked) and its family."""
     try:
         signature = read_onnx_graph(source, with_tensors=False)
         size = signature.inputs[0][1][-1] if signature.inputs and len(signature.inputs[0][1]) == 4 else None
+        if size is None and not any(node.op_type in ATTENTION_OPS for node in signature.nodes):
+            # ClearBG's own exports leave the side free and give one map, as a BiRefNet does (ADR 0012); a
+            # convolutional graph is looked at by its convolutions first (a BiRefNet's backbone attends: MatMul).
+            graph = read_onnx_graph(source)
+            if onnx_variant(graph) is not None:
+                return graph, U2NET
         last = signature.producer(signature.outputs[0]) if signature.outputs else None
         try:
             family = recognise_family(size, len(signature.outputs), last is not None and last.op_type == "Sigmoid")
