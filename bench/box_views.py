@@ -1,6 +1,6 @@
 """How the model should look at an object box's crop: which side, mirrored or not, which model (#39, second round).
 
-    .venv/bin/python bench/box_views.py [--data-root ../shared/data] [--set coco|people-val] [--limit N]
+    .venv/bin/python bench/box_views.py [--data-root ../shared/data] [--set coco|people-val|whole-photos] [--limit N]
 
 The object box shows the model the box plus 10 % of context, faded half-way to grey
 (``core.inference.box_prompt.model_input``). U²-Net was trained at 320 px on whole photos; this asks whether it sees a
@@ -115,12 +115,38 @@ def people_boxes(data_root: Path) -> Iterator[tuple[str, str, Image.Image, tuple
         yield path.stem, path.stem, Image.open(path).convert("RGB"), box, reference[box[1]:box[3], box[0]:box[2]]
 
 
+def whole_photos(data_root: Path, limit: int | None) -> None:
+    """The same views of whole photos, on the validation harness's two sets and metrics (``python -m training
+    validate``'s): does the smaller view help a photo too, or only a crop its object fills?"""
+    from clearbg_desktop.core.inference.segmenter import Segmenter, upsample_alpha
+    from training.metrics import evaluate_masks
+    from training.validation_sets import SET_NAMES, load_set
+
+    engine = Segmenter.from_weights("full", device="cpu", threads=2, precision="fp32")
+    rows = []
+    for name in SET_NAMES:
+        named = load_set(data_root, name, limit or 0)
+        for side, mirrored in ((320, False), (320, True), (224, False), (224, True)):
+            masks = [np.asarray(upsample_alpha(engine.predict_probabilities([photo], side=side,
+                                                                            flip_average=mirrored)[0], photo.size))
+                     for photo in named.photos]
+            result = evaluate_masks(masks, named.truths, weighted=False)
+            rows.append([name, f"{side} px" + (" + mirror" if mirrored else ""), f"{result['max_fbeta']:.4f}",
+                         f"{result['mae']:.4f}", f"{result['s_measure']:.4f}", len(named)])
+    table(["set", "whole photo at", "max Fβ", "MAE", "S-measure", "photos"], rows,
+          title="Whole photos, the full U²-Net (PyTorch fp32)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--set", choices=["coco", "people-val"], default="coco")
+    parser.add_argument("--set", choices=["coco", "people-val", "whole-photos"], default="coco",
+                        help="whole-photos: the views on whole photos of the validation harness's sets")
     parser.add_argument("--limit", type=int, help="only the first N boxes")
     args = parser.parse_args(argv)
+    if args.set == "whole-photos":
+        whole_photos(args.data_root, args.limit)
+        return 0
     views = Views(CACHE / args.set)
     boxes = coco_boxes(args.data_root) if args.set == "coco" else people_boxes(args.data_root)
     rows: list[tuple[str, dict[str, tuple[float, float, float]]]] = []
