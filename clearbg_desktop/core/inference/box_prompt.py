@@ -92,7 +92,8 @@ def model_input(photo: Image.Image, crop: Box, faded: Box | None = None) -> Imag
 #: the object whole. On 294 COCO objects (bench/box_prompt.py, RESULTS §18) the full U²-Net's box at 224 px, mirrored:
 #: IoU 0.587 -> 0.653, max Fβ 0.839 -> 0.855, MAE 0.290 -> 0.264, in about the time of one whole-photo mask; on
 #: people-val IoU 0.919 -> 0.931, MAE 0.053 -> 0.049, max Fβ level; the small U²-Net likewise (bench/box_views.py:
-#: 0.579 -> 0.643, 0.835 -> 0.852, 0.302 -> 0.269). 256 and 192 px, and other sides with the mirror, were no better.
+#: 0.579 -> 0.643, 0.835 -> 0.852, 0.302 -> 0.269). 192 px + mirror edged it on COCO's IoU and MAE but lost on
+#: people-val; 256 px lost on COCO; mixing sides or models bought at most +0.010 max Fβ for up to 1.5× the time.
 #: Models not measured so look at the box as at a photo: their own side, no mirror.
 BOX_VIEWS: dict[tuple[str, str], tuple[float, bool]] = {("u2net", "full"): (0.7, True),
                                                         ("u2net", "small"): (0.7, True)}
