@@ -31,7 +31,6 @@ from bench.common import table  # noqa: E402
 from clearbg_desktop.core.editing.selection import box_edit, has_part_at, keep_component  # noqa: E402
 from clearbg_desktop.core.inference.box_prompt import (  # noqa: E402
     AUTO_BOX_METHODS,
-    BOX_VIEWS,
     CLEANUPS,
     CLICK_FADE,
     CLICK_SIDES,
@@ -44,6 +43,7 @@ from clearbg_desktop.core.inference.box_prompt import (  # noqa: E402
     context_crop,
     mask_at_click,
     mask_in_box,
+    measured_view,
     model_input,
     pick_at_click,
 )
@@ -113,8 +113,7 @@ class Maps:
     def shipped_view(self) -> tuple[int, bool]:
         """How the app looks at a box with this model (``core.inference.box_prompt.box_view``), without loading it
         when the architecture is known."""
-        share, flip = BOX_VIEWS.get(("u2net", self.model), (1.0, False))
-        return round(MODEL_INPUT_SIZE * share), flip
+        return measured_view(("u2net", self.model), MODEL_INPUT_SIZE)
 
     def of(self, photo_id: str, photo: Image.Image, crop: tuple[int, int, int, int] | None,
            faded: tuple[int, int, int, int] | None = None, view: tuple[int, bool] | None = None) -> np.ndarray:
@@ -492,6 +491,14 @@ def click_to_keep_section(data_root: Path, maps: Maps, last: str | None = None) 
                 title="Click to keep one person on COCO photos with ≥ 2 people (IoU with that person, whole photo)")
 
 
+def subject_box(reference: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box around a reference mask's subject (bool), as a person would draw it round the whole subject."""
+    rows, columns = np.flatnonzero(reference.any(1)), np.flatnonzero(reference.any(0))
+    if rows.size == 0:
+        return None
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
+
+
 def people_val_section(data_root: Path, maps: Maps, limit: int | None) -> None:
     """VALIDATION ONLY: people-val's subject box (from its reference mask): box prompt vs whole photo vs naive."""
     folder = data_root / "people-val"
@@ -501,11 +508,8 @@ def people_val_section(data_root: Path, maps: Maps, limit: int | None) -> None:
             break
         photo = Image.open(path).convert("RGB")
         reference = np.asarray(Image.open(folder / "masks" / f"{path.stem}.png").convert("L")) >= 128
-        rows_any, cols_any = np.flatnonzero(reference.any(1)), np.flatnonzero(reference.any(0))
-        if rows_any.size == 0:
-            continue
-        box = (int(cols_any[0]), int(rows_any[0]), int(cols_any[-1]) + 1, int(rows_any[-1]) + 1)
-        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+        box = subject_box(reference)
+        if box is None or box[2] - box[0] < 8 or box[3] - box[1] < 8:
             continue
         key = f"pv{path.stem}"
         left, top, right, bottom = box

@@ -26,7 +26,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.box_prompt import objects, pixel_box, scores  # noqa: E402
+from bench.box_prompt import objects, pixel_box, scores, subject_box  # noqa: E402
 from bench.common import table  # noqa: E402
 from clearbg_desktop.core.inference.box_prompt import alpha_from_probability, context_crop, model_input  # noqa: E402
 
@@ -108,10 +108,9 @@ def people_boxes(data_root: Path) -> Iterator[tuple[str, str, Image.Image, tuple
     folder = data_root / "people-val"
     for path in sorted((folder / "images").glob("*.jpg")):
         reference = np.asarray(Image.open(folder / "masks" / f"{path.stem}.png").convert("L")) >= 128
-        rows, columns = np.flatnonzero(reference.any(1)), np.flatnonzero(reference.any(0))
-        if rows.size == 0:
+        box = subject_box(reference)
+        if box is None:
             continue
-        box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
         yield path.stem, path.stem, Image.open(path).convert("RGB"), box, reference[box[1]:box[3], box[0]:box[2]]
 
 

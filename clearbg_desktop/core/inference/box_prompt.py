@@ -99,11 +99,17 @@ BOX_VIEWS: dict[tuple[str, str], tuple[float, bool]] = {("u2net", "full"): (0.7,
                                                         ("u2net", "small"): (0.7, True)}
 
 
+def measured_view(architecture: tuple[str, str], input_size: int) -> tuple[int, bool]:
+    """(side, mirrored too) that :data:`BOX_VIEWS` gives a model of ``architecture`` and ``input_size``; its own side
+    and no mirror where it was not measured."""
+    share, flip = BOX_VIEWS.get(architecture, (1.0, False))
+    return round(input_size * share), flip
+
+
 def box_view(segmenter: Engine) -> tuple[int, bool]:
-    """(side, mirrored too) of :data:`BOX_VIEWS` for this engine's model; its own side and no mirror where the model
-    was not measured or the engine runs one side only (an imported file, a GPU session)."""
-    share, flip = BOX_VIEWS.get(segmenter.architecture, (1.0, False))
-    side = round(segmenter.input_size * share)
+    """:func:`measured_view` for this engine's model; its own side and no mirror where the engine runs one side only
+    (an imported file, a GPU session)."""
+    side, flip = measured_view(segmenter.architecture, segmenter.input_size)
     if not segmenter.accepts_side(side):
         return segmenter.input_size, False
     return side, flip
