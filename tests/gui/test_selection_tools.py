@@ -3,8 +3,9 @@ on the real canvas; each gesture one undoable step, and nothing outside it chang
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from tests.gui.test_brushes import open_photo, view_point
 from tests.gui.test_main_window import WAIT_MS
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QUndoStack
     from pytestqt.qtbot import QtBot
 
     from clearbg_desktop.gui.canvas.mask_canvas import MaskCanvas
@@ -35,6 +37,38 @@ def two_parts(document) -> None:  # noqa: ANN001 - a Document
     document.alpha[...] = 0
     document.alpha[50:150, 30:130] = 255  # the left subject
     document.alpha[50:150, 250:350] = 255  # and a second one the user does not want
+
+
+@dataclass
+class ObjectToolRun:
+    """The Object tool chosen on a photo with :func:`two_parts`: the mask before, the undo stack's count, and the
+    status bar's messages from then on."""
+
+    document: Any
+    before: np.ndarray
+    stack: QUndoStack
+    count: int
+    messages: list[str]
+
+    def wait(self, qtbot: QtBot) -> None:
+        """Until the model's answer is one more undo step, or the status bar says it changed nothing."""
+        qtbot.waitUntil(lambda: self.stack.count() > self.count
+                        or any("changed nothing" in m for m in self.messages), timeout=WAIT_MS)
+
+
+def object_tool(qtbot: QtBot, window: MainWindow, tmp_path: Path, joined: bool = False) -> ObjectToolRun:
+    """A photo with two subjects (``joined``: by a bar, one part) and the Object tool chosen."""
+    document = open_photo(qtbot, window, tmp_path)
+    two_parts(document)
+    if joined:
+        document.alpha[90:110, 130:250] = 255
+    before = document.alpha.copy()
+    window.canvas.refresh()
+    window.brush_bar.tool_actions["object"].trigger()
+    stack = window.undo.group.activeStack()
+    messages: list[str] = []
+    window.status.messageChanged.connect(messages.append)
+    return ObjectToolRun(document, before, stack, stack.count(), messages)
 
 
 def test_keys_choose_the_tools(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -73,24 +107,16 @@ def test_click_keeps_only_that_subject_and_alt_click_removes_it(qtbot: QtBot, wi
 
 def test_a_box_runs_the_model_there_and_changes_nothing_outside(qtbot: QtBot, window: MainWindow,
                                                                 tmp_path: Path) -> None:
-    document = open_photo(qtbot, window, tmp_path)
-    two_parts(document)
-    before = document.alpha.copy()
-    window.canvas.refresh()
-    window.brush_bar.tool_actions["object"].trigger()
-    stack = window.undo.group.activeStack()
-    count = stack.count()
-    messages: list[str] = []
-    window.status.messageChanged.connect(messages.append)
+    run = object_tool(qtbot, window, tmp_path)
     gesture(qtbot, window.canvas, [(180, 40), (220, 120), (240, 160)])  # between the two subjects
-    qtbot.waitUntil(lambda: stack.count() > count or any("changed nothing" in m for m in messages), timeout=WAIT_MS)
-    outside = np.ones_like(before, bool)
+    run.wait(qtbot)
+    outside = np.ones_like(run.before, bool)
     outside[40:160, 180:240] = False
-    assert np.array_equal(document.alpha[outside], before[outside])
-    if stack.count() > count:
-        assert stack.undoText() == "Object box"
-        stack.undo()
-        assert np.array_equal(document.alpha, before)
+    assert np.array_equal(run.document.alpha[outside], run.before[outside])
+    if run.stack.count() > run.count:
+        assert run.stack.undoText() == "Object box"
+        run.stack.undo()
+        assert np.array_equal(run.document.alpha, run.before)
 
 
 def test_the_lasso_adds_and_alt_takes_away(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -181,47 +207,30 @@ def test_a_click_where_nothing_is_cut_out_adds_the_models_answer_around_it(qtbot
     """The model runs on three squares around the click (off the GUI thread) and one answer is added there."""
     from clearbg_desktop.core.inference.box_prompt import click_squares
 
-    document = open_photo(qtbot, window, tmp_path)
-    two_parts(document)
-    before = document.alpha.copy()
-    window.canvas.refresh()
-    window.brush_bar.tool_actions["object"].trigger()
-    stack = window.undo.group.activeStack()
-    count = stack.count()
-    messages: list[str] = []
-    window.status.messageChanged.connect(messages.append)
+    run = object_tool(qtbot, window, tmp_path)
     gesture(qtbot, window.canvas, [(200, 100)])
-    assert any("Looking for the object" in m for m in messages)
-    qtbot.waitUntil(lambda: stack.count() > count or any("changed nothing" in m for m in messages), timeout=WAIT_MS)
+    assert any("Looking for the object" in m for m in run.messages)
+    run.wait(qtbot)
     x, y = window.canvas.mapToScene(view_point(window.canvas, 200, 100)).toTuple()
-    left, top, right, bottom = click_squares((before.shape[1], before.shape[0]), x, y)[-1]
-    outside = np.ones_like(before, bool)
+    left, top, right, bottom = click_squares((run.before.shape[1], run.before.shape[0]), x, y)[-1]
+    outside = np.ones_like(run.before, bool)
     outside[top:bottom, left:right] = False
-    assert np.array_equal(document.alpha[outside], before[outside])
-    assert (document.alpha >= before).all()  # added, never taken away
-    if stack.count() > count:
-        assert stack.undoText() == "Object box (add)"
+    assert np.array_equal(run.document.alpha[outside], run.before[outside])
+    assert (run.document.alpha >= run.before).all()  # added, never taken away
+    if run.stack.count() > run.count:
+        assert run.stack.undoText() == "Object box (add)"
 
 
 @pytest.mark.slow  # the model, three times
 def test_shift_click_on_a_part_lets_the_model_tell_the_clicked_object_apart(qtbot: QtBot, window: MainWindow,
                                                                            tmp_path: Path) -> None:
     """People who touch are one part; a Shift-click keeps only what the model finds round the click."""
-    document = open_photo(qtbot, window, tmp_path)
-    two_parts(document)
-    document.alpha[90:110, 130:250] = 255  # the two joined: one part
-    before = document.alpha.copy()
-    window.canvas.refresh()
-    window.brush_bar.tool_actions["object"].trigger()
-    stack = window.undo.group.activeStack()
-    count = stack.count()
-    messages: list[str] = []
-    window.status.messageChanged.connect(messages.append)
+    run = object_tool(qtbot, window, tmp_path, joined=True)  # the two joined: one part
     gesture(qtbot, window.canvas, [(80, 100)], Qt.KeyboardModifier.ShiftModifier)
-    assert any("Telling the clicked object" in m for m in messages)
-    qtbot.waitUntil(lambda: stack.count() > count or any("changed nothing" in m for m in messages), timeout=WAIT_MS)
-    assert (document.alpha <= before).all()  # it only takes away
-    if stack.count() > count:
-        assert stack.undoText() == "Keep the clicked object"
-        stack.undo()
-        assert np.array_equal(document.alpha, before)
+    assert any("Telling the clicked object" in m for m in run.messages)
+    run.wait(qtbot)
+    assert (run.document.alpha <= run.before).all()  # it only takes away
+    if run.stack.count() > run.count:
+        assert run.stack.undoText() == "Keep the clicked object"
+        run.stack.undo()
+        assert np.array_equal(run.document.alpha, run.before)
