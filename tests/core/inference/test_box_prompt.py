@@ -30,7 +30,7 @@ from tests.conftest import make_photo
 
 @pytest.fixture
 def segmenter(random_weights: Path) -> Segmenter:
-    return Segmenter.from_weights("small", device="cpu", threads=1)
+    return Segmenter.from_weights("small", device="cpu", threads=1, precision="fp32")  # maps compared to 1e-4
 
 
 def test_boxes_are_clipped_to_the_photo_and_a_box_off_it_is_refused() -> None:
@@ -178,3 +178,17 @@ def test_mask_at_click_is_one_of_the_squares_answers(segmenter: Segmenter) -> No
     assert alpha.shape == (box[3] - box[1], box[2] - box[0]) and alpha.dtype == np.uint8
     answers = [mask_in_box(segmenter, photo, square) for square in click_squares(photo.size, 80, 60)]  # faded too
     assert np.array_equal(alpha, pick_at_click(answers, 80, 60)[1])
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_box_view_runs_on_either_precision_whatever_the_cpu(random_weights: Path, precision: str) -> None:
+    """The smaller, mirrored view through PyTorch's fp32 and bf16 paths (bf16 is emulated where the CPU lacks it):
+    the same shapes, and bf16's mask near fp32's."""
+    photo = make_photo((160, 120))
+    engine = Segmenter.from_weights("small", device="cpu", threads=1, precision=precision)
+    reference = Segmenter.from_weights("small", device="cpu", threads=1, precision="fp32")
+    box, alpha = mask_in_box(engine, photo, (40, 20, 120, 100))
+    _, expected = mask_in_box(reference, photo, (40, 20, 120, 100))
+    assert box == (40, 20, 120, 100) and alpha.shape == expected.shape == (80, 80)
+    difference = np.abs(alpha.astype(int) - expected.astype(int)).mean()
+    assert difference < (0.5 if precision == "fp32" else 2)  # bf16 here: 0.14 of 255 on average
